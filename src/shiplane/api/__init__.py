@@ -1,0 +1,1 @@
+"""Shiplane api layer (see DESIGN.md, Architecture)."""

@@ -1,0 +1,1 @@
+"""The `shiplane` command line: an HTTP client of the API, plus local tools."""

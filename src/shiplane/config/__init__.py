@@ -1,0 +1,1 @@
+"""Shiplane config layer (see DESIGN.md, Architecture)."""

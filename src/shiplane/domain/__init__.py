@@ -1,0 +1,1 @@
+"""Shiplane domain layer (see DESIGN.md, Architecture)."""

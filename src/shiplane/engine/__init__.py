@@ -1,0 +1,1 @@
+"""Shiplane engine layer (see DESIGN.md, Architecture)."""

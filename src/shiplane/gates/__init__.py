@@ -1,0 +1,1 @@
+"""Shiplane gates layer (see DESIGN.md, Architecture)."""

@@ -1,0 +1,1 @@
+"""Shiplane gitops layer (see DESIGN.md, Architecture)."""

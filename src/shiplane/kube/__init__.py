@@ -1,0 +1,1 @@
+"""Shiplane kube layer (see DESIGN.md, Architecture)."""

@@ -1,0 +1,1 @@
+"""Shiplane localcluster layer (see DESIGN.md, Architecture)."""

@@ -1,0 +1,1 @@
+"""Shiplane store layer (see DESIGN.md, Architecture)."""

@@ -1,0 +1,1 @@
+"""Shiplane web layer (see DESIGN.md, Architecture)."""

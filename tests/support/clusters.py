@@ -1,0 +1,1 @@
+"""Local cluster fixtures (filled in by the localcluster work)."""
