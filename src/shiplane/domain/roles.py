@@ -1,0 +1,49 @@
+"""Roles of API tokens and their ordering (docs/contracts.md).
+
+Roles are strictly ordered: each role may do everything the roles below it may do.
+Environment scoping (a token limited to some environments) is checked by the API,
+because only the API knows which environment a request touches.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    PROMOTER = "promoter"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK: dict[Role, int] = {
+    Role.VIEWER: 0,
+    Role.PROMOTER: 1,
+    Role.APPROVER: 2,
+    Role.ADMIN: 3,
+}
+
+
+class UnknownRoleError(ValueError):
+    """A role name that is not one of viewer, promoter, approver, admin."""
+
+
+def parse_role(value: str | Role) -> Role:
+    """Return the Role for `value`, accepting any letter case; raise UnknownRoleError."""
+    if isinstance(value, Role):
+        return value
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        valid = ", ".join(r.value for r in Role)
+        raise UnknownRoleError(f"unknown role {value!r}; expected one of: {valid}") from None
+
+
+def role_allows(role: Role | str, needed: Role | str) -> bool:
+    """True when a token with `role` may perform an action that needs `needed`."""
+    return parse_role(role).rank >= parse_role(needed).rank

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Shiplane store (run by Database.migrate())."""

@@ -1,0 +1,169 @@
+"""SQLAlchemy models. The schema itself is owned by the Alembic migrations in
+migrations/versions; these models must match them (tests/integration/store checks that
+autogenerate finds nothing to do)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shiplane.domain.audit import as_utc
+
+# Explicit constraint names keep migrations portable (SQLite batch mode needs names).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC and always come back timezone-aware.
+
+    SQLite has no time zone type and returns naive values; PostgreSQL returns aware ones
+    in the session time zone. Normalising here means hashes and comparisons never depend
+    on the backend.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        # SQLite stores the text form; dropping tzinfo keeps it sortable "YYYY-MM-DD ...".
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+# BIGINT primary keys are plain INTEGER on SQLite (its rowid alias is INTEGER only).
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Release(Base):
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(64), unique=True)
+    creator: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    artifacts: Mapped[list[ReleaseArtifact]] = relationship(
+        lazy="selectin", order_by="ReleaseArtifact.app", cascade="all, delete-orphan"
+    )
+    labels: Mapped[list[ReleaseLabel]] = relationship(
+        lazy="selectin", order_by="ReleaseLabel.key", cascade="all, delete-orphan"
+    )
+
+    # Newest-first keyset pagination walks this index backwards.
+    __table_args__ = (Index("ix_releases_created_at_id", "created_at", "id"),)
+
+
+class ReleaseArtifact(Base):
+    __tablename__ = "release_artifacts"
+
+    release_id: Mapped[str] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    app: Mapped[str] = mapped_column(String(63), primary_key=True)
+    image: Mapped[str] = mapped_column(String(255))
+    tag: Mapped[str | None] = mapped_column(String(128))
+    digest: Mapped[str | None] = mapped_column(String(71))
+    resolved_digest: Mapped[str | None] = mapped_column(String(71))
+    ref: Mapped[str] = mapped_column(String(512))
+
+    # "releases of app X" looks up (app) -> release ids.
+    __table_args__ = (Index("ix_release_artifacts_app_release_id", "app", "release_id"),)
+
+
+class ReleaseLabel(Base):
+    __tablename__ = "release_labels"
+
+    release_id: Mapped[str] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(63), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (Index("ix_release_labels_key_value", "key", "value", "release_id"),)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    # seq is assigned by append_event (last + 1 under a lock), not by the database: it is
+    # part of the hashed fields, so it must be known before the row is written.
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    app: Mapped[str | None] = mapped_column(String(63))
+    environment: Mapped[str | None] = mapped_column(String(63))
+    # Plain JSON (not JSONB) on PostgreSQL: it keeps the text as written, so what a
+    # verifier reads back is exactly what was hashed.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON())
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    # Each filter is paired with seq so "newest first where actor=X" is one index range.
+    __table_args__ = (
+        Index("ix_audit_events_actor_seq", "actor", "seq"),
+        Index("ix_audit_events_action_seq", "action", "seq"),
+        Index("ix_audit_events_app_seq", "app", "seq"),
+        Index("ix_audit_events_environment_seq", "environment", "seq"),
+        Index("ix_audit_events_time", "time"),
+    )
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    environments: Mapped[list[str]] = mapped_column(JSON())
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(63))
+    app: Mapped[str] = mapped_column(String(63))
+    release_id: Mapped[str | None] = mapped_column(ForeignKey("releases.id"))
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    sync_status: Mapped[str | None] = mapped_column(String(32))
+    health: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("environment", "app"),)

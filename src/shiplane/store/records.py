@@ -1,0 +1,94 @@
+"""Records returned by the store: frozen pydantic models, detached from any session.
+
+They are what the API serializes, so their fields are the wire shape too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from shiplane.domain.roles import Role
+
+T = TypeVar("T")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ArtifactRecord(_Record):
+    app: str
+    image: str  # registry/repository, without tag or digest
+    tag: str | None
+    digest: str | None  # as given by the creator ("sha256:...")
+    resolved_digest: str | None  # filled in by artifact discovery for tag-only images
+    ref: str  # the canonical reference that the release id hashes
+
+
+class ReleaseRecord(_Record):
+    id: str
+    alias: str
+    artifacts: list[ArtifactRecord]  # sorted by app
+    labels: dict[str, str]
+    creator: str
+    created_at: datetime
+
+    @property
+    def apps(self) -> list[str]:
+        return [a.app for a in self.artifacts]
+
+
+class AuditRecord(_Record):
+    seq: int
+    time: datetime
+    actor: str
+    action: str
+    subject: str
+    app: str | None
+    environment: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class ChainVerification(_Record):
+    ok: bool
+    checked: int  # events examined (up to and including the first bad one)
+    first_bad_seq: int | None
+    reason: str | None
+
+
+class TokenRecord(_Record):
+    id: str
+    name: str
+    role: Role
+    environments: list[str]  # empty: all environments
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class MatrixCell(_Record):
+    app: str
+    environment: str
+    release_id: str | None
+    release_alias: str | None
+    git_commit: str | None
+    sync_status: str | None
+    health: str | None
+    updated_at: datetime | None
+
+
+class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(frozen=True)
+
+    items: list[T]
+    next_cursor: str | None
