@@ -11,7 +11,7 @@ import sys
 import typer
 
 from shiplane import __version__
-from shiplane.cli import api_cmds, config_cmds, localcluster_cmds
+from shiplane.cli import api_cmds, config_cmds, demo_cmds, localcluster_cmds
 
 app = typer.Typer(
     name="shiplane",
@@ -41,6 +41,7 @@ def _root(
 config_cmds.register(app)
 localcluster_cmds.register(app)
 api_cmds.register(app)
+demo_cmds.register(app)
 
 
 def main() -> None:

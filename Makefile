@@ -1,0 +1,44 @@
+# Shiplane: `make test` sets everything up on a fresh machine and runs all checks;
+# `make demo` runs the main job on its embedded defaults.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+
+.PHONY: test demo system-deps venv binaries lint typecheck imports pytest clean-venv
+
+test: system-deps venv binaries lint typecheck imports pytest
+
+system-deps:
+	@scripts/ensure-system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+binaries: venv
+	$(BIN)/shiplane localcluster build
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+imports: venv
+	$(BIN)/lint-imports
+
+pytest: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: system-deps venv binaries
+	$(BIN)/shiplane demo
+
+clean-venv:
+	rm -rf $(VENV)

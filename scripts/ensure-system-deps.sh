@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Shiplane's build and tests need, when missing.
+# As root it runs apt-get; otherwise it prints the exact command and fails.
+set -euo pipefail
+
+missing=()
+need() { # need <command-or-path> <package>
+  if [[ "$1" == /* ]]; then compgen -G "$1" >/dev/null || missing+=("$2")
+  else command -v "$1" >/dev/null 2>&1 || missing+=("$2"); fi
+}
+need git git
+need openssl openssl
+need runuser util-linux
+need make make
+need '/usr/lib/postgresql/*/bin/initdb' postgresql
+need python3 python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  echo "installing system packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  $cmd >&2
+else
+  echo "missing system packages: ${missing[*]}" >&2
+  echo "run as root: apt-get update && $cmd" >&2
+  exit 1
+fi

@@ -1,0 +1,187 @@
+"""Build the pinned upstream components from Go modules into the binary cache.
+
+A build is idempotent: a component whose cache directory carries a completion stamp is
+skipped without running Go at all. Builds write into a temporary directory and rename it
+into place, so an interrupted build never leaves a half-populated cache entry behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from shiplane.localcluster.components import COMPONENTS, Component
+from shiplane.localcluster.paths import bin_cache_dir
+
+Progress = Callable[[str], None]
+
+STAMP = ".complete"
+MIN_GO = (1, 26)
+HEARTBEAT_SECONDS = 30.0
+
+
+class BuildError(RuntimeError):
+    """A component could not be built; the message says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    component: Component
+    directory: Path
+    cached: bool
+    seconds: float
+
+
+def component_dir(c: Component, base: Path | None = None) -> Path:
+    return (base or bin_cache_dir()) / c.key
+
+
+def is_built(c: Component, base: Path | None = None) -> bool:
+    d = component_dir(c, base)
+    return (d / STAMP).is_file() and all((d / b.name).is_file() for b in c.binaries)
+
+
+def binary_path(component_name: str, binary: str, base: Path | None = None) -> Path:
+    """Path of a cached binary (whether or not it is built yet)."""
+    for c in COMPONENTS:
+        if c.name == component_name:
+            return component_dir(c, base) / binary
+    raise KeyError(component_name)
+
+
+def go_version() -> tuple[int, int]:
+    """The installed Go's (major, minor); BuildError when Go is missing or too old."""
+    go = shutil.which("go")
+    if go is None:
+        raise BuildError(
+            "the Go toolchain is not on PATH: Shiplane builds kube-apiserver, etcd, kwok, helm "
+            f"and kustomize from Go modules and needs Go >= {MIN_GO[0]}.{MIN_GO[1]}. "
+            "Install Go (https://go.dev/doc/install) or put it on PATH, then run "
+            "`shiplane localcluster build` again."
+        )
+    out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
+    match = re.match(r"go(\d+)\.(\d+)", out.stdout.strip())
+    if out.returncode != 0 or match is None:
+        raise BuildError(f"could not read the Go version from `go env GOVERSION`: {out.stderr}")
+    found = (int(match.group(1)), int(match.group(2)))
+    if found < MIN_GO:
+        raise BuildError(
+            f"Go {found[0]}.{found[1]} is too old; the pinned Kubernetes {COMPONENTS[0].version} "
+            f"needs Go >= {MIN_GO[0]}.{MIN_GO[1]}"
+        )
+    return found
+
+
+@contextmanager
+def _build_lock(base: Path) -> Iterator[None]:
+    # Two `make` targets may build at once; the second waits instead of racing the rename.
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / ".build.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _heartbeat(progress: Progress, what: str) -> Iterator[None]:
+    """Say every half minute that a long build is still going, with the elapsed time."""
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            progress(f"  … still building {what} ({time.monotonic() - started:.0f}s)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Never let a go line trigger a toolchain download; static binaries need no libc match.
+    env.update({"GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"})
+    return env
+
+
+def _run_go(args: Sequence[str], cwd: Path, what: str) -> str:
+    proc = subprocess.run(
+        ["go", *args], cwd=cwd, env=_go_env(), capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
+        raise BuildError(f"building {what} failed (go {args[0]} exited {proc.returncode}):\n{tail}")
+    return proc.stdout
+
+
+def _build_component(c: Component, base: Path, progress: Progress) -> None:
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{c.key}-", dir=base) as tmp:
+        work = Path(tmp) / "module"
+        out = Path(tmp) / "out"
+        # Copy the wrapper module: the installed package may be read-only.
+        shutil.copytree(c.gomod_dir, work)
+        out.mkdir()
+        ldflags = " ".join(("-s", "-w", *c.ldflags))
+        for i, b in enumerate(c.binaries, start=1):
+            progress(f"  [{i}/{len(c.binaries)}] go build {b.name} ({b.package})")
+            args = ["build", "-trimpath", f"-ldflags={ldflags}", "-o", str(out / b.name)]
+            if c.tags:
+                args.append(f"-tags={','.join(c.tags)}")
+            with _heartbeat(progress, f"{b.name}"):
+                _run_go([*args, b.package], work, f"{c.name} {c.version} ({b.name})")
+        for module, rel in c.module_files:
+            mod_dir = _run_go(["list", "-m", "-f", "{{.Dir}}", module], work, module).strip()
+            dest = out / "stages" / Path(rel).name
+            dest.parent.mkdir(exist_ok=True)
+            shutil.copyfile(Path(mod_dir) / rel, dest)
+        stamp = {"component": c.name, "version": c.version, "built_at": time.time()}
+        (out / STAMP).write_text(json.dumps(stamp) + "\n")
+        final = component_dir(c, base)
+        if final.exists():  # an old, incomplete entry: replace it whole
+            shutil.rmtree(final)
+        out.rename(final)
+
+
+def build_all(
+    components: Sequence[Component] = COMPONENTS,
+    *,
+    base: Path | None = None,
+    progress: Progress = print,
+) -> list[BuildResult]:
+    """Build every component not yet cached; return what was built or found."""
+    base = base or bin_cache_dir()
+    results: list[BuildResult] = []
+    todo = [c for c in components if not is_built(c, base)]
+    if todo:
+        go_version()  # fail early and clearly when Go is missing
+    with _build_lock(base):
+        for n, c in enumerate(components, start=1):
+            started = time.monotonic()
+            if is_built(c, base):
+                progress(f"[{n}/{len(components)}] {c.name} {c.version}: cached")
+                results.append(BuildResult(c, component_dir(c, base), True, 0.0))
+                continue
+            progress(f"[{n}/{len(components)}] {c.name} {c.version}: building")
+            _build_component(c, base, progress)
+            took = time.monotonic() - started
+            progress(f"[{n}/{len(components)}] {c.name} {c.version}: built in {took:.0f}s")
+            results.append(BuildResult(c, component_dir(c, base), False, took))
+    return results

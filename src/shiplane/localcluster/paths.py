@@ -1,0 +1,28 @@
+"""Where local-cluster binaries and cluster state live on disk.
+
+Binaries are a cache shared by every cluster and every checkout, keyed by component and
+version, so that a cold Go build happens once per machine. Cluster state (data, logs,
+kubeconfig) lives per cluster under the Shiplane home directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def shiplane_home() -> Path:
+    """`$SHIPLANE_HOME`, default `~/.cache/shiplane`: local clusters live below it."""
+    raw = os.environ.get("SHIPLANE_HOME")
+    return Path(raw).expanduser() if raw else Path.home() / ".cache" / "shiplane"
+
+
+def bin_cache_dir() -> Path:
+    """`$SHIPLANE_BIN_DIR`, default `~/.cache/shiplane/bin`: built binaries, by component."""
+    raw = os.environ.get("SHIPLANE_BIN_DIR")
+    return Path(raw).expanduser() if raw else Path.home() / ".cache" / "shiplane" / "bin"
+
+
+def clusters_dir() -> Path:
+    """Directory holding one sub-directory per local cluster."""
+    return shiplane_home() / "clusters"
