@@ -1,9 +1,20 @@
-"""Commands of this group are added by `register`."""
+"""Commands that talk to the API server (and `serve`, which runs it).
+
+Each command group lives in its own `cmd_*.py` module; this module only registers them.
+"""
 
 from __future__ import annotations
 
 import typer
 
+from shiplane.cli import cmd_audit, cmd_login, cmd_release, cmd_serve, cmd_status, cmd_token
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("serve")(cmd_serve.serve)
+    app.command("login")(cmd_login.login)
+    app.command("status")(cmd_status.status)
+    app.add_typer(cmd_release.release_app)
+    app.add_typer(cmd_audit.audit_app)
+    app.add_typer(cmd_token.token_app)

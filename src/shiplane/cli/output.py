@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
@@ -27,14 +27,16 @@ EXIT_USAGE = 2
 
 
 class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    YAML = "yaml"
+    # Lowercase members: Typer shows and accepts the values, and other command modules
+    # (localcluster) refer to them as `OutputFormat.table`.
+    table = "table"
+    json = "json"
+    yaml = "yaml"
 
 
 def output_option() -> Any:
     return typer.Option(
-        OutputFormat.TABLE, "--output", "-o", help="Output format: table, json or yaml."
+        OutputFormat.table, "--output", "-o", help="Output format: table, json or yaml."
     )
 
 
@@ -59,9 +61,9 @@ def reporting_failures() -> Iterator[None]:
 
 
 def emit(data: Any, fmt: OutputFormat, table: Callable[[Any], Table | str]) -> None:
-    if fmt is OutputFormat.JSON:
+    if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    elif fmt is OutputFormat.YAML:
+    elif fmt is OutputFormat.yaml:
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     else:
         rendered = table(data)
@@ -102,3 +104,20 @@ def short_time(value: str | None) -> str:
 def usage_error(message: str, param_hint: str | None = None) -> typer.BadParameter:
     """Exit 2 with Click's usage message (the DESIGN.md usage-error exit code)."""
     return typer.BadParameter(message, param_hint=param_hint)
+
+
+def render(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    fmt: OutputFormat,
+) -> None:
+    """Print plain rows: `columns` are (key, HEADER) pairs for the table; JSON and YAML
+    print the rows as they are. Used by commands that do not talk to the API."""
+
+    def table(data: Sequence[Mapping[str, Any]]) -> Table | str:
+        grid = Table(*(header for _key, header in columns))
+        for item in data:
+            grid.add_row(*("-" if item.get(k) is None else str(item.get(k)) for k, _h in columns))
+        return grid
+
+    emit([dict(r) for r in rows], fmt, table)

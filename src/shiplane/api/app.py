@@ -1,0 +1,74 @@
+"""The app factory: `create_app(settings)` wires routers, errors, middleware, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from shiplane import __version__
+from shiplane.api import routes_audit, routes_matrix, routes_ops, routes_releases, routes_tokens
+from shiplane.api.context import ApiContext
+from shiplane.api.metrics import ApiMetrics
+from shiplane.api.middleware import RequestContextMiddleware
+from shiplane.api.problems import install_problem_handlers
+from shiplane.api.schemas import Problem
+from shiplane.api.settings import API_PREFIX, ApiSettings
+from shiplane.store.db import Database
+
+
+def create_app(settings: ApiSettings, *, database: Database | None = None) -> FastAPI:
+    """Build the API app. The database is opened here (not migrated: `server.py` does that
+    once before serving) and closed on shutdown when this app opened it."""
+    owns_database = database is None
+    db = database if database is not None else Database.from_url(settings.database_url)
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            db.close()
+
+    app = FastAPI(
+        title="Shiplane API",
+        version=__version__,
+        description="Releases, audit trail, tokens and the apps x environments matrix.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.shiplane = ApiContext(settings=settings, database=db, metrics=metrics)
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+
+    # Routers carry the /api/v1 prefix themselves, so each route's template (the
+    # metrics label) is the full path.
+    for module in (routes_ops, routes_releases, routes_audit, routes_tokens, routes_matrix):
+        app.include_router(module.router)
+
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the `Problem` schema to the OpenAPI components (routes reference it)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = Problem.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,92 @@
+"""Bearer-token authentication and role / environment-scope authorisation.
+
+Tokens are verified by the store (only hashes are stored there). A missing or unknown
+token is 401 with `WWW-Authenticate: Bearer`; a known token whose role or environment
+scope does not cover the request is 403. The token itself is never logged or echoed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from fastapi import Depends, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shiplane.api.context import ApiContext, get_context
+from shiplane.api.problems import ProblemError
+from shiplane.domain.roles import Role, role_allows
+from shiplane.store import tokens as token_store
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API token: `Authorization: Bearer <token>` (see `shiplane token create`).",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's name (the audit actor), role and environment scope."""
+
+    token_id: str
+    name: str
+    role: Role
+    # Empty means every environment.
+    environments: tuple[str, ...]
+
+    def covers(self, environment: str) -> bool:
+        return not self.environments or environment in self.environments
+
+    def require_environments(self, environments: Iterable[str]) -> None:
+        outside = sorted(e for e in set(environments) if not self.covers(e))
+        if outside:
+            scope = ", ".join(self.environments)
+            raise ProblemError(
+                403,
+                f"token '{self.name}' is scoped to environments [{scope}] and does not "
+                f"cover {', '.join(repr(e) for e in outside)}",
+            )
+
+    @property
+    def unscoped(self) -> bool:
+        return not self.environments
+
+
+def _unauthorized(detail: str, error: str | None = None) -> ProblemError:
+    challenge = "Bearer" if error is None else f'Bearer error="{error}"'
+    return ProblemError(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def authenticate(
+    credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
+    context: ApiContext = Depends(get_context),
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+    if credentials.scheme.lower() != "bearer":
+        raise _unauthorized("only bearer tokens are accepted", "invalid_request")
+    with context.database.session() as session:
+        record = token_store.authenticate(session, credentials.credentials)
+        if record is None:
+            raise _unauthorized("the token is unknown, revoked or expired", "invalid_token")
+        return Principal(
+            token_id=str(record.id),
+            name=record.name,
+            role=Role(record.role),
+            environments=tuple(record.environments),
+        )
+
+
+def require_role(needed: Role) -> Callable[[Principal], Principal]:
+    """A dependency that authenticates and then demands at least `needed`."""
+
+    def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        if not role_allows(principal.role, needed):
+            raise ProblemError(
+                403,
+                f"token '{principal.name}' has role '{principal.role.value}'; "
+                f"this call needs '{needed.value}' or higher",
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,196 @@
+"""RFC 9457 problem details: the one shape of every error the API returns.
+
+Handlers here translate every way a request can fail (our own `ProblemError`, routing
+404/405, request validation, unexpected exceptions) into `application/problem+json`
+with a `detail` a person can act on, plus the request id so logs can be found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://shiplane.dev/problems/"
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+class ProblemError(Exception):
+    """Raised by routes and dependencies to end a request with a problem response."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        type_: str | None = None,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.type_ = type_
+        self.title = title
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def status_title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def type_for(status: int) -> str:
+    """A stable, readable problem type per status (`.../not-found`)."""
+    slug = status_title(status).lower().replace(" ", "-").replace("'", "")
+    return PROBLEM_TYPE_BASE + slug
+
+
+def problem_body(
+    *,
+    status: int,
+    detail: str,
+    instance: str,
+    request_id: str | None,
+    type_: str | None = None,
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": type_ or type_for(status),
+        "title": title or status_title(status),
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "request_id": request_id,
+    }
+    body.update(extra or {})
+    return body
+
+
+def request_id_of(request: Request) -> str | None:
+    value = getattr(request.state, "request_id", None)
+    return value if isinstance(value, str) else None
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    type_: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> ProblemResponse:
+    body = problem_body(
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        request_id=request_id_of(request),
+        type_=type_,
+        title=title,
+        extra=extra,
+    )
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _location(loc: Sequence[Any]) -> str:
+    """`("body", "artifacts", "api")` -> `body.artifacts.api`; list indexes as `[0]`."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "request"
+
+
+def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
+    """One readable sentence per validation error, naming the field."""
+    parts = []
+    for error in errors:
+        where = _location(error.get("loc", ()))
+        message = str(error.get("msg", "invalid value"))
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts) or "the request is invalid"
+
+
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """A JSON-safe, input-free summary (inputs may hold secrets, so they are dropped)."""
+    return [
+        {"field": _location(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errors
+    ]
+
+
+_ROUTING_DETAILS = {
+    404: "no such endpoint: {method} {path}",
+    405: "method {method} is not allowed on {path}",
+}
+
+
+async def _handle_problem(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        request,
+        exc.status,
+        exc.detail,
+        type_=exc.type_,
+        title=exc.title,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def _handle_http(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    template = _ROUTING_DETAILS.get(exc.status_code)
+    generic = exc.detail == status_title(exc.status_code)
+    if template and generic:
+        detail = template.format(method=request.method, path=request.url.path)
+    else:
+        detail = str(exc.detail)
+    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+
+
+async def _handle_validation(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    return problem_response(
+        request,
+        422,
+        validation_detail(errors),
+        title="Invalid request",
+        extra={"errors": validation_errors(errors)},
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _handle_problem)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+
+
+def problem_openapi_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem bodies for the given statuses."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": status_title(status),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+        }
+        for status in statuses
+    }

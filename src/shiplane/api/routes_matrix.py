@@ -1,0 +1,35 @@
+"""The apps x environments matrix: the loaded project's apps and environments, with the
+current release per cell from the store. Without a loaded shiplane.yaml it is empty."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from shiplane.api.auth import Principal, require_role
+from shiplane.api.context import ApiContext, get_context
+from shiplane.api.problems import problem_openapi_responses
+from shiplane.api.schemas import MatrixOut
+from shiplane.api.settings import API_PREFIX
+from shiplane.domain.roles import Role
+from shiplane.store import matrix
+
+router = APIRouter(prefix=API_PREFIX, tags=["matrix"])
+
+
+@router.get(
+    "/matrix",
+    summary="Apps x environments: the release each environment runs per app",
+    responses=problem_openapi_responses(401, 403),
+)
+def get_matrix(
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> MatrixOut:
+    project = context.project
+    if project is None:
+        return MatrixOut(project=None, environments=[], apps=[], cells=[])
+    environments = list(project.environment_order())
+    apps = list(project.apps)
+    with context.database.session(readonly=True) as session:
+        cells = matrix.get_matrix(session, apps=apps, environments=environments)
+    return MatrixOut(project=project.project, environments=environments, apps=apps, cells=cells)

@@ -1,0 +1,51 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics. No authentication,
+so that probes and scrapers need no token (they reveal no project data)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from shiplane.api.context import ApiContext, get_context
+from shiplane.api.logging import get_logger
+from shiplane.api.problems import ProblemError, problem_openapi_responses
+
+router = APIRouter(tags=["operations"])
+_log = get_logger("shiplane.api.ops")
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+@router.get("/healthz", summary="Liveness: the process serves requests")
+def healthz() -> HealthOut:
+    return HealthOut(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    responses=problem_openapi_responses(503),
+)
+def readyz(context: ApiContext = Depends(get_context)) -> HealthOut:
+    try:
+        context.database.ping()
+    except Exception as exc:
+        # The cause goes to the log; the probe gets a stable, non-leaking message.
+        _log.warning("readiness check failed", error=type(exc).__name__)
+        raise ProblemError(
+            503, "the database is not reachable", headers={"Retry-After": "5"}
+        ) from exc
+    return HealthOut(status="ready")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text exposition format)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+def metrics(context: ApiContext = Depends(get_context)) -> Response:
+    return Response(context.metrics.render(), media_type=context.metrics.content_type)

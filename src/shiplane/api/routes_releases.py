@@ -1,0 +1,114 @@
+"""Releases: create (idempotent by contents), list, show."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from shiplane.api.auth import Principal, require_role
+from shiplane.api.context import ApiContext, get_context
+from shiplane.api.filters import parse_label_filters
+from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
+from shiplane.api.problems import ProblemError, problem_openapi_responses
+from shiplane.api.schemas import ReleaseCreate
+from shiplane.api.settings import API_PREFIX
+from shiplane.domain.pagination import InvalidCursorError
+from shiplane.domain.releases import ReleaseValidationError
+from shiplane.domain.roles import Role
+from shiplane.store import audit, releases
+from shiplane.store.records import ReleaseRecord
+from shiplane.store.releases import AliasConflictError
+
+router = APIRouter(prefix=API_PREFIX, tags=["releases"])
+_AUTH_ERRORS = (401, 403)
+
+
+@router.post(
+    "/releases",
+    status_code=201,
+    summary="Create a release (201), or return the existing one with the same contents (200)",
+    responses={
+        200: {"model": ReleaseRecord, "description": "A release with these contents exists"},
+        **problem_openapi_responses(*_AUTH_ERRORS, 409, 422),
+    },
+)
+def create_release(
+    body: ReleaseCreate,
+    response: Response,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    context: ApiContext = Depends(get_context),
+) -> ReleaseRecord:
+    try:
+        with context.database.session() as session:
+            record, created = releases.create_release(
+                session,
+                artifacts=body.artifacts,
+                alias=body.alias,
+                labels=body.labels,
+                creator=principal.name,
+            )
+            if created:
+                audit.append_event(
+                    session,
+                    actor=principal.name,
+                    action="release.create",
+                    subject=record.id,
+                    # A one-app release is about that app, so `audit list --app` finds it.
+                    app=record.artifacts[0].app if len(record.artifacts) == 1 else None,
+                    details={
+                        "alias": record.alias,
+                        "artifacts": {a.app: a.ref for a in record.artifacts},
+                        "labels": record.labels,
+                    },
+                )
+    except AliasConflictError as exc:
+        raise ProblemError(409, f"body.alias: {exc}") from None
+    except ReleaseValidationError as exc:
+        raise ProblemError(422, f"body: {exc}", title="Invalid request") from None
+    if created:
+        context.metrics.releases_created.inc()
+        context.metrics.audit_events.labels("release.create").inc()
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"{API_PREFIX}/releases/{record.id}"
+    return record
+
+
+@router.get(
+    "/releases",
+    summary="List releases, newest first",
+    responses=problem_openapi_responses(*_AUTH_ERRORS, 422),
+)
+def list_releases(
+    app: str | None = Query(None, max_length=63, description="Only releases containing app."),
+    label: list[str] = Query(
+        default_factory=list, description="KEY=VALUE; repeat to require several labels."
+    ),
+    page: PageParams = Depends(page_params),
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> PageOut[ReleaseRecord]:
+    labels = parse_label_filters(label)
+    try:
+        with context.database.session(readonly=True) as session:
+            result = releases.list_releases(
+                session, app=app, labels=labels, limit=page.limit, cursor=page.cursor
+            )
+    except InvalidCursorError as exc:
+        raise invalid_cursor(str(exc)) from None
+    return PageOut[ReleaseRecord](items=list(result.items), next_cursor=result.next_cursor)
+
+
+@router.get(
+    "/releases/{ref}",
+    summary="Show a release by id, unique id prefix, or alias",
+    responses=problem_openapi_responses(*_AUTH_ERRORS, 404),
+)
+def show_release(
+    ref: str,
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> ReleaseRecord:
+    with context.database.session(readonly=True) as session:
+        record = releases.get_release(session, ref)
+    if record is None:
+        raise ProblemError(404, f"no release matches {ref!r} (by id, unique id prefix or alias)")
+    return record

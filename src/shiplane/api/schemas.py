@@ -1,0 +1,83 @@
+"""Request and response bodies of the API that are not store records.
+
+Store records (`shiplane.store.records`) are the wire shape of releases, audit events,
+tokens and matrix cells; this module adds the request bodies and the few envelopes.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shiplane.domain.roles import Role
+from shiplane.store.records import MatrixCell, TokenRecord
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, returned with `application/problem+json`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str = Field(description="Short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong in this request, readable by a person.")
+    instance: str = Field(description="The request path.")
+    request_id: str | None = Field(description="The request id, also in the logs.")
+
+
+class ReleaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    artifacts: dict[str, str] = Field(
+        min_length=1,
+        max_length=200,
+        description="App name -> image reference (`registry/repo:tag`, `...@sha256:...`).",
+        examples=[{"checkout": "registry.example/shop/checkout:1.4.2"}],
+    )
+    alias: str | None = Field(
+        default=None, max_length=64, description="A readable name; generated when omitted."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, max_length=64, description="Free-form metadata (branch, commit)."
+    )
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    environments: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Environments the token is limited to; empty means all.",
+    )
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9@._\-]*$",
+        description="A readable name; it is the actor in audit events. Generated when omitted.",
+    )
+
+
+class TokenCreated(BaseModel):
+    """The new token's record and its plaintext, which is returned this once only."""
+
+    token: str = Field(description="The secret. Store it now: it cannot be shown again.")
+    record: TokenRecord
+
+
+class MatrixOut(BaseModel):
+    """The apps x environments matrix: one cell per pair, in config order."""
+
+    project: str | None
+    environments: list[str]
+    apps: list[str]
+    cells: list[MatrixCell]
+
+
+class WhoAmI(BaseModel):
+    name: str
+    role: Role
+    environments: list[str]
+    token_id: str

@@ -1,0 +1,132 @@
+"""`shiplane serve`: prepare the data directory and database, then run uvicorn.
+
+Order matters: the config is validated and the database migrated *before* the port is
+bound, so a broken setup fails fast with exit 1 and a readable message instead of a
+half-started server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import uvicorn
+
+from shiplane.api.app import create_app
+from shiplane.api.logging import configure_logging
+from shiplane.api.settings import ApiSettings, default_data_dir, parse_listen
+from shiplane.store import tokens
+from shiplane.store.db import Database, default_database_url
+
+BOOTSTRAP_ENV = "SHIPLANE_BOOTSTRAP_TOKEN"
+DATABASE_ENV = "SHIPLANE_DATABASE_URL"
+
+
+class ServeError(Exception):
+    """A setup problem that stops the server before it starts (exit 1)."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    config: Path | None = None
+    database_url: str | None = None
+    listen: str = "127.0.0.1:8080"
+    data_dir: Path | None = None
+
+
+def resolve_database_url(options: ServeOptions, data_dir: Path) -> str:
+    return options.database_url or os.environ.get(DATABASE_ENV) or default_database_url(data_dir)
+
+
+def load_project_config(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from shiplane.config import ConfigError, load_project
+
+    try:
+        return load_project(path)
+    except ConfigError as exc:
+        raise ServeError(f"invalid config {path}:\n{exc}") from None
+    except OSError as exc:
+        raise ServeError(f"cannot read config {path}: {exc.strerror or exc}") from None
+
+
+def prepare_database(url: str, out: TextIO) -> Database:
+    """Migrate and make sure an admin token exists; print a new one exactly once."""
+    database = Database.from_url(url)
+    try:
+        database.migrate()
+        preset = os.environ.get(BOOTSTRAP_ENV) or None
+        with database.session() as session:
+            created = tokens.ensure_bootstrap_token(session, preset)
+    except Exception:
+        database.close()
+        raise
+    if created is not None and preset is None:
+        out.write(
+            "Created the first admin token. It is shown only this once; keep it safe:\n"
+            f"  {created}\n"
+            "Log in with: shiplane login http://HOST:PORT --token <token>\n"
+        )
+    elif created is not None:
+        out.write(f"Created the first admin token from ${BOOTSTRAP_ENV}.\n")
+    out.flush()
+    return database
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
+    """Run until SIGTERM/SIGINT (uvicorn drains in-flight requests, then returns)."""
+    try:
+        host, port = parse_listen(options.listen)
+    except ValueError as exc:
+        raise ServeError(str(exc)) from None
+    configure_logging()
+    project = load_project_config(options.config)
+    data_dir = (options.data_dir or default_data_dir()).expanduser()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ServeError(f"cannot create data directory {data_dir}: {exc.strerror}") from None
+    url = resolve_database_url(options, data_dir)
+    try:
+        database = prepare_database(url, out)
+    except ValueError as exc:  # a bad URL or bootstrap token: the message says which
+        raise ServeError(str(exc)) from None
+    except Exception as exc:
+        raise ServeError(f"cannot prepare the database: {type(exc).__name__}: {exc}") from None
+    settings = ApiSettings(database_url=url, project=project, config_path=options.config)
+    app = create_app(settings, database=database)
+    sock = bind_socket(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    out.write(f"Shiplane API listening on http://{shown_host}:{bound_port}\n")
+    out.flush()
+    config = uvicorn.Config(
+        app,
+        log_level="info",
+        access_log=False,  # our middleware writes the one access line per request
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        database.close()

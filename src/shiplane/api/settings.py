@@ -1,0 +1,57 @@
+"""Settings of one API server: where the database is, which project config is loaded.
+
+The server entry point (`server.py`) resolves command-line options and environment
+variables into one `ApiSettings`; the app factory receives nothing else, so tests can
+build an app from explicit values without touching the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+API_PREFIX = "/api/v1"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Everything `create_app` needs.
+
+    `project` is the already-validated `ProjectConfig` (typed loosely here so the API
+    does not force the config package to import at settings time); None means the server
+    runs without a shiplane.yaml and the matrix is empty.
+    """
+
+    database_url: str
+    project: Any = None
+    config_path: Path | None = None
+    # Slow clients must not hold an export thread forever; see streaming.py.
+    export_queue_size: int = 256
+
+
+def default_data_dir() -> Path:
+    """`$SHIPLANE_HOME`, else `~/.local/share/shiplane` (XDG data home convention)."""
+    home = os.environ.get("SHIPLANE_HOME")
+    if home:
+        return Path(home).expanduser()
+    return Path("~/.local/share/shiplane").expanduser()
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """Parse `HOST:PORT`, `:PORT` or `PORT`; raise ValueError with a readable message."""
+    text = value.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = DEFAULT_HOST, text
+    host = host.strip("[]") or DEFAULT_HOST
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"invalid listen address {value!r}: expected HOST:PORT") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"invalid listen address {value!r}: port must be 0..65535")
+    return host, port

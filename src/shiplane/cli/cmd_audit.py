@@ -1,0 +1,101 @@
+"""`shiplane audit list | verify | export`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from shiplane.cli.args import check_time
+from shiplane.cli.client import open_client
+from shiplane.cli.output import (
+    OutputFormat,
+    emit,
+    fail,
+    output_option,
+    page_table,
+    reporting_failures,
+    short_time,
+)
+
+audit_app = typer.Typer(name="audit", help="Read and verify the audit trail.", no_args_is_help=True)
+
+
+def _details_text(details: dict[str, Any]) -> str:
+    text = json.dumps(details, separators=(",", ":"), sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@audit_app.command("list")
+def list_(
+    actor: str | None = typer.Option(None, "--actor", help="Only events by this actor."),
+    action: str | None = typer.Option(None, "--action", help="e.g. release.create"),
+    app: str | None = typer.Option(None, "--app", help="Only events about this app."),
+    env: str | None = typer.Option(None, "--env", help="Only events about this environment."),
+    since: str | None = typer.Option(None, "--since", help="ISO 8601 time, inclusive."),
+    until: str | None = typer.Option(None, "--until", help="ISO 8601 time, exclusive."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
+    cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """List audit events, newest first."""
+    params = {
+        "actor": actor,
+        "action": action,
+        "app": app,
+        "environment": env,
+        "since": check_time(since, "--since"),
+        "until": check_time(until, "--until"),
+        "limit": limit,
+        "cursor": cursor,
+    }
+    with reporting_failures(), open_client() as client:
+        page = client.get("/audit", params)
+
+    def table(data: dict[str, Any]) -> Table | str:
+        return page_table(
+            data,
+            "Audit events",
+            ["SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "APP", "ENV", "DETAILS"],
+            lambda e: [
+                str(e["seq"]),
+                short_time(e.get("time")),
+                e["actor"],
+                e["action"],
+                e["subject"],
+                e.get("app") or "-",
+                e.get("environment") or "-",
+                _details_text(e.get("details") or {}),
+            ],
+        )
+
+    emit(page, output, table)
+
+
+@audit_app.command("verify")
+def verify(output: OutputFormat = output_option()) -> None:
+    """Walk the hash chain; exit 1 naming the first bad event when it was tampered with."""
+    with reporting_failures(), open_client() as client:
+        result = client.get("/audit/verify")
+    if output is not OutputFormat.table:
+        emit(result, output, lambda _: "")
+    if not result.get("ok"):
+        fail(
+            f"audit chain broken at event {result.get('first_bad_seq')}: "
+            f"{result.get('reason') or 'hash mismatch'} "
+            f"({result.get('checked')} events checked)"
+        )
+    if output is OutputFormat.table:
+        typer.echo(f"audit chain ok: {result.get('checked')} events verified")
+
+
+@audit_app.command("export")
+def export() -> None:
+    """Write every event, oldest first, as JSON lines to stdout."""
+    with reporting_failures(), open_client() as client:
+        for line in client.stream_lines("/audit/export"):
+            if line:
+                sys.stdout.write(line + "\n")

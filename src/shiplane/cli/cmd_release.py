@@ -1,0 +1,106 @@
+"""`shiplane release create | list | show`."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import typer
+from rich.table import Table
+
+from shiplane.cli.args import parse_artifact_args, parse_key_values
+from shiplane.cli.client import open_client
+from shiplane.cli.output import (
+    OutputFormat,
+    emit,
+    output_option,
+    page_table,
+    reporting_failures,
+    short_time,
+)
+
+release_app = typer.Typer(name="release", help="Create and inspect releases.", no_args_is_help=True)
+
+
+def _artifacts_text(release: dict[str, Any]) -> str:
+    return "\n".join(f"{a['app']}={a['ref']}" for a in release.get("artifacts", []))
+
+
+def _labels_text(release: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (release.get("labels") or {}).items()) or "-"
+
+
+def release_table(release: dict[str, Any]) -> Table:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("id", release["id"])
+    table.add_row("alias", release["alias"])
+    table.add_row("artifacts", _artifacts_text(release))
+    table.add_row("labels", _labels_text(release))
+    table.add_row("creator", release["creator"])
+    table.add_row("created", short_time(release.get("created_at")))
+    return table
+
+
+@release_app.command("create")
+def create(
+    artifacts: list[str] = typer.Argument(
+        ..., metavar="APP=IMAGE...", help="App and image, e.g. checkout=reg/shop/checkout:1.4"
+    ),
+    alias: str | None = typer.Option(None, "--alias", help="A readable name."),
+    label: list[str] = typer.Option([], "--label", "-l", help="KEY=VALUE; repeatable."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Create a release (idempotent: the same artifacts give the same release)."""
+    body = {
+        "artifacts": parse_artifact_args(artifacts),
+        "alias": alias,
+        "labels": parse_key_values(label, "--label"),
+    }
+    with reporting_failures(), open_client() as client:
+        release = client.request("POST", "/releases", json=body)
+    emit(release, output, release_table)
+
+
+@release_app.command("list")
+def list_(
+    app: str | None = typer.Option(None, "--app", help="Only releases containing APP."),
+    label: list[str] = typer.Option([], "--label", "-l", help="KEY=VALUE; repeatable."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
+    cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """List releases, newest first."""
+    parse_key_values(label, "--label")
+    params = {"app": app, "label": list(label), "limit": limit, "cursor": cursor}
+    with reporting_failures(), open_client() as client:
+        page = client.get("/releases", params)
+
+    def table(data: dict[str, Any]) -> Table | str:
+        return page_table(
+            data,
+            "Releases",
+            ["ID", "ALIAS", "ARTIFACTS", "LABELS", "CREATOR", "CREATED"],
+            lambda r: [
+                r["id"],
+                r["alias"],
+                _artifacts_text(r),
+                _labels_text(r),
+                r["creator"],
+                short_time(r.get("created_at")),
+            ],
+        )
+
+    emit(page, output, table)
+
+
+@release_app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="Release id, unique id prefix, or alias."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Show one release."""
+    with reporting_failures(), open_client() as client:
+        release = client.get(f"/releases/{quote(ref, safe='')}")
+    emit(release, output, release_table)

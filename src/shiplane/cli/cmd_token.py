@@ -1,0 +1,110 @@
+"""`shiplane token create | list | revoke` (admin tokens only)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import typer
+from rich.table import Table
+
+from shiplane.cli.client import open_client
+from shiplane.cli.output import (
+    OutputFormat,
+    emit,
+    output_option,
+    page_table,
+    reporting_failures,
+    short_time,
+    usage_error,
+)
+
+ROLES = ("viewer", "promoter", "approver", "admin")
+
+token_app = typer.Typer(name="token", help="Manage API tokens.", no_args_is_help=True)
+
+
+def _scope(token: dict[str, Any]) -> str:
+    return ", ".join(token.get("environments") or []) or "all"
+
+
+def _status(token: dict[str, Any]) -> str:
+    return "revoked" if token.get("revoked_at") else "active"
+
+
+def token_table(token: dict[str, Any]) -> Table:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("id", token["id"])
+    table.add_row("name", token["name"])
+    table.add_row("role", token["role"])
+    table.add_row("environments", _scope(token))
+    table.add_row("status", _status(token))
+    return table
+
+
+@token_app.command("create")
+def create(
+    role: str = typer.Option(..., "--role", help="viewer, promoter, approver or admin."),
+    env: list[str] = typer.Option([], "--env", help="Limit to ENV; repeatable. Default: all."),
+    name: str | None = typer.Option(None, "--name", help="Readable name (the audit actor)."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Create a token and print it once: it cannot be shown again."""
+    if role.lower() not in ROLES:
+        raise usage_error(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", "--role")
+    body = {"role": role.lower(), "environments": list(env), "name": name}
+    with reporting_failures(), open_client() as client:
+        created = client.request("POST", "/tokens", json=body)
+
+    def table(data: dict[str, Any]) -> str:
+        record = data["record"]
+        return (
+            f"Created token {record['name']} ({record['id']}, role {record['role']}, "
+            f"environments: {_scope(record)}).\n"
+            "Store it now, it is shown only this once:\n"
+            f"{data['token']}"
+        )
+
+    emit(created, output, table)
+
+
+@token_app.command("list")
+def list_(
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
+    cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """List tokens (never their secrets)."""
+    with reporting_failures(), open_client() as client:
+        page = client.get("/tokens", {"limit": limit, "cursor": cursor})
+
+    def table(data: dict[str, Any]) -> Table | str:
+        return page_table(
+            data,
+            "Tokens",
+            ["ID", "NAME", "ROLE", "ENVIRONMENTS", "STATUS", "CREATED BY", "LAST USED"],
+            lambda t: [
+                t["id"],
+                t["name"],
+                t["role"],
+                _scope(t),
+                _status(t),
+                t["created_by"],
+                short_time(t.get("last_used_at")),
+            ],
+        )
+
+    emit(page, output, table)
+
+
+@token_app.command("revoke")
+def revoke(
+    token_id: str = typer.Argument(..., metavar="ID", help="The token id (see `token list`)."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Revoke a token: it stops working immediately."""
+    with reporting_failures(), open_client() as client:
+        record = client.request("DELETE", f"/tokens/{quote(token_id, safe='')}")
+    emit(record, output, lambda t: f"revoked token {t['name']} ({t['id']})")
