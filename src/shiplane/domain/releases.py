@@ -103,9 +103,6 @@ def parse_image_ref(text: str) -> ImageRef:
         if not _TAG.fullmatch(tag):
             raise fail(f"tag {tag!r} is not valid (letters, digits, '_', '.', '-'; max 128)")
 
-    if tag is None and digest is None:
-        raise fail("it needs a tag (:1.4.2) or a digest (@sha256:...)")
-
     parts = text.split("/")
     registry: str | None = None
     if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
@@ -121,6 +118,8 @@ def parse_image_ref(text: str) -> ImageRef:
                 "(lowercase letters, digits and single separators . _ __ -)"
             )
     repository = "/".join(parts)
+    if tag is None and digest is None:
+        raise fail("it needs a tag (:1.4.2) or a digest (@sha256:...)")
     if len(registry or "") + len(repository) > 255:
         raise fail("the name is longer than 255 characters")
     return ImageRef(registry=registry, repository=repository, tag=tag, digest=digest)
