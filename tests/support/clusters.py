@@ -74,7 +74,10 @@ def namespace(kube: Client) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:10]}"
     kube.create(Namespace(metadata=ObjectMeta(name=name)))
     # ServiceAccount admission rejects pods until the namespace's default SA exists.
-    wait_for(lambda: kube.get(ServiceAccount, "default", namespace=name), timeout=30,
-             what=f"default ServiceAccount in {name}")
+    wait_for(
+        lambda: kube.get(ServiceAccount, "default", namespace=name),
+        timeout=30,
+        what=f"default ServiceAccount in {name}",
+    )
     yield name
     kube.delete(Namespace, name)

@@ -33,7 +33,7 @@ def wait_for(
             if value:
                 return value
             last = value
-        except Exception as exc:  # noqa: BLE001 - we report the last failure on timeout
+        except Exception as exc:
             last = exc
         if time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout:.1f}s waiting for {what}; last: {last!r}")

@@ -36,12 +36,16 @@ def demo() -> None:
         print(f"$ kubectl --kubeconfig {state.kubeconfig} get nodes")
         out = subprocess.run(
             [str(kubectl), f"--kubeconfig={state.kubeconfig}", "get", "nodes"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         print(out.stdout + out.stderr, end="")
-    print("\nreach a cluster:  eval \"$(shiplane localcluster env dev)\"; kubectl get nodes")
+    print('\nreach a cluster:  eval "$(shiplane localcluster env dev)"; kubectl get nodes')
     print("list clusters:    shiplane localcluster list")
-    print("stop them:        " + "; ".join(f"shiplane localcluster down {n}" for n in DEMO_CLUSTERS))
+    print(
+        "stop them:        " + "; ".join(f"shiplane localcluster down {n}" for n in DEMO_CLUSTERS)
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -57,7 +57,10 @@ def up_cmd(
     """Start a cluster and wait until its nodes are Ready."""
     try:
         state = lc.up(
-            name, nodes=nodes, apiserver_port=apiserver_port or None, timeout=timeout,
+            name,
+            nodes=nodes,
+            apiserver_port=apiserver_port or None,
+            timeout=timeout,
             progress=_progress,
         )
     except lc.ClusterError as exc:
@@ -86,8 +89,13 @@ def list_cmd(
     except lc.ClusterError as exc:
         raise _fail(str(exc)) from None
     rows = [s.to_json() for s in states]
-    columns = [("name", "NAME"), ("status", "STATUS"), ("nodes", "NODES"),
-               ("server", "SERVER"), ("kubeconfig", "KUBECONFIG")]
+    columns = [
+        ("name", "NAME"),
+        ("status", "STATUS"),
+        ("nodes", "NODES"),
+        ("server", "SERVER"),
+        ("kubeconfig", "KUBECONFIG"),
+    ]
     render(rows, columns, output)
 
 
@@ -96,8 +104,9 @@ def kubeconfig_cmd(name: str = typer.Argument(..., help="Cluster name.")) -> Non
     """Print the path of a cluster's kubeconfig (admin credential)."""
     state = lc.load_state(name)
     if state is None:
-        raise _fail(f"no local cluster named {name!r}; start it with "
-                    f"`shiplane localcluster up {name}`")
+        raise _fail(
+            f"no local cluster named {name!r}; start it with `shiplane localcluster up {name}`"
+        )
     print(state.kubeconfig)
 
 
@@ -110,8 +119,9 @@ def env_cmd(name: str = typer.Argument(..., help="Cluster name.")) -> None:
         raise _fail(str(exc)) from None
 
 
-@localcluster.command("kubectl", context_settings={"allow_extra_args": True,
-                                                   "ignore_unknown_options": True})
+@localcluster.command(
+    "kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
 def kubectl_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Cluster name."),
@@ -121,8 +131,9 @@ def kubectl_cmd(
     if state is None:
         raise _fail(f"no local cluster named {name!r}")
     kubectl = component_dir(component("kubernetes")) / "kubectl"
-    proc = subprocess.run([str(kubectl), f"--kubeconfig={state.kubeconfig}", *ctx.args],
-                          check=False)
+    proc = subprocess.run(
+        [str(kubectl), f"--kubeconfig={state.kubeconfig}", *ctx.args], check=False
+    )
     raise typer.Exit(proc.returncode)
 
 

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import shutil
+import ssl
 import subprocess
 import time
 from collections.abc import Callable
@@ -94,7 +95,9 @@ def load_state(name: str) -> ClusterState | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise ClusterError(f"cannot read {path}: {exc}; remove the directory to start over") from exc
+        raise ClusterError(
+            f"cannot read {path}: {exc}; remove the directory to start over"
+        ) from exc
     return ClusterState(
         name=data["name"],
         directory=data["directory"],
@@ -141,7 +144,8 @@ def _require_binaries() -> dict[str, Path]:
         paths[key] = path
     if missing:
         raise ClusterError(
-            "missing control-plane binaries: " + ", ".join(missing)
+            "missing control-plane binaries: "
+            + ", ".join(missing)
             + "; run `shiplane localcluster build` first (it builds them from Go modules)"
         )
     return paths
@@ -153,18 +157,22 @@ def _write_kubeconfig(state: ClusterState, token: str, ca_pem: str) -> None:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{
-            "name": state.name,
-            "cluster": {
-                "server": state.server,
-                "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode(),
-            },
-        }],
+        "clusters": [
+            {
+                "name": state.name,
+                "cluster": {
+                    "server": state.server,
+                    "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode(),
+                },
+            }
+        ],
         "users": [{"name": f"{state.name}-admin", "user": {"token": token}}],
-        "contexts": [{
-            "name": state.name,
-            "context": {"cluster": state.name, "user": f"{state.name}-admin"},
-        }],
+        "contexts": [
+            {
+                "name": state.name,
+                "context": {"cluster": state.name, "user": f"{state.name}-admin"},
+            }
+        ],
         "current-context": state.name,
     }
     state.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -175,9 +183,7 @@ def _gen_sa_key(path: Path) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
         raise ClusterError("openssl is not installed: run `apt-get install -y openssl`")
-    subprocess.run(
-        [openssl, "genrsa", "-out", str(path), "2048"], check=True, capture_output=True
-    )
+    subprocess.run([openssl, "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
     path.chmod(0o600)
 
 
@@ -286,67 +292,111 @@ def _start_control_plane(
     peer_url = f"http://127.0.0.1:{state.ports['etcd-peer']}"
 
     progress(f"[1/4] starting etcd on {etcd_url}")
-    starter.start("etcd", [
-        str(binaries["etcd"]), "--name=default", f"--data-dir={d / 'etcd'}",
-        f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
-        f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
-        f"--initial-cluster=default={peer_url}", "--unsafe-no-fsync=true",
-        "--log-level=warn", "--auto-compaction-retention=1",
-        "--quota-backend-bytes=4294967296",
-    ])
+    starter.start(
+        "etcd",
+        [
+            str(binaries["etcd"]),
+            "--name=default",
+            f"--data-dir={d / 'etcd'}",
+            f"--listen-client-urls={etcd_url}",
+            f"--advertise-client-urls={etcd_url}",
+            f"--listen-peer-urls={peer_url}",
+            f"--initial-advertise-peer-urls={peer_url}",
+            f"--initial-cluster=default={peer_url}",
+            "--unsafe-no-fsync=true",
+            "--log-level=warn",
+            "--auto-compaction-retention=1",
+            "--quota-backend-bytes=4294967296",
+        ],
+    )
     _save_state(state)  # PIDs on disk from the first process on, so `down` can always clean up
-    starter.wait("etcd health", lambda: httpx.get(f"{etcd_url}/health", timeout=2).is_success,
-                 timeout, "etcd")
+    starter.wait(
+        "etcd health",
+        lambda: httpx.get(f"{etcd_url}/health", timeout=2).is_success,
+        timeout,
+        "etcd",
+    )
 
     server = state.server
     pki = d / "pki"
     progress(f"[2/4] starting kube-apiserver on {server}")
-    starter.start("kube-apiserver", [
-        str(binaries["kube-apiserver"]), f"--etcd-servers={etcd_url}",
-        "--bind-address=127.0.0.1", f"--secure-port={state.ports['apiserver']}",
-        "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
-        f"--cert-dir={pki}", "--service-cluster-ip-range=10.0.0.0/24",
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        f"--service-account-key-file={d / 'sa.key'}",
-        f"--service-account-signing-key-file={d / 'sa.key'}",
-        f"--token-auth-file={d / 'tokens.csv'}", "--authorization-mode=RBAC",
-        "--allow-privileged=true", "--enable-priority-and-fairness=false",
-        "--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
-        "--profiling=false",
-    ])
+    starter.start(
+        "kube-apiserver",
+        [
+            str(binaries["kube-apiserver"]),
+            f"--etcd-servers={etcd_url}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={state.ports['apiserver']}",
+            "--advertise-address=127.0.0.1",
+            "--endpoint-reconciler-type=none",
+            f"--cert-dir={pki}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={d / 'sa.key'}",
+            f"--service-account-signing-key-file={d / 'sa.key'}",
+            f"--token-auth-file={d / 'tokens.csv'}",
+            "--authorization-mode=RBAC",
+            "--allow-privileged=true",
+            "--enable-priority-and-fairness=false",
+            "--max-requests-inflight=0",
+            "--max-mutating-requests-inflight=0",
+            "--profiling=false",
+        ],
+    )
     _save_state(state)
     ca = pki / "apiserver.crt"
 
     def apiserver_ready() -> bool:
         if not ca.is_file():
             return False
-        return httpx.get(f"{server}/readyz", verify=str(ca), timeout=2).status_code == 200
+        ctx = ssl.create_default_context(cafile=str(ca))
+        return httpx.get(f"{server}/readyz", verify=ctx, timeout=2).status_code == 200
 
     starter.wait("kube-apiserver /readyz", apiserver_ready, timeout, "kube-apiserver")
     _write_kubeconfig(state, token, ca.read_text())
 
     progress("[3/4] starting kube-controller-manager, kube-scheduler and kwok")
     kubeconfig = str(state.kubeconfig)
-    starter.start("kube-controller-manager", [
-        str(binaries["kube-controller-manager"]), f"--kubeconfig={kubeconfig}",
-        "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
-        f"--service-account-private-key-file={d / 'sa.key'}", f"--root-ca-file={ca}",
-        "--use-service-account-credentials=false",
-        "--node-monitor-period=5s", "--node-monitor-grace-period=40s",
-    ])
-    starter.start("kube-scheduler", [
-        str(binaries["kube-scheduler"]), f"--kubeconfig={kubeconfig}",
-        "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
-    ])
+    starter.start(
+        "kube-controller-manager",
+        [
+            str(binaries["kube-controller-manager"]),
+            f"--kubeconfig={kubeconfig}",
+            "--bind-address=127.0.0.1",
+            "--secure-port=0",
+            "--leader-elect=false",
+            f"--service-account-private-key-file={d / 'sa.key'}",
+            f"--root-ca-file={ca}",
+            "--use-service-account-credentials=false",
+            "--node-monitor-period=5s",
+            "--node-monitor-grace-period=40s",
+        ],
+    )
+    starter.start(
+        "kube-scheduler",
+        [
+            str(binaries["kube-scheduler"]),
+            f"--kubeconfig={kubeconfig}",
+            "--bind-address=127.0.0.1",
+            "--secure-port=0",
+            "--leader-elect=false",
+        ],
+    )
     stages = component_dir(component("kwok")) / "stages"
     stage_files = [*sorted(stages.glob("*.yaml")), *sorted(STAGES_DIR.glob("*.yaml"))]
     # kwok also reads ~/.kwok/kwok.yaml; a private HOME keeps a user's file out of tests.
     kwok_env = {"HOME": str(d), "PATH": "/usr/bin:/bin"}
-    starter.start("kwok", [
-        str(binaries["kwok"]), f"--kubeconfig={kubeconfig}",
-        "--config=" + ",".join(str(p) for p in stage_files),
-        "--manage-all-nodes=true", "--node-lease-duration-seconds=40",
-    ], env=kwok_env)
+    starter.start(
+        "kwok",
+        [
+            str(binaries["kwok"]),
+            f"--kubeconfig={kubeconfig}",
+            "--config=" + ",".join(str(p) for p in stage_files),
+            "--manage-all-nodes=true",
+            "--node-lease-duration-seconds=40",
+        ],
+        env=kwok_env,
+    )
     _save_state(state)
 
     progress(f"[4/4] registering {state.nodes} fake nodes and waiting until they are Ready")
@@ -401,5 +451,5 @@ def env_exports(name: str) -> str:
 
     return (
         f"export KUBECONFIG={shlex.quote(str(state.kubeconfig))}\n"
-        f"export PATH={shlex.quote(str(kubectl_dir()))}:\"$PATH\"\n"
+        f'export PATH={shlex.quote(str(kubectl_dir()))}:"$PATH"\n'
     )

@@ -6,6 +6,7 @@ The product talks to clusters through lightkube; bring-up only needs a few raw c
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ class KubeAPI:
         self._client = httpx.Client(
             base_url=server,
             headers={"Authorization": f"Bearer {token}"},
-            verify=str(ca_file),
+            verify=ssl.create_default_context(cafile=str(ca_file)),
             timeout=10.0,
         )
 

@@ -18,9 +18,12 @@ pytestmark = pytest.mark.cluster
 SHIPLANE = str(Path(sys.executable).parent / "shiplane")
 
 
-def run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SHIPLANE, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SHIPLANE, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture
@@ -32,9 +35,9 @@ def processes_under(directory: Path) -> list[int]:
     """PIDs whose command line mentions `directory` (what a cluster would have started)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and str(directory) in procs.cmdline(int(entry.name)):
-            if procs.is_alive(int(entry.name)):
-                found.append(int(entry.name))
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid and str(directory) in procs.cmdline(pid) and procs.is_alive(pid):
+            found.append(pid)
     return found
 
 
@@ -49,9 +52,15 @@ def test_up_env_kubectl_list_down(home_env: dict[str, str], tmp_path: Path):
         assert oct(Path(kubeconfig).stat().st_mode & 0o777) == "0o600"
 
         exports = run(["localcluster", "env", "cli-a"], home_env).stdout
-        shell = f'{exports}\nkubectl get nodes --no-headers'
-        nodes = subprocess.run(["bash", "-c", shell], env=home_env, capture_output=True,
-                               text=True, check=True, timeout=60).stdout
+        shell = f"{exports}\nkubectl get nodes --no-headers"
+        nodes = subprocess.run(
+            ["bash", "-c", shell],
+            env=home_env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
         lines = [line.split() for line in nodes.strip().splitlines()]
         assert len(lines) == 2 and all(parts[1] == "Ready" for parts in lines), nodes
 
@@ -84,8 +93,11 @@ def test_up_on_a_port_conflict_fails_clearly_and_leaves_no_process(
 
 
 def test_up_with_a_missing_binary_fails_clearly_and_starts_nothing(tmp_path: Path):
-    env = {**os.environ, "SHIPLANE_HOME": str(tmp_path / "home"),
-           "SHIPLANE_BIN_DIR": str(tmp_path / "empty-bin")}
+    env = {
+        **os.environ,
+        "SHIPLANE_HOME": str(tmp_path / "home"),
+        "SHIPLANE_BIN_DIR": str(tmp_path / "empty-bin"),
+    }
     result = run(["localcluster", "up", "nobin"], env)
     assert result.returncode == 1
     assert "missing control-plane binaries" in result.stderr
@@ -107,8 +119,11 @@ def test_build_is_idempotent_when_cached(home_env: dict[str, str]):
 
 
 def test_build_without_go_fails_with_a_clear_message(tmp_path: Path):
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
-           "SHIPLANE_BIN_DIR": str(tmp_path / "bin")}
+    env = {
+        **os.environ,
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+        "SHIPLANE_BIN_DIR": str(tmp_path / "bin"),
+    }
     result = run(["localcluster", "build"], env)
     assert result.returncode == 1
     assert "the Go toolchain is not on PATH" in result.stderr

@@ -18,39 +18,51 @@ from tests.support.wait import wait_for
 pytestmark = pytest.mark.cluster
 
 
-def deployment(name: str, *, replicas: int = 2, image: str = "nginx:1.27",
-               labels: dict[str, str] | None = None, deadline: int = 600) -> Any:
+def deployment(
+    name: str,
+    *,
+    replicas: int = 2,
+    image: str = "nginx:1.27",
+    labels: dict[str, str] | None = None,
+    deadline: int = 600,
+) -> Any:
     pod_labels = {"app": name, **(labels or {})}
-    return from_dict({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "progressDeadlineSeconds": deadline,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": pod_labels},
-                "spec": {"containers": [{"name": "main", "image": image}]},
+    return from_dict(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": replicas,
+                "progressDeadlineSeconds": deadline,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": pod_labels},
+                    "spec": {"containers": [{"name": "main", "image": image}]},
+                },
             },
-        },
-    })
+        }
+    )
 
 
 def job(name: str, *, labels: dict[str, str] | None = None) -> Any:
-    return from_dict({
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {
-            "backoffLimit": 0,
-            "template": {
-                "metadata": {"labels": labels or {}},
-                "spec": {"restartPolicy": "Never",
-                         "containers": [{"name": "main", "image": "busybox:1.36"}]},
+    return from_dict(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": name},
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": {"labels": labels or {}},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "main", "image": "busybox:1.36"}],
+                    },
+                },
             },
-        },
-    })
+        }
+    )
 
 
 def condition(obj: Any, ctype: str) -> Any:
@@ -76,18 +88,26 @@ def rollout_complete(kube: Client, name: str, namespace: str, replicas: int) -> 
 
 def test_deployment_becomes_available_then_scales_and_rolls_out(kube: Client, namespace: str):
     kube.create(deployment("web", replicas=2), namespace=namespace)
-    wait_for(lambda: rollout_complete(kube, "web", namespace, 2), timeout=60,
-             what="web to become Available with 2 replicas")
+    wait_for(
+        lambda: rollout_complete(kube, "web", namespace, 2),
+        timeout=60,
+        what="web to become Available with 2 replicas",
+    )
 
     kube.patch(Deployment, "web", {"spec": {"replicas": 4}}, namespace=namespace)
-    wait_for(lambda: rollout_complete(kube, "web", namespace, 4), timeout=60,
-             what="web scaled to 4")
+    wait_for(
+        lambda: rollout_complete(kube, "web", namespace, 4), timeout=60, what="web scaled to 4"
+    )
 
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": "main",
-                                                              "image": "nginx:1.28"}]}}}}
+    patch = {
+        "spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}
+    }
     kube.patch(Deployment, "web", patch, namespace=namespace)
-    wait_for(lambda: rollout_complete(kube, "web", namespace, 4), timeout=60,
-             what="web rollout of nginx:1.28")
+    wait_for(
+        lambda: rollout_complete(kube, "web", namespace, 4),
+        timeout=60,
+        what="web rollout of nginx:1.28",
+    )
     d = kube.get(Deployment, "web", namespace=namespace)
     assert d.spec.template.spec.containers[0].image == "nginx:1.28"
     assert d.metadata.generation is not None and d.metadata.generation >= 3
@@ -133,8 +153,14 @@ def test_job_with_failure_label_ends_failed(kube: Client, namespace: str):
 def test_two_clusters_are_isolated(cluster: ClusterState, second_cluster: ClusterState):
     assert cluster.server != second_cluster.server
     a, b = kube_client(cluster), kube_client(second_cluster)
-    marker = from_dict({"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": "only-in-a"}, "data": {"k": "v"}})
+    marker = from_dict(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "only-in-a"},
+            "data": {"k": "v"},
+        }
+    )
     a.create(marker, namespace="default")
     try:
         assert a.get(ConfigMap, "only-in-a", namespace="default").data == {"k": "v"}
