@@ -1,9 +1,60 @@
-"""Commands of this group are added by `register`."""
+"""Local config commands: `validate`, `schema` and `init` (no server needed)."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from shiplane.config import ConfigError, load_project, project_json_schema
+from shiplane.config.scaffold import DEFAULT_HOME, ScaffoldError, create_project
+
+
+def validate(
+    file: Annotated[
+        Path,
+        typer.Argument(help="The project file, or a directory containing shiplane.yaml."),
+    ] = Path("shiplane.yaml"),
+) -> None:
+    """Check a shiplane.yaml; print every problem as file:line:column: field: message."""
+    target = file / "shiplane.yaml" if file.is_dir() else file
+    try:
+        config = load_project(target)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"ok: {target}: {len(config.apps)} apps, {len(config.environments)} environments")
+
+
+def schema() -> None:
+    """Print the JSON Schema of shiplane.yaml (for editors and other tools)."""
+    typer.echo(json.dumps(project_json_schema(), indent=2))
+
+
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Directory of the new repository (created if missing).")
+    ] = Path("."),
+) -> None:
+    """Scaffold a GitOps repository: shiplane.yaml, two example apps, envs/ and a first commit."""
+    # Local clusters keep their kubeconfigs under the Shiplane home; `~` keeps the file
+    # portable between users when the default home is used.
+    home = os.environ.get("SHIPLANE_HOME") or DEFAULT_HOME
+    try:
+        create_project(directory, home)
+    except ScaffoldError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {directory}: shiplane.yaml, apps/web, apps/api, envs/ (first commit made)")
+    typer.echo(f"next: shiplane validate {directory / 'shiplane.yaml'}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("validate")(validate)
+    app.command("schema")(schema)
+    app.command("init")(init)

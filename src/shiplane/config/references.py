@@ -1,0 +1,137 @@
+"""Cross-reference checks on the raw document: names resolve, graphs are acyclic.
+
+These run on plain parsed values rather than on the validated model so that a broken
+reference is reported together with structural problems elsewhere in the file. Parts
+that have the wrong shape are skipped here; the model validation reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shiplane.config.graph import find_cycles
+from shiplane.config.problems import FieldPath, format_path
+from shiplane.config.suggest import did_you_mean
+
+
+@dataclass(frozen=True)
+class ReferenceProblem:
+    """`path` is where the offending reference is written."""
+
+    path: FieldPath
+    message: str
+
+
+def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _names(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+    """(path, name) for each string in a list; other shapes are left to the model."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                yield (*path, i), item
+
+
+def _after_refs(env: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+    if not isinstance(env, dict) or "after" not in env:
+        return
+    after = env["after"]
+    if isinstance(after, list):
+        yield from _names(after, (*path, "after"))
+    elif isinstance(after, dict):
+        for mode in ("all", "any"):
+            yield from _names(after.get(mode), (*path, "after", mode))
+
+
+def _list_refs(item: Any, path: FieldPath, key: str) -> Iterator[tuple[FieldPath, str]]:
+    if isinstance(item, dict):
+        yield from _names(item.get(key), (*path, key))
+
+
+class _Checker:
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.problems: list[ReferenceProblem] = []
+
+    def resolve(
+        self, refs: Iterator[tuple[FieldPath, str]], defined: dict[str, Any], kind: str
+    ) -> None:
+        seen: set[str] = set()
+        for path, name in refs:
+            # The message names the list, not the index: "in environments.prod.after".
+            where = format_path(path[:-1] if isinstance(path[-1], int) else path)
+            if name in seen:
+                self.problems.append(ReferenceProblem(path, f"{kind} '{name}' is listed twice"))
+            seen.add(name)
+            if name not in defined:
+                hint = did_you_mean(name, defined, kind)
+                message = f"{kind} '{name}' in {where} is not defined{hint}"
+                self.problems.append(ReferenceProblem(path, message))
+
+    def run(self) -> list[ReferenceProblem]:
+        clusters = _section(self.data, "clusters")
+        environments = _section(self.data, "environments")
+        apps = _section(self.data, "apps")
+        checks = _section(self.data, "checks")
+        windows = _section(self.data, "windows")
+        conditions = _section(self.data, "conditions")
+
+        for name, env in environments.items():
+            path: FieldPath = ("environments", name)
+            if isinstance(env, dict) and isinstance(env.get("cluster"), str):
+                self.resolve(iter([((*path, "cluster"), env["cluster"])]), clusters, "cluster")
+            self.resolve(_after_refs(env, path), environments, "environment")
+            self.resolve(_list_refs(env, path, "windows"), windows, "window")
+            self.resolve(_list_refs(env, path, "verify"), checks, "check")
+        for name, app in apps.items():
+            self.resolve(_list_refs(app, ("apps", name), "dependsOn"), apps, "app")
+        for name, condition in conditions.items():
+            refs = _list_refs(condition, ("conditions", name), "environments")
+            self.resolve(refs, environments, "environment")
+
+        self.environment_cycles(environments)
+        self.app_cycles(apps)
+        return self.problems
+
+    def environment_cycles(self, environments: dict[str, Any]) -> None:
+        # Edges follow the promotion flow (upstream -> downstream), the way pipelines are
+        # drawn, so the cycle reads like the user's mental picture.
+        upstream: dict[str, list[tuple[FieldPath, str]]] = {
+            name: list(_after_refs(env, ("environments", name)))
+            for name, env in environments.items()
+        }
+        flow: dict[str, list[str]] = {name: [] for name in environments}
+        for name, refs in upstream.items():
+            for _, up in refs:
+                if up in flow and name not in flow[up]:
+                    flow[up].append(name)
+        for cycle in find_cycles(list(environments), flow):
+            start, closing = cycle[0], cycle[-1]
+            path = next(p for p, up in upstream[start] if up == closing)
+            text = " -> ".join([*cycle, start])
+            self.problems.append(
+                ReferenceProblem(path, f"the environment graph has a cycle: {text}")
+            )
+
+    def app_cycles(self, apps: dict[str, Any]) -> None:
+        depends: dict[str, list[tuple[FieldPath, str]]] = {
+            name: list(_list_refs(app, ("apps", name), "dependsOn")) for name, app in apps.items()
+        }
+        edges = {name: [dep for _, dep in refs] for name, refs in depends.items()}
+        for cycle in find_cycles(list(apps), edges):
+            start, nxt = cycle[0], cycle[1 % len(cycle)]
+            path = next(p for p, dep in depends[start] if dep == nxt)
+            text = " -> ".join([*cycle, start])
+            self.problems.append(
+                ReferenceProblem(path, f"dependsOn has a cycle: {text} (each depends on the next)")
+            )
+
+
+def check_references(data: Mapping[str, Any]) -> list[ReferenceProblem]:
+    """Every unresolved reference, duplicate entry and cycle in a parsed document."""
+    return _Checker(data).run()
