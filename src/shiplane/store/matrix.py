@@ -31,7 +31,7 @@ def get_matrix(s: Session, *, apps: Sequence[str], environments: Sequence[str]) 
                 .outerjoin(Release, Release.id == Deployment.release_id)
                 .where(Deployment.app.in_(chunk), Deployment.environment.in_(env_list))
             )
-            for deployment, release_alias in s.execute(query).tuples():
+            for deployment, release_alias in s.execute(query):
                 found[(deployment.app, deployment.environment)] = (deployment, release_alias)
     cells: list[MatrixCell] = []
     for app in app_list:
