@@ -16,7 +16,7 @@ _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 DURATION_PATTERN = r"^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
-DURATION_HELP = "a number with a unit (s, m, h, d), e.g. '30s', '5m', '1h30m' or '2d'"
+DURATION_HELP = "a number with a unit (s, m, h or d) such as '30s', '5m', '1h30m' or '2d'"
 
 
 def parse_duration(value: object) -> int:
@@ -30,7 +30,7 @@ def parse_duration(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError(f"a duration needs a unit: write '{value}s' for {value} seconds")
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration ({DURATION_HELP}), got {describe(value)}")
+        raise ValueError(f"expected a duration: {DURATION_HELP}; got {describe(value)}")
     match = _DURATION.fullmatch(value.strip())
     if not value.strip() or match is None:
         raise ValueError(f"{describe(value)} is not a duration; use {DURATION_HELP}")

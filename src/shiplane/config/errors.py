@@ -96,6 +96,8 @@ def allowed_keys(root: type[BaseModel], path: FieldPath) -> list[str]:
         if tp is None:
             return []
     tp = _unwrap(tp)
+    if get_origin(tp) in (list, tuple):
+        tp = _unwrap(get_args(tp)[0])  # a single mapping standing for a one-item list
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return [info.alias or name for name, info in tp.model_fields.items()]
     return []

@@ -61,13 +61,14 @@ class _Checker:
     def resolve(
         self, refs: Iterator[tuple[FieldPath, str]], defined: dict[str, Any], kind: str
     ) -> None:
-        seen: set[str] = set()
+        seen: set[tuple[FieldPath, str]] = set()
         for path, name in refs:
             # The message names the list, not the index: "in environments.prod.after".
-            where = format_path(path[:-1] if isinstance(path[-1], int) else path)
-            if name in seen:
+            where_path = path[:-1] if isinstance(path[-1], int) else path
+            where = format_path(where_path)
+            if (where_path, name) in seen:
                 self.problems.append(ReferenceProblem(path, f"{kind} '{name}' is listed twice"))
-            seen.add(name)
+            seen.add((where_path, name))
             if name not in defined:
                 hint = did_you_mean(name, defined, kind)
                 message = f"{kind} '{name}' in {where} is not defined{hint}"
