@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -206,3 +208,31 @@ def test_export_is_oldest_first_canonical(db: Database) -> None:
     with db.session() as s:
         lines = [canonical_json(e.model_dump(mode="json")) for e in iter_events(s, batch=2)]
     assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3, 4, 5]
+
+
+def _documented_verifier() -> Callable[[Iterable[str]], str | None]:
+    """Run the verifier from docs/store.md as written, so the documented format stays true."""
+    doc = (Path(__file__).parents[3] / "docs" / "store.md").read_text()
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {"__name__": "docs_store"}
+    exec(compile(code, "docs/store.md", "exec"), namespace)
+    verifier = namespace["verify"]
+    assert callable(verifier)
+    return verifier  # type: ignore[return-value]
+
+
+def test_documented_verifier_accepts_export_and_finds_tampering(db: Database) -> None:
+    _seed(db, 6)
+    with db.session() as s:
+        # Whole-second and non-ASCII events: both are edge cases of the time/JSON format.
+        append_event(s, actor="zoë", action="x", subject="y", details={"note": "grüße"},
+                     now=lambda: datetime(2026, 3, 2, tzinfo=UTC))  # fmt: skip
+    verify = _documented_verifier()
+    with db.session() as s:
+        export = [e.model_dump_json() for e in iter_events(s)]
+    assert verify(export) is None
+    with db.session() as s:
+        s.execute(text("UPDATE audit_events SET subject = 'forged' WHERE seq = 5"))
+    with db.session() as s:
+        export = [e.model_dump_json() for e in iter_events(s)]
+    assert verify(export) == "hash mismatch at seq 5"

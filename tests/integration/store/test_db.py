@@ -97,3 +97,19 @@ def test_password_hidden() -> None:
         assert database.dialect == "postgresql"
     finally:
         database.close()
+
+
+def test_sqlite_readonly_session_reads_alongside_a_writer(tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        database.migrate()
+        with database.session() as writer:
+            writer.execute(text("INSERT INTO deployments (environment, app, updated_at) "
+                                "VALUES ('dev', 'a', '2026-01-01 00:00:00')"))  # fmt: skip
+            # The writer holds SQLite's write lock; a read-only session must not wait for it
+            # (a timeout here would mean it queued behind the writer for busy_timeout).
+            with database.session(readonly=True) as reader:
+                count = reader.execute(text("SELECT count(*) FROM deployments")).scalar()
+            assert count == 0  # WAL: the reader sees the last committed state
+    finally:
+        database.close()
