@@ -48,8 +48,11 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
 
     # Routers carry the /api/v1 prefix themselves, so each route's template (the
     # metrics label) is the full path.
-    for module in (routes_ops, routes_releases, routes_audit, routes_tokens, routes_matrix):
+    modules = (routes_ops, routes_releases, routes_audit, routes_tokens, routes_matrix)
+    for module in modules:
         app.include_router(module.router)
+    # For the Allow header of 405 answers (see problems.allowed_methods).
+    app.state.api_routes = [route for module in modules for route in module.router.routes]
 
     _document_problems(app)
     return app

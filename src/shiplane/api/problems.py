@@ -163,7 +163,20 @@ async def _handle_http(request: Request, exc: Exception) -> ProblemResponse:
         detail = template.format(method=request.method, path=request.url.path)
     else:
         detail = str(exc.detail)
-    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route that matched the path; list them all.
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "api_routes", ()):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _handle_validation(request: Request, exc: Exception) -> ProblemResponse:

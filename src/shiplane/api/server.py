@@ -8,10 +8,12 @@ half-started server.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 import uvicorn
@@ -78,6 +80,17 @@ def prepare_database(url: str, out: TextIO) -> Database:
     return database
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a captured signal after draining, so SIGTERM would end the
+    process with status -15. SIGTERM is how services are normally stopped, so a drained
+    stop on SIGTERM exits 0; Ctrl-C (SIGINT) keeps uvicorn's behaviour (exit 130)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM and sig in self._captured_signals:
+            self._captured_signals.remove(sig)
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -126,7 +139,7 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         server_header=False,
     )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        _Server(config).run(sockets=[sock])
     finally:
         sock.close()
         database.close()

@@ -1,0 +1,97 @@
+"""`shiplane serve` start-up behaviour: bootstrap token, config errors, clean stop."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.integration.api.serverproc import SHIPLANE, running_server
+from tests.support.wait import wait_for
+
+
+def _serve_env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "SHIPLANE_HOME": str(home)}
+    for name in ("SHIPLANE_BOOTSTRAP_TOKEN", "SHIPLANE_DATABASE_URL"):
+        env.pop(name, None)
+    return env
+
+
+def _start_and_stop(home: Path, out: Path) -> str:
+    """Start `shiplane serve` with defaults, wait until ready, SIGTERM it; return stdout."""
+    with out.open("wb") as handle:
+        process = subprocess.Popen(
+            [SHIPLANE, "serve", "--listen", "127.0.0.1:0"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=_serve_env(home),
+        )
+    try:
+        url = wait_for(
+            lambda: (m := re.search(r"http://127\.0\.0\.1:\d+", out.read_text())) and m[0],
+            timeout=60,
+            what="the listening line",
+        )
+        wait_for(lambda: httpx.get(url + "/readyz").status_code == 200, timeout=60)
+        return out.read_text()
+    finally:
+        process.terminate()
+        assert process.wait(timeout=20) == 0, "SIGTERM is a clean shutdown"
+
+
+def test_first_start_prints_a_working_admin_token_once(tmp_path: Path) -> None:
+    """Default data dir from $SHIPLANE_HOME, SQLite there, token printed on first start."""
+    home = tmp_path / "home"
+    printed = [_start_and_stop(home, tmp_path / f"out{n}.log") for n in range(2)]
+    assert (home / "shiplane.db").exists()
+    tokens = re.findall(r"shp_[A-Za-z0-9_-]{20,}", printed[0])
+    assert len(tokens) == 1, printed[0]
+    assert "shown only this once" in printed[0]
+    assert not re.findall(r"shp_[A-Za-z0-9_-]{20,}", printed[1]), "not printed again"
+    # The printed token works against the same data on the second start.
+    home_db = f"sqlite:///{home / 'shiplane.db'}"
+    with running_server(tmp_path / "again", home_db, admin_token=tokens[0] + "x") as server:
+        response = httpx.get(
+            server.url + "/api/v1/whoami", headers={"Authorization": f"Bearer {tokens[0]}"}
+        )
+        assert response.json()["role"] == "admin"
+
+
+def test_bad_config_fails_start_with_located_errors(tmp_path: Path) -> None:
+    config = tmp_path / "shiplane.yaml"
+    config.write_text(
+        "apiVersion: shiplane/v1alpha1\nproject: shop\nenvironments:\n"
+        "  dev: {cluster: nowhere, namespace: dev}\n"
+    )
+    result = subprocess.run(
+        [SHIPLANE, "serve", "--listen", "127.0.0.1:0", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=_serve_env(tmp_path / "home"),
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "shiplane.yaml:4" in result.stderr, result.stderr
+    assert "nowhere" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_listen_address_and_short_bootstrap_token(tmp_path: Path) -> None:
+    env = _serve_env(tmp_path / "home")
+    bad_listen = subprocess.run(
+        [SHIPLANE, "serve", "--listen", "127.0.0.1:http"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert bad_listen.returncode == 1
+    assert "invalid listen address" in bad_listen.stderr
+    short = subprocess.run(
+        [SHIPLANE, "serve", "--listen", "127.0.0.1:0"],
+        capture_output=True, text=True, timeout=60,
+        env={**env, "SHIPLANE_BOOTSTRAP_TOKEN": "short"},
+    )  # fmt: skip
+    assert short.returncode == 1
+    assert "bootstrap token too short" in short.stderr
+    assert "short\n" not in short.stdout
