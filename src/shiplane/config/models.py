@@ -235,7 +235,7 @@ class EnvironmentConfig(_Model):
     self_heal: StrictBool = False
     """Re-apply desired state when live objects drift."""
     prune: PrunePolicy = PrunePolicy()
-    """Deleting objects that are no longer rendered."""
+    """Whether and how far objects no longer rendered are deleted."""
 
 
 # --- apps ------------------------------------------------------------------------------------

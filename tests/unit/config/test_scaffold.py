@@ -1,0 +1,89 @@
+"""The scaffold is valid as written, with the promised layout."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shiplane.config import load_project, load_project_text
+from shiplane.config.scaffold import (
+    ScaffoldError,
+    create_project,
+    project_name_for,
+    scaffold_files,
+)
+from shiplane.config.yamlnodes import parse_yaml
+
+
+def test_scaffold_config_is_valid_and_complete() -> None:
+    files = scaffold_files("demo", "/srv/shiplane")
+    config = load_project_text(files["shiplane.yaml"], "shiplane.yaml")
+    assert config.project == "demo"
+    assert config.environment_order() == ["dev", "staging", "prod"]
+    assert {a: c.manifests.render for a, c in config.apps.items()} == {
+        "web": "plain",
+        "api": "kustomize",
+    }
+    assert config.clusters["prod"].kubeconfig == "/srv/shiplane/clusters/prod/kubeconfig"
+    for app in config.apps.values():
+        assert f"{app.manifests.path}/deployment.yaml" in files
+    assert "apps/api/kustomization.yaml" in files
+    for env in config.environments:
+        for app in config.apps:
+            assert f"envs/{env}/{app}/.keep" in files
+
+
+def test_scaffold_default_home_is_portable() -> None:
+    config = load_project_text(scaffold_files("demo")["shiplane.yaml"])
+    assert config.clusters["nonprod"].kubeconfig == "~/.cache/shiplane/clusters/nonprod/kubeconfig"
+
+
+def test_manifests_are_yaml_mappings() -> None:
+    for path, content in scaffold_files("demo").items():
+        if path.endswith(".yaml"):
+            doc = parse_yaml(content)
+            assert doc.problems == [], path
+            assert isinstance(doc.data, dict), path
+
+
+@pytest.mark.parametrize(
+    ("dirname", "project"),
+    [("demo", "demo"), ("My Shop", "my-shop"), ("___", "demo"), ("a" * 80, "a" * 40)],
+)
+def test_project_name_from_directory(tmp_path: Path, dirname: str, project: str) -> None:
+    assert project_name_for(tmp_path / dirname) == project
+
+
+def test_create_project_commits_everything(tmp_path: Path) -> None:
+    target = tmp_path / "shop"
+    paths = create_project(target)
+    assert load_project(target / "shiplane.yaml").project == "shop"
+    tracked = subprocess.run(
+        ["git", "-C", str(target), "ls-files"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert sorted(tracked) == sorted(paths)
+    status = subprocess.run(
+        ["git", "-C", str(target), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert status == ""
+
+
+def test_create_project_refuses_to_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "shiplane.yaml").write_text("mine\n")
+    with pytest.raises(ScaffoldError, match="already exists"):
+        create_project(tmp_path)
+    assert (tmp_path / "shiplane.yaml").read_text() == "mine\n"
+    assert not (tmp_path / "apps").exists()
+
+
+def test_create_project_refuses_other_existing_files(tmp_path: Path) -> None:
+    (tmp_path / "apps" / "web").mkdir(parents=True)
+    (tmp_path / "apps" / "web" / "service.yaml").write_text("mine\n")
+    with pytest.raises(ScaffoldError, match=r"apps/web/service\.yaml"):
+        create_project(tmp_path)
+    assert not (tmp_path / "shiplane.yaml").exists()
