@@ -31,8 +31,8 @@ def test_scaffold_config_is_valid_and_complete() -> None:
         assert f"{app.manifests.path}/deployment.yaml" in files
     assert "apps/api/kustomization.yaml" in files
     for env in config.environments:
-        for app in config.apps:
-            assert f"envs/{env}/{app}/.keep" in files
+        for name in config.apps:
+            assert f"envs/{env}/{name}/.keep" in files
 
 
 def test_scaffold_default_home_is_portable() -> None:
