@@ -54,7 +54,9 @@ def load_project_text(text: str, filename: str = "shiplane.yaml") -> ProjectConf
 
     config: ProjectConfig | None = None
     try:
-        config = ProjectConfig.model_validate(doc.data)
+        # The file uses the YAML names only: `auto_promote` is an unknown key there, even
+        # though Python callers may build models with field names.
+        config = ProjectConfig.model_validate(doc.data, by_alias=True, by_name=False)
     except ValidationError as exc:
         for m in translate(exc.errors(), doc, ProjectConfig):
             problems.append(

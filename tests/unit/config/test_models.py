@@ -163,3 +163,16 @@ def test_python_callers_can_build_models_by_field_name() -> None:
     )
     assert rebuilt.auto_promote is True
     assert rebuilt.soak == 300
+
+
+def test_the_complete_example_in_the_docs_is_valid() -> None:
+    docs = Path(__file__).parents[3] / "docs" / "configuration.md"
+    text = docs.read_text()
+    start = text.index("## A complete example")
+    block = text[
+        text.index("```yaml\n", start) + len("```yaml\n") : text.index("```\n", start + 30)
+    ]
+    config = load_project_text(block, "configuration.md")
+    assert config.environment_order() == ["dev", "qa", "staging", "prod-eu"]
+    assert config.app_order() == ["checkout", "payments"]
+    assert config.apps["payments"].chart is not None
