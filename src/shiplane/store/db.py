@@ -113,6 +113,16 @@ class Database:
         self.engine.dispose()
 
 
+def head_revision() -> str:
+    """The newest migration shipped with this version of Shiplane."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise RuntimeError("no migrations found")
+    return head
+
+
 def _alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic Config built in code: no alembic.ini is needed at run time."""
     cfg = Config()

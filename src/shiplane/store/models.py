@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -165,5 +166,45 @@ class Deployment(Base):
     sync_status: Mapped[str | None] = mapped_column(String(32))
     health: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Added in 0002 (deploy engine): why the health is what it is, and the drift found.
+    health_reason: Mapped[str | None] = mapped_column(Text())
+    sync_detail: Mapped[Any | None] = mapped_column(JSON())
 
     __table_args__ = (UniqueConstraint("environment", "app"),)
+
+
+class Inventory(Base):
+    """What Shiplane applied for one (environment, app): the set that prune compares."""
+
+    __tablename__ = "inventories"
+
+    environment: Mapped[str] = mapped_column(String(63), primary_key=True)
+    app: Mapped[str] = mapped_column(String(63), primary_key=True)
+    objects: Mapped[Any] = mapped_column(JSON())
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeployRun(Base):
+    """One deploy or sync of one app into one environment, with its recorded steps."""
+
+    __tablename__ = "deploy_runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(40))  # apps deployed by one commit
+    environment: Mapped[str] = mapped_column(String(63))
+    app: Mapped[str] = mapped_column(String(63))
+    kind: Mapped[str] = mapped_column(String(16))  # deploy | sync | rollback
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    release_id: Mapped[str | None] = mapped_column(String(32))
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    steps: Mapped[Any] = mapped_column(JSON())
+    error: Mapped[str | None] = mapped_column(Text())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_deploy_runs_environment_app_started_at", "environment", "app", "started_at"),
+        Index("ix_deploy_runs_status", "status"),
+    )

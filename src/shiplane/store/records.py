@@ -92,3 +92,29 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None
+
+
+class DeployStep(_Record):
+    """One recorded step of a deploy run (render, dry-run, push, apply, prune, health)."""
+
+    name: str
+    outcome: str  # running | ok | failed | skipped
+    started_at: datetime
+    finished_at: datetime | None = None
+    detail: str | None = None
+
+
+class DeployRunRecord(_Record):
+    id: str
+    group_id: str
+    environment: str
+    app: str
+    kind: str
+    status: str
+    release_id: str | None
+    git_commit: str | None
+    actor: str
+    steps: list[DeployStep]
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None

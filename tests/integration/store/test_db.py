@@ -9,17 +9,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from shiplane.store.db import Database, default_database_url, normalize_url
+from shiplane.store.db import Database, default_database_url, head_revision, normalize_url
 from shiplane.store.models import Base
 
 TABLES = {"releases", "release_artifacts", "release_labels", "audit_events", "api_tokens",
-          "deployments", "alembic_version"}  # fmt: skip
+          "deployments", "inventories", "deploy_runs", "alembic_version"}  # fmt: skip
 
 
 def test_migrate_is_idempotent(db: Database) -> None:
     db.migrate()  # the fixture already migrated once
     db.migrate()
-    assert db.current_revision() == "0001"
+    assert db.current_revision() == head_revision()
     assert set(inspect(db.engine).get_table_names()) >= TABLES
     db.ping()
 
@@ -37,7 +37,7 @@ def test_migrate_fresh_database_twice_from_two_instances(db_url: str) -> None:
     try:
         first.migrate()
         second.migrate()
-        assert second.current_revision() == "0001"
+        assert second.current_revision() == head_revision()
     finally:
         first.close()
         second.close()

@@ -1,0 +1,267 @@
+"""Deploy runs (history), inventories (what prune compares) and deployment status.
+
+Writes that would not change anything are skipped, so steady-state syncs and health
+polls cause no churn in the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from shiplane.store.models import Deployment, DeployRun, Inventory
+from shiplane.store.records import DeployRunRecord, DeployStep, Page
+
+__all__ = [
+    "finish_run",
+    "get_inventory",
+    "get_run",
+    "list_runs",
+    "new_run_id",
+    "record_step",
+    "save_inventory",
+    "start_run",
+    "update_deployment",
+]
+
+MAX_PAGE = 500
+_CURSOR_KIND = "deploy_runs"
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id(prefix: str = "dep") -> str:
+    """Sortable-enough, unique id: time in hex plus randomness."""
+    return f"{prefix}-{int(datetime.now(UTC).timestamp() * 1000):012x}{secrets.token_hex(6)}"
+
+
+def start_run(
+    s: Session,
+    *,
+    group_id: str,
+    environment: str,
+    app: str,
+    kind: str,
+    release_id: str | None,
+    actor: str,
+    run_id: str | None = None,
+    now: Clock = _utcnow,
+) -> DeployRunRecord:
+    row = DeployRun(
+        id=run_id or new_run_id(),
+        group_id=group_id,
+        environment=environment,
+        app=app,
+        kind=kind,
+        status="running",
+        release_id=release_id,
+        git_commit=None,
+        actor=actor,
+        steps=[],
+        error=None,
+        started_at=now(),
+        finished_at=None,
+    )
+    s.add(row)
+    s.flush()
+    return _to_record(row)
+
+
+def record_step(
+    s: Session,
+    run_id: str,
+    *,
+    name: str,
+    outcome: str,
+    started_at: datetime,
+    detail: str | None = None,
+    now: Clock = _utcnow,
+) -> None:
+    """Append (or finish) a step; a step of the same name still `running` is replaced."""
+    row = s.get(DeployRun, run_id)
+    if row is None:
+        raise KeyError(run_id)
+    steps = [dict(step) for step in row.steps]
+    entry = {
+        "name": name,
+        "outcome": outcome,
+        "started_at": started_at.isoformat(),
+        "finished_at": None if outcome == "running" else now().isoformat(),
+        "detail": detail,
+    }
+    if steps and steps[-1]["name"] == name and steps[-1]["outcome"] == "running":
+        steps[-1] = entry
+    else:
+        steps.append(entry)
+    row.steps = steps  # reassign: JSON columns do not track in-place mutation
+    s.flush()
+
+
+def finish_run(
+    s: Session,
+    run_id: str,
+    *,
+    status: str,
+    git_commit: str | None = None,
+    error: str | None = None,
+    now: Clock = _utcnow,
+) -> None:
+    row = s.get(DeployRun, run_id)
+    if row is None:
+        raise KeyError(run_id)
+    row.status = status
+    if git_commit is not None:
+        row.git_commit = git_commit
+    row.error = error
+    row.finished_at = now()
+    s.flush()
+
+
+def set_run_commit(s: Session, run_id: str, git_commit: str) -> None:
+    row = s.get(DeployRun, run_id)
+    if row is None:
+        raise KeyError(run_id)
+    row.git_commit = git_commit
+    s.flush()
+
+
+def get_run(s: Session, run_id: str) -> DeployRunRecord | None:
+    row = s.get(DeployRun, run_id)
+    return None if row is None else _to_record(row)
+
+
+def list_runs(
+    s: Session,
+    *,
+    environment: str | None = None,
+    app: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[DeployRunRecord]:
+    """Deploy runs newest first, keyset-paginated on (started_at, id)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(DeployRun)
+    if environment is not None:
+        query = query.where(DeployRun.environment == environment)
+    if app is not None:
+        query = query.where(DeployRun.app == app)
+    if cursor is not None:
+        values = decode_cursor(_CURSOR_KIND, cursor)
+        try:
+            started_at, last_id = datetime.fromisoformat(values[0]), str(values[1])
+        except (IndexError, TypeError, ValueError):
+            raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}") from None
+        query = query.where(
+            or_(
+                DeployRun.started_at < started_at,
+                and_(DeployRun.started_at == started_at, DeployRun.id < last_id),
+            )
+        )
+    query = query.order_by(DeployRun.started_at.desc(), DeployRun.id.desc()).limit(limit + 1)
+    rows = list(s.scalars(query))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(_CURSOR_KIND, [rows[-1].started_at.isoformat(), rows[-1].id])
+    return Page[DeployRunRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
+
+
+def get_inventory(s: Session, environment: str, app: str) -> list[dict[str, str]] | None:
+    row = s.get(Inventory, (environment, app))
+    return None if row is None else [dict(o) for o in row.objects]
+
+
+def save_inventory(
+    s: Session,
+    environment: str,
+    app: str,
+    objects: list[dict[str, str]],
+    *,
+    git_commit: str | None,
+    now: Clock = _utcnow,
+) -> None:
+    row = s.get(Inventory, (environment, app))
+    if row is None:
+        s.add(
+            Inventory(
+                environment=environment,
+                app=app,
+                objects=objects,
+                git_commit=git_commit,
+                updated_at=now(),
+            )
+        )
+    elif row.objects != objects or row.git_commit != git_commit:
+        row.objects = objects
+        row.git_commit = git_commit
+        row.updated_at = now()
+    s.flush()
+
+
+_UNSET: Any = object()
+
+
+def update_deployment(
+    s: Session,
+    *,
+    environment: str,
+    app: str,
+    release_id: str | None = _UNSET,
+    git_commit: str | None = _UNSET,
+    sync_status: str | None = _UNSET,
+    sync_detail: Any = _UNSET,
+    health: str | None = _UNSET,
+    health_reason: str | None = _UNSET,
+    now: Clock = _utcnow,
+) -> bool:
+    """Set only the given fields of what (environment, app) runs; True when a value
+    changed. Unchanged values write nothing (no status churn)."""
+    row = s.scalar(
+        select(Deployment).where(Deployment.environment == environment, Deployment.app == app)
+    )
+    if row is None:
+        row = Deployment(environment=environment, app=app, updated_at=now())
+        s.add(row)
+    changed = False
+    for field, value in (
+        ("release_id", release_id),
+        ("git_commit", git_commit),
+        ("sync_status", sync_status),
+        ("sync_detail", sync_detail),
+        ("health", health),
+        ("health_reason", health_reason),
+    ):
+        if value is not _UNSET and getattr(row, field) != value:
+            setattr(row, field, value)
+            changed = True
+    if changed:
+        row.updated_at = now()
+    s.flush()
+    return changed
+
+
+def _to_record(row: DeployRun) -> DeployRunRecord:
+    return DeployRunRecord(
+        id=row.id,
+        group_id=row.group_id,
+        environment=row.environment,
+        app=row.app,
+        kind=row.kind,
+        status=row.status,
+        release_id=row.release_id,
+        git_commit=row.git_commit,
+        actor=row.actor,
+        steps=[DeployStep.model_validate(step) for step in row.steps],
+        error=row.error,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
