@@ -24,9 +24,14 @@ class ReferenceProblem:
     message: str
 
 
-def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = data.get(name)
-    return value if isinstance(value, dict) else {}
+def _section(data: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """The named section; None when it is present but malformed (not a mapping).
+
+    References into a malformed section are not checked: the model already reports the
+    section, and "not defined" for every reference would only bury that problem.
+    """
+    value = data.get(name, {})
+    return value if isinstance(value, dict) else None
 
 
 def _names(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
@@ -59,8 +64,10 @@ class _Checker:
         self.problems: list[ReferenceProblem] = []
 
     def resolve(
-        self, refs: Iterator[tuple[FieldPath, str]], defined: dict[str, Any], kind: str
+        self, refs: Iterator[tuple[FieldPath, str]], defined: dict[str, Any] | None, kind: str
     ) -> None:
+        if defined is None:
+            return
         seen: set[tuple[FieldPath, str]] = set()
         for path, name in refs:
             # The message names the list, not the index: "in environments.prod.after".
@@ -82,21 +89,21 @@ class _Checker:
         windows = _section(self.data, "windows")
         conditions = _section(self.data, "conditions")
 
-        for name, env in environments.items():
+        for name, env in (environments or {}).items():
             path: FieldPath = ("environments", name)
             if isinstance(env, dict) and isinstance(env.get("cluster"), str):
                 self.resolve(iter([((*path, "cluster"), env["cluster"])]), clusters, "cluster")
             self.resolve(_after_refs(env, path), environments, "environment")
             self.resolve(_list_refs(env, path, "windows"), windows, "window")
             self.resolve(_list_refs(env, path, "verify"), checks, "check")
-        for name, app in apps.items():
+        for name, app in (apps or {}).items():
             self.resolve(_list_refs(app, ("apps", name), "dependsOn"), apps, "app")
-        for name, condition in conditions.items():
+        for name, condition in (conditions or {}).items():
             refs = _list_refs(condition, ("conditions", name), "environments")
             self.resolve(refs, environments, "environment")
 
-        self.environment_cycles(environments)
-        self.app_cycles(apps)
+        self.environment_cycles(environments or {})
+        self.app_cycles(apps or {})
         return self.problems
 
     def environment_cycles(self, environments: dict[str, Any]) -> None:

@@ -48,3 +48,10 @@ def test_reference_with_no_definitions_says_so() -> None:
     assert problem.message == (
         "cluster 'k8s' in environments.dev.cluster is not defined; no clusters are defined"
     )
+
+
+def test_references_into_a_malformed_section_are_not_reported() -> None:
+    # The model reports "expected a mapping" for `clusters`; "not defined" on top of
+    # that would only be noise.
+    data = {"clusters": ["nonprod"], "environments": {"dev": {"cluster": "nonprod"}}}
+    assert check_references(data) == []
