@@ -136,6 +136,9 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str
     ]
 
 
+# FastAPI's own wording for a body it cannot decode (for example invalid UTF-8).
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
 _ROUTING_DETAILS = {
     404: "no such endpoint: {method} {path}",
     405: "method {method} is not allowed on {path}",
@@ -161,6 +164,8 @@ async def _handle_http(request: Request, exc: Exception) -> ProblemResponse:
     generic = exc.detail == status_title(exc.status_code)
     if template and generic:
         detail = template.format(method=request.method, path=request.url.path)
+    elif exc.detail == _BODY_PARSE_ERROR:
+        detail = "body: cannot be parsed; send UTF-8 JSON with Content-Type: application/json"
     else:
         detail = str(exc.detail)
     headers = dict(exc.headers or {})

@@ -28,7 +28,7 @@ _AUTH_ERRORS = (401, 403)
     summary="Create a release (201), or return the existing one with the same contents (200)",
     responses={
         200: {"model": ReleaseRecord, "description": "A release with these contents exists"},
-        **problem_openapi_responses(*_AUTH_ERRORS, 409, 422),
+        **problem_openapi_responses(400, *_AUTH_ERRORS, 409, 422),
     },
 )
 def create_release(

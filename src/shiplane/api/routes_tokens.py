@@ -24,7 +24,7 @@ _require_admin = require_role(Role.ADMIN)
     "/tokens",
     status_code=201,
     summary="Create a token; its plaintext is in this response only",
-    responses=problem_openapi_responses(401, 403, 409, 422),
+    responses=problem_openapi_responses(400, 401, 403, 409, 422),
 )
 def create_token(
     body: TokenCreate,

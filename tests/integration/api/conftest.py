@@ -6,13 +6,14 @@ tests that break the database or need an exact history use `fresh_server`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 
 import pytest
 
 from tests.integration.api.serverproc import (
+    DatabaseFactory,
     ServerProcess,
     postgres_database,
     running_server,
@@ -20,15 +21,11 @@ from tests.integration.api.serverproc import (
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
-DatabaseFactory = Callable[[Path], AbstractContextManager[str]]
-
 
 def _database_factory(request: pytest.FixtureRequest) -> DatabaseFactory:
     if request.param == "sqlite":
 
         def sqlite_database(workdir: Path) -> AbstractContextManager[str]:
-            from contextlib import nullcontext
-
             workdir.mkdir(parents=True, exist_ok=True)
             return nullcontext(f"sqlite:///{workdir / 'shiplane.db'}")
 

@@ -10,8 +10,8 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from tests.support.wait import wait_for
 SHIPLANE = str(Path(sys.executable).with_name("shiplane"))
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+# Makes an empty database for a work directory: SQLite file or PostgreSQL database.
+DatabaseFactory = Callable[[Path], AbstractContextManager[str]]
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
 
