@@ -33,7 +33,7 @@ def test_bad_config_names_the_field_and_double_registration_fails():
     reg.register("soak", schema=SoakConfig)("x")
     with pytest.raises(PluginConfigError, match="check 'soak': seconds: Input should be"):
         reg.parse_config("soak", {"seconds": "many"})
-    with pytest.raises(PluginConfigError, match="extra"):
+    with pytest.raises(PluginConfigError, match="typo: Extra inputs are not permitted"):
         reg.parse_config("soak", {"seconds": 1, "typo": 2})
     with pytest.raises(ValueError, match="registered twice"):
         reg.register("soak", schema=SoakConfig)("y")
