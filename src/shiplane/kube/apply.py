@@ -1,0 +1,546 @@
+"""Server-side dry-run, ordered server-side apply and immutable-field handling.
+
+See docs/sync-apply.md. Every request is a JSON call through the cluster's lightkube
+AsyncClient (apply_rest), addressed by API discovery, so any kind works, custom resources
+included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from lightkube import AsyncClient
+
+from shiplane.kube import ordering
+from shiplane.kube.apply_objects import (
+    clean,
+    describe,
+    immutable_fields,
+    is_immutable_error,
+    join_fields,
+    mark_owned,
+    missing_identity,
+    set_namespace,
+)
+from shiplane.kube.apply_rest import APPLY_PATCH, KubeApiError, request
+from shiplane.kube.connection import FIELD_MANAGER
+from shiplane.kube.discovery import Discovery, ResourceInfo, info_from_crd
+from shiplane.kube.prune import PruneResult, prune
+from shiplane.kube.refs import ObjRef
+
+ImmutablePolicy = Literal["fail", "recreate"]
+T = TypeVar("T")
+A = TypeVar("A")
+
+CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+RECREATE_HINT = (
+    "set `immutableFieldPolicy: recreate` on the app to let Shiplane delete and re-create it"
+)
+
+
+@dataclass(frozen=True)
+class ApplyProblem:
+    """Why one object cannot be (or was not) applied."""
+
+    ref: ObjRef
+    message: str
+    reason: str = ""  # the API server's reason (Invalid, NotFound, ...) or Shiplane's
+    field: str = ""  # the offending field path(s), when known
+    # Not an error: the object could not be validated yet because something it needs
+    # (its CRD, its namespace) is in the same batch and will be applied first.
+    deferred: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.message}"
+
+
+def blocking(problems: Sequence[ApplyProblem]) -> list[ApplyProblem]:
+    """The problems that must stop a sync (everything but deferred validations)."""
+    return [p for p in problems if not p.deferred]
+
+
+@dataclass
+class ApplyResult:
+    applied: list[ObjRef] = field(default_factory=list)  # every object sent, in apply order
+    changed: list[ObjRef] = field(default_factory=list)  # written (created, updated, re-created)
+    unchanged: list[ObjRef] = field(default_factory=list)  # the apply was a no-op
+    created: list[ObjRef] = field(default_factory=list)  # did not exist before (subset of changed)
+    recreated: list[ObjRef] = field(default_factory=list)  # deleted + created (subset of changed)
+
+
+class ApplyError(Exception):
+    """Apply or validation failed; `problems` says which objects and why, and `result`
+    holds what was applied before the failure (the caller's inventory must include it)."""
+
+    def __init__(self, problems: Sequence[ApplyProblem], result: ApplyResult | None = None):
+        self.problems = list(problems)
+        self.result = result or ApplyResult()
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"{count} object{'s' if count != 1 else ''} could not be applied:"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+@dataclass
+class _Target:
+    obj: dict[str, Any]
+    ref: ObjRef
+    info: ResourceInfo | None = None
+
+    @property
+    def path(self) -> str:
+        assert self.info is not None
+        return self.info.path(self.ref.name, self.ref.namespace)
+
+
+async def _poll(
+    check: Callable[[], Awaitable[T | None]],
+    *,
+    seconds: float,
+    interval: float = 0.05,
+    max_interval: float = 1.0,
+) -> T | None:
+    """Call `check` until it returns a value (returned) or the deadline passes (None)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = await check()
+        if value is not None:
+            return value
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        await asyncio.sleep(min(interval, remaining))
+        interval = min(interval * 2, max_interval)
+
+
+def _problem_from_error(ref: ObjRef, err: KubeApiError, prefix: str = "") -> ApplyProblem:
+    fields = ", ".join(dict.fromkeys(c.field for c in err.causes if c.field))
+    return ApplyProblem(ref, f"{prefix}{describe(err)}", reason=err.reason, field=fields)
+
+
+def _immutable_problem(ref: ObjRef, err: KubeApiError) -> ApplyProblem:
+    fields = immutable_fields(err)
+    message = (
+        f"{join_fields(fields)} cannot be changed in place (immutable); the change needs "
+        f"{ref} to be deleted and re-created: {RECREATE_HINT}. API server: {describe(err)}"
+    )
+    return ApplyProblem(ref, message, reason="Immutable", field=", ".join(fields))
+
+
+class Applier:
+    """Dry-run, apply and prune of rendered objects on one cluster."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        discovery: Discovery,
+        *,
+        field_validation: str = "Strict",
+        concurrency: int = 8,
+        crd_timeout: float = 60.0,
+        delete_timeout: float = 120.0,
+    ) -> None:
+        self.client = client
+        self.discovery = discovery
+        self.field_validation = field_validation
+        self.concurrency = concurrency
+        self.crd_timeout = crd_timeout
+        self.delete_timeout = delete_timeout
+
+    # ---- preparing -----------------------------------------------------------------
+
+    def _targets(
+        self, objects: Sequence[dict[str, Any]], owner: tuple[str, str] | None
+    ) -> tuple[list[_Target], list[ApplyProblem]]:
+        targets: list[_Target] = []
+        problems: list[ApplyProblem] = []
+        seen: dict[tuple[str, str, str, str], ObjRef] = {}
+        for index, raw in enumerate(objects):
+            missing = missing_identity(raw)
+            if missing:
+                ref = ObjRef.of(raw)
+                problems.append(
+                    ApplyProblem(
+                        ref,
+                        f"object #{index + 1} has no {', '.join(missing)}",
+                        reason="Malformed",
+                    )
+                )
+                continue
+            obj = clean(raw)
+            if owner is not None:
+                mark_owned(obj, *owner)
+            targets.append(_Target(obj, ObjRef.of(obj)))
+        # Scope: resolved later; duplicates are checked by identity (apiVersion-agnostic).
+        for target in targets:
+            key = ordering.identity(target.ref)
+            if key in seen:
+                problems.append(
+                    ApplyProblem(
+                        target.ref,
+                        f"rendered twice (also as {seen[key].api_version})",
+                        reason="Duplicate",
+                    )
+                )
+            seen[key] = target.ref
+        return targets, problems
+
+    async def _resolve(self, targets: Sequence[_Target]) -> list[_Target]:
+        """Attach discovery info and normalise scope; return the targets still unknown."""
+        infos = await self.discovery.resolve_many((t.ref.api_version, t.ref.kind) for t in targets)
+        unknown = []
+        for target in targets:
+            info = infos[(target.ref.api_version, target.ref.kind)]
+            if info is None:
+                unknown.append(target)
+                continue
+            target.info = info
+            set_namespace(target.obj, info.namespaced)
+            target.ref = ObjRef.of(target.obj)
+        return unknown
+
+    def _scope_problems(self, targets: Sequence[_Target]) -> list[ApplyProblem]:
+        return [
+            ApplyProblem(
+                t.ref,
+                f"{t.ref.kind} is namespaced but the object has no metadata.namespace",
+                reason="NoNamespace",
+            )
+            for t in targets
+            if t.info is not None and t.info.namespaced and not t.ref.namespace
+        ]
+
+    @staticmethod
+    def _crds_in(targets: Sequence[_Target]) -> dict[tuple[str, str], str]:
+        """(group, kind) -> CRD name, for CRDs of the batch."""
+        out = {}
+        for t in targets:
+            if (t.ref.group, t.ref.kind) == ordering.CRD:
+                spec = t.obj.get("spec") or {}
+                kind = str((spec.get("names") or {}).get("kind", ""))
+                out[(str(spec.get("group", "")), kind)] = t.ref.name
+        return out
+
+    def _unknown_problems(
+        self, unknown: Sequence[_Target], crds: dict[tuple[str, str], str]
+    ) -> list[ApplyProblem]:
+        problems = []
+        for t in unknown:
+            crd = crds.get((t.ref.group, t.ref.kind))
+            if crd:
+                problems.append(
+                    ApplyProblem(
+                        t.ref,
+                        f"deferred: needs CRD {crd} (in this batch, not yet established)",
+                        reason="Deferred",
+                        deferred=True,
+                    )
+                )
+            else:
+                problems.append(
+                    ApplyProblem(
+                        t.ref,
+                        f"the cluster serves no {t.ref.kind} in {t.ref.api_version} "
+                        "(is its CRD installed, or the apiVersion misspelt?)",
+                        reason="UnknownKind",
+                    )
+                )
+        return problems
+
+    # ---- requests ------------------------------------------------------------------
+
+    def _apply_params(self, *, dry_run: bool) -> dict[str, str]:
+        params = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        if self.field_validation:
+            params["fieldValidation"] = self.field_validation
+        if dry_run:
+            params["dryRun"] = "All"
+        return params
+
+    async def _patch(self, target: _Target, *, dry_run: bool) -> dict[str, Any]:
+        result = await request(
+            self.client,
+            "PATCH",
+            target.path,
+            params=self._apply_params(dry_run=dry_run),
+            body=target.obj,
+            content_type=APPLY_PATCH,
+        )
+        return result if isinstance(result, dict) else {}
+
+    async def _get(self, path: str) -> dict[str, Any] | None:
+        try:
+            result = await request(self.client, "GET", path)
+        except KubeApiError as err:
+            if err.not_found:
+                return None
+            raise
+        return result if isinstance(result, dict) else None
+
+    async def _map(self, fn: Callable[[A], Awaitable[T]], items: Sequence[A]) -> list[T]:
+        """fn over items, at most `concurrency` at a time, results in input order."""
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def run(item: A) -> T:
+            async with sem:
+                return await fn(item)
+
+        return list(await asyncio.gather(*(run(i) for i in items)))
+
+    # ---- dry-run -------------------------------------------------------------------
+
+    async def dry_run(
+        self, objects: Sequence[dict[str, Any]], *, immutable_policy: ImmutablePolicy = "fail"
+    ) -> list[ApplyProblem]:
+        """Server-side apply of every object with dryRun=All: nothing is written.
+
+        Returns every problem found (empty: all objects would be accepted). Objects whose
+        CRD or Namespace is in the batch but not yet in the cluster are reported with
+        `deferred=True` ("deferred: needs CRD X") instead of failing; with the "recreate"
+        policy an immutable-field rejection is deferred too (apply will re-create)."""
+        targets, problems = self._targets(objects, owner=None)
+        if problems:
+            return problems
+        unknown = await self._resolve(targets)
+        problems += self._unknown_problems(unknown, self._crds_in(targets))
+        problems += self._scope_problems(targets)
+        bad = {p.ref for p in problems}
+        ready = [t for t in targets if t.info is not None and t.ref not in bad]
+
+        # Namespaces of the batch that do not exist yet: their contents are deferred.
+        batch_namespaces = {
+            t.ref.name for t in ready if (t.ref.group, t.ref.kind) == ordering.NAMESPACE
+        }
+        needed = sorted(batch_namespaces & {t.ref.namespace for t in ready if t.ref.namespace})
+        exists = await self._map(lambda ns: self._get(f"/api/v1/namespaces/{ns}"), needed)
+        absent = {ns for ns, live in zip(needed, exists, strict=True) if live is None}
+        checked = []
+        for t in ready:
+            if t.ref.namespace in absent:
+                problems.append(
+                    ApplyProblem(
+                        t.ref,
+                        f"deferred: needs Namespace {t.ref.namespace} "
+                        "(in this batch, not yet created)",
+                        reason="Deferred",
+                        deferred=True,
+                    )
+                )
+            else:
+                checked.append(t)
+
+        async def one(t: _Target) -> ApplyProblem | None:
+            try:
+                await self._patch(t, dry_run=True)
+            except KubeApiError as err:
+                if is_immutable_error(err):
+                    if immutable_policy == "recreate":
+                        fields = join_fields(immutable_fields(err))
+                        return ApplyProblem(
+                            t.ref,
+                            f"deferred: {fields} is immutable; apply will delete and re-create it",
+                            reason="Immutable",
+                            field=", ".join(immutable_fields(err)),
+                            deferred=True,
+                        )
+                    return _immutable_problem(t.ref, err)
+                return _problem_from_error(t.ref, err)
+            return None
+
+        found = await self._map(one, checked)
+        problems += [p for p in found if p is not None]
+        return sorted(problems, key=lambda p: ordering.apply_key(p.ref))
+
+    # ---- apply ---------------------------------------------------------------------
+
+    async def apply(
+        self,
+        objects: Sequence[dict[str, Any]],
+        *,
+        environment: str,
+        app: str,
+        immutable_policy: ImmutablePolicy = "fail",
+    ) -> ApplyResult:
+        """Mark, order and server-side apply `objects`. Raises ApplyError (with the partial
+        result) on the first phase that has a failing object; later phases are not sent."""
+        if immutable_policy not in ("fail", "recreate"):
+            raise ValueError(
+                f"immutable_policy must be 'fail' or 'recreate', not {immutable_policy!r}"
+            )
+        targets, problems = self._targets(objects, owner=(environment, app))
+        if problems:
+            raise ApplyError(problems)
+        unknown = await self._resolve(targets)
+        crds = self._crds_in(targets)
+        problems = [p for p in self._unknown_problems(unknown, crds) if not p.deferred]
+        problems += self._scope_problems(targets)
+        if problems:
+            raise ApplyError(problems)  # nothing written yet
+
+        result = ApplyResult()
+        stage0 = sorted(
+            (t for t in targets if ordering.is_stage0(t.ref)),
+            key=lambda t: ordering.apply_key(t.ref),
+        )
+        for run in ordering.runs(stage0, key=lambda t: ordering.phase_key(t.ref)):
+            await self._apply_run(run, result, immutable_policy)
+        crd_targets = [t for t in stage0 if (t.ref.group, t.ref.kind) == ordering.CRD]
+        if crd_targets:
+            await self._await_crds(crd_targets, result)
+        if unknown:
+            still = await self._resolve(unknown)
+            if still:
+                raise ApplyError(self._unknown_problems(still, {}), result)
+            scope = self._scope_problems(unknown)
+            if scope:
+                raise ApplyError(scope, result)
+
+        rest = sorted(
+            (t for t in targets if not ordering.is_stage0(t.ref)),
+            key=lambda t: ordering.apply_key(t.ref),
+        )
+        for run in ordering.runs(rest, key=lambda t: ordering.phase_key(t.ref)):
+            await self._apply_run(run, result, immutable_policy)
+        return result
+
+    async def _apply_run(
+        self, run: Sequence[_Target], result: ApplyResult, policy: ImmutablePolicy
+    ) -> None:
+        outcomes = await self._map(lambda t: self._apply_one(t, policy), run)
+        problems = []
+        for target, outcome in zip(run, outcomes, strict=True):
+            if isinstance(outcome, ApplyProblem):
+                problems.append(outcome)
+                continue
+            result.applied.append(target.ref)
+            if outcome == "unchanged":
+                result.unchanged.append(target.ref)
+            else:
+                result.changed.append(target.ref)
+                if outcome == "created":
+                    result.created.append(target.ref)
+                elif outcome == "recreated":
+                    result.recreated.append(target.ref)
+        if problems:
+            raise ApplyError(problems, result)
+
+    async def _apply_one(self, target: _Target, policy: ImmutablePolicy) -> str | ApplyProblem:
+        """ "created" | "changed" | "unchanged" | "recreated", or the problem."""
+        try:
+            live = await self._get(target.path)
+            try:
+                after = await self._patch(target, dry_run=False)
+            except KubeApiError as err:
+                if not is_immutable_error(err):
+                    return _problem_from_error(target.ref, err)
+                if policy != "recreate" or live is None:
+                    return _immutable_problem(target.ref, err)
+                return await self._recreate(target, live)
+        except KubeApiError as err:
+            return _problem_from_error(target.ref, err)
+        if live is None:
+            return "created"
+        before_rv = (live.get("metadata") or {}).get("resourceVersion")
+        after_rv = (after.get("metadata") or {}).get("resourceVersion")
+        return "unchanged" if before_rv == after_rv else "changed"
+
+    async def _recreate(self, target: _Target, live: dict[str, Any]) -> str | ApplyProblem:
+        uid = (live.get("metadata") or {}).get("uid")
+        body = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Foreground",
+            "preconditions": {"uid": uid},
+        }
+        try:
+            await request(self.client, "DELETE", target.path, body=body)
+        except KubeApiError as err:
+            if not err.not_found:
+                return _problem_from_error(target.ref, err, "re-create: delete failed: ")
+
+        async def gone() -> bool | None:
+            current = await self._get(target.path)
+            if current is None or (current.get("metadata") or {}).get("uid") != uid:
+                return True
+            return None
+
+        if await _poll(gone, seconds=self.delete_timeout) is None:
+            current = await self._get(target.path) or {}
+            finalizers = (current.get("metadata") or {}).get("finalizers") or []
+            return ApplyProblem(
+                target.ref,
+                f"re-create: still being deleted after {self.delete_timeout:.0f}s"
+                + (f" (finalizers: {', '.join(finalizers)})" if finalizers else ""),
+                reason="DeleteTimeout",
+            )
+        await self._patch(target, dry_run=False)
+        return "recreated"
+
+    async def _await_crds(self, crds: Sequence[_Target], result: ApplyResult) -> None:
+        """Wait (with a deadline) until every CRD is Established, then teach discovery."""
+
+        async def established(t: _Target) -> ApplyProblem | None:
+            last: dict[str, str] = {}
+
+            async def check() -> dict[str, Any] | None:
+                live = await self._get(f"{CRD_API}/{t.ref.name}")
+                if live is None:
+                    return None
+                conditions = {
+                    c.get("type"): c for c in (live.get("status") or {}).get("conditions") or []
+                }
+                names = conditions.get("NamesAccepted") or {}
+                if names.get("status") == "False":
+                    return {"failed": names.get("message", "names not accepted")}
+                est = conditions.get("Established") or {}
+                last["message"] = str(est.get("message") or names.get("message") or "")
+                return live if est.get("status") == "True" else None
+
+            live = await _poll(check, seconds=self.crd_timeout)
+            if live is None:
+                detail = f": {last['message']}" if last.get("message") else ""
+                return ApplyProblem(
+                    t.ref,
+                    f"not Established after {self.crd_timeout:.0f}s{detail}",
+                    reason="NotEstablished",
+                )
+            if "failed" in live:
+                return ApplyProblem(
+                    t.ref, f"names not accepted: {live['failed']}", reason="NamesNotAccepted"
+                )
+            self.discovery.add(info_from_crd(live))
+            return None
+
+        found = await asyncio.gather(*(established(t) for t in crds))
+        problems = [p for p in found if p is not None]
+        if problems:
+            raise ApplyError(problems, result)
+
+    # ---- prune ---------------------------------------------------------------------
+
+    async def prune(
+        self,
+        previous: Sequence[ObjRef],
+        current: Sequence[ObjRef],
+        *,
+        max_fraction: float = 0.5,
+        environment: str,
+        app: str,
+    ) -> PruneResult:
+        """See shiplane.kube.prune.prune."""
+        return await prune(
+            self.client,
+            self.discovery,
+            previous,
+            current,
+            max_fraction=max_fraction,
+            environment=environment,
+            app=app,
+            concurrency=self.concurrency,
+        )
