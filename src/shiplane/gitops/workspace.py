@@ -1,0 +1,539 @@
+"""A local working copy of a GitOps repository: sync, commit + push with retry, exports.
+
+Layout under `cache_dir` (one directory per remote, keyed by a hash of its URL without
+credentials):
+
+    <key>/lock          flock held while the working copy is changed
+    <key>/repo/         the working copy (a normal clone of one branch)
+    <key>/trees/<sha>/  exact files of a commit, exported for renderers, reused
+
+Writes are level-triggered and idempotent (DESIGN.md, Principles 2): before committing,
+the remote branch's recent history is searched for a commit carrying the same value of
+the idempotency trailer, so a retried promotion finds its earlier commit instead of
+making a second one. Concurrent writers are handled by fetch, rebase and a bounded number
+of retries with jittered exponential backoff; a rebase conflict aborts and leaves the
+working copy equal to the remote branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import structlog
+
+from shiplane.gitops.credentials import GitCredentials, ensure_askpass_script
+from shiplane.gitops.errors import GitConflictError, GitError
+from shiplane.gitops.gitcmd import GitRunner, base_environment, config_options
+from shiplane.gitops.locking import LockTimeout, file_lock
+from shiplane.gitops.messages import format_commit_message, parse_trailer_lines
+from shiplane.gitops.paths import check_repo_path
+from shiplane.gitops.process import ProcessResult
+from shiplane.gitops.redact import scrub, split_userinfo
+from shiplane.gitops.treecheck import remove_escaping_symlinks
+
+log = structlog.get_logger(__name__)
+
+_SHA = frozenset("0123456789abcdef")
+# Texts of `git push --porcelain` / stderr that mean "someone else moved the branch":
+# worth a fetch, rebase and retry. Anything else (auth, hooks, network) is an error.
+_RETRYABLE_PUSH = (
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
+    "failed to lock",
+    "cannot lock ref",
+    "failed to update ref",
+    "incorrect old value",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """Outcome of `commit_and_push`.
+
+    `sha` is the commit that carries the change on the remote branch: the new commit, the
+    earlier commit with the same idempotency trailer, or the unchanged head when the files
+    already had the requested content. `attempts` counts push rounds (1 = no contention).
+    """
+
+    sha: str
+    created: bool
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    sha: str
+    author_name: str
+    author_email: str
+    committed_at: datetime
+    subject: str
+    trailers: tuple[tuple[str, str], ...]
+
+    def trailer(self, key: str) -> str | None:
+        """The last value of trailer `key` (case-insensitive), if any."""
+        found = [v for k, v in self.trailers if k.lower() == key.lower()]
+        return found[-1] if found else None
+
+
+def normalise_remote(url: str) -> str:
+    """Absolute form of a local path remote; other URLs unchanged.
+
+    git runs in the working copy, so a relative path would be resolved from the wrong
+    directory. `ext::` and unknown schemes are refused (GIT_ALLOW_PROTOCOL would too).
+    """
+    if "://" in url:
+        scheme = url.split("://", 1)[0].lower()
+        if scheme not in {"file", "git", "http", "https", "ssh"}:
+            raise ValueError(f"unsupported git remote scheme {scheme!r} in {scrub(url)}")
+        return url.rstrip("/") if scheme != "file" else url
+    if url.startswith("ext::") or "::" in url:
+        raise ValueError(f"unsupported git remote {scrub(url)!r}")
+    head = url.split("/", 1)[0]
+    if ":" in head and not url.startswith("/"):
+        return url  # scp-like ssh: user@host:path
+    return str(Path(url).expanduser().resolve())
+
+
+def cache_key(url: str) -> str:
+    clean, _, _ = split_userinfo(url)
+    return hashlib.sha256(clean.encode()).hexdigest()[:20]
+
+
+def _refuse_symlinked_dirs(root: Path, rel: str) -> None:
+    current = root
+    for part in PurePosixPath(rel).parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise GitError(f"refusing to write {rel}: {current.relative_to(root)} is a symlink")
+
+
+def _publish_dir(tmp: Path, dest: Path) -> None:
+    """Rename a finished export into place; losing a race to an identical export is fine."""
+    try:
+        tmp.rename(dest)
+    except OSError:
+        if not dest.is_dir():
+            raise
+
+
+def _empty_dir(dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    if any(dest.iterdir()):
+        raise ValueError(f"export destination {dest} is not empty")
+
+
+class GitWorkspace:
+    """One local working copy of `remote_url`'s `branch`, shared through `cache_dir`.
+
+    Credentials: `credentials`, else userinfo in `remote_url` (removed from the URL git
+    sees), else the SHIPLANE_GIT_USERNAME / SHIPLANE_GIT_PASSWORD environment variables.
+    """
+
+    def __init__(
+        self,
+        remote_url: str,
+        cache_dir: Path,
+        *,
+        branch: str = "main",
+        credentials: GitCredentials | None = None,
+        author_name: str = "Shiplane",
+        author_email: str = "shiplane@localhost",
+        git_binary: str | None = None,
+        timeout: float = 120.0,
+        max_attempts: int = 8,
+        history_depth: int = 1000,
+        lock_timeout: float = 300.0,
+    ) -> None:
+        clean_url, user, password = split_userinfo(remote_url)
+        if credentials is None and password is not None:
+            credentials = GitCredentials(username=user or "git", password=password)
+        if credentials is None:
+            credentials = GitCredentials.from_env()
+        if not branch or branch.startswith("-") or any(c in branch for c in " ~^:?*[\\"):
+            raise ValueError(f"invalid branch name {branch!r}")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.remote_url = normalise_remote(clean_url)
+        self.branch = branch
+        self.cache_dir = Path(cache_dir)
+        self.root = self.cache_dir / cache_key(self.remote_url)
+        self.repo_dir = self.root / "repo"
+        self.trees_dir = self.root / "trees"
+        self.max_attempts = max_attempts
+        self.history_depth = history_depth
+        self.lock_timeout = lock_timeout
+        self._lock_path = self.root / "lock"
+        self._mutex = asyncio.Lock()
+        extra: dict[str, str] = {}
+        secrets: tuple[str, ...] = ()
+        if credentials is not None:
+            script = ensure_askpass_script(self.cache_dir)
+            extra = credentials.askpass_env(script)
+            secrets = (credentials.password,)
+        self._git = GitRunner(
+            binary=git_binary or shutil.which("git") or "/usr/bin/git",
+            env=base_environment(extra),
+            options=config_options(author_name, author_email),
+            secrets=secrets,
+            timeout=timeout,
+        )
+        self._origin = f"refs/remotes/origin/{branch}"
+
+    def __repr__(self) -> str:
+        return f"GitWorkspace({scrub(self.remote_url)!r}, branch={self.branch!r})"
+
+    # --- public API ------------------------------------------------------------------
+
+    async def sync(self) -> str:
+        """Clone if absent, else fetch and hard-reset to origin/<branch>; the HEAD sha."""
+        async with self._locked():
+            return await self._sync_locked()
+
+    async def head(self) -> str:
+        """The working copy's HEAD (equal to origin/<branch> after any public call)."""
+        if not self._cloned():
+            raise GitError(f"{self!r} is not cloned yet; call sync() first")
+        return await self._rev_parse("HEAD")
+
+    async def commit_and_push(
+        self,
+        changes: Mapping[str, bytes | None],
+        *,
+        message: str,
+        trailers: Mapping[str, str],
+        idempotency_trailer: str = "Shiplane-Promotion",
+    ) -> CommitResult:
+        """Write `changes` (path -> content, None deletes), commit and push.
+
+        Pushes nothing when a commit on the remote branch already carries the same value
+        of `idempotency_trailer`, or when the files already have this content.
+        """
+        paths = {str(check_repo_path(p)): content for p, content in changes.items()}
+        if not paths:
+            raise ValueError("commit_and_push needs at least one change")
+        full_message = format_commit_message(message, trailers)
+        key_value = trailers.get(idempotency_trailer)
+        async with self._locked():
+            await self._sync_locked()
+            committed = False
+            attempt = 0
+            while True:
+                attempt += 1
+                if key_value is not None:
+                    existing = await self._find_by_trailer(idempotency_trailer, key_value)
+                    if existing is not None:
+                        await self._reset_to_origin()
+                        log.info("git.commit.exists", remote=self._shown_url, sha=existing)
+                        return CommitResult(existing, created=False, attempts=attempt)
+                if not committed:
+                    if not await self._write_and_stage(paths):
+                        head = await self._rev_parse("HEAD")
+                        return CommitResult(head, created=False, attempts=attempt)
+                    await self._git.run(
+                        "commit", "--no-verify", "--cleanup=whitespace", "-F", "-",
+                        cwd=self.repo_dir, stdin=full_message.encode(),
+                    )  # fmt: skip
+                    committed = True
+                else:
+                    await self._rebase_onto_origin()
+                    head = await self._rev_parse("HEAD")
+                    if head == await self._rev_parse(self._origin):
+                        # Our change became empty: someone pushed the same content.
+                        return CommitResult(head, created=False, attempts=attempt)
+                pushed = await self._push()
+                if pushed:
+                    sha = await self._rev_parse("HEAD")
+                    log.info("git.commit.pushed", remote=self._shown_url, sha=sha, attempts=attempt)
+                    return CommitResult(sha, created=True, attempts=attempt)
+                if attempt >= self.max_attempts:
+                    await self._reset_to_origin()
+                    raise GitError(
+                        f"push to {self._shown_url} ({self.branch}) was rejected {attempt} "
+                        "times because others kept pushing; nothing was pushed, retry later"
+                    )
+                await asyncio.sleep(self._backoff(attempt))
+                await self._fetch()
+
+    async def read_tree(self, sha: str) -> Path:
+        """A directory holding exactly the files of commit `sha` (cached, reused).
+
+        The directory is shared and must be treated as read-only.
+        """
+        full = await self._resolve_commit(sha)
+        dest = self.trees_dir / full
+        if dest.is_dir():
+            return dest
+        self.trees_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{full[:12]}.", dir=self.trees_dir))
+        try:
+            await self._checkout_into(full, tmp)
+            _publish_dir(tmp, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return dest
+
+    async def export(self, sha: str, dest: Path) -> None:
+        """Write exactly the files of commit `sha` into `dest` (created; must be empty)."""
+        full = await self._resolve_commit(sha)
+        _empty_dir(dest)
+        await self._checkout_into(full, dest)
+
+    def prune_trees(self, keep: int = 16) -> list[str]:
+        """Delete all but the `keep` most recently exported trees; the removed shas.
+
+        Call it when no render is using an older tree.
+        """
+        if not self.trees_dir.is_dir():
+            return []
+        trees = sorted(
+            (p for p in self.trees_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        removed = []
+        for old in trees[keep:]:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old.name)
+        return removed
+
+    async def log(self, path: str | None = None, limit: int = 20) -> list[CommitInfo]:
+        """Newest-first history of origin/<branch> (as last fetched), optionally of `path`."""
+        if not self._cloned():
+            raise GitError(f"{self!r} is not cloned yet; call sync() first")
+        args = [
+            "log",
+            f"--max-count={max(1, limit)}",
+            "-z",
+            "--format=%H%x1f%an%x1f%ae%x1f%cI%x1f%s%x1f%(trailers:only,unfold)",
+            self._origin,
+            "--",
+        ]
+        if path is not None:
+            args.append(str(check_repo_path(path)))
+        result = await self._git.run(*args, cwd=self.repo_dir)
+        entries = []
+        for record in result.stdout_text().split("\0"):
+            if not record.strip():
+                continue
+            sha, name, email, date, subject, trailers = record.strip("\n").split("\x1f", 5)
+            entries.append(
+                CommitInfo(
+                    sha=sha,
+                    author_name=name,
+                    author_email=email,
+                    committed_at=datetime.fromisoformat(date),
+                    subject=subject,
+                    trailers=parse_trailer_lines(trailers),
+                )
+            )
+        return entries
+
+    # --- internals -------------------------------------------------------------------
+
+    @property
+    def _shown_url(self) -> str:
+        return scrub(self.remote_url)
+
+    @asynccontextmanager
+    async def _locked(self) -> AsyncIterator[None]:
+        # The asyncio lock orders tasks of this object; the file lock excludes other
+        # objects and processes using the same cache directory.
+        async with self._mutex:
+            try:
+                async with file_lock(self._lock_path, timeout=self.lock_timeout):
+                    yield
+            except LockTimeout as exc:
+                raise GitError(f"working copy of {self._shown_url} is busy: {exc}") from None
+
+    def _cloned(self) -> bool:
+        return (self.repo_dir / ".git").is_dir()
+
+    async def _sync_locked(self) -> str:
+        if not self._cloned():
+            await self._clone()
+        else:
+            await self._fetch()
+        await self._reset_to_origin()
+        return await self._rev_parse("HEAD")
+
+    async def _clone(self) -> None:
+        # Clone into a temporary sibling and rename: an interrupted clone never leaves a
+        # half-made working copy that later calls would trust.
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.repo_dir.exists():
+            shutil.rmtree(self.repo_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=".clone.", dir=self.root))
+        try:
+            result = await self._git.run(
+                "clone", "--quiet", "--no-tags", "--single-branch",
+                f"--branch={self.branch}", "--", self.remote_url, str(tmp / "repo"),
+                cwd=self.root, check=False,
+            )  # fmt: skip
+            if not result.ok:
+                raise self._git.error(
+                    ("clone",), result, f"cloning {self._shown_url} (branch {self.branch}) failed"
+                )
+            (tmp / "repo").rename(self.repo_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    async def _fetch(self) -> None:
+        refspec = f"+refs/heads/{self.branch}:{self._origin}"
+        result = await self._git.run(
+            "fetch", "--quiet", "--no-tags", "--prune", "origin", refspec,
+            cwd=self.repo_dir, check=False,
+        )  # fmt: skip
+        if not result.ok:
+            raise self._git.error(
+                ("fetch",), result, f"fetching {self._shown_url} (branch {self.branch}) failed"
+            )
+
+    async def _reset_to_origin(self) -> None:
+        for marker in ("rebase-merge", "rebase-apply"):
+            if (self.repo_dir / ".git" / marker).exists():
+                await self._git.run("rebase", "--abort", cwd=self.repo_dir, check=False)
+        await self._git.run(
+            "checkout", "--quiet", "--force", "-B", self.branch, self._origin, cwd=self.repo_dir
+        )
+        await self._git.run("reset", "--quiet", "--hard", self._origin, cwd=self.repo_dir)
+        await self._git.run("clean", "-ffdxq", cwd=self.repo_dir)
+
+    async def _rev_parse(self, ref: str) -> str:
+        result = await self._git.run("rev-parse", "--verify", "--quiet", ref, cwd=self.repo_dir)
+        return result.stdout_text().strip()
+
+    async def _find_by_trailer(self, key: str, value: str) -> str | None:
+        # --grep narrows the scan cheaply; the trailer itself is then compared exactly,
+        # so "prm-1" does not match a commit of "prm-10".
+        result = await self._git.run(
+            "log", f"--max-count={self.history_depth}", "-z", "--fixed-strings",
+            f"--grep={key}: {value}",
+            f"--format=%H%x1f%(trailers:key={key},valueonly,separator=%x1f)",
+            self._origin, "--",
+            cwd=self.repo_dir,
+        )  # fmt: skip
+        for record in result.stdout_text().split("\0"):
+            sha, *values = record.strip("\n").split("\x1f")
+            if sha and value in (v.strip() for v in values):
+                return sha
+        return None
+
+    async def _write_and_stage(self, changes: Mapping[str, bytes | None]) -> bool:
+        """Write the files and stage them; False when nothing differs from HEAD."""
+        to_stage: list[str] = []
+        for rel, content in changes.items():
+            target = self.repo_dir / rel
+            # Refuse to follow a symlink committed to the repository out of the working
+            # copy: the write must land in the tree git tracks.
+            _refuse_symlinked_dirs(self.repo_dir, rel)
+            if content is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_symlink():
+                target.unlink()
+            if content is None:
+                if target.exists():
+                    target.unlink()
+                    to_stage.append(rel)
+                elif await self._tracked(rel):
+                    to_stage.append(rel)
+                continue
+            target.write_bytes(content)
+            to_stage.append(rel)
+        if not to_stage:
+            return False
+        await self._git.run("add", "--all", "--", *to_stage, cwd=self.repo_dir)
+        diff = await self._git.run("diff", "--cached", "--quiet", cwd=self.repo_dir, check=False)
+        return diff.returncode == 1
+
+    async def _tracked(self, rel: str) -> bool:
+        result = await self._git.run(
+            "ls-files", "--error-unmatch", "--", rel, cwd=self.repo_dir, check=False
+        )
+        return result.returncode == 0
+
+    async def _push(self) -> bool:
+        """True when pushed; False when rejected because the branch moved."""
+        result = await self._git.run(
+            "push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}",
+            cwd=self.repo_dir, check=False,
+        )  # fmt: skip
+        if result.ok:
+            return True
+        if self._rejected_by_race(result):
+            log.info("git.push.rejected", remote=self._shown_url, branch=self.branch)
+            return False
+        raise self._git.error(("push",), result, f"pushing to {self._shown_url} failed")
+
+    @staticmethod
+    def _rejected_by_race(result: ProcessResult) -> bool:
+        text = (result.stdout_text() + "\n" + result.stderr_text()).lower()
+        return any(reason in text for reason in _RETRYABLE_PUSH)
+
+    async def _rebase_onto_origin(self) -> None:
+        result = await self._git.run(
+            "rebase", "--no-autostash", self._origin, cwd=self.repo_dir, check=False
+        )
+        if result.ok:
+            return
+        unmerged = await self._git.run(
+            "diff", "--name-only", "--diff-filter=U", cwd=self.repo_dir, check=False
+        )
+        files = sorted(set(unmerged.stdout_text().split()))
+        detail = self._git.clean(result.stdout_text() + "\n" + result.stderr_text())
+        await self._reset_to_origin()
+        if not files:
+            raise GitError(f"rebasing onto {self._shown_url} ({self.branch}) failed: {detail}")
+        raise GitConflictError(
+            f"conflict with changes pushed to {self._shown_url} ({self.branch}) in "
+            f"{', '.join(files)}; nothing was pushed and the working copy was reset",
+            files=files,
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter (AWS architecture blog): spreads writers that collided so they do
+        # not collide again in lock step.
+        ceiling = min(2.0, 0.05 * (2 ** (attempt - 1)))
+        return random.uniform(0.0, ceiling)
+
+    async def _resolve_commit(self, sha: str) -> str:
+        if not sha or not set(sha.lower()) <= _SHA or len(sha) > 64:
+            raise ValueError(f"not a commit sha: {sha!r}")
+        if not self._cloned():
+            await self.sync()
+        probe = f"{sha}^{{commit}}"
+        result = await self._git.run(
+            "rev-parse", "--verify", "--quiet", probe, cwd=self.repo_dir, check=False
+        )
+        if result.returncode != 0:
+            async with self._locked():
+                await self._fetch()
+            result = await self._git.run(
+                "rev-parse", "--verify", "--quiet", probe, cwd=self.repo_dir, check=False
+            )
+            if result.returncode != 0:
+                raise GitError(f"commit {sha} is not on {self._shown_url} ({self.branch})")
+        return result.stdout_text().strip()
+
+    async def _checkout_into(self, sha: str, dest: Path) -> None:
+        # A private index and `checkout-index` give the files exactly as committed;
+        # `git archive` would honour export-ignore/export-subst attributes and drop or
+        # rewrite files.
+        with tempfile.TemporaryDirectory(dir=self.root) as scratch:
+            env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+            await self._git.run("read-tree", sha, cwd=self.repo_dir, extra_env=env)
+            await self._git.run(
+                "checkout-index", "--all", "--force", f"--prefix={dest}{os.sep}",
+                cwd=self.repo_dir, extra_env=env,
+            )  # fmt: skip
+        remove_escaping_symlinks(dest)
