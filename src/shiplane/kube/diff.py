@@ -146,16 +146,18 @@ def is_sensitive(kind: str, path: Path) -> bool:
     return False
 
 
-def mask(obj: Any, *, kind: str | None = None, other: Any = None) -> Any:
+def mask(obj: Any, *, kind: str | None = None, other: Any = None, mark: bool = True) -> Any:
     """A copy of `obj` with secret values replaced by "***": every value under a Secret's
     `data`/`stringData`, and any value whose key (or list item name, e.g. an env var)
     looks like a password, token, secret or key.
 
     With `other` (the other side of a diff), a masked value that differs from its
-    counterpart reads "*** (changed)", so a diff shows *that* it changed, never the value.
+    counterpart reads "*** (changed)" (unless `mark` is false: use that for the other side
+    of the diff), so a diff shows *that* it changed, never the value.
     """
     kind = kind if kind is not None else (obj.get("kind") if isinstance(obj, Mapping) else "")
-    return _mask(obj, str(kind or ""), (), ABSENT if other is None else other)
+    other = ABSENT if other is None or not mark else other
+    return _mask(obj, str(kind or ""), (), other)
 
 
 def _masked_leaf(value: Any, other: Any) -> str:
@@ -229,6 +231,8 @@ def _prune_to(live: Any, desired: Any) -> Any:
             result.extend(item for item in live if id(item) not in matched)
             return result
         return live
+    if not isinstance(live, Mapping | list) and equivalent(desired, live):
+        return desired  # same value, the server's spelling ("500m" for "0.5")
     return live
 
 
@@ -307,6 +311,8 @@ def _quantity(value: Any) -> Decimal | None:
 def equivalent(desired: Any, live: Any) -> bool:
     """Equal up to what the API server normalizes: numbers (1 == 1.0), resource
     quantities ("500m" == "0.5", "1Gi" == "1024Mi"), and empty vs absent collections."""
+    if isinstance(desired, bool) != isinstance(live, bool):
+        return False
     if desired == live:
         return True
     if desired is ABSENT or live is ABSENT:
@@ -641,7 +647,7 @@ def unified_diff(
     want_plain = normalize(desired) if desired is not None else None
     have_plain = normalize(live, desired) if live is not None else None
     want = mask(want_plain, kind=kind, other=have_plain) if want_plain is not None else None
-    have = mask(have_plain, kind=kind, other=want_plain) if have_plain is not None else None
+    have = mask(have_plain, kind=kind) if have_plain is not None else None
     a = to_yaml(have).splitlines(keepends=True) if have is not None else []
     b = to_yaml(want).splitlines(keepends=True) if want is not None else []
     if a == b:
