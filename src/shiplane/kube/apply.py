@@ -99,7 +99,7 @@ class _Target:
         return self.info.path(self.ref.name, self.ref.namespace)
 
 
-async def _poll(
+async def poll(
     check: Callable[[], Awaitable[T | None]],
     *,
     seconds: float,
@@ -160,7 +160,6 @@ class Applier:
     ) -> tuple[list[_Target], list[ApplyProblem]]:
         targets: list[_Target] = []
         problems: list[ApplyProblem] = []
-        seen: dict[tuple[str, str, str, str], ObjRef] = {}
         for index, raw in enumerate(objects):
             missing = missing_identity(raw)
             if missing:
@@ -177,19 +176,25 @@ class Applier:
             if owner is not None:
                 mark_owned(obj, *owner)
             targets.append(_Target(obj, ObjRef.of(obj)))
-        # Scope: resolved later; duplicates are checked by identity (apiVersion-agnostic).
+        return targets, problems
+
+    @staticmethod
+    def _duplicate_problems(targets: Sequence[_Target]) -> list[ApplyProblem]:
+        """Objects rendered twice (by identity: group/kind/namespace/name, any version)."""
+        seen: dict[tuple[str, str, str, str], ObjRef] = {}
+        problems = []
         for target in targets:
             key = ordering.identity(target.ref)
             if key in seen:
                 problems.append(
                     ApplyProblem(
                         target.ref,
-                        f"rendered twice (also as {seen[key].api_version})",
+                        f"rendered twice (also as {seen[key].api_version} {seen[key]})",
                         reason="Duplicate",
                     )
                 )
             seen[key] = target.ref
-        return targets, problems
+        return problems
 
     async def _resolve(self, targets: Sequence[_Target]) -> list[_Target]:
         """Attach discovery info and normalise scope; return the targets still unknown."""
@@ -305,9 +310,8 @@ class Applier:
         `deferred=True` ("deferred: needs CRD X") instead of failing; with the "recreate"
         policy an immutable-field rejection is deferred too (apply will re-create)."""
         targets, problems = self._targets(objects, owner=None)
-        if problems:
-            return problems
         unknown = await self._resolve(targets)
+        problems += self._duplicate_problems(targets)
         problems += self._unknown_problems(unknown, self._crds_in(targets))
         problems += self._scope_problems(targets)
         bad = {p.ref for p in problems}
@@ -374,11 +378,10 @@ class Applier:
                 f"immutable_policy must be 'fail' or 'recreate', not {immutable_policy!r}"
             )
         targets, problems = self._targets(objects, owner=(environment, app))
-        if problems:
-            raise ApplyError(problems)
         unknown = await self._resolve(targets)
         crds = self._crds_in(targets)
-        problems = [p for p in self._unknown_problems(unknown, crds) if not p.deferred]
+        problems += self._duplicate_problems(targets)
+        problems += [p for p in self._unknown_problems(unknown, crds) if not p.deferred]
         problems += self._scope_problems(targets)
         if problems:
             raise ApplyError(problems)  # nothing written yet
@@ -470,7 +473,7 @@ class Applier:
                 return True
             return None
 
-        if await _poll(gone, seconds=self.delete_timeout) is None:
+        if await poll(gone, seconds=self.delete_timeout) is None:
             current = await self._get(target.path) or {}
             finalizers = (current.get("metadata") or {}).get("finalizers") or []
             return ApplyProblem(
@@ -502,7 +505,7 @@ class Applier:
                 last["message"] = str(est.get("message") or names.get("message") or "")
                 return live if est.get("status") == "True" else None
 
-            live = await _poll(check, seconds=self.crd_timeout)
+            live = await poll(check, seconds=self.crd_timeout)
             if live is None:
                 detail = f": {last['message']}" if last.get("message") else ""
                 return ApplyProblem(

@@ -129,8 +129,11 @@ def info_from_crd(crd: Mapping[str, Any]) -> list[ResourceInfo]:
 class Discovery:
     """Cached map (apiVersion, kind) -> ResourceInfo for one cluster."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, *, aggregated: bool = True) -> None:
+        """`aggregated=False` forces legacy per-group-version discovery."""
         self._client = client
+        self._aggregated = aggregated
+        self.mode = ""  # "aggregated" or "legacy": how the last refresh was served
         self._map: dict[Key, ResourceInfo] = {}
         self._added: dict[Key, ResourceInfo] = {}
         self._generation = 0  # completed refreshes
@@ -164,9 +167,10 @@ class Discovery:
             self._generation += 1
 
     async def _fetch(self) -> list[ResourceInfo]:
+        accept = AGGREGATED_ACCEPT if self._aggregated else "application/json"
         core, groups = await asyncio.gather(
-            request(self._client, "GET", "/api", accept=AGGREGATED_ACCEPT),
-            request(self._client, "GET", "/apis", accept=AGGREGATED_ACCEPT),
+            request(self._client, "GET", "/api", accept=accept),
+            request(self._client, "GET", "/apis", accept=accept),
         )
         if (
             isinstance(core, dict)
@@ -174,7 +178,9 @@ class Discovery:
             and core.get("kind") == "APIGroupDiscoveryList"
             and groups.get("kind") == "APIGroupDiscoveryList"
         ):
+            self.mode = "aggregated"
             return parse_aggregated(core) + parse_aggregated(groups)
+        self.mode = "legacy"
         return await self._fetch_legacy(core, groups)
 
     async def _fetch_legacy(self, core: Any, groups: Any) -> list[ResourceInfo]:
