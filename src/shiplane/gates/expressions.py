@@ -1,0 +1,125 @@
+"""CEL expressions: compiled once per text, evaluated sandboxed, errors located.
+
+CEL (the `common-expression-language` package) has no I/O and no access to Python
+objects beyond the variables given, which is why user-written conditions run in it and
+never through Python's eval. Every failure becomes an `ExpressionError` that names the
+expression and, where known, the line and column, so callers can turn it into a clear
+result instead of crashing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import cel
+
+_LOCATION = re.compile(r"<input>:(\d+):(\d+):\s*([^\n]*)")
+_UNDEFINED = re.compile(r"Undefined variable or function: '([^']+)'")
+
+
+class ExpressionError(Exception):
+    """An expression that does not compile or fails while evaluating."""
+
+    def __init__(
+        self, expression: str, message: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.expression = expression
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" at line {self.line}, column {self.column}" if self.line is not None else ""
+        return f"`{self.expression}`{where}: {self.message}"
+
+
+@lru_cache(maxsize=1024)
+def _compile(text: str) -> cel.Program | tuple[str, int | None, int | None]:
+    # Failures are cached too (as plain data, not exception objects that would keep
+    # growing tracebacks), so a broken expression is parsed once, not on every reconcile.
+    try:
+        return cel.compile(text)
+    except Exception as exc:  # the extension raises ValueError; be safe with the rest
+        found = _LOCATION.search(str(exc))
+        if found:
+            return (found.group(3).strip(), int(found.group(1)), int(found.group(2)))
+        return (str(exc), None, None)
+
+
+def compile_expression(text: str) -> cel.Program:
+    """The compiled program for `text` (cached by text), or ExpressionError."""
+    compiled = _compile(text)
+    if isinstance(compiled, tuple):
+        message, line, column = compiled
+        raise ExpressionError(text, message, line, column)
+    return compiled
+
+
+def _locate(text: str, key: str) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of the first `.key` or `["key"]` in `text`."""
+    pattern = re.compile(rf"\.\s*{re.escape(key)}\b|\[\s*['\"]{re.escape(key)}['\"]\s*\]")
+    found = pattern.search(text)
+    if not found:
+        return None, None
+    before = text[: found.start()]
+    line = before.count("\n") + 1
+    return line, found.start() - (before.rfind("\n") + 1) + 2  # point at the key itself
+
+
+def _locate_word(text: str, word: str) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of the first whole-word `word` in `text`."""
+    found = re.search(rf"(?<![\w.]){re.escape(word)}\b", text)
+    if not found:
+        return None, None
+    before = text[: found.start()]
+    return before.count("\n") + 1, found.start() - (before.rfind("\n") + 1) + 1
+
+
+def evaluate(text: str, variables: Mapping[str, Any]) -> Any:
+    """Evaluate `text` with `variables`; any failure is an ExpressionError."""
+    program = compile_expression(text)
+    context = cel.Context()
+    for name, value in variables.items():
+        context.add_variable(name, _plain(value))
+    try:
+        return program.execute(context)
+    except KeyError as exc:
+        key = str(exc.args[0]) if exc.args else "?"
+        line, column = _locate(text, key)
+        raise ExpressionError(
+            text, f"no such key {key!r} (use has(...) to test for it)", line, column
+        ) from None
+    except BaseException as exc:
+        # The Rust extension can raise a panic exception that derives from BaseException;
+        # it must not escape as a crash. Interrupts still do.
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        message = str(exc) or type(exc).__name__
+        undefined = _UNDEFINED.search(message)
+        if undefined:
+            line, column = _locate_word(text, undefined.group(1))
+            raise ExpressionError(
+                text, f"unknown name {undefined.group(1)!r}", line, column
+            ) from None
+        raise ExpressionError(text, message) from None
+
+
+def evaluate_bool(text: str, variables: Mapping[str, Any]) -> bool:
+    """Evaluate a condition; a result other than true or false is an ExpressionError."""
+    result = evaluate(text, variables)
+    if not isinstance(result, bool):
+        raise ExpressionError(text, f"must be true or false, got {result!r}")
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """Mappings to dicts and tuples to lists: what the CEL binding converts reliably."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
