@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -117,6 +117,11 @@ async def poll(
             return None
         await asyncio.sleep(min(interval, remaining))
         interval = min(interval * 2, max_interval)
+
+
+def _resource_version(obj: Mapping[str, Any]) -> str | None:
+    rv = (obj.get("metadata") or {}).get("resourceVersion")
+    return str(rv) if rv else None
 
 
 def _problem_from_error(ref: ObjRef, err: KubeApiError, prefix: str = "") -> ApplyProblem:
@@ -370,9 +375,15 @@ class Applier:
         environment: str,
         app: str,
         immutable_policy: ImmutablePolicy = "fail",
+        live_versions: Mapping[ObjRef, str | None] | None = None,
     ) -> ApplyResult:
         """Mark, order and server-side apply `objects`. Raises ApplyError (with the partial
-        result) on the first phase that has a failing object; later phases are not sent."""
+        result) on the first phase that has a failing object; later phases are not sent.
+
+        `live_versions` (optional, e.g. from a watch cache) gives objects' current
+        resourceVersions (None: absent), which saves the GET that otherwise tells changed
+        from unchanged; a stale entry only mislabels changed/unchanged."""
+        known = dict(live_versions or {})
         if immutable_policy not in ("fail", "recreate"):
             raise ValueError(
                 f"immutable_policy must be 'fail' or 'recreate', not {immutable_policy!r}"
@@ -392,7 +403,7 @@ class Applier:
             key=lambda t: ordering.apply_key(t.ref),
         )
         for run in ordering.runs(stage0, key=lambda t: ordering.phase_key(t.ref)):
-            await self._apply_run(run, result, immutable_policy)
+            await self._apply_run(run, result, immutable_policy, known)
         crd_targets = [t for t in stage0 if (t.ref.group, t.ref.kind) == ordering.CRD]
         if crd_targets:
             await self._await_crds(crd_targets, result)
@@ -409,13 +420,17 @@ class Applier:
             key=lambda t: ordering.apply_key(t.ref),
         )
         for run in ordering.runs(rest, key=lambda t: ordering.phase_key(t.ref)):
-            await self._apply_run(run, result, immutable_policy)
+            await self._apply_run(run, result, immutable_policy, known)
         return result
 
     async def _apply_run(
-        self, run: Sequence[_Target], result: ApplyResult, policy: ImmutablePolicy
+        self,
+        run: Sequence[_Target],
+        result: ApplyResult,
+        policy: ImmutablePolicy,
+        known: Mapping[ObjRef, str | None],
     ) -> None:
-        outcomes = await self._map(lambda t: self._apply_one(t, policy), run)
+        outcomes = await self._map(lambda t: self._apply_one(t, policy, known), run)
         problems = []
         for target, outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, ApplyProblem):
@@ -433,25 +448,30 @@ class Applier:
         if problems:
             raise ApplyError(problems, result)
 
-    async def _apply_one(self, target: _Target, policy: ImmutablePolicy) -> str | ApplyProblem:
+    async def _apply_one(
+        self, target: _Target, policy: ImmutablePolicy, known: Mapping[ObjRef, str | None]
+    ) -> str | ApplyProblem:
         """ "created" | "changed" | "unchanged" | "recreated", or the problem."""
         try:
-            live = await self._get(target.path)
+            if target.ref in known:
+                before_rv = known[target.ref]
+            else:
+                live = await self._get(target.path)
+                before_rv = None if live is None else _resource_version(live)
             try:
                 after = await self._patch(target, dry_run=False)
             except KubeApiError as err:
                 if not is_immutable_error(err):
                     return _problem_from_error(target.ref, err)
-                if policy != "recreate" or live is None:
+                current = await self._get(target.path) if policy == "recreate" else None
+                if current is None:
                     return _immutable_problem(target.ref, err)
-                return await self._recreate(target, live)
+                return await self._recreate(target, current)
         except KubeApiError as err:
             return _problem_from_error(target.ref, err)
-        if live is None:
+        if before_rv is None:
             return "created"
-        before_rv = (live.get("metadata") or {}).get("resourceVersion")
-        after_rv = (after.get("metadata") or {}).get("resourceVersion")
-        return "unchanged" if before_rv == after_rv else "changed"
+        return "unchanged" if before_rv == _resource_version(after) else "changed"
 
     async def _recreate(self, target: _Target, live: dict[str, Any]) -> str | ApplyProblem:
         uid = (live.get("metadata") or {}).get("uid")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
 from lightkube import AsyncClient
+
+if TYPE_CHECKING:  # lightkube's HTTP library; only its types are named here
+    import httpx2
 
 APPLY_PATCH = "application/apply-patch+yaml"
 JSON = "application/json"

@@ -93,3 +93,20 @@ def crd(group: str, kind: str, plural: str) -> Obj:
             ],
         },
     }
+
+
+def statefulset(name: str, namespace: str, *, service_name: str) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 0,
+            "serviceName": service_name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
+            },
+        },
+    }

@@ -11,7 +11,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Service
 
 from shiplane.kube.apply import Applier, ApplyError, blocking
-from shiplane.kube.apply_rest import request
+from shiplane.kube.apply_rest import KubeApiError, request
 from shiplane.kube.ownership import (
     APP_LABEL,
     ENVIRONMENT_LABEL,
@@ -87,6 +87,15 @@ async def test_apply_marks_orders_and_is_idempotent(
     assert sorted(again.unchanged) == sorted(result.applied)
     assert versions(kube, namespace) == before
 
+    # Same with the live versions known up front (e.g. from a watch cache): no GETs needed.
+    rvs = dict(zip(("cm", "svc", "deploy"), result.applied, strict=True))
+    known = {rvs[k]: v for k, v in before.items()}
+    cached = await applier.apply(
+        app_objects(namespace), environment=ENV, app=APP, live_versions=known
+    )
+    assert cached.changed == [] and len(cached.unchanged) == 3
+    assert versions(kube, namespace) == before
+
     # One field changes: only that object is written.
     third = await applier.apply(app_objects(namespace, replicas=3), environment=ENV, app=APP)
     assert third.changed == [ObjRef("apps/v1", "Deployment", namespace, "web")]
@@ -113,9 +122,9 @@ async def test_dry_run_reports_bad_field_type_and_writes_nothing(
         f"/apis/apps/v1/namespaces/{namespace}/deployments/bad",
         f"/api/v1/namespaces/{namespace}/configmaps/fine",
     ):
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(KubeApiError) as caught:
             await request(aclient, "GET", path)
-        assert getattr(caught.value, "code", None) == 404
+        assert caught.value.not_found
 
 
 async def test_dry_run_strict_field_validation(
@@ -126,9 +135,9 @@ async def test_dry_run_strict_field_validation(
     problems = await applier.dry_run([obj])
     assert [p.ref.name for p in problems] == ["strict"]
     assert "bogusField" in problems[0].message
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(KubeApiError) as caught:
         await request(aclient, "GET", f"/api/v1/namespaces/{namespace}/configmaps/strict")
-    assert getattr(caught.value, "code", None) == 404
+    assert caught.value.not_found
 
     # apply refuses it as well, naming the object, and writes nothing.
     with pytest.raises(ApplyError) as failed:
@@ -273,3 +282,41 @@ async def test_immutable_field_fail_then_recreate(
     assert live["metadata"]["uid"] != first_uid
     assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1.37"
     assert live["metadata"]["annotations"][OWNER_ANNOTATION] == f"{ENV}/{APP}"
+
+
+async def test_statefulset_spec_change_is_recognised_as_immutable(
+    applier: Applier, aclient: AsyncClient, namespace: str
+) -> None:
+    path = f"/apis/apps/v1/namespaces/{namespace}/statefulsets/db"
+    await applier.apply(
+        [m.statefulset("db", namespace, service_name="db")], environment=ENV, app=APP
+    )
+    first_uid = (await request(aclient, "GET", path))["metadata"]["uid"]
+    changed = m.statefulset("db", namespace, service_name="db-headless")
+
+    with pytest.raises(ApplyError) as failed:
+        await applier.apply([changed], environment=ENV, app=APP)
+    assert failed.value.problems[0].reason == "Immutable"
+    assert "immutableFieldPolicy: recreate" in str(failed.value)
+
+    result = await applier.apply([changed], environment=ENV, app=APP, immutable_policy="recreate")
+    assert [r.name for r in result.recreated] == ["db"]
+    live = await request(aclient, "GET", path)
+    assert live["metadata"]["uid"] != first_uid
+    assert live["spec"]["serviceName"] == "db-headless"
+
+
+async def test_a_failing_kind_stops_later_kinds(
+    applier: Applier, aclient: AsyncClient, namespace: str
+) -> None:
+    broken = m.configmap("broken", namespace)
+    broken["data"] = {"k": 5}  # data values must be strings
+    objects = [m.deployment("later", namespace), m.configmap("ok", namespace), broken]
+    with pytest.raises(ApplyError) as failed:
+        await applier.apply(objects, environment=ENV, app=APP)
+    assert [p.ref.name for p in failed.value.problems] == ["broken"]
+    # The other ConfigMap of the same phase went through; the Deployment was never sent.
+    assert failed.value.result.applied == [ObjRef("v1", "ConfigMap", namespace, "ok")]
+    with pytest.raises(KubeApiError) as missing:
+        await request(aclient, "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/later")
+    assert missing.value.not_found
