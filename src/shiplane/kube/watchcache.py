@@ -390,7 +390,6 @@ class ClusterWatchCache:
 
     async def _watch(self, kw: _KindWatch) -> None:
         kw.stats.watches += 1
-        kw.restart.clear()
         stream = self._client.watch(
             kw.resource,
             namespace="*" if kw.kind.namespaced and self._namespace is None else self._namespace,
@@ -398,25 +397,32 @@ class ClusterWatchCache:
             resource_version=kw.resource_version,
             server_timeout=self._watch_timeout,
         )
-        restart = asyncio.create_task(kw.restart.wait())
-        iterator = stream.__aiter__()
         try:
-            while True:
-                nxt = asyncio.ensure_future(iterator.__anext__())
-                done, _ = await asyncio.wait({nxt, restart}, return_when=asyncio.FIRST_COMPLETED)
-                if nxt not in done:
-                    nxt.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await nxt
-                    raise _RestartWatch
-                op, raw = nxt.result()
+            async for op, raw in stream:
                 await self._apply_event(kw, str(op), raw)
         finally:
-            restart.cancel()
-            aclose = getattr(iterator, "aclose", None)
+            aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 with contextlib.suppress(Exception):
                     await aclose()
+
+    async def _watch_until_restart(self, kw: _KindWatch) -> None:
+        """Run one watch; end it early (raising _RestartWatch) when a restart is asked."""
+        kw.restart.clear()
+        watch = asyncio.create_task(self._watch(kw), name=f"watch stream {kw.kind}")
+        restart = asyncio.create_task(kw.restart.wait())
+        try:
+            done, _ = await asyncio.wait({watch, restart}, return_when=asyncio.FIRST_COMPLETED)
+            if watch in done:
+                watch.result()  # raises what the watch raised
+                return
+            raise _RestartWatch
+        finally:
+            for task in (watch, restart):
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
 
     async def _apply_event(self, kw: _KindWatch, op: str, raw: Any) -> None:
         obj = self._prepare(raw)
@@ -445,7 +451,7 @@ class ClusterWatchCache:
             try:
                 if kw.resource_version is None or not kw.synced.is_set():
                     await self._relist(kw)
-                await self._watch(kw)
+                await self._watch_until_restart(kw)
                 delay = self._backoff_initial  # the server closed the watch cleanly
             except asyncio.CancelledError:
                 raise

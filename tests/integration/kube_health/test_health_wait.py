@@ -104,7 +104,9 @@ def test_crashlooping_rollout_fails_fast_with_progress_deadline_exceeded(
 
 def test_failing_job_is_degraded(cluster: ClusterState, namespace: str):
     async def body(client: AsyncClient) -> AppHealth:
-        ref = await apply(client, job("migrate", namespace, labels={"shiplane.dev/simulate": "fail"}))
+        ref = await apply(
+            client, job("migrate", namespace, labels={"shiplane.dev/simulate": "fail"})
+        )
         return await wait_healthy(client, [ref], timeout=60, poll=0.2)
 
     result = run(cluster, body)

@@ -130,7 +130,11 @@ def test_field_changed_by_another_manager_is_drift_with_desired_and_live():
     # kubectl edit: an Update that takes ownership of spec.replicas away from shiplane
     del live["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:replicas"]
     live["metadata"]["managedFields"].append(
-        {"manager": "kubectl-edit", "operation": "Update", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+        {
+            "manager": "kubectl-edit",
+            "operation": "Update",
+            "fieldsV1": {"f:spec": {"f:replicas": {}}},
+        }
     )
     diffs = field_diff(desired, live)
     assert diffs == [FieldDiff("spec.replicas", 2, 5, REF, ("kubectl-edit",))]
@@ -277,7 +281,10 @@ def test_owned_paths_and_rendering():
     paths = {render_path(p) for p in owned_paths(SHIPLANE_FIELDS)}
     assert "spec.replicas" in paths
     assert 'metadata.labels["app.kubernetes.io/managed-by"]' in paths
-    assert "spec.template.spec.containers[name=main].ports[containerPort=80,protocol=TCP].containerPort" in paths
+    assert (
+        "spec.template.spec.containers[name=main].ports[containerPort=80,protocol=TCP].containerPort"
+        in paths
+    )
     assert render_path((("f", "finalizers"), ("v", "x"))) == "finalizers[=x]"
     assert render_path((("f", "items"), ("i", 0))) == "items[0]"
 
