@@ -156,7 +156,7 @@ async def prune(
         return PruneResult(
             refused=True,
             reason=reason,
-            keep=[r for r in stale],
+            keep=list(stale),
         )
 
     async def delete(item: tuple[ObjRef, ResourceInfo, dict[str, Any]]) -> str:
