@@ -3,7 +3,10 @@
 Every git process Shiplane starts
 - sees no system or global configuration (a user's `credential.helper=store` would
   otherwise write our password to disk) and no terminal (`GIT_TERMINAL_PROMPT=0`),
-- gets its identity and safety settings as `-c` options (no hooks, no signing),
+- gets its identity and safety settings as `-c` options (no signing, no stored
+  credentials). Not `core.hooksPath`: `-c` options reach the `receive-pack` of a local
+  remote too, and would silently disable the server-side hooks of a path/file:// remote;
+  our working copy has no hooks and commits use `--no-verify`,
 - may only use the transports Shiplane supports (`GIT_ALLOW_PROTOCOL`; `ext::` runs
   arbitrary commands),
 - runs under a deadline, and fails with a `GitError` whose command and stderr have had
@@ -69,7 +72,6 @@ def config_options(author_name: str, author_email: str) -> tuple[str, ...]:
     settings = {
         "user.name": author_name,
         "user.email": author_email,
-        "core.hooksPath": os.devnull,  # our working copy runs no hooks
         "core.askPass": "",  # only GIT_ASKPASS, which we control
         "credential.helper": "",  # resets the helper list: never store credentials
         "core.autocrlf": "false",

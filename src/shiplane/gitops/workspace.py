@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import overload
 
 import structlog
 
@@ -44,6 +45,21 @@ from shiplane.gitops.treecheck import remove_escaping_symlinks
 log = structlog.get_logger(__name__)
 
 _SHA = frozenset("0123456789abcdef")
+_BACKOFF_BASE = 0.2
+_BACKOFF_CAP = 5.0
+# Transport failures worth another try (a server dropping connections under load;
+# `git daemon` listens with a backlog of 5).
+_TRANSIENT = (
+    "connection reset",
+    "remote end hung up unexpectedly",
+    "early eof",
+    "connection refused",
+    "connection timed out",
+    "returned error: 502",
+    "returned error: 503",
+    "returned error: 504",
+)
+_NETWORK_TRIES = 3
 # Texts of `git push --porcelain` / stderr that mean "someone else moved the branch":
 # worth a fetch, rebase and retry. Anything else (auth, hooks, network) is an error.
 _RETRYABLE_PUSH = (
@@ -151,7 +167,7 @@ class GitWorkspace:
         author_email: str = "shiplane@localhost",
         git_binary: str | None = None,
         timeout: float = 120.0,
-        max_attempts: int = 8,
+        max_attempts: int = 12,
         history_depth: int = 1000,
         lock_timeout: float = 300.0,
     ) -> None:
@@ -247,8 +263,8 @@ class GitWorkspace:
                     committed = True
                 else:
                     await self._rebase_onto_origin()
-                    head = await self._rev_parse("HEAD")
-                    if head == await self._rev_parse(self._origin):
+                    head, origin = await self._rev_parse("HEAD", self._origin)
+                    if head == origin:
                         # Our change became empty: someone pushed the same content.
                         return CommitResult(head, created=False, attempts=attempt)
                 pushed = await self._push()
@@ -375,10 +391,10 @@ class GitWorkspace:
             shutil.rmtree(self.repo_dir)
         tmp = Path(tempfile.mkdtemp(prefix=".clone.", dir=self.root))
         try:
-            result = await self._git.run(
+            result = await self._network(
                 "clone", "--quiet", "--no-tags", "--single-branch",
                 f"--branch={self.branch}", "--", self.remote_url, str(tmp / "repo"),
-                cwd=self.root, check=False,
+                cwd=tmp,
             )  # fmt: skip
             if not result.ok:
                 raise self._git.error(
@@ -388,12 +404,22 @@ class GitWorkspace:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    async def _network(self, *args: str, cwd: Path) -> ProcessResult:
+        """Run a command that talks to the remote, retrying transient transport errors."""
+        for attempt in range(1, _NETWORK_TRIES + 1):
+            result = await self._git.run(*args, cwd=cwd, check=False)
+            text = result.stderr_text().lower()
+            if result.ok or attempt == _NETWORK_TRIES or not any(t in text for t in _TRANSIENT):
+                return result
+            log.info("git.network.retry", remote=self._shown_url, command=args[0])
+            await asyncio.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
+
     async def _fetch(self) -> None:
         refspec = f"+refs/heads/{self.branch}:{self._origin}"
-        result = await self._git.run(
-            "fetch", "--quiet", "--no-tags", "--prune", "origin", refspec,
-            cwd=self.repo_dir, check=False,
-        )  # fmt: skip
+        result = await self._network(
+            "fetch", "--quiet", "--no-tags", "--prune", "origin", refspec, cwd=self.repo_dir
+        )
         if not result.ok:
             raise self._git.error(
                 ("fetch",), result, f"fetching {self._shown_url} (branch {self.branch}) failed"
@@ -409,9 +435,16 @@ class GitWorkspace:
         await self._git.run("reset", "--quiet", "--hard", self._origin, cwd=self.repo_dir)
         await self._git.run("clean", "-ffdxq", cwd=self.repo_dir)
 
-    async def _rev_parse(self, ref: str) -> str:
-        result = await self._git.run("rev-parse", "--verify", "--quiet", ref, cwd=self.repo_dir)
-        return result.stdout_text().strip()
+    @overload
+    async def _rev_parse(self, ref: str, /) -> str: ...
+    @overload
+    async def _rev_parse(self, ref: str, other: str, /) -> tuple[str, str]: ...
+    async def _rev_parse(self, *refs: str) -> str | tuple[str, str]:
+        result = await self._git.run("rev-parse", *refs, cwd=self.repo_dir)
+        shas = result.stdout_text().split()
+        if len(refs) == 1:
+            return shas[0]
+        return shas[0], shas[1]
 
     async def _find_by_trailer(self, key: str, value: str) -> str | None:
         # --grep narrows the scan cheaply; the trailer itself is then compared exactly,
@@ -464,10 +497,9 @@ class GitWorkspace:
 
     async def _push(self) -> bool:
         """True when pushed; False when rejected because the branch moved."""
-        result = await self._git.run(
-            "push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}",
-            cwd=self.repo_dir, check=False,
-        )  # fmt: skip
+        result = await self._network(
+            "push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}", cwd=self.repo_dir
+        )
         if result.ok:
             return True
         if self._rejected_by_race(result):
@@ -501,9 +533,12 @@ class GitWorkspace:
         )
 
     def _backoff(self, attempt: int) -> float:
-        # Full jitter (AWS architecture blog): spreads writers that collided so they do
-        # not collide again in lock step.
-        ceiling = min(2.0, 0.05 * (2 ** (attempt - 1)))
+        # Exponential with full jitter: writers that collided spread out instead of
+        # colliding again in lock step. Each contended round lands one writer's commit,
+        # so the retry budget must cover about as many rounds as there are writers: 0.2 s
+        # doubling to a 5 s cap over 12 attempts waits ~18 s on average (at most ~36 s),
+        # which lets ~20 writers racing on one branch all land.
+        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * (2 ** (attempt - 1)))
         return random.uniform(0.0, ceiling)
 
     async def _resolve_commit(self, sha: str) -> str:
