@@ -101,7 +101,11 @@ class MetricsExporter:
                 if series != name:
                     continue
                 text = ",".join(f'{k}="{v}"' for k, v in labels)
-                lines.append(f"{name}{{{text}}} {_format_value(value)}" if text else f"{name} {_format_value(value)}")
+                lines.append(
+                    f"{name}{{{text}}} {_format_value(value)}"
+                    if text
+                    else f"{name} {_format_value(value)}"
+                )
         return "\n".join(lines) + "\n"
 
     def close(self) -> None:

@@ -90,7 +90,7 @@ async def test_templated_request_with_method_headers_and_body(
         expect=(
             "response.json.method == 'POST' && "
             "response.json.headers['x-release'] == 'rel-3f9c2a' && "
-            "response.json.body == '{\"env\": \"qa\", \"app\": \"checkout\"}'"
+            'response.json.body == \'{"env": "qa", "app": "checkout"}\''
         ),
     )
     result, _ = await run_to_completion(context(), spec)

@@ -117,7 +117,9 @@ async def test_pod_spec_form(aclient: AsyncClient, namespace: str) -> None:
         "job",
         {
             "podSpec": {
-                "containers": [{"name": "migrate", "image": "registry.example/db:1", "args": ["up"]}]
+                "containers": [
+                    {"name": "migrate", "image": "registry.example/db:1", "args": ["up"]}
+                ]
             },
             "interval": "1s",
         },
