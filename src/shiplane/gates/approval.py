@@ -180,8 +180,8 @@ class ApprovalGate(Gate[ApprovalPolicy]):
             inputs,
             next_check_at=min(expiring) if expiring else None,
             unblock_hint=(
-                f"{_plural(missing, 'more person')} from {approvers_text(config)} "
-                f"runs `shiplane approve {promotion.id}`"
+                f"someone from {approvers_text(config)} runs `shiplane approve {promotion.id}` "
+                f"({_plural(missing, 'more approval')} needed)"
             ),
         )
 

@@ -106,7 +106,8 @@ class WindowGate(Gate[WindowGateConfig]):
             hint = "change the environment's `windows` (or the windows' rules) in shiplane.yaml"
         else:
             # Say the opening in the zone of the window people think in: an allow window's.
-            zone_of = (verdict.outside or verdict.denied_by or tuple(calendars))[0]
+            allowing = tuple(c for c in calendars if c.allow)
+            zone_of = (verdict.outside or allowing or verdict.denied_by)[0]
             when = f"opens {format_local(opening, zone_of.timezone)}"
             hint = "nothing to do: it starts by itself when the window opens"
         return GateResult(
