@@ -103,9 +103,7 @@ class HttpCheck(Check[HttpCheckConfig]):
             variables = response_variables(response)
             value["status"] = response.status_code
             try:
-                ok = evaluate_bool(
-                    config.expect, {**ctx.expression_values(), "response": variables}
-                )
+                ok = evaluate_bool(config.expect, {"response": variables})
                 detail = (
                     f"{config.method} {url} -> {response.status_code}; "
                     f"{config.expect} is {str(ok).lower()}"
