@@ -87,6 +87,16 @@ class ApplyError(Exception):
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
 
 
+@dataclass(frozen=True)
+class Preview:
+    """One object of a diff: live state, predicted state after apply, or why neither."""
+
+    ref: ObjRef
+    live: dict[str, Any] | None
+    predicted: dict[str, Any] | None
+    problem: str | None
+
+
 @dataclass
 class _Target:
     obj: dict[str, Any]
@@ -302,6 +312,31 @@ class Applier:
                 return await fn(item)
 
         return list(await asyncio.gather(*(run(i) for i in items)))
+
+    # ---- preview (diff) ------------------------------------------------------------
+
+    async def preview(
+        self, objects: Sequence[dict[str, Any]], *, environment: str, app: str
+    ) -> list[Preview]:
+        """For each object: the live object and what it would be after applying (server-side
+        dry-run, so defaulting and admission are the cluster's own). Nothing is written."""
+        targets, problems = self._targets(objects, owner=(environment, app))
+        unknown = {t.ref for t in await self._resolve(targets)}
+        bad = {p.ref: p.message for p in problems}
+
+        async def one(t: _Target) -> Preview:
+            if t.ref in unknown:
+                return Preview(t.ref, None, None, f"{t.ref.kind} is not served by the cluster")
+            if t.ref in bad:
+                return Preview(t.ref, None, None, bad[t.ref])
+            live = await self._get(t.path)
+            try:
+                predicted = await self._patch(t, dry_run=True)
+            except KubeApiError as err:
+                return Preview(t.ref, live, None, str(err))
+            return Preview(t.ref, live, predicted, None)
+
+        return await self._map(one, targets)
 
     # ---- dry-run -------------------------------------------------------------------
 

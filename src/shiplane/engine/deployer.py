@@ -1,0 +1,702 @@
+"""The deploy primitive: put a release into an environment, GitOps-style, and know truthfully
+whether it is healthy.
+
+deploy = write pins -> render -> server-side dry-run -> push -> apply -> prune -> wait for
+health. Every step is recorded (run rows and audit events), and repeating a deploy is
+safe: the commit is recognised by its trailer, apply is server-side apply, prune compares
+inventories. `sync` re-applies what git already says; `diff` compares with the cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+
+from shiplane.config.models import AppConfig, ProjectConfig
+from shiplane.domain.health import HealthStatus
+from shiplane.engine.clusters import ClusterHandle, ClusterPool
+from shiplane.engine.recorder import RunRecorder
+from shiplane.gitops.errors import GitError, PinError, RenderError
+from shiplane.gitops.pins import (
+    Pin,
+    PinImage,
+    dump_pin,
+    load_pin,
+    pin_path,
+    promotion_message,
+    promotion_trailers,
+)
+from shiplane.gitops.renderers.pipeline import render_app
+from shiplane.gitops.workspace import GitWorkspace
+from shiplane.kube.apply import ApplyError, ApplyProblem, blocking
+from shiplane.kube.health import HealthPolicy
+from shiplane.kube.health_wait import HealthTimeout, wait_healthy
+from shiplane.kube.refs import ObjRef
+from shiplane.store import deploys
+from shiplane.store.db import Database
+from shiplane.store.records import ReleaseRecord
+
+log = structlog.get_logger(__name__)
+
+Kind = Literal["deploy", "sync", "rollback"]
+Progress = Callable[[str], None]
+AppliedListener = Callable[[str, str, ClusterHandle, list[dict[str, Any]]], Awaitable[None]]
+
+# Local and many on-premise clusters never get LoadBalancer addresses.
+HEALTH_POLICY = HealthPolicy(lb_address_optional=True)
+
+
+class DeployError(Exception):
+    """A deploy or sync failed at `step`; nothing after that step was done."""
+
+    def __init__(self, step: str, message: str, outcome: DeployOutcome | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.message = message
+        self.outcome = outcome
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.message}"
+
+
+@dataclass
+class AppOutcome:
+    app: str
+    run_id: str
+    objects: int = 0
+    changed: int = 0
+    pruned: int = 0
+    health: str = HealthStatus.UNKNOWN.value
+    health_reason: str = ""
+    error: str | None = None
+
+
+@dataclass
+class DeployOutcome:
+    group_id: str
+    environment: str
+    kind: str
+    release_id: str | None
+    git_commit: str | None = None
+    commit_created: bool = False
+    status: str = "running"
+    apps: dict[str, AppOutcome] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group_id": self.group_id,
+            "environment": self.environment,
+            "kind": self.kind,
+            "release_id": self.release_id,
+            "git_commit": self.git_commit,
+            "commit_created": self.commit_created,
+            "status": self.status,
+            "apps": {name: vars(a) for name, a in self.apps.items()},
+        }
+
+
+@dataclass
+class _Plan:
+    app: str
+    config: AppConfig
+    pin: Pin
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pin_for(release: ReleaseRecord, app: str) -> Pin:
+    """The pin that makes `app` run `release`."""
+    images = [
+        PinImage(repository=a.image, ref=a.ref, digest=a.digest or a.resolved_digest)
+        for a in release.artifacts
+        if a.app == app
+    ]
+    return Pin(app=app, release=release.id, alias=release.alias, images=tuple(images))
+
+
+def new_group_id() -> str:
+    return f"dep-{uuid.uuid4().hex[:16]}"
+
+
+class Deployer:
+    def __init__(
+        self,
+        db: Database,
+        workspace: GitWorkspace,
+        project: ProjectConfig,
+        clusters: ClusterPool,
+        *,
+        health_timeout: float = 300.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_applied: AppliedListener | None = None,
+    ) -> None:
+        self.db = db
+        self.workspace = workspace
+        self.project = project
+        self.clusters = clusters
+        self.health_timeout = health_timeout
+        self.clock = clock
+        self.on_applied = on_applied
+        # One deploy at a time per environment: two would race on its pins and inventory.
+        self._env_locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, environment: str) -> asyncio.Lock:
+        return self._env_locks.setdefault(environment, asyncio.Lock())
+
+    # --- public API -----------------------------------------------------------------------
+
+    async def deploy(
+        self,
+        release: ReleaseRecord,
+        environment: str,
+        *,
+        actor: str,
+        apps: Sequence[str] | None = None,
+        promotion_id: str | None = None,
+        kind: Kind = "deploy",
+        wait: bool = True,
+        progress: Progress | None = None,
+    ) -> DeployOutcome:
+        """Commit `release`'s pins for `environment` and sync the cluster to that commit."""
+        self._check_environment(environment)
+        chosen = self._release_apps(release, apps)
+        group_id = promotion_id or new_group_id()
+        async with self._lock(environment):
+            rec = RunRecorder(
+                self.db,
+                group_id=group_id,
+                environment=environment,
+                apps=chosen,
+                kind=kind,
+                release_id=release.id,
+                actor=actor,
+                clock=self.clock,
+            )
+            outcome = DeployOutcome(group_id, environment, kind, release.id)
+            await rec.start({"promotion": promotion_id})
+            plans = [_Plan(app, self.project.apps[app], pin_for(release, app)) for app in chosen]
+            for plan in plans:
+                outcome.apps[plan.app] = AppOutcome(plan.app, rec.run_ids[plan.app])
+            try:
+                head = await self._git(rec, self.workspace.sync)
+                await self._validate_before_push(rec, environment, plans, head, progress)
+                changes = {pin_path(environment, p.app): dump_pin(p.pin) for p in plans}
+                message = promotion_message(chosen, release.alias, release.id, environment)
+                trailers = promotion_trailers(group_id, release.id, actor)
+                await rec.step("commit", "running")
+                try:
+                    result = await self.workspace.commit_and_push(
+                        changes, message=message, trailers=trailers
+                    )
+                except GitError as exc:
+                    raise await self._fail(rec, outcome, "commit", str(exc)) from None
+                outcome.git_commit, outcome.commit_created = result.sha, result.created
+                what = "pushed" if result.created else "already in git"
+                await rec.step(
+                    "commit",
+                    "ok",
+                    detail=f"{result.sha[:12]} {what}",
+                    audit_details={"commit": result.sha, "created": result.created},
+                )
+                _say(progress, f"commit {result.sha[:12]} {what}")
+                tree = await self.workspace.read_tree(result.sha)
+                await self._sync_tree(rec, outcome, environment, plans, tree, wait, progress)
+            except DeployError:
+                raise
+            except Exception as exc:  # a bug or an outage: record it, never leave "running"
+                log.exception("deploy.crashed", group=group_id)
+                raise await self._fail(rec, outcome, "internal", repr(exc)) from exc
+            return outcome
+
+    async def sync(
+        self,
+        environment: str,
+        apps: Sequence[str] | None = None,
+        *,
+        actor: str,
+        wait: bool = True,
+        progress: Progress | None = None,
+    ) -> DeployOutcome:
+        """Re-apply what git says for `environment` (all apps with a pin, or `apps`)."""
+        self._check_environment(environment)
+        async with self._lock(environment):
+            head = await self.workspace.sync()
+            tree = await self.workspace.read_tree(head)
+            plans = self._plans_from_tree(environment, tree, apps)
+            if not plans:
+                raise DeployError(
+                    "plan",
+                    f"nothing to sync in {environment!r}: no app has a pin in envs/{environment}/"
+                    " (deploy or promote a release first)",
+                )
+            release_ids = sorted({p.pin.release for p in plans})
+            rec = RunRecorder(
+                self.db,
+                group_id=new_group_id(),
+                environment=environment,
+                apps=[p.app for p in plans],
+                kind="sync",
+                release_id=release_ids[0] if len(release_ids) == 1 else None,
+                actor=actor,
+                clock=self.clock,
+            )
+            outcome = DeployOutcome(rec.group_id, environment, "sync", rec.release_id, head)
+            await rec.start({"commit": head})
+            for plan in plans:
+                outcome.apps[plan.app] = AppOutcome(plan.app, rec.run_ids[plan.app])
+            try:
+                await self._sync_tree(rec, outcome, environment, plans, tree, wait, progress)
+            except DeployError:
+                raise
+            except Exception as exc:
+                log.exception("sync.crashed", group=rec.group_id)
+                raise await self._fail(rec, outcome, "internal", repr(exc)) from exc
+            return outcome
+
+    async def render(
+        self, environment: str, app: str, sha: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The objects git says `app` should have in `environment` (at `sha` or HEAD)."""
+        self._check_environment(environment)
+        head = sha or await self.workspace.sync()
+        tree = await self.workspace.read_tree(head)
+        plans = self._plans_from_tree(environment, tree, [app])
+        if not plans:
+            raise DeployError("plan", f"{app!r} has no pin in envs/{environment}/ yet")
+        handle = self.clusters.for_environment(environment)
+        await self._render(handle, environment, plans[0], tree)
+        return plans[0].objects
+
+    # --- steps ----------------------------------------------------------------------------
+
+    async def _git(self, rec: RunRecorder, op: Callable[[], Awaitable[str]]) -> str:
+        try:
+            return await op()
+        except GitError as exc:
+            raise DeployError("git", str(exc)) from None
+
+    async def _validate_before_push(
+        self,
+        rec: RunRecorder,
+        environment: str,
+        plans: list[_Plan],
+        head: str,
+        progress: Progress | None,
+    ) -> None:
+        """Render the tree as it will be after the commit and dry-run it, so that an
+        invalid manifest never reaches git."""
+        base = await self.workspace.read_tree(head)
+        with tempfile.TemporaryDirectory(prefix="shiplane-preview-") as tmp:
+            tree = Path(tmp) / "tree"
+            shutil.copytree(base, tree, symlinks=True)
+            for plan in plans:
+                target = tree / pin_path(environment, plan.app)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(dump_pin(plan.pin))
+            handle = self.clusters.for_environment(environment)
+            await self._render_all(rec, handle, environment, plans, tree)
+        await self._dry_run_all(rec, handle, plans)
+        _say(progress, f"rendered and dry-ran {sum(len(p.objects) for p in plans)} objects")
+
+    async def _render(
+        self, handle: ClusterHandle, environment: str, plan: _Plan, tree: Path
+    ) -> None:
+        if not handle.discovery.cached("v1", "Namespace"):
+            await handle.discovery.refresh()  # rendering needs scopes without awaiting
+        env = self.project.environments[environment]
+        plan.objects = await render_app(
+            tree,
+            app=plan.app,
+            environment=environment,
+            namespace=env.namespace,
+            manifests_path=plan.config.manifests.path,
+            renderer=plan.config.manifests.render,
+            pin=plan.pin,
+            is_namespaced=lambda v, k: (
+                None if (info := handle.discovery.cached(v, k)) is None else info.namespaced
+            ),
+        )
+
+    async def _render_all(
+        self,
+        rec: RunRecorder,
+        handle: ClusterHandle,
+        environment: str,
+        plans: list[_Plan],
+        tree: Path,
+    ) -> None:
+        await rec.step("render", "running")
+        results = await asyncio.gather(
+            *(self._render(handle, environment, p, tree) for p in plans), return_exceptions=True
+        )
+        errors = {p.app: _describe(r) for p, r in zip(plans, results, strict=True) if r}
+        if errors:
+            raise await self._fail_apps(rec, "render", errors)
+        await rec.step("render", "ok", detail={p.app: f"{len(p.objects)} objects" for p in plans})
+
+    async def _dry_run_all(
+        self, rec: RunRecorder, handle: ClusterHandle, plans: list[_Plan]
+    ) -> None:
+        await rec.step("dry-run", "running")
+        errors: dict[str, str] = {}
+        for plan in plans:
+            policy = plan.config.immutable_field_policy
+            problems = blocking(await handle.applier.dry_run(plan.objects, immutable_policy=policy))
+            if problems:
+                errors[plan.app] = _problems_text(problems)
+        if errors:
+            raise await self._fail_apps(rec, "dry-run", errors)
+        await rec.step("dry-run", "ok")
+
+    async def _sync_tree(
+        self,
+        rec: RunRecorder,
+        outcome: DeployOutcome,
+        environment: str,
+        plans: list[_Plan],
+        tree: Path,
+        wait: bool,
+        progress: Progress | None,
+    ) -> None:
+        handle = self.clusters.for_environment(environment)
+        await self._render_all(rec, handle, environment, plans, tree)
+        if rec.kind == "sync":
+            await self._dry_run_all(rec, handle, plans)
+        await self._apply_all(rec, outcome, handle, environment, plans, progress)
+        if wait:
+            await self._wait_all(rec, outcome, handle, environment, plans, progress)
+        failed = {a: o.error for a, o in outcome.apps.items() if o.error}
+        outcome.status = "failed" if failed else "succeeded"
+        await rec.finish(
+            outcome.status,
+            git_commit=outcome.git_commit,
+            errors={a: e for a, e in failed.items() if e},
+            details={"health": {a: o.health for a, o in outcome.apps.items()}},
+        )
+        if failed:
+            first = next(iter(failed.items()))
+            raise DeployError("health", f"{first[0]}: {first[1]}", outcome)
+
+    async def _apply_all(
+        self,
+        rec: RunRecorder,
+        outcome: DeployOutcome,
+        handle: ClusterHandle,
+        environment: str,
+        plans: list[_Plan],
+        progress: Progress | None,
+    ) -> None:
+        env = self.project.environments[environment]
+        await rec.step("apply", "running")
+        by_app = {p.app: p for p in plans}
+        # dependsOn order; apps of one level have no dependency on each other.
+        for level in _levels(self.project, list(by_app)):
+            results = await asyncio.gather(
+                *(self._apply_one(rec, outcome, handle, environment, by_app[a]) for a in level),
+                return_exceptions=True,
+            )
+            errors = {a: _describe(r) for a, r in zip(level, results, strict=True) if r}
+            if errors:
+                raise await self._fail_apps(rec, "apply", errors, outcome)
+        await rec.step(
+            "apply",
+            "ok",
+            detail={a: f"{o.changed} of {o.objects} changed" for a, o in outcome.apps.items()},
+            audit_details={"changed": {a: o.changed for a, o in outcome.apps.items()}},
+        )
+        await rec.step("prune", "running")
+        pruned: dict[str, str] = {}
+        for plan in plans:
+            pruned[plan.app] = await self._prune_one(
+                rec, outcome, handle, environment, plan, env.prune.enabled, env.prune.max_fraction
+            )
+        await rec.step(
+            "prune",
+            "ok",
+            detail=pruned,
+            audit_details={"pruned": {a: o.pruned for a, o in outcome.apps.items()}},
+        )
+        _say(
+            progress,
+            "applied "
+            + ", ".join(
+                f"{a} ({o.changed}/{o.objects} changed, {o.pruned} pruned)"
+                for a, o in outcome.apps.items()
+            ),
+        )
+
+    async def _apply_one(
+        self,
+        rec: RunRecorder,
+        outcome: DeployOutcome,
+        handle: ClusterHandle,
+        environment: str,
+        plan: _Plan,
+    ) -> None:
+        try:
+            result = await handle.applier.apply(
+                plan.objects,
+                environment=environment,
+                app=plan.app,
+                immutable_policy=plan.config.immutable_field_policy,
+            )
+        except ApplyError as exc:
+            # Remember what did get applied, so a later prune can still find it.
+            await self._remember_inventory(
+                rec, environment, plan.app, exc.result.applied, outcome.git_commit, merge=True
+            )
+            raise
+        app_outcome = outcome.apps[plan.app]
+        app_outcome.objects = len(result.applied)
+        app_outcome.changed = len(result.changed)
+        await rec.write(
+            lambda s: deploys.update_deployment(
+                s,
+                environment=environment,
+                app=plan.app,
+                release_id=plan.pin.release,
+                git_commit=outcome.git_commit,
+                sync_status="Synced",
+                sync_detail=None,
+                **(
+                    {"health": HealthStatus.PROGRESSING.value, "health_reason": "applied"}
+                    if result.changed
+                    else {}
+                ),
+                now=self.clock,
+            )
+        )
+        if self.on_applied is not None:
+            await self.on_applied(environment, plan.app, handle, plan.objects)
+
+    async def _prune_one(
+        self,
+        rec: RunRecorder,
+        outcome: DeployOutcome,
+        handle: ClusterHandle,
+        environment: str,
+        plan: _Plan,
+        enabled: bool,
+        max_fraction: float,
+    ) -> str:
+        current = [ObjRef.of(o) for o in plan.objects]
+        previous_json = await rec.write(lambda s: deploys.get_inventory(s, environment, plan.app))
+        previous = [ObjRef.from_json(o) for o in previous_json or []]
+        keep: list[ObjRef] = []
+        text = "nothing to prune"
+        if enabled and previous:
+            result = await handle.applier.prune(
+                previous, current, max_fraction=max_fraction, environment=environment, app=plan.app
+            )
+            if result.refused:
+                raise await self._fail_apps(rec, "prune", {plan.app: result.reason}, outcome)
+            outcome.apps[plan.app].pruned = len(result.deleted)
+            keep = list(result.keep)
+            if result.deleted or result.skipped_opt_out:
+                text = (
+                    f"deleted {len(result.deleted)}, kept {len(result.skipped_opt_out)} (opt-out)"
+                )
+        elif previous:
+            text = "prune disabled for this environment"
+            keep = [r for r in previous if r not in set(current)]
+        await self._remember_inventory(
+            rec, environment, plan.app, current + keep, outcome.git_commit
+        )
+        return text
+
+    async def _remember_inventory(
+        self,
+        rec: RunRecorder,
+        environment: str,
+        app: str,
+        refs: Sequence[ObjRef],
+        commit: str | None,
+        *,
+        merge: bool = False,
+    ) -> None:
+        def fn(s: Any) -> None:
+            merged = list(dict.fromkeys(refs))
+            if merge:
+                old = [
+                    ObjRef.from_json(o) for o in deploys.get_inventory(s, environment, app) or []
+                ]
+                merged = list(dict.fromkeys([*old, *refs]))
+            deploys.save_inventory(
+                s,
+                environment,
+                app,
+                [r.to_json() for r in sorted(merged)],
+                git_commit=commit,
+                now=self.clock,
+            )
+
+        await rec.write(fn)
+
+    async def _wait_all(
+        self,
+        rec: RunRecorder,
+        outcome: DeployOutcome,
+        handle: ClusterHandle,
+        environment: str,
+        plans: list[_Plan],
+        progress: Progress | None,
+    ) -> None:
+        await rec.step("health", "running")
+
+        async def one(plan: _Plan) -> None:
+            refs = [ObjRef.of(o) for o in plan.objects]
+            app_outcome = outcome.apps[plan.app]
+            try:
+                health = await wait_healthy(
+                    handle.client, refs, timeout=self.health_timeout, policy=HEALTH_POLICY
+                )
+                status, reason = health.status, health.reason or health.message
+            except HealthTimeout as exc:
+                status = exc.health.status
+                reason = f"not healthy after {self.health_timeout:.0f}s: {exc.health.reason}"
+                app_outcome.error = reason
+            app_outcome.health, app_outcome.health_reason = status.value, reason
+            if status is not HealthStatus.HEALTHY and app_outcome.error is None:
+                app_outcome.error = f"{status.value}: {reason}"
+            await rec.write(
+                lambda s: deploys.update_deployment(
+                    s,
+                    environment=environment,
+                    app=plan.app,
+                    health=status.value,
+                    health_reason=reason,
+                    now=self.clock,
+                )
+            )
+
+        await asyncio.gather(*(one(p) for p in plans))
+        detail = {a: f"{o.health} {o.health_reason}".strip() for a, o in outcome.apps.items()}
+        bad = any(o.error for o in outcome.apps.values())
+        await rec.step(
+            "health",
+            "failed" if bad else "ok",
+            detail=detail,
+            audit_details={"health": {a: o.health for a, o in outcome.apps.items()}},
+        )
+        _say(progress, "health: " + ", ".join(f"{a} {o.health}" for a, o in outcome.apps.items()))
+
+    # --- failure handling -----------------------------------------------------------------
+
+    async def _fail_apps(
+        self,
+        rec: RunRecorder,
+        step: str,
+        errors: dict[str, str],
+        outcome: DeployOutcome | None = None,
+    ) -> DeployError:
+        await rec.step(step, "failed", apps=list(errors), detail=errors)
+        await rec.finish(
+            "failed",
+            git_commit=outcome.git_commit if outcome else None,
+            errors=errors,
+            details={"step": step},
+        )
+        if outcome is not None:
+            outcome.status = "failed"
+            for app, error in errors.items():
+                outcome.apps[app].error = error
+        text = "; ".join(f"{app}: {error}" for app, error in errors.items())
+        return DeployError(step, text, outcome)
+
+    async def _fail(
+        self, rec: RunRecorder, outcome: DeployOutcome, step: str, message: str
+    ) -> DeployError:
+        return await self._fail_apps(rec, step, dict.fromkeys(rec.apps, message), outcome)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _check_environment(self, environment: str) -> None:
+        if environment not in self.project.environments:
+            known = ", ".join(self.project.environments)
+            raise DeployError(
+                "plan", f"environment {environment!r} is not defined (known: {known})"
+            )
+
+    def _release_apps(self, release: ReleaseRecord, apps: Sequence[str] | None) -> list[str]:
+        unknown = [a for a in release.apps if a not in self.project.apps]
+        if unknown:
+            raise DeployError(
+                "plan",
+                f"release {release.id} names apps that shiplane.yaml does not define: "
+                + ", ".join(unknown),
+            )
+        chosen = list(apps) if apps else release.apps
+        missing = [a for a in chosen if a not in release.apps]
+        if missing:
+            raise DeployError(
+                "plan", f"release {release.id} has no artifact for: {', '.join(missing)}"
+            )
+        order = self.project.app_order()
+        return sorted(chosen, key=order.index)
+
+    def _plans_from_tree(
+        self, environment: str, tree: Path, apps: Sequence[str] | None
+    ) -> list[_Plan]:
+        names = list(apps) if apps else self.project.app_order()
+        unknown = [a for a in names if a not in self.project.apps]
+        if unknown:
+            raise DeployError("plan", f"unknown app(s): {', '.join(unknown)}")
+        plans: list[_Plan] = []
+        for app in names:
+            path = tree / pin_path(environment, app)
+            if not path.is_file():
+                if apps:
+                    raise DeployError("plan", f"{app!r} has no pin in envs/{environment}/ yet")
+                continue
+            try:
+                pin = load_pin(path.read_bytes(), source=pin_path(environment, app))
+            except PinError as exc:
+                raise DeployError("plan", str(exc)) from None
+            plans.append(_Plan(app, self.project.apps[app], pin))
+        return plans
+
+
+def _levels(project: ProjectConfig, apps: list[str]) -> list[list[str]]:
+    """Apps grouped so that each app's dependsOn (within `apps`) is in an earlier group."""
+    remaining = [a for a in project.app_order() if a in apps]
+    done: set[str] = set()
+    levels: list[list[str]] = []
+    while remaining:
+        level = [
+            a
+            for a in remaining
+            if all(d in done or d not in apps for d in project.apps[a].depends_on)
+        ]
+        levels.append(level)
+        done.update(level)
+        remaining = [a for a in remaining if a not in done]
+    return levels
+
+
+def _problems_text(problems: Sequence[ApplyProblem]) -> str:
+    return "; ".join(f"{p.ref}: {p.message}" for p in problems)
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    if isinstance(exc, RenderError | ApplyError | DeployError | GitError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _say(progress: Progress | None, line: str) -> None:
+    if progress is not None:
+        progress(line)

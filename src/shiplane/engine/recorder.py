@@ -1,0 +1,145 @@
+"""Recording a deploy as it goes: one run row per app, its steps, and the audit trail.
+
+Every write runs in a worker thread (the store is synchronous) and in its own short
+transaction, so a crash leaves each finished step recorded and nothing half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from shiplane.store import audit, deploys
+from shiplane.store.db import Database
+
+T = TypeVar("T")
+
+
+class RunRecorder:
+    """The run rows of one deploy group (one environment, one or more apps)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        group_id: str,
+        environment: str,
+        apps: Sequence[str],
+        kind: str,
+        release_id: str | None,
+        actor: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.group_id = group_id
+        self.environment = environment
+        self.apps = list(apps)
+        self.kind = kind
+        self.release_id = release_id
+        self.actor = actor
+        self.clock = clock
+        self.run_ids: dict[str, str] = {}
+        self._step_started: dict[tuple[str, str], datetime] = {}
+
+    async def write(self, fn: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with self.db.session() as s:
+                return fn(s)
+
+        return await asyncio.to_thread(run)
+
+    async def start(self, details: dict[str, Any]) -> None:
+        def fn(s: Session) -> None:
+            for app in self.apps:
+                run = deploys.start_run(
+                    s,
+                    group_id=self.group_id,
+                    environment=self.environment,
+                    app=app,
+                    kind=self.kind,
+                    release_id=self.release_id,
+                    actor=self.actor,
+                    run_id=f"{self.group_id}-{app}" if len(self.apps) > 1 else self.group_id,
+                    now=self.clock,
+                )
+                self.run_ids[app] = run.id
+            self._audit(s, f"{self.kind}.started", details)
+
+        await self.write(fn)
+
+    def _audit(self, s: Session, action: str, details: dict[str, Any]) -> None:
+        audit.append_event(
+            s,
+            actor=self.actor,
+            action=action,
+            subject=f"{self.kind}/{self.group_id}",
+            details={"apps": self.apps, "release": self.release_id, **details},
+            app=self.apps[0] if len(self.apps) == 1 else None,
+            environment=self.environment,
+            now=self.clock,
+        )
+
+    async def step(
+        self,
+        name: str,
+        outcome: str,
+        *,
+        apps: Sequence[str] | None = None,
+        detail: str | dict[str, str] | None = None,
+        audit_details: dict[str, Any] | None = None,
+    ) -> None:
+        """Record step `name` for `apps` (default: all); `detail` may differ per app.
+        With `audit_details`, the step also writes one audit event."""
+        targets = list(apps) if apps is not None else self.apps
+        now = self.clock()
+
+        def fn(s: Session) -> None:
+            for app in targets:
+                key = (app, name)
+                started = self._step_started.setdefault(key, now)
+                text = detail.get(app) if isinstance(detail, dict) else detail
+                deploys.record_step(
+                    s,
+                    self.run_ids[app],
+                    name=name,
+                    outcome=outcome,
+                    started_at=started,
+                    detail=text,
+                    now=self.clock,
+                )
+                if outcome != "running":
+                    self._step_started.pop(key, None)
+            if audit_details is not None:
+                self._audit(s, f"{self.kind}.{name}", {"outcome": outcome, **audit_details})
+
+        await self.write(fn)
+
+    async def finish(
+        self,
+        status: str,
+        *,
+        git_commit: str | None,
+        errors: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        def fn(s: Session) -> None:
+            for app in self.apps:
+                deploys.finish_run(
+                    s,
+                    self.run_ids[app],
+                    status=status,
+                    git_commit=git_commit,
+                    error=(errors or {}).get(app),
+                    now=self.clock,
+                )
+            self._audit(
+                s,
+                f"{self.kind}.{status}",
+                {"commit": git_commit, "errors": errors or {}, **(details or {})},
+            )
+
+        await self.write(fn)
