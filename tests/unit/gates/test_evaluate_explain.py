@@ -215,3 +215,25 @@ def test_explain_other_states():
         promotion(kind="rollback", state=PromotionState.SUCCEEDED, reason="ok"), [], []
     )
     assert rollback.startswith("Rollback prm-01") and "Reason: ok" in rollback
+
+
+class TickingClock:
+    """A clock that moves one hour every time it is read."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def now(self) -> datetime:
+        self.at += timedelta(hours=1)
+        return self.at
+
+
+def test_all_gates_of_one_evaluation_see_the_same_instant():
+    ctx = full_context(FRIDAY_EVENING)
+    ticking = type(ctx)(
+        **{**{f: getattr(ctx, f) for f in ctx.__slots__}, "clock": TickingClock(T0)}
+    )
+    results = evaluate_all(ticking, gates_for(PROJECT, "prod"))
+    soak_now = next(x for x in results if x.gate == "soak").inputs["now"]
+    window_now = next(x for x in results if x.gate == "window").inputs["now"]
+    assert soak_now == window_now == T0 + timedelta(hours=1)

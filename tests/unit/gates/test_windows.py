@@ -201,3 +201,18 @@ def test_gate_passes_inside_and_waits_in_the_year_end_freeze():
         "opens Mon 2027-01-04 09:00 CET"
     )
     assert frozen.next_check_at == utc(2027, 1, 4, 8, 0)
+
+
+def test_gate_says_when_a_window_never_opens_within_a_year():
+    proj = project(
+        {"prod": {"windows": ["gone"]}},
+        windows={"gone": {"allow": {"from": "2020-01-01", "to": "2020-01-02"}}},
+    )
+    config = WINDOW.configure(proj, "prod")
+    assert config is not None
+    result = WINDOW.evaluate(context(proj, clock=ManualClock(utc(2026, 1, 1))), config)
+    assert result.outcome == Outcome.WAIT and result.next_check_at is None
+    assert result.reason == (
+        "outside window gone (2020-01-01 to 2020-01-02 UTC); does not open within the next 366 days"
+    )
+    assert "change the environment's `windows`" in result.unblock_hint
