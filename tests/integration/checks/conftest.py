@@ -3,6 +3,7 @@ HTTP server on 127.0.0.1 with scripted answers, and an async cluster client per 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -51,13 +52,15 @@ class ScriptedServer:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self, status: int, body: Any, content_type: str) -> None:
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("X-Served-By", "shiplane-test")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
+                # The client may have given up already (the timeout test).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("X-Served-By", "shiplane-test")
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
 
             def _handle(self) -> None:
                 parts = self.path.strip("/").split("/")

@@ -148,3 +148,17 @@ async def test_connection_refused_is_a_failed_attempt() -> None:
     assert result.outcome == "failed"
     assert "ConnectError" in result.reason
     assert [m.outcome for m in result.measurements] == ["failed", "failed"]
+
+
+async def test_expectation_sees_the_context(http_server: ScriptedServer) -> None:
+    spec = http(
+        url=f"{http_server.url}/echo",
+        headers={"X-Release": "{{release}}"},
+        expect=(
+            "response.json.headers['x-release'] == release.id && release.alias == '1.4.2' && "
+            "release.labels.branch == 'main' && environment.name == 'qa' && app == 'checkout' && "
+            "environment.namespace == 'shop-qa' && apps == ['checkout']"
+        ),
+    )
+    result, _ = await run_to_completion(context(), spec)
+    assert result.outcome == "passed", result.reason

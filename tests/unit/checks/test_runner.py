@@ -222,6 +222,8 @@ def test_prometheus_results_and_judging() -> None:
     assert judge(prom(success="result < 0.01"), 0.05)[0] == "failed"
     with pytest.raises(ExpressionError, match="must give true or false"):
         judge(prom(success="result"), 1.0)
+    scoped = prom(success="result < 0.01 && environment.name == 'staging' && app == 'checkout'")
+    assert judge(scoped, 0.001, context().expression_values())[0] == "passed"
 
 
 def test_job_names_are_deterministic_and_valid() -> None:

@@ -306,6 +306,21 @@ class CheckContext:
         which suits PromQL's `=~` matcher."""
         return "|".join(self.apps)
 
+    def expression_values(self) -> dict[str, Any]:
+        """Variables every check expression sees besides its own (`response`, `result`).
+        (`namespace` is a reserved word in CEL, hence `environment.namespace`.)"""
+        return {
+            "environment": {"name": self.environment, "namespace": self.namespace},
+            "app": self.app,
+            "apps": list(self.apps),
+            "release": {
+                "id": self.release.id,
+                "alias": self.release.alias or "",
+                "labels": dict(self.release.labels),
+                "artifacts": dict(self.release.artifacts),
+            },
+        }
+
     def template_values(self) -> dict[str, str]:
         return {
             "environment": self.environment,

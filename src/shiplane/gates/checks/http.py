@@ -103,7 +103,9 @@ class HttpCheck(Check[HttpCheckConfig]):
             variables = response_variables(response)
             value["status"] = response.status_code
             try:
-                ok = evaluate_bool(config.expect, {"response": variables})
+                ok = evaluate_bool(
+                    config.expect, {**ctx.expression_values(), "response": variables}
+                )
                 detail = (
                     f"{config.method} {url} -> {response.status_code}; "
                     f"{config.expect} is {str(ok).lower()}"

@@ -123,9 +123,12 @@ async def run_query(address: str, query: str, seconds: float) -> tuple[Any, bool
     return parse_result(payload)
 
 
-def judge(config: PrometheusCheckConfig, result: Any) -> tuple[MeasurementOutcome, str]:
-    """Argo Rollouts' rules for one measurement (raises ExpressionError)."""
-    variables = {"result": result}
+def judge(
+    config: PrometheusCheckConfig, result: Any, context: dict[str, Any] | None = None
+) -> tuple[MeasurementOutcome, str]:
+    """Argo Rollouts' rules for one measurement (raises ExpressionError). `context`: more
+    variables (`CheckContext.expression_values()`)."""
+    variables = {**(context or {}), "result": result}
     if config.failure is not None and evaluate_bool(config.failure, variables):
         return "failed", f"failure condition {config.failure!r} is true"
     if config.success is not None:
@@ -174,7 +177,7 @@ class PrometheusCheck(Check[PrometheusCheckConfig]):
             if not has_data:
                 outcome, detail = "inconclusive", f"no data for {query}"
             else:
-                outcome, detail = judge(config, value)
+                outcome, detail = judge(config, value, ctx.expression_values())
                 detail = f"result {_describe(value)}: {detail}"
         except (QueryError, ExpressionError, ValueError, TypeError, KeyError, IndexError) as exc:
             outcome, detail = "error", f"{type(exc).__name__}: {exc}"
