@@ -63,7 +63,6 @@ class RunRecorder:
                     kind=self.kind,
                     release_id=self.release_id,
                     actor=self.actor,
-                    run_id=f"{self.group_id}-{app}" if len(self.apps) > 1 else self.group_id,
                     now=self.clock,
                 )
                 self.run_ids[app] = run.id
