@@ -3,6 +3,7 @@ scraping an exporter the tests control. Intervals are 1 s, so each test takes se
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -68,6 +69,7 @@ async def test_passing_metric(prometheus: PrometheusServer) -> None:
     assert "3 passed, 0 failed" in result.reason
     assert len(sink.measurements) == 3
     assert state["plugin"]["taken"] == 3
+    json.dumps(state, allow_nan=False)  # persistable as is
 
 
 async def test_failing_metric_exceeds_failure_limit(prometheus: PrometheusServer) -> None:

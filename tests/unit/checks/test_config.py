@@ -134,3 +134,42 @@ def test_config_examples_of_docs_parse() -> None:
         },
     )
     assert rate.kind == "prometheus"
+
+
+def test_checks_of_a_loaded_project_become_specs() -> None:
+    from shiplane.config.loader import load_project_text
+
+    project = load_project_text(
+        """
+apiVersion: shiplane/v1alpha1
+project: shop
+clusters: {c: {kubeconfig: k}}
+environments: {qa: {cluster: c, namespace: shop-qa, verify: [smoke, error-rate, migrate, bake]}}
+apps: {checkout: {images: [registry.example/shop/checkout], manifests: {path: apps/checkout}}}
+checks:
+  smoke: {http: {url: "http://checkout/healthz", count: 3, failureLimit: 2, interval: 10s}}
+  error-rate:
+    prometheus:
+      address: http://prometheus:9090
+      query: up
+      success: "result[0] == 1"
+      interval: 1m
+      count: 5
+      failureLimit: 1
+  migrate: {job: {image: "registry.example/shop/migrate:1", timeout: 5m}}
+  bake: {soak: {duration: 30m}}
+"""
+    )
+    specs = {n: CheckSpec.from_project(n, c) for n, c in project.checks.items()}
+    smoke = specs["smoke"].config
+    assert isinstance(smoke, HttpCheckConfig)
+    assert (smoke.attempts, smoke.interval) == (3, 10)
+    rate = specs["error-rate"].config
+    assert isinstance(rate, PrometheusCheckConfig)
+    assert (rate.interval, rate.count, rate.failure_limit) == (60, 5, 1)
+    migrate = specs["migrate"].config
+    assert isinstance(migrate, JobCheckConfig)
+    assert migrate.timeout == 300
+    bake = specs["bake"].config
+    assert isinstance(bake, SoakCheckConfig)
+    assert bake.duration == 1800
