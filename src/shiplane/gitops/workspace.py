@@ -18,6 +18,7 @@ working copy equal to the remote branch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import random
@@ -242,44 +243,63 @@ class GitWorkspace:
         key_value = trailers.get(idempotency_trailer)
         async with self._locked():
             await self._sync_locked()
-            committed = False
-            attempt = 0
-            while True:
-                attempt += 1
-                if key_value is not None:
-                    existing = await self._find_by_trailer(idempotency_trailer, key_value)
-                    if existing is not None:
-                        await self._reset_to_origin()
-                        log.info("git.commit.exists", remote=self._shown_url, sha=existing)
-                        return CommitResult(existing, created=False, attempts=attempt)
-                if not committed:
-                    if not await self._write_and_stage(paths):
-                        head = await self._rev_parse("HEAD")
-                        return CommitResult(head, created=False, attempts=attempt)
-                    await self._git.run(
-                        "commit", "--no-verify", "--cleanup=whitespace", "-F", "-",
-                        cwd=self.repo_dir, stdin=full_message.encode(),
-                    )  # fmt: skip
-                    committed = True
-                else:
-                    await self._rebase_onto_origin()
-                    head, origin = await self._rev_parse("HEAD", self._origin)
-                    if head == origin:
-                        # Our change became empty: someone pushed the same content.
-                        return CommitResult(head, created=False, attempts=attempt)
-                pushed = await self._push()
-                if pushed:
-                    sha = await self._rev_parse("HEAD")
-                    log.info("git.commit.pushed", remote=self._shown_url, sha=sha, attempts=attempt)
-                    return CommitResult(sha, created=True, attempts=attempt)
-                if attempt >= self.max_attempts:
+            try:
+                return await self._commit_loop(paths, full_message, idempotency_trailer, key_value)
+            except GitConflictError:
+                raise  # the working copy was reset already
+            except Exception:
+                # Do not leave an unpushed commit behind for head() or read_tree() to see.
+                with contextlib.suppress(GitError):
                     await self._reset_to_origin()
-                    raise GitError(
-                        f"push to {self._shown_url} ({self.branch}) was rejected {attempt} "
-                        "times because others kept pushing; nothing was pushed, retry later"
-                    )
-                await asyncio.sleep(self._backoff(attempt))
-                await self._fetch()
+                raise
+
+    async def _commit_loop(
+        self,
+        paths: Mapping[str, bytes | None],
+        full_message: str,
+        idempotency_trailer: str,
+        key_value: str | None,
+    ) -> CommitResult:
+        committed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            if key_value is not None:
+                existing = await self._find_by_trailer(idempotency_trailer, key_value)
+                if existing is not None:
+                    await self._reset_to_origin()
+                    log.info("git.commit.exists", remote=self._shown_url, sha=existing)
+                    return CommitResult(existing, created=False, attempts=attempt)
+            if not committed:
+                if not await self._write_and_stage(paths):
+                    head = await self._rev_parse("HEAD")
+                    return CommitResult(head, created=False, attempts=attempt)
+                await self._git.run(
+                    "commit", "--no-verify", "--cleanup=whitespace", "-F", "-",
+                    cwd=self.repo_dir, stdin=full_message.encode(),
+                )  # fmt: skip
+                committed = True
+            else:
+                await self._rebase_onto_origin()
+                head, origin = await self._rev_parse("HEAD", self._origin)
+                if head == origin:
+                    # Our change became empty: someone pushed the same content.
+                    return CommitResult(head, created=False, attempts=attempt)
+            pushed = await self._push()
+            if pushed:
+                sha = await self._rev_parse("HEAD")
+                log.info("git.commit.pushed", remote=self._shown_url, sha=sha, attempts=attempt)
+                return CommitResult(sha, created=True, attempts=attempt)
+            if attempt >= self.max_attempts:
+                with contextlib.suppress(GitError):
+                    await self._fetch()  # leave the working copy at the current remote head
+                await self._reset_to_origin()
+                raise GitError(
+                    f"push to {self._shown_url} ({self.branch}) was rejected {attempt} "
+                    "times because others kept pushing; nothing was pushed, retry later"
+                )
+            await asyncio.sleep(self._backoff(attempt))
+            await self._fetch()
 
     async def read_tree(self, sha: str) -> Path:
         """A directory holding exactly the files of commit `sha` (cached, reused).

@@ -180,6 +180,19 @@ def test_rejected_push_is_rebased_and_retried(bare_repo: BareRepoFactory, tmp_pa
     assert trailer_count(bare, "Shiplane-Promotion", "prm-r") == 1
 
 
+def test_retries_are_bounded(bare_repo: BareRepoFactory, tmp_path: Path) -> None:
+    from shiplane.gitops import GitError
+
+    bare = bare_repo()
+    theirs = commit_on_branch(bare, tmp_path, "theirs", {"envs/qa/web/patch.yaml": "x: 1\n"})
+    install_race_hook(bare, "theirs")
+    ws = GitWorkspace(str(bare), tmp_path / "cache", max_attempts=1)
+    with pytest.raises(GitError, match="rejected 1 times"):
+        asyncio.run(ws.commit_and_push({pin_path("qa", "api"): b"x\n"}, **promotion("prm-b")))
+    assert git("rev-parse", "HEAD", cwd=ws.repo_dir).strip() == theirs
+    assert git("status", "--porcelain", cwd=ws.repo_dir) == ""
+
+
 def test_rebase_conflict_raises_and_leaves_working_copy_clean(
     bare_repo: BareRepoFactory, tmp_path: Path
 ) -> None:
