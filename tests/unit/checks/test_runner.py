@@ -241,3 +241,13 @@ def test_job_names_are_deterministic_and_valid() -> None:
     pod = manifest["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "sa" and pod["restartPolicy"] == "Never"
     assert manifest["metadata"]["annotations"]["shiplane.dev/release"] == "rel-3f9c2a"
+
+
+def test_measurements_stay_valid_json() -> None:
+    from shiplane.gates.checks import Measurement
+
+    clock = ManualClock()
+    m = Measurement(clock.now(), [float("nan"), float("inf"), 0.5], "failed", "x")
+    data = json.loads(json.dumps(m.to_json(), allow_nan=False))
+    assert data["value"] == ["NaN", "+Inf", 0.5]
+    assert Measurement.from_json(data).time == clock.now()
