@@ -97,11 +97,12 @@ def seed(database: Database) -> None:
                     creator="bench",
                 )
                 ids.append(record.id)
-            # History: each release rolls through the environments; upstream ones end
-            # on the newest release, downstream ones lag behind.
+            # History: each release rolls forward through the environments, each newer one
+            # a step less far, so upstream cells end on the newest release and downstream
+            # ones lag behind; every cell is filled.
             for r, rel_id in enumerate(ids):
                 for e, env in enumerate(ENVIRONMENTS):
-                    if e <= len(ENVIRONMENTS) - 1 - (len(ids) - 1 - r):
+                    if e < len(ENVIRONMENTS) - r:
                         matrix.record_deployment(
                             s,
                             environment=env,
