@@ -13,6 +13,7 @@ need openssl openssl
 need runuser util-linux
 need make make
 need '/usr/lib/postgresql/*/bin/initdb' postgresql
+need /usr/bin/prometheus prometheus
 need python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 

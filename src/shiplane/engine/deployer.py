@@ -38,6 +38,7 @@ from shiplane.gitops.pins import (
 from shiplane.gitops.renderers.pipeline import render_app
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply import ApplyError, ApplyProblem, blocking
+from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.kube.health import HealthPolicy
 from shiplane.kube.health_wait import HealthTimeout, wait_healthy
 from shiplane.kube.refs import ObjRef
@@ -479,7 +480,9 @@ class Deployer:
             )
         )
         if self.on_applied is not None:
-            await self.on_applied(environment, plan.app, handle, plan.objects)
+            # Drift compares with what was sent, ownership markers included.
+            sent = [mark_owned(clean(o), environment, plan.app) for o in plan.objects]
+            await self.on_applied(environment, plan.app, handle, sent)
 
     async def _prune_one(
         self,

@@ -47,6 +47,8 @@ def get_matrix(s: Session, *, apps: Sequence[str], environments: Sequence[str]) 
                         git_commit=None,
                         sync_status=None,
                         health=None,
+                        health_reason=None,
+                        sync_detail=None,
                         updated_at=None,
                     )
                 )
@@ -61,6 +63,8 @@ def get_matrix(s: Session, *, apps: Sequence[str], environments: Sequence[str]) 
                         git_commit=d.git_commit,
                         sync_status=d.sync_status,
                         health=d.health,
+                        health_reason=d.health_reason,
+                        sync_detail=d.sync_detail,
                         updated_at=d.updated_at,
                     )
                 )

@@ -84,6 +84,8 @@ class MatrixCell(_Record):
     git_commit: str | None
     sync_status: str | None
     health: str | None
+    health_reason: str | None = None
+    sync_detail: list[dict[str, Any]] | None = None  # drifted fields when OutOfSync
     updated_at: datetime | None
 
 

@@ -148,14 +148,16 @@ def make_namespace(kube: Client, prefix: str) -> str:
     return name
 
 
-def project_yaml(clusters: dict[str, Path], envs: dict[str, tuple[str, str]]) -> str:
+def project_yaml(
+    clusters: dict[str, Path], envs: dict[str, tuple[str, str]], extra: str = ""
+) -> str:
     lines = ["apiVersion: shiplane/v1alpha1", "project: shop", "clusters:"]
     lines += [f"  {name}: {{kubeconfig: {path}}}" for name, path in clusters.items()]
     lines.append("environments:")
     previous = None
     for env, (cluster, ns) in envs.items():
         after = f", after: [{previous}]" if previous else ""
-        lines.append(f"  {env}: {{cluster: {cluster}, namespace: {ns}{after}}}")
+        lines.append(f"  {env}: {{cluster: {cluster}, namespace: {ns}{after}{extra}}}")
         previous = env
     lines.append(
         textwrap.dedent("""\
@@ -200,6 +202,7 @@ def gitops_env(tmp_path: Path, cluster: ClusterState, kube: Client) -> Iterator[
     config = project_yaml(
         {"local": cluster.kubeconfig},
         {"dev": ("local", namespaces["dev"]), "prod": ("local", namespaces["prod"])},
+        extra=", selfHeal: true",
     )
     bare, work = build_repo(tmp_path, config)
     project = load_project(work / "shiplane.yaml")

@@ -1,0 +1,210 @@
+"""Drift: one watch cache per cluster, sync status into the store, optional self-heal.
+
+After every apply the deployer registers the desired objects of an (environment, app).
+The cluster's watch cache sees every change of a managed object; the detector compares
+it with the desired state and this controller records Synced/OutOfSync with the
+field-level diff (secrets masked), and re-syncs the app when its environment asks for
+self-heal (debounced, so a flapping field cannot make it spin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from shiplane.config.models import ProjectConfig
+from shiplane.domain.health import SyncStatus
+from shiplane.engine.clusters import ClusterHandle
+from shiplane.kube.diff import FieldDiff
+from shiplane.kube.drift import AppSync, DriftDetector
+from shiplane.kube.refs import ObjRef
+from shiplane.kube.watchcache import ClusterWatchCache, ResourceKind
+from shiplane.store import deploys
+from shiplane.store.db import Database
+
+log = structlog.get_logger(__name__)
+
+Resync = Callable[[str, str], Awaitable[Any]]
+
+# Kinds watched from the start, so that typical apps never cause a cache rebuild.
+BASE_KINDS: tuple[tuple[str, str], ...] = (
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "DaemonSet"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "ServiceAccount"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("networking.k8s.io/v1", "Ingress"),
+)
+SELF_HEAL_MIN_INTERVAL = 5.0  # seconds between two self-heals of one (environment, app)
+
+
+class _ClusterDrift:
+    """The cache and detector of one cluster; rebuilt when a new kind must be watched."""
+
+    def __init__(self, handle: ClusterHandle, controller: DriftController) -> None:
+        self.handle = handle
+        self.controller = controller
+        self.kinds: dict[tuple[str, str], ResourceKind] = {}
+        self.cache: ClusterWatchCache | None = None
+        self.detector: DriftDetector | None = None
+        self.desired: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.lock = asyncio.Lock()
+
+    async def register(self, environment: str, app: str, objects: list[dict[str, Any]]) -> None:
+        async with self.lock:
+            self.desired[(environment, app)] = objects
+            needed = await self._kinds_for(objects)
+            if self.cache is None or any(k not in self.kinds for k in needed):
+                for key, kind in needed.items():
+                    self.kinds.setdefault(key, kind)
+                await self._rebuild()
+            else:
+                assert self.detector is not None
+                self.detector.register(environment, app, objects)
+
+    async def _kinds_for(
+        self, objects: Sequence[Mapping[str, Any]]
+    ) -> dict[tuple[str, str], ResourceKind]:
+        found: dict[tuple[str, str], ResourceKind] = {}
+        for api_version, kind in [*BASE_KINDS, *((o["apiVersion"], o["kind"]) for o in objects)]:
+            info = await self.handle.discovery.resource(api_version, kind)
+            if info is not None:
+                found[(api_version, kind)] = ResourceKind.from_info(info)
+        return found
+
+    async def _rebuild(self) -> None:
+        await self.stop()
+        cache = ClusterWatchCache(self.handle.client, list(self.kinds.values()))
+        detector = DriftDetector(
+            cache, on_status=self.controller.on_status, on_drift=self.controller.on_drift
+        )
+        await cache.start(timeout=60)
+        for (environment, app), objects in self.desired.items():
+            detector.register(environment, app, objects)
+        self.cache, self.detector = cache, detector
+
+    def status(self, environment: str, app: str) -> AppSync | None:
+        if self.detector is None or (environment, app) not in self.desired:
+            return None
+        return self.detector.status(environment, app)
+
+    async def stop(self) -> None:
+        if self.detector is not None:
+            self.detector.close()
+            await self.detector.drain()
+        if self.cache is not None:
+            await self.cache.stop()
+        self.cache, self.detector = None, None
+
+
+class DriftController:
+    def __init__(
+        self,
+        db: Database,
+        project: ProjectConfig,
+        *,
+        resync: Resync | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.project = project
+        self.resync = resync
+        self.clock = clock
+        self._clusters: dict[str, _ClusterDrift] = {}
+        self._last_heal: dict[tuple[str, str], float] = {}
+        self._healing: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def on_applied(
+        self, environment: str, app: str, handle: ClusterHandle, objects: list[dict[str, Any]]
+    ) -> None:
+        """The deployer's hook: from now on, `objects` is what (environment, app) wants."""
+        cluster = self._clusters.get(handle.name)
+        if cluster is None:
+            cluster = self._clusters[handle.name] = _ClusterDrift(handle, self)
+        await cluster.register(environment, app, objects)
+
+    def status(self, environment: str, app: str) -> AppSync | None:
+        cluster_name = self.project.environments[environment].cluster
+        cluster = self._clusters.get(cluster_name)
+        return None if cluster is None else cluster.status(environment, app)
+
+    async def on_status(self, environment: str, app: str, sync: AppSync) -> None:
+        detail = [_diff_json(d) for d in sync.diffs] or None
+
+        def write() -> None:
+            with self.db.session() as s:
+                deploys.update_deployment(
+                    s,
+                    environment=environment,
+                    app=app,
+                    sync_status=str(sync.status),
+                    sync_detail=detail,
+                    now=self.clock,
+                )
+
+        await asyncio.to_thread(write)
+        log.info(
+            "drift.status",
+            environment=environment,
+            app=app,
+            status=str(sync.status),
+            fields=[d.path for d in sync.diffs][:10],
+        )
+
+    async def on_drift(self, environment: str, app: str, diffs: list[FieldDiff]) -> None:
+        env = self.project.environments.get(environment)
+        if env is None or not env.self_heal or self.resync is None:
+            return
+        key = (environment, app)
+        if key in self._healing:
+            return
+        wait = self._last_heal.get(key, 0.0) + SELF_HEAL_MIN_INTERVAL - time.monotonic()
+        self._healing.add(key)
+        task = asyncio.create_task(self._heal(key, max(wait, 0.0)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _heal(self, key: tuple[str, str], delay: float) -> None:
+        environment, app = key
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            status = self.status(environment, app)
+            if status is None or status.status is not SyncStatus.OUT_OF_SYNC:
+                return
+            log.info("drift.self_heal", environment=environment, app=app)
+            assert self.resync is not None
+            await self.resync(environment, app)
+        except Exception:
+            log.exception("drift.self_heal_failed", environment=environment, app=app)
+        finally:
+            self._last_heal[key] = time.monotonic()
+            self._healing.discard(key)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for cluster in self._clusters.values():
+            await cluster.stop()
+        self._clusters.clear()
+
+
+def _diff_json(diff: FieldDiff) -> dict[str, Any]:
+    data = diff.to_json()
+    if diff.ref is not None:
+        data["object"] = str(diff.ref)
+    return data
+
+
+__all__ = ["DriftController", "ObjRef"]
