@@ -17,7 +17,7 @@ from tests.integration.engine.conftest import GitopsEnv
 pytestmark = pytest.mark.cluster
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float, what: str) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float, what: str) -> Any:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while True:
         value = await check()
