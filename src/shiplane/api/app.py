@@ -10,8 +10,16 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from shiplane import __version__
-from shiplane.api import routes_audit, routes_matrix, routes_ops, routes_releases, routes_tokens
+from shiplane.api import (
+    routes_audit,
+    routes_deploy,
+    routes_matrix,
+    routes_ops,
+    routes_releases,
+    routes_tokens,
+)
 from shiplane.api.context import ApiContext
+from shiplane.api.engine import start_engine
 from shiplane.api.metrics import ApiMetrics
 from shiplane.api.middleware import RequestContextMiddleware
 from shiplane.api.problems import install_problem_handlers
@@ -28,10 +36,19 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
     metrics = ApiMetrics()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_database:
-            db.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context: ApiContext = app.state.shiplane
+        engine = start_engine(settings, db)
+        if engine is not None:
+            await engine.start()
+            context.engine = engine
+        try:
+            yield
+        finally:
+            if engine is not None:
+                await engine.stop()
+            if owns_database:
+                db.close()
 
     app = FastAPI(
         title="Shiplane API",
@@ -48,7 +65,14 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
 
     # Routers carry the /api/v1 prefix themselves, so each route's template (the
     # metrics label) is the full path.
-    modules = (routes_ops, routes_releases, routes_audit, routes_tokens, routes_matrix)
+    modules = (
+        routes_ops,
+        routes_releases,
+        routes_audit,
+        routes_tokens,
+        routes_matrix,
+        routes_deploy,
+    )
     for module in modules:
         app.include_router(module.router)
     # For the Allow header of 405 answers (see problems.allowed_methods).

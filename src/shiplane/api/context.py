@@ -23,6 +23,8 @@ class ApiContext:
     settings: ApiSettings
     database: Database
     metrics: ApiMetrics
+    # The deploy/promotion engine, when the server runs with a GitOps repository.
+    engine: Any = None
 
     @property
     def project(self) -> Any:

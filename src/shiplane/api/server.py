@@ -26,6 +26,7 @@ from shiplane.store.db import Database, default_database_url
 
 BOOTSTRAP_ENV = "SHIPLANE_BOOTSTRAP_TOKEN"
 DATABASE_ENV = "SHIPLANE_DATABASE_URL"
+REPO_ENV = "SHIPLANE_REPO"
 
 
 class ServeError(Exception):
@@ -38,6 +39,9 @@ class ServeOptions:
     database_url: str | None = None
     listen: str = "127.0.0.1:8080"
     data_dir: Path | None = None
+    repo: str | None = None
+    branch: str = "main"
+    health_timeout: float = 300.0
 
 
 def resolve_database_url(options: ServeOptions, data_dir: Path) -> str:
@@ -55,6 +59,31 @@ def load_project_config(path: Path | None) -> Any:
         raise ServeError(f"invalid config {path}:\n{exc}") from None
     except OSError as exc:
         raise ServeError(f"cannot read config {path}: {exc.strerror or exc}") from None
+
+
+def load_config_from_repo(repo: str, branch: str, cache_dir: Path) -> tuple[Any, Path]:
+    """Clone (or fetch) the GitOps repository and load `shiplane.yaml` from its head."""
+    import asyncio
+
+    from shiplane.gitops.errors import GitError
+    from shiplane.gitops.workspace import GitWorkspace
+
+    workspace = GitWorkspace(repo, cache_dir, branch=branch)
+
+    async def head_tree() -> Path:
+        return await workspace.read_tree(await workspace.sync())
+
+    try:
+        tree = asyncio.run(head_tree())
+    except GitError as exc:
+        raise ServeError(f"cannot read the GitOps repository: {exc}") from None
+    path = tree / "shiplane.yaml"
+    if not path.is_file():
+        raise ServeError(
+            f"the GitOps repository {workspace!r} has no shiplane.yaml at its root "
+            "(create one with `shiplane init`)"
+        )
+    return load_project_config(path), path
 
 
 def prepare_database(url: str, out: TextIO) -> Database:
@@ -111,12 +140,17 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     except ValueError as exc:
         raise ServeError(str(exc)) from None
     configure_logging()
-    project = load_project_config(options.config)
     data_dir = (options.data_dir or default_data_dir()).expanduser()
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise ServeError(f"cannot create data directory {data_dir}: {exc.strerror}") from None
+    repo = options.repo or os.environ.get(REPO_ENV) or None
+    config_path = options.config
+    if config_path is None and repo is not None:
+        project, config_path = load_config_from_repo(repo, options.branch, data_dir / "git")
+    else:
+        project = load_project_config(config_path)
     url = resolve_database_url(options, data_dir)
     try:
         database = prepare_database(url, out)
@@ -124,7 +158,15 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         raise ServeError(str(exc)) from None
     except Exception as exc:
         raise ServeError(f"cannot prepare the database: {type(exc).__name__}: {exc}") from None
-    settings = ApiSettings(database_url=url, project=project, config_path=options.config)
+    settings = ApiSettings(
+        database_url=url,
+        project=project,
+        config_path=config_path,
+        repo_url=repo,
+        repo_branch=options.branch,
+        git_cache_dir=data_dir / "git",
+        health_timeout=options.health_timeout,
+    )
     app = create_app(settings, database=database)
     sock = bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]

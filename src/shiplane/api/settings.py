@@ -29,6 +29,12 @@ class ApiSettings:
     database_url: str
     project: Any = None
     config_path: Path | None = None
+    # The GitOps repository the engine deploys from; None runs the API without an engine
+    # (releases, audit, tokens and the matrix still work).
+    repo_url: str | None = None
+    repo_branch: str = "main"
+    git_cache_dir: Path | None = None
+    health_timeout: float = 300.0
     # Slow clients must not hold an export thread forever; see streaming.py.
     export_queue_size: int = 256
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import typer
 
-from shiplane.cli import cmd_audit, cmd_login, cmd_release, cmd_serve, cmd_status, cmd_token
+from shiplane.cli import (
+    cmd_audit,
+    cmd_deploy,
+    cmd_login,
+    cmd_release,
+    cmd_serve,
+    cmd_status,
+    cmd_token,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -15,6 +23,9 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(cmd_serve.serve)
     app.command("login")(cmd_login.login)
     app.command("status")(cmd_status.status)
+    app.command("sync")(cmd_deploy.sync)
+    app.command("diff")(cmd_deploy.diff)
+    app.command("history")(cmd_deploy.history)
     app.add_typer(cmd_release.release_app)
     app.add_typer(cmd_audit.audit_app)
     app.add_typer(cmd_token.token_app)

@@ -11,7 +11,20 @@ from shiplane.cli.output import fail
 
 def serve(
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="shiplane.yaml to load (the matrix uses it)."
+        None,
+        "--config",
+        "-c",
+        help="shiplane.yaml to load (default with --repo: the one at the repository's root).",
+    ),
+    repo: str | None = typer.Option(
+        None,
+        "--repo",
+        help="GitOps repository to deploy from: a path, file://, git:// or http(s) URL "
+        "(default: $SHIPLANE_REPO). Without it the server has no engine.",
+    ),
+    branch: str = typer.Option("main", "--branch", help="Branch of the GitOps repository."),
+    health_timeout: float = typer.Option(
+        300.0, "--health-timeout", help="Seconds a deploy waits for health."
     ),
     db: str | None = typer.Option(
         None,
@@ -32,7 +45,15 @@ def serve(
     from shiplane.api.server import ServeError, ServeOptions
     from shiplane.api.server import serve as run_server
 
-    options = ServeOptions(config=config, database_url=db, listen=listen, data_dir=data_dir)
+    options = ServeOptions(
+        config=config,
+        database_url=db,
+        listen=listen,
+        data_dir=data_dir,
+        repo=repo,
+        branch=branch,
+        health_timeout=health_timeout,
+    )
     try:
         run_server(options)
     except ServeError as exc:

@@ -22,10 +22,12 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
         for env in environments:
             cell = cells.get((app, env)) or {}
             release = cell.get("release_alias") or cell.get("release_id")
-            if not release:
+            state = "/".join(s for s in (cell.get("health"), cell.get("sync_status")) if s)
+            if not release and not state:
                 row.append("-")
                 continue
-            state = "/".join(s for s in (cell.get("health"), cell.get("sync_status")) if s)
+            # Synced from git without a pinned release: the manifests as they are.
+            release = release or "(unpinned)"
             row.append(f"{release}\n{state}" if state else release)
         table.add_row(*row)
     return table

@@ -113,7 +113,7 @@ class DeployOutcome:
 class _Plan:
     app: str
     config: AppConfig
-    pin: Pin
+    pin: Pin | None  # None: the manifests as they are in git, no release pinned
     objects: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -187,13 +187,14 @@ class Deployer:
             )
             outcome = DeployOutcome(group_id, environment, kind, release.id)
             await rec.start({"promotion": promotion_id})
-            plans = [_Plan(app, self.project.apps[app], pin_for(release, app)) for app in chosen]
+            pins = {app: pin_for(release, app) for app in chosen}
+            plans = [_Plan(app, self.project.apps[app], pins[app]) for app in chosen]
             for plan in plans:
                 outcome.apps[plan.app] = AppOutcome(plan.app, rec.run_ids[plan.app])
             try:
                 head = await self._git(rec, self.workspace.sync)
-                await self._validate_before_push(rec, environment, plans, head, progress)
-                changes = {pin_path(environment, p.app): dump_pin(p.pin) for p in plans}
+                await self._validate_before_push(rec, environment, plans, pins, head, progress)
+                changes = {pin_path(environment, app): dump_pin(pin) for app, pin in pins.items()}
                 message = promotion_message(chosen, release.alias, release.id, environment)
                 trailers = promotion_trailers(group_id, release.id, actor)
                 await rec.step("commit", "running")
@@ -239,10 +240,10 @@ class Deployer:
             if not plans:
                 raise DeployError(
                     "plan",
-                    f"nothing to sync in {environment!r}: no app has a pin in envs/{environment}/"
-                    " (deploy or promote a release first)",
+                    f"nothing to sync in {environment!r}: no app directory under "
+                    f"envs/{environment}/ in git (promote a release first)",
                 )
-            release_ids = sorted({p.pin.release for p in plans})
+            release_ids = sorted({p.pin.release for p in plans if p.pin is not None})
             rec = RunRecorder(
                 self.db,
                 group_id=new_group_id(),
@@ -275,7 +276,7 @@ class Deployer:
         tree = await self.workspace.read_tree(head)
         plans = self._plans_from_tree(environment, tree, [app])
         if not plans:
-            raise DeployError("plan", f"{app!r} has no pin in envs/{environment}/ yet")
+            raise DeployError("plan", f"{app!r} is not in environment {environment!r} yet")
         handle = self.clusters.for_environment(environment)
         await self._render(handle, environment, plans[0], tree)
         return plans[0].objects
@@ -293,6 +294,7 @@ class Deployer:
         rec: RunRecorder,
         environment: str,
         plans: list[_Plan],
+        pins: dict[str, Pin],
         head: str,
         progress: Progress | None,
     ) -> None:
@@ -302,10 +304,10 @@ class Deployer:
         with tempfile.TemporaryDirectory(prefix="shiplane-preview-") as tmp:
             tree = Path(tmp) / "tree"
             shutil.copytree(base, tree, symlinks=True)
-            for plan in plans:
-                target = tree / pin_path(environment, plan.app)
+            for app, pin in pins.items():
+                target = tree / pin_path(environment, app)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(dump_pin(plan.pin))
+                target.write_bytes(dump_pin(pin))
             handle = self.clusters.for_environment(environment)
             await self._render_all(rec, handle, environment, plans, tree)
         await self._dry_run_all(rec, handle, plans)
@@ -467,7 +469,7 @@ class Deployer:
                 s,
                 environment=environment,
                 app=plan.app,
-                release_id=plan.pin.release,
+                release_id=plan.pin.release if plan.pin is not None else None,
                 git_commit=outcome.git_commit,
                 sync_status="Synced",
                 sync_detail=None,
@@ -659,14 +661,22 @@ class Deployer:
         plans: list[_Plan] = []
         for app in names:
             path = tree / pin_path(environment, app)
-            if not path.is_file():
+            pin: Pin | None = None
+            if path.is_file():
+                try:
+                    pin = load_pin(path.read_bytes(), source=pin_path(environment, app))
+                except PinError as exc:
+                    raise DeployError("plan", str(exc)) from None
+            elif not path.parent.is_dir():
+                # An app is part of an environment once envs/<env>/<app>/ exists: with a
+                # pin (written by promotions) or without (the manifests as they are).
                 if apps:
-                    raise DeployError("plan", f"{app!r} has no pin in envs/{environment}/ yet")
+                    raise DeployError(
+                        "plan",
+                        f"{app!r} is not in environment {environment!r}: envs/{environment}/"
+                        f"{app}/ does not exist in git (promote a release or create it)",
+                    )
                 continue
-            try:
-                pin = load_pin(path.read_bytes(), source=pin_path(environment, app))
-            except PinError as exc:
-                raise DeployError("plan", str(exc)) from None
             plans.append(_Plan(app, self.project.apps[app], pin))
         return plans
 

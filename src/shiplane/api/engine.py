@@ -1,0 +1,41 @@
+"""Creating the engine for a server that has a GitOps repository configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends
+
+from shiplane.api.context import ApiContext, get_context
+from shiplane.api.problems import ProblemError
+from shiplane.api.settings import ApiSettings, default_data_dir
+from shiplane.engine.service import Engine, EngineSettings
+from shiplane.store.db import Database
+
+
+def start_engine(settings: ApiSettings, db: Database) -> Engine | None:
+    if settings.repo_url is None or settings.project is None:
+        return None
+    base = settings.config_path.parent if settings.config_path is not None else Path.cwd()
+    return Engine(
+        db,
+        settings.project,
+        EngineSettings(
+            repo_url=settings.repo_url,
+            branch=settings.repo_branch,
+            cache_dir=settings.git_cache_dir or default_data_dir() / "git",
+            base_dir=base,
+            health_timeout=settings.health_timeout,
+        ),
+    )
+
+
+def require_engine(context: ApiContext = Depends(get_context)) -> Engine:
+    engine = context.engine
+    if not isinstance(engine, Engine):
+        raise ProblemError(
+            409,
+            "this server has no GitOps repository: start it with "
+            "`shiplane serve --repo URL` (or SHIPLANE_REPO) to deploy, sync and diff",
+        )
+    return engine

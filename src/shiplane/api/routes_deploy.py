@@ -1,0 +1,180 @@
+"""Sync, diff and history: the deploy engine's surface."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from shiplane.api.auth import Principal, require_role
+from shiplane.api.context import ApiContext, get_context
+from shiplane.api.engine import require_engine
+from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
+from shiplane.api.problems import ProblemError, problem_openapi_responses
+from shiplane.api.settings import API_PREFIX
+from shiplane.domain.pagination import InvalidCursorError
+from shiplane.domain.roles import Role
+from shiplane.engine.deployer import DeployError, DeployOutcome
+from shiplane.engine.service import Engine
+from shiplane.store import deploys
+from shiplane.store.records import DeployRunRecord
+
+router = APIRouter(prefix=API_PREFIX, tags=["deploy"])
+_ERRORS = (401, 403, 404, 409, 422)
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    apps: list[str] = Field(default_factory=list, description="Only these apps (default: all).")
+    wait: bool = Field(True, description="Wait for health before answering.")
+
+
+class DeployResult(BaseModel):
+    """The result of a sync: `status` succeeded or failed, with the failing step."""
+
+    status: str
+    step: str | None = None
+    error: str | None = None
+    outcome: dict[str, Any] | None = None
+
+
+def _known_environment(engine: Engine, environment: str) -> None:
+    if environment not in engine.project.environments:
+        known = ", ".join(engine.project.environments)
+        raise ProblemError(404, f"environment {environment!r} is not defined (known: {known})")
+
+
+def _known_app(engine: Engine, app: str) -> None:
+    if app not in engine.project.apps:
+        known = ", ".join(engine.project.apps)
+        raise ProblemError(404, f"app {app!r} is not defined (known: {known})")
+
+
+def result_of(outcome: DeployOutcome | None, error: DeployError | None) -> DeployResult:
+    if error is None:
+        assert outcome is not None
+        return DeployResult(status=outcome.status, outcome=outcome.to_json())
+    return DeployResult(
+        status="failed",
+        step=error.step,
+        error=error.message,
+        outcome=error.outcome.to_json() if error.outcome is not None else None,
+    )
+
+
+@router.post(
+    "/environments/{environment}/sync",
+    summary="Re-apply what git says for an environment (all apps, or some)",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def sync_environment(
+    environment: str,
+    body: SyncRequest | None = None,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> DeployResult:
+    request = body or SyncRequest()
+    principal.require_environments([environment])
+    _known_environment(engine, environment)
+    for app in request.apps:
+        _known_app(engine, app)
+    try:
+        outcome = await engine.sync(
+            environment, request.apps or None, actor=principal.name, wait=request.wait
+        )
+    except DeployError as exc:
+        if exc.step == "plan":
+            raise ProblemError(422, exc.message) from None
+        return result_of(None, exc)
+    return result_of(outcome, None)
+
+
+@router.get(
+    "/environments/{environment}/apps/{app}/diff",
+    summary="What a sync would change: git (rendered, server-side dry-run) vs live",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def diff_app(
+    environment: str,
+    app: str,
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    engine: Engine = Depends(require_engine),
+) -> dict[str, Any]:
+    _known_environment(engine, environment)
+    _known_app(engine, app)
+    try:
+        diff = await engine.diff(environment, app)
+    except DeployError as exc:
+        raise ProblemError(422, str(exc)) from None
+    return diff.to_json()
+
+
+@router.get(
+    "/diff",
+    summary="How two environments differ besides versions (config, replicas, env, resources)",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def diff_environments(
+    a: str = Query(..., description="First environment."),
+    b: str = Query(..., description="Second environment."),
+    app: list[str] = Query(default_factory=list, description="Only these apps."),
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    engine: Engine = Depends(require_engine),
+) -> dict[str, Any]:
+    for env in (a, b):
+        _known_environment(engine, env)
+    for name in app:
+        _known_app(engine, name)
+    try:
+        diff = await engine.diff_envs(a, b, app or None)
+    except DeployError as exc:
+        raise ProblemError(422, str(exc)) from None
+    return diff.to_json()
+
+
+@router.get(
+    "/history",
+    summary="Deploys and syncs, newest first",
+    responses=problem_openapi_responses(401, 403, 422),
+)
+async def history(
+    environment: str | None = Query(None, max_length=63),
+    app: str | None = Query(None, max_length=63),
+    page: PageParams = Depends(page_params),
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> PageOut[DeployRunRecord]:
+    def read() -> PageOut[DeployRunRecord]:
+        with context.database.session(readonly=True) as s:
+            result = deploys.list_runs(
+                s, environment=environment, app=app, limit=page.limit, cursor=page.cursor
+            )
+        return PageOut[DeployRunRecord](items=list(result.items), next_cursor=result.next_cursor)
+
+    try:
+        return await asyncio.to_thread(read)
+    except InvalidCursorError as exc:
+        raise invalid_cursor(str(exc)) from None
+
+
+@router.get(
+    "/history/{run_id}",
+    summary="One deploy or sync run with its steps",
+    responses=problem_openapi_responses(401, 403, 404),
+)
+async def history_run(
+    run_id: str,
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> DeployRunRecord:
+    def read() -> DeployRunRecord | None:
+        with context.database.session(readonly=True) as s:
+            return deploys.get_run(s, run_id)
+
+    run = await asyncio.to_thread(read)
+    if run is None:
+        raise ProblemError(404, f"no deploy run {run_id!r}")
+    return run

@@ -1,0 +1,163 @@
+"""`shiplane sync`, `shiplane diff`, `shiplane history`: the deploy engine's commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from shiplane.cli.client import ApiClient, load_credentials, open_client
+from shiplane.cli.output import (
+    OutputFormat,
+    emit,
+    output_option,
+    page_table,
+    reporting_failures,
+    short_time,
+    usage_error,
+)
+
+# A sync waits for health; the server bounds that wait, the client must outlast it.
+SYNC_TIMEOUT_S = 900.0
+
+
+def _outcome_table(result: dict[str, Any]) -> Table | str:
+    outcome = result.get("outcome") or {}
+    apps: dict[str, Any] = outcome.get("apps") or {}
+    if not apps:
+        return f"{result['status']}: {result.get('step')}: {result.get('error')}"
+    table = Table(
+        "APP",
+        "OBJECTS",
+        "CHANGED",
+        "PRUNED",
+        "HEALTH",
+        "DETAIL",
+        title=f"{outcome.get('kind')} {outcome.get('environment')}: {result['status']}"
+        f" at {str(outcome.get('git_commit') or '')[:12]}",
+        title_justify="left",
+    )
+    for name, app in apps.items():
+        table.add_row(
+            name,
+            str(app["objects"]),
+            str(app["changed"]),
+            str(app["pruned"]),
+            app["health"],
+            app.get("error") or app.get("health_reason") or "",
+        )
+    return table
+
+
+def sync(
+    environment: str = typer.Argument(..., help="Environment to sync."),
+    app: str | None = typer.Argument(None, help="Only this app (default: every app)."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait for health."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Re-apply what git says to the environment's cluster, prune, and wait for health."""
+    body = {"apps": [app] if app else [], "wait": not no_wait}
+    with reporting_failures(), ApiClient(load_credentials(), timeout=SYNC_TIMEOUT_S) as client:
+        result = client.request("POST", f"/environments/{environment}/sync", json=body)
+    emit(result, output, _outcome_table)
+    if result.get("status") != "succeeded":
+        if output is OutputFormat.table:
+            sys.stderr.write(f"error: {result.get('step')}: {result.get('error')}\n")
+        raise typer.Exit(1)
+
+
+def diff(
+    environment: str | None = typer.Argument(None, help="Environment (with APP)."),
+    app: str | None = typer.Argument(None, help="App to diff against the live cluster."),
+    envs: tuple[str, str] | None = typer.Option(
+        None, "--envs", help="Compare two environments: --envs A B (versions aside)."
+    ),
+    only_app: list[str] = typer.Option([], "--app", help="With --envs: only these apps."),
+    exit_code: bool = typer.Option(
+        False, "--exit-code", help="Exit 1 when there are differences (like git diff)."
+    ),
+    output: OutputFormat = output_option(),
+) -> None:
+    """`diff ENV APP`: git (server-side dry-run) vs live. `diff --envs A B`: how two
+    environments differ besides versions."""
+    if envs is None and (environment is None or app is None):
+        raise usage_error("give ENV APP, or --envs A B")
+    if envs is not None and (environment is not None or app is not None):
+        raise usage_error("give either ENV APP or --envs A B, not both")
+    with reporting_failures(), open_client() as client:
+        if envs is not None:
+            data = client.get("/diff", {"a": envs[0], "b": envs[1], "app": only_app})
+        else:
+            data = client.get(f"/environments/{environment}/apps/{app}/diff")
+    if output is not OutputFormat.table:
+        emit(data, output, lambda _d: "")
+    else:
+        _print_diff(data, envs is not None)
+    if exit_code and data.get("changed"):
+        raise typer.Exit(1)
+
+
+def _print_diff(data: dict[str, Any], between_envs: bool) -> None:
+    out = sys.stdout
+    if between_envs:
+        apps: dict[str, list[dict[str, Any]]] = data.get("apps") or {}
+        if not apps:
+            out.write(f"no app is deployed in both {data['a']} and {data['b']}\n")
+        for name, objects in apps.items():
+            changed = [o for o in objects if o["diff"]]
+            out.write(f"== {name}: {len(changed)} of {len(objects)} objects differ\n")
+            for obj in changed:
+                out.write(obj["diff"])
+        return
+    objects = data.get("objects") or []
+    changes = [o for o in objects if o["change"] != "unchanged"]
+    commit = str(data.get("git_commit") or "")[:12]
+    out.write(
+        f"{data['environment']}/{data['app']} at {commit}: "
+        f"{len(changes)} of {len(objects)} objects would change\n"
+    )
+    for obj in changes:
+        if obj["change"] == "error":
+            out.write(f"! {obj['object']}: {obj['problem']}\n")
+        else:
+            out.write(f"# {obj['change']} {obj['object']}\n{obj['diff']}")
+
+
+def history(
+    environment: str | None = typer.Argument(None, help="Environment (default: all)."),
+    app: str | None = typer.Argument(None, help="App (default: all)."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
+    cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Deploys, syncs and rollbacks, newest first, with their outcome."""
+    params = {"environment": environment, "app": app, "limit": limit, "cursor": cursor}
+    with reporting_failures(), open_client() as client:
+        page = client.get("/history", params)
+
+    def table(data: dict[str, Any]) -> Table | str:
+        def row(item: dict[str, Any]) -> list[str]:
+            failed = [s for s in item["steps"] if s["outcome"] == "failed"]
+            detail = item.get("error") or (failed[0]["detail"] if failed else "") or ""
+            return [
+                short_time(item["started_at"]),
+                item["environment"],
+                item["app"],
+                item["kind"],
+                item["status"],
+                (item.get("release_id") or "-"),
+                (item.get("git_commit") or "-")[:12],
+                item["actor"],
+                detail[:80],
+            ]
+
+        return page_table(
+            data,
+            "History",
+            ["TIME", "ENV", "APP", "KIND", "STATUS", "RELEASE", "COMMIT", "ACTOR", "DETAIL"],
+            row,
+        )
+
+    emit(page, output, table)

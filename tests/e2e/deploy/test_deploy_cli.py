@@ -1,0 +1,123 @@
+"""Sync, status, diff and history through the CLI against `shiplane serve --repo`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lightkube import Client
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Namespace
+
+from shiplane.localcluster.cluster import ClusterState
+from tests.integration.api.serverproc import SHIPLANE, ServerProcess, running_server
+from tests.integration.engine.conftest import build_repo, git, make_namespace, project_yaml
+
+pytestmark = pytest.mark.cluster
+
+OVERLAY = """\
+resources: [../../../apps/api]
+"""
+PROD_OVERLAY = """\
+resources: [../../../apps/api]
+replicas: [{name: api, count: 3}]
+"""
+
+
+@pytest.fixture
+def served(
+    tmp_path: Path, cluster: ClusterState, kube: Client
+) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
+    namespaces = {"dev": make_namespace(kube, "dev"), "prod": make_namespace(kube, "prod")}
+    config = project_yaml(
+        {"local": cluster.kubeconfig},
+        {"dev": ("local", namespaces["dev"]), "prod": ("local", namespaces["prod"])},
+    )
+    bare, work = build_repo(tmp_path, config)
+    for env, overlay in (("dev", OVERLAY), ("prod", PROD_OVERLAY)):
+        (work / f"envs/{env}/api").mkdir(parents=True)
+        (work / f"envs/{env}/api/kustomization.yaml").write_text(overlay)
+        (work / f"envs/{env}/web").mkdir(parents=True)
+        (work / f"envs/{env}/web/.keep").write_text("")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "environments")
+    git(work, "push", "-q", "origin", "main")
+    with running_server(
+        tmp_path / "server",
+        f"sqlite:///{tmp_path / 'shiplane.db'}",
+        extra_args=["--repo", str(bare), "--health-timeout", "60"],
+    ) as server:
+        yield server, namespaces
+    for ns in namespaces.values():
+        kube.delete(Namespace, ns)
+
+
+def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPLANE_")}
+    env.update(SHIPLANE_SERVER=server.url, SHIPLANE_TOKEN=server.admin_token, COLUMNS="200")
+    return subprocess.run(
+        [SHIPLANE, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr + result.stdout
+    return json.loads(result.stdout)
+
+
+def test_sync_status_diff_and_history(served: tuple[ServerProcess, dict[str, str]], kube: Client):
+    server, namespaces = served
+    synced = as_json(cli(server, "sync", "dev", "-o", "json"))
+    assert synced["status"] == "succeeded"
+    assert set(synced["outcome"]["apps"]) == {"web", "api"}  # pay has no envs/dev/pay/
+    assert as_json(cli(server, "sync", "prod", "-o", "json"))["status"] == "succeeded"
+
+    matrix = as_json(cli(server, "status", "-o", "json"))
+    cells = {(c["app"], c["environment"]): c for c in matrix["cells"]}
+    assert cells[("web", "dev")]["health"] == "Healthy"
+    assert cells[("api", "prod")]["health"] == "Healthy"
+    table = cli(server, "status")
+    assert table.returncode == 0 and "Healthy" in table.stdout
+
+    clean = cli(server, "diff", "dev", "web", "--exit-code")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 of 3 objects would change" in clean.stdout
+
+    kube.patch(
+        Deployment,
+        "web",
+        {"spec": {"replicas": 7}},
+        namespace=namespaces["dev"],
+        field_manager="kubectl-edit",
+    )
+    drifted = cli(server, "diff", "dev", "web", "--exit-code")
+    assert drifted.returncode == 1
+    assert "# update Deployment/" in drifted.stdout
+    assert "-  replicas: 7" in drifted.stdout and "+  replicas: 2" in drifted.stdout
+
+    between = cli(server, "diff", "--envs", "dev", "prod")
+    assert between.returncode == 0, between.stderr
+    assert "== api: 1 of 1 objects differ" in between.stdout
+    assert "-  replicas: 1" in between.stdout and "+  replicas: 3" in between.stdout
+    assert "== web: 0 of 3 objects differ" in between.stdout
+
+    history = as_json(cli(server, "history", "dev", "-o", "json"))
+    kinds = {(i["app"], i["kind"], i["status"]) for i in history["items"]}
+    assert kinds == {("web", "sync", "succeeded"), ("api", "sync", "succeeded")}
+    assert [s["name"] for s in history["items"][0]["steps"]] == [
+        "render",
+        "dry-run",
+        "apply",
+        "prune",
+        "health",
+    ]
+
+    bad = cli(server, "sync", "nope")
+    assert bad.returncode == 1 and "environment 'nope' is not defined" in bad.stderr
+    usage = cli(server, "diff", "dev")
+    assert usage.returncode == 2
