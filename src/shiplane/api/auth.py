@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -65,16 +66,21 @@ def authenticate(
         raise _unauthorized("authentication required: send 'Authorization: Bearer <token>'")
     if credentials.scheme.lower() != "bearer":
         raise _unauthorized("only bearer tokens are accepted", "invalid_request")
-    with context.database.session() as session:
-        record = token_store.authenticate(session, credentials.credentials)
-        if record is None:
-            raise _unauthorized("the token is unknown, revoked or expired", "invalid_token")
-        return Principal(
-            token_id=str(record.id),
-            name=record.name,
-            role=Role(record.role),
-            environments=tuple(record.environments),
-        )
+    # Read-only first: on SQLite a write transaction would take the database lock on
+    # every request; last_used_at is written at most once a minute, separately.
+    with context.database.session(readonly=True) as session:
+        record = token_store.authenticate(session, credentials.credentials, touch=False)
+    if record is None:
+        raise _unauthorized("the token is unknown, revoked or expired", "invalid_token")
+    if token_store.needs_touch(record.last_used_at, datetime.now(UTC)):
+        with context.database.session() as session:
+            token_store.mark_used(session, str(record.id))
+    return Principal(
+        token_id=str(record.id),
+        name=record.name,
+        role=Role(record.role),
+        environments=tuple(record.environments),
+    )
 
 
 def require_role(needed: Role) -> Callable[[Principal], Principal]:

@@ -119,11 +119,12 @@ def create_token(
 
 
 def authenticate(
-    s: Session, plaintext: str, *, now: Callable[[], datetime] = _now
+    s: Session, plaintext: str, *, now: Callable[[], datetime] = _now, touch: bool = True
 ) -> TokenRecord | None:
     """The active token with this plaintext, or None (unknown, revoked or malformed).
 
-    May update last_used_at (at most once a minute), so call it in a writable session.
+    With `touch` it may update last_used_at (at most once a minute), so call it in a
+    writable session; without, it only reads (see `needs_touch` and `mark_used`).
     """
     if not plaintext or len(plaintext) > 512:
         return None
@@ -136,10 +137,23 @@ def authenticate(
     if row.revoked_at is not None:
         return None
     current = now()
-    if row.last_used_at is None or current - row.last_used_at >= LAST_USED_RESOLUTION:
+    if touch and needs_touch(row.last_used_at, current):
         row.last_used_at = current
         s.flush()
     return _to_record(row)
+
+
+def needs_touch(last_used_at: datetime | None, current: datetime) -> bool:
+    """Whether last_used_at is older than its resolution (a write is due)."""
+    return last_used_at is None or current - last_used_at >= LAST_USED_RESOLUTION
+
+
+def mark_used(s: Session, token_id: str, *, now: Callable[[], datetime] = _now) -> None:
+    """Record a use of the token (the write half of a read-only authenticate)."""
+    row = s.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = now()
+        s.flush()
 
 
 def list_tokens(s: Session) -> list[TokenRecord]:
