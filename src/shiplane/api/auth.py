@@ -34,6 +34,7 @@ class Principal:
     role: Role
     # Empty means every environment.
     environments: tuple[str, ...]
+    groups: tuple[str, ...] = ()
 
     def covers(self, environment: str) -> bool:
         return not self.environments or environment in self.environments
@@ -80,6 +81,7 @@ def authenticate(
         name=record.name,
         role=Role(record.role),
         environments=tuple(record.environments),
+        groups=tuple(record.groups),
     )
 
 

@@ -50,13 +50,19 @@ def create_token(
             role=body.role,
             environments=environments,
             created_by=principal.name,
+            groups=body.groups,
         )
         audit.append_event(
             session,
             actor=principal.name,
             action="token.create",
             subject=record.id,
-            details={"name": record.name, "role": record.role.value, "environments": environments},
+            details={
+                "name": record.name,
+                "role": record.role.value,
+                "environments": environments,
+                "groups": record.groups,
+            },
         )
     context.metrics.audit_events.labels("token.create").inc()
     response.headers["Location"] = f"{API_PREFIX}/tokens/{record.id}"

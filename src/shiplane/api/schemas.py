@@ -51,6 +51,11 @@ class TokenCreate(BaseModel):
         max_length=100,
         description="Environments the token is limited to; empty means all.",
     )
+    groups: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Groups the token's holder belongs to (approval policies name groups).",
+    )
     name: str | None = Field(
         default=None,
         min_length=1,

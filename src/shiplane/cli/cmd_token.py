@@ -49,12 +49,15 @@ def create(
     role: str = typer.Option(..., "--role", help="viewer, promoter, approver or admin."),
     env: list[str] = typer.Option([], "--env", help="Limit to ENV; repeatable. Default: all."),
     name: str | None = typer.Option(None, "--name", help="Readable name (the audit actor)."),
+    group: list[str] = typer.Option(
+        [], "--group", help="Approver group of the holder; repeatable (see approvals.groups)."
+    ),
     output: OutputFormat = output_option(),
 ) -> None:
     """Create a token and print it once: it cannot be shown again."""
     if role.lower() not in ROLES:
         raise usage_error(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", "--role")
-    body = {"role": role.lower(), "environments": list(env), "name": name}
+    body = {"role": role.lower(), "environments": list(env), "name": name, "groups": list(group)}
     with reporting_failures(), open_client() as client:
         created = client.request("POST", "/tokens", json=body)
 

@@ -66,6 +66,7 @@ class TokenRecord(_Record):
     name: str
     role: Role
     environments: list[str]  # empty: all environments
+    groups: list[str] = []  # approver groups (approval policies name groups)
     created_by: str
     created_at: datetime
     last_used_at: datetime | None

@@ -57,6 +57,7 @@ def _to_record(row: ApiToken) -> TokenRecord:
         name=row.name,
         role=parse_role(row.role),
         environments=list(row.environments),
+        groups=list(row.groups or []),
         created_by=row.created_by,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
@@ -73,6 +74,7 @@ def _insert(
     created_by: str,
     plaintext: str,
     now: datetime,
+    groups: Sequence[str] = (),
 ) -> TokenRecord:
     if not name:
         raise ValueError("a token needs a name")
@@ -82,6 +84,7 @@ def _insert(
         token_hash=hash_token(plaintext),
         role=parse_role(role).value,
         environments=sorted(set(environments)),
+        groups=sorted(set(groups)),
         created_by=created_by,
         created_at=now,
         last_used_at=None,
@@ -100,6 +103,7 @@ def create_token(
     environments: Sequence[str],
     created_by: str,
     now: Callable[[], datetime] = _now,
+    groups: Sequence[str] = (),
 ) -> tuple[TokenRecord, str]:
     """Create a token; return its record and the plaintext (shown once, never stored).
 
@@ -114,6 +118,7 @@ def create_token(
         created_by=created_by,
         plaintext=plaintext,
         now=now(),
+        groups=groups,
     )
     return record, plaintext
 

@@ -1,0 +1,478 @@
+"""Persistence of promotions and what people do to them (approvals, holds, freezes), and
+of verifications (which release each environment verified, per app).
+
+Rows map one-to-one onto the pure domain values (shiplane.domain.promotion*), so the
+engine works with domain objects and this module only loads and saves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from shiplane.domain.promotion import FINISHED_STATES, Promotion, PromotionState, Step
+from shiplane.domain.promotion_controls import Approval, Freeze, Hold
+from shiplane.store.models import (
+    ApprovalRow,
+    FreezeRow,
+    HoldRow,
+    PromotionRow,
+    PromotionStepRow,
+    VerificationRow,
+)
+from shiplane.store.records import Page
+
+MAX_PAGE = 500
+_CURSOR_KIND = "promotions"
+PROJECT_FREEZE_KEY = "*"
+_OPEN_STATES = [s.value for s in PromotionState if s not in FINISHED_STATES]
+
+
+class PromotionRecord(BaseModel):
+    """A promotion as stored: the domain value's fields plus the engine's bookkeeping."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    release_id: str
+    environment: str
+    apps: list[str]
+    kind: str
+    trigger: str
+    state: str
+    reason: str
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    next_check_at: datetime | None
+    rollback_of: str | None
+    git_commit: str | None
+    data: dict[str, Any]
+
+    def domain(self) -> Promotion:
+        return Promotion(
+            id=self.id,
+            release_id=self.release_id,
+            environment=self.environment,
+            apps=tuple(self.apps),
+            requested_by=self.requested_by,
+            created_at=self.created_at,
+            kind="rollback" if self.kind == "rollback" else "normal",
+            trigger="auto" if self.trigger == "auto" else "manual",
+            state=PromotionState(self.state),
+            reason=self.reason,
+            updated_at=self.updated_at,
+            rollback_of=self.rollback_of,
+        )
+
+
+class StepRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    name: str
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str
+    detail: str
+    data: dict[str, Any]
+
+    def domain(self) -> Step:
+        outcome: Any = self.outcome
+        return Step(self.name, self.started_at, self.ended_at, outcome, self.detail, self.data)
+
+
+def _record(row: PromotionRow) -> PromotionRecord:
+    return PromotionRecord(
+        id=row.id,
+        release_id=row.release_id,
+        environment=row.environment,
+        apps=list(row.apps),
+        kind=row.kind,
+        trigger=row.trigger,
+        state=row.state,
+        reason=row.reason,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        next_check_at=row.next_check_at,
+        rollback_of=row.rollback_of,
+        git_commit=row.git_commit,
+        data=dict(row.data or {}),
+    )
+
+
+# --- promotions -----------------------------------------------------------------------------
+
+
+def insert_promotion(
+    s: Session, p: Promotion, *, next_check_at: datetime | None, data: dict[str, Any] | None = None
+) -> PromotionRecord:
+    row = PromotionRow(
+        id=p.id,
+        release_id=p.release_id,
+        environment=p.environment,
+        apps=list(p.apps),
+        kind=p.kind,
+        trigger=p.trigger,
+        state=p.state.value,
+        reason=p.reason,
+        requested_by=p.requested_by,
+        created_at=p.created_at,
+        updated_at=p.updated_at or p.created_at,
+        next_check_at=next_check_at,
+        rollback_of=p.rollback_of,
+        git_commit=None,
+        data=data or {},
+    )
+    s.add(row)
+    s.flush()
+    return _record(row)
+
+
+_UNSET: Any = object()
+
+
+def save_promotion(
+    s: Session,
+    p: Promotion,
+    *,
+    next_check_at: datetime | None = _UNSET,
+    git_commit: str | None = _UNSET,
+    data: dict[str, Any] | None = _UNSET,
+    expect_state: PromotionState | None = None,
+) -> PromotionRecord:
+    """Write the promotion's state and reason (and the given bookkeeping fields).
+
+    With `expect_state`, the row must still be in that state (a compare-and-set that stops
+    two writers, e.g. an abort racing the reconciler, from overwriting each other)."""
+    row = s.get(PromotionRow, p.id, with_for_update=s.bind.dialect.name == "postgresql")  # type: ignore[union-attr]
+    if row is None:
+        raise KeyError(p.id)
+    if expect_state is not None and row.state != expect_state.value:
+        raise StaleStateError(p.id, expect_state.value, row.state)
+    row.state = p.state.value
+    row.reason = p.reason
+    row.updated_at = p.updated_at or row.updated_at
+    if next_check_at is not _UNSET:
+        row.next_check_at = next_check_at
+    if git_commit is not _UNSET:
+        row.git_commit = git_commit
+    if data is not _UNSET:
+        row.data = dict(data or {})
+    s.flush()
+    return _record(row)
+
+
+class StaleStateError(RuntimeError):
+    def __init__(self, promotion_id: str, expected: str, actual: str) -> None:
+        super().__init__(f"promotion {promotion_id} is {actual}, not {expected}")
+        self.actual = actual
+
+
+def get_promotion(s: Session, promotion_id: str) -> PromotionRecord | None:
+    row = s.get(PromotionRow, promotion_id)
+    return None if row is None else _record(row)
+
+
+def open_promotions(s: Session, *, environment: str | None = None) -> list[PromotionRecord]:
+    """Every promotion that is not finished (queued or active), oldest first."""
+    query = select(PromotionRow).where(PromotionRow.state.in_(_OPEN_STATES))
+    if environment is not None:
+        query = query.where(PromotionRow.environment == environment)
+    query = query.order_by(PromotionRow.created_at, PromotionRow.id)
+    return [_record(r) for r in s.scalars(query)]
+
+
+def due_promotion_ids(s: Session, now: datetime) -> list[str]:
+    """Open promotions whose next check is due (or unset), oldest first."""
+    query = (
+        select(PromotionRow.id)
+        .where(
+            PromotionRow.state.in_(_OPEN_STATES),
+            or_(PromotionRow.next_check_at.is_(None), PromotionRow.next_check_at <= now),
+        )
+        .order_by(PromotionRow.created_at, PromotionRow.id)
+    )
+    return list(s.scalars(query))
+
+
+def next_wakeup(s: Session) -> datetime | None:
+    """The earliest next_check_at of an open promotion."""
+    return s.scalar(
+        select(func.min(PromotionRow.next_check_at)).where(PromotionRow.state.in_(_OPEN_STATES))
+    )
+
+
+def failed_awaiting_rollback(s: Session) -> list[PromotionRecord]:
+    query = select(PromotionRow).where(PromotionRow.state == PromotionState.ROLLING_BACK.value)
+    return [_record(r) for r in s.scalars(query)]
+
+
+def list_promotions(
+    s: Session,
+    *,
+    environment: str | None = None,
+    app: str | None = None,
+    state: str | None = None,
+    release_id: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[PromotionRecord]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(PromotionRow)
+    if environment is not None:
+        query = query.where(PromotionRow.environment == environment)
+    if state is not None:
+        query = query.where(PromotionRow.state == state)
+    if open_only:
+        query = query.where(PromotionRow.state.in_(_OPEN_STATES))
+    if release_id is not None:
+        query = query.where(PromotionRow.release_id == release_id)
+    if cursor is not None:
+        values = decode_cursor(_CURSOR_KIND, cursor)
+        try:
+            created_at, last_id = datetime.fromisoformat(values[0]), str(values[1])
+        except (IndexError, TypeError, ValueError):
+            raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}") from None
+        query = query.where(
+            or_(
+                PromotionRow.created_at < created_at,
+                and_(PromotionRow.created_at == created_at, PromotionRow.id < last_id),
+            )
+        )
+    query = query.order_by(PromotionRow.created_at.desc(), PromotionRow.id.desc())
+    # JSON arrays cannot be filtered portably in SQL; filter by app in Python over a
+    # bounded over-fetch (promotions per page are few and apps per promotion fewer).
+    batch = limit + 1 if app is None else (limit + 1) * 20
+    rows = [r for r in s.scalars(query.limit(batch)) if app is None or app in r.apps]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(_CURSOR_KIND, [rows[-1].created_at.isoformat(), rows[-1].id])
+    return Page[PromotionRecord](items=[_record(r) for r in rows], next_cursor=next_cursor)
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def add_step(s: Session, promotion_id: str, step: Step) -> int:
+    row = PromotionStepRow(
+        promotion_id=promotion_id,
+        name=step.name,
+        started_at=step.started,
+        ended_at=step.ended,
+        outcome=step.outcome,
+        detail=step.detail,
+        data=dict(step.data),
+    )
+    s.add(row)
+    s.flush()
+    return int(row.id)
+
+
+def finish_step(
+    s: Session,
+    step_id: int,
+    *,
+    outcome: str,
+    at: datetime,
+    detail: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    row = s.get(PromotionStepRow, step_id)
+    if row is None:
+        raise KeyError(step_id)
+    row.outcome = outcome
+    row.ended_at = at
+    if detail:
+        row.detail = detail
+    if data is not None:
+        row.data = data
+    s.flush()
+
+
+def list_steps(s: Session, promotion_id: str) -> list[StepRecord]:
+    query = (
+        select(PromotionStepRow)
+        .where(PromotionStepRow.promotion_id == promotion_id)
+        .order_by(PromotionStepRow.id)
+    )
+    return [
+        StepRecord(
+            id=int(r.id),
+            name=r.name,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            outcome=r.outcome,
+            detail=r.detail,
+            data=dict(r.data or {}),
+        )
+        for r in s.scalars(query)
+    ]
+
+
+# --- approvals ------------------------------------------------------------------------------
+
+
+def record_approval(s: Session, approval: Approval) -> None:
+    s.add(
+        ApprovalRow(
+            promotion_id=approval.promotion_id,
+            release_id=approval.release_id,
+            environment=approval.environment,
+            user=approval.user,
+            groups=list(approval.groups),
+            decision=approval.decision,
+            comment=approval.comment,
+            at=approval.at,
+        )
+    )
+    s.flush()
+
+
+def approvals_for(s: Session, release_id: str, environment: str) -> list[Approval]:
+    query = (
+        select(ApprovalRow)
+        .where(ApprovalRow.release_id == release_id, ApprovalRow.environment == environment)
+        .order_by(ApprovalRow.id)
+    )
+    return [
+        Approval(
+            user=r.user,
+            groups=tuple(r.groups),
+            at=r.at,
+            decision="reject" if r.decision == "reject" else "approve",
+            release_id=r.release_id,
+            environment=r.environment,
+            promotion_id=r.promotion_id,
+            comment=r.comment,
+        )
+        for r in s.scalars(query)
+    ]
+
+
+# --- holds and freezes ----------------------------------------------------------------------
+
+
+def set_hold(s: Session, hold: Hold) -> bool:
+    """True when the hold is new."""
+    row = s.get(HoldRow, (hold.environment, hold.app))
+    if row is not None:
+        return False
+    s.add(
+        HoldRow(
+            environment=hold.environment,
+            app=hold.app,
+            set_by=hold.set_by,
+            set_at=hold.set_at,
+            reason=hold.reason,
+        )
+    )
+    s.flush()
+    return True
+
+
+def remove_hold(s: Session, environment: str, app: str) -> bool:
+    result = s.execute(
+        delete(HoldRow).where(HoldRow.environment == environment, HoldRow.app == app)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_holds(s: Session, environment: str | None = None) -> list[Hold]:
+    query = select(HoldRow).order_by(HoldRow.environment, HoldRow.app)
+    if environment is not None:
+        query = query.where(HoldRow.environment == environment)
+    return [Hold(r.environment, r.app, r.set_by, r.set_at, r.reason) for r in s.scalars(query)]
+
+
+def set_freeze(s: Session, freeze: Freeze) -> bool:
+    key = freeze.environment or PROJECT_FREEZE_KEY
+    row = s.get(FreezeRow, key)
+    if row is not None:
+        return False
+    s.add(
+        FreezeRow(scope_key=key, reason=freeze.reason, set_by=freeze.set_by, set_at=freeze.set_at)
+    )
+    s.flush()
+    return True
+
+
+def remove_freeze(s: Session, environment: str | None) -> bool:
+    key = environment or PROJECT_FREEZE_KEY
+    result = s.execute(delete(FreezeRow).where(FreezeRow.scope_key == key))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_freezes(s: Session) -> list[Freeze]:
+    freezes = []
+    for r in s.scalars(select(FreezeRow).order_by(FreezeRow.scope_key)):
+        if r.scope_key == PROJECT_FREEZE_KEY:
+            freezes.append(Freeze("project", None, r.reason, r.set_by, r.set_at))
+        else:
+            freezes.append(Freeze("environment", r.scope_key, r.reason, r.set_by, r.set_at))
+    return freezes
+
+
+# --- verifications --------------------------------------------------------------------------
+
+
+def record_verification(
+    s: Session,
+    *,
+    environment: str,
+    apps: Iterable[str],
+    release_id: str,
+    promotion_id: str,
+    at: datetime,
+) -> None:
+    for app in apps:
+        s.add(
+            VerificationRow(
+                environment=environment,
+                app=app,
+                release_id=release_id,
+                promotion_id=promotion_id,
+                verified_at=at,
+            )
+        )
+    s.flush()
+
+
+def verified_apps(
+    s: Session, release_id: str, environments: Sequence[str]
+) -> dict[str, dict[str, datetime]]:
+    """environment -> app -> first time `release_id` was verified there."""
+    result: dict[str, dict[str, datetime]] = {env: {} for env in environments}
+    if not environments:
+        return result
+    query = select(VerificationRow).where(
+        VerificationRow.release_id == release_id, VerificationRow.environment.in_(environments)
+    )
+    for row in s.scalars(query):
+        seen = result[row.environment].get(row.app)
+        if seen is None or row.verified_at < seen:
+            result[row.environment][row.app] = row.verified_at
+    return result
+
+
+def last_verified_release(
+    s: Session, environment: str, app: str, *, exclude: str | None = None
+) -> str | None:
+    """The release most recently verified in `environment` for `app` (not `exclude`)."""
+    query = select(VerificationRow.release_id).where(
+        VerificationRow.environment == environment, VerificationRow.app == app
+    )
+    if exclude is not None:
+        query = query.where(VerificationRow.release_id != exclude)
+    query = query.order_by(VerificationRow.verified_at.desc(), VerificationRow.id.desc()).limit(1)
+    return s.scalar(query)
