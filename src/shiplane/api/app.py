@@ -14,6 +14,7 @@ from shiplane.api import (
     routes_audit,
     routes_deploy,
     routes_matrix,
+    routes_notifications,
     routes_ops,
     routes_releases,
     routes_tokens,
@@ -72,6 +73,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         routes_tokens,
         routes_matrix,
         routes_deploy,
+        routes_notifications,
     )
     for module in modules:
         app.include_router(module.router)
