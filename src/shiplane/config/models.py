@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -503,15 +503,6 @@ class ConditionConfig(_Model):
 
 # --- notifications ----------------------------------------------------------------------------
 
-NOTIFICATION_EVENTS = (
-    "promotion.waiting_for_approval",
-    "promotion.succeeded",
-    "promotion.failed",
-    "promotion.rolled_back",
-    "promotion.frozen",
-)
-"""Every event a notification channel can subscribe to (docs/notifications.md)."""
-
 NotificationEventName = Literal[
     "promotion.waiting_for_approval",
     "promotion.succeeded",
@@ -519,6 +510,9 @@ NotificationEventName = Literal[
     "promotion.rolled_back",
     "promotion.frozen",
 ]
+
+NOTIFICATION_EVENTS: tuple[NotificationEventName, ...] = get_args(NotificationEventName)
+"""Every event a notification channel can subscribe to (docs/notifications.md)."""
 
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -609,7 +603,11 @@ class SlackChannel(_Model):
         if self.url is not None:
             return self.url
         assert self.url_env is not None
-        return values.check_url(_from_env(self.url_env, "slack webhook URL", environ))
+        url = _from_env(self.url_env, "slack webhook URL", environ)
+        if not url.startswith(("https://", "http://")):
+            # The URL is a secret: say which variable is wrong, never what it holds.
+            raise SecretNotSetError(f"the environment variable {self.url_env} is not a URL")
+        return url
 
 
 class NotificationChannel(_Model):

@@ -314,3 +314,39 @@ class VerificationRow(Base):
         Index("ix_verifications_environment_app_verified_at", "environment", "app", "verified_at"),
         Index("ix_verifications_release_id_environment", "release_id", "environment"),
     )
+
+
+# --- notifications (0004) -----------------------------------------------------------------
+
+
+class NotificationDelivery(Base):
+    """One event for one channel in the notification outbox (shiplane.store.outbox).
+
+    Written in the transaction of the state change it reports; delivered later by the
+    worker. `payload` is the event exactly as sent, never a secret: channel URLs, secrets
+    and headers are read from the project configuration at delivery time.
+    """
+
+    __tablename__ = "notification_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(63))
+    channel_kind: Mapped[str] = mapped_column(String(16))  # webhook | slack
+    event: Mapped[str] = mapped_column(String(64))
+    promotion_id: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer())  # per promotion, from 1
+    payload: Mapped[Any] = mapped_column(JSON())
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set while a worker holds the row (its lease runs until next_attempt_at): a result
+    # is recorded only by the claim that is still current (fencing).
+    claim: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("promotion_id", "channel", "sequence"),
+        Index("ix_notification_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
