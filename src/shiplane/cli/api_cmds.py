@@ -11,6 +11,7 @@ from shiplane.cli import (
     cmd_audit,
     cmd_deploy,
     cmd_login,
+    cmd_notify,
     cmd_release,
     cmd_serve,
     cmd_status,
@@ -29,3 +30,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cmd_release.release_app)
     app.add_typer(cmd_audit.audit_app)
     app.add_typer(cmd_token.token_app)
+    app.add_typer(cmd_notify.notifications_app)

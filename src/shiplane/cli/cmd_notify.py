@@ -1,0 +1,117 @@
+"""`shiplane notifications list | show | retry`: the notification outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import typer
+from rich.table import Table
+
+from shiplane.cli.client import open_client
+from shiplane.cli.output import (
+    OutputFormat,
+    emit,
+    output_option,
+    page_table,
+    reporting_failures,
+    short_time,
+    usage_error,
+)
+
+STATUSES = ("pending", "delivered", "failed")
+
+notifications_app = typer.Typer(
+    name="notifications",
+    help="Notification deliveries: list them, retry failed ones.",
+    no_args_is_help=True,
+)
+
+
+def _error(delivery: dict[str, Any]) -> str:
+    text = delivery.get("last_error") or "-"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _delivery_table(delivery: dict[str, Any]) -> Table:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key in ("id", "status", "channel", "channel_kind", "event", "promotion_id", "sequence",
+                "attempts"):  # fmt: skip
+        table.add_row(key.replace("_", " "), str(delivery.get(key)))
+    table.add_row("next attempt", short_time(delivery.get("next_attempt_at")))
+    table.add_row("delivered at", short_time(delivery.get("delivered_at")))
+    table.add_row("last error", delivery.get("last_error") or "-")
+    return table
+
+
+@notifications_app.command("list")
+def list_(
+    status: str | None = typer.Option(None, "--status", help="pending, delivered or failed."),
+    promotion: str | None = typer.Option(None, "--promotion", help="Only this promotion's."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
+    cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """List notification deliveries, newest first."""
+    if status is not None and status.lower() not in STATUSES:
+        raise usage_error(
+            f"unknown status {status!r}; expected one of: {', '.join(STATUSES)}", "--status"
+        )
+    params = {
+        "status": status.lower() if status else None,
+        "promotion": promotion,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    with reporting_failures(), open_client() as client:
+        page = client.get("/notifications", params)
+
+    def table(data: dict[str, Any]) -> Table | str:
+        return page_table(
+            data,
+            "Notifications",
+            ["ID", "STATUS", "CHANNEL", "EVENT", "PROMOTION", "SEQ", "ATTEMPTS", "NEXT", "ERROR"],
+            lambda d: [
+                d["id"],
+                d["status"],
+                d["channel"],
+                d["event"],
+                d["promotion_id"],
+                str(d["sequence"]),
+                str(d["attempts"]),
+                short_time(d.get("next_attempt_at")) if d["status"] == "pending" else "-",
+                _error(d),
+            ],
+        )
+
+    emit(page, output, table)
+
+
+@notifications_app.command("show")
+def show(
+    delivery_id: str = typer.Argument(..., metavar="ID", help="Delivery id (dlv-...)."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Show one delivery, with its last error."""
+    with reporting_failures(), open_client() as client:
+        delivery = client.get(f"/notifications/{quote(delivery_id, safe='')}")
+    emit(delivery, output, _delivery_table)
+
+
+@notifications_app.command("retry")
+def retry(
+    delivery_id: str = typer.Argument(..., metavar="ID", help="Id of a failed delivery."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Send a failed delivery again (admin)."""
+    with reporting_failures(), open_client() as client:
+        delivery = client.request("POST", f"/notifications/{quote(delivery_id, safe='')}/retry")
+
+    def table(data: dict[str, Any]) -> str:
+        return (
+            f"notification {data['id']} ({data['event']} to {data['channel']}) will be sent again"
+        )
+
+    emit(delivery, output, table)
