@@ -168,3 +168,28 @@ def test_two_clusters_are_isolated(cluster: ClusterState, second_cluster: Cluste
         assert "only-in-a" not in names
     finally:
         a.delete(ConfigMap, "only-in-a", namespace="default")
+
+
+def test_image_tag_ending_in_crashloop_makes_the_rollout_fail(kube: Client, namespace: str):
+    kube.create(
+        deployment("broken", replicas=1, image="shop/web:1.1.0-crashloop", deadline=3),
+        namespace=namespace,
+    )
+
+    def deadline_exceeded() -> bool:
+        cond = condition(kube.get(Deployment, "broken", namespace=namespace), "Progressing")
+        return cond is not None and cond.reason == "ProgressDeadlineExceeded"
+
+    wait_for(deadline_exceeded, timeout=60, what="ProgressDeadlineExceeded on broken")
+
+
+def test_job_image_tag_ending_in_fail_makes_the_job_fail(kube: Client, namespace: str):
+    failing = job("imgfail")
+    failing.spec.template.spec.containers[0].image = "shop/smoke:1.0-fail"
+    kube.create(failing, namespace=namespace)
+
+    def failed() -> bool:
+        cond = condition(kube.get(Job, "imgfail", namespace=namespace), "Failed")
+        return cond is not None and cond.status == "True"
+
+    wait_for(failed, timeout=60, what="job imgfail Failed")
