@@ -16,6 +16,7 @@ from shiplane.api import (
     routes_matrix,
     routes_notifications,
     routes_ops,
+    routes_promotions,
     routes_releases,
     routes_tokens,
 )
@@ -74,6 +75,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         routes_matrix,
         routes_deploy,
         routes_notifications,
+        routes_promotions,
     )
     for module in modules:
         app.include_router(module.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anyio import from_thread
 from fastapi import APIRouter, Depends, Query, Response
 
 from shiplane.api.auth import Principal, require_role
@@ -66,6 +67,9 @@ def create_release(
         raise ProblemError(422, f"body: {exc}", title="Invalid request") from None
     if created:
         context.metrics.releases_created.inc()
+        if context.engine is not None:
+            # A new release enters the environments that auto-promote from the start.
+            from_thread.run(context.engine.promotions.on_release_created, record.id)
         context.metrics.audit_events.labels("release.create").inc()
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"{API_PREFIX}/releases/{record.id}"

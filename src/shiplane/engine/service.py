@@ -13,10 +13,12 @@ from typing import Any
 import structlog
 
 from shiplane.config.models import ProjectConfig
+from shiplane.domain.clock import Clock
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer, DeployError, DeployOutcome
 from shiplane.engine.diffs import AppDiff, ObjectDiff, app_diff, env_object_diffs
 from shiplane.engine.drift import DriftController
+from shiplane.engine.promotions import PromotionController
 from shiplane.gitops.pins import load_pin, pin_path
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply_objects import clean, mark_owned
@@ -35,6 +37,7 @@ class EngineSettings:
     branch: str = "main"
     base_dir: Path = Path(".")
     health_timeout: float = 300.0
+    clock: Clock | None = None  # injectable for tests; the system clock otherwise
 
 
 @dataclass
@@ -68,15 +71,35 @@ class Engine:
             health_timeout=settings.health_timeout,
             on_applied=self.drift.on_applied,
         )
+        self.promotions = PromotionController(
+            db,
+            project,
+            self.deployer,
+            self.clusters,
+            clock=settings.clock,
+            health_timeout=settings.health_timeout,
+            notify=self._notify,
+        )
         self._restore: asyncio.Task[None] | None = None
+
+    def _notify(self, s: Any, event: str, record: Any) -> None:
+        try:
+            from shiplane.engine import notify
+        except ImportError:  # notifications not installed in this build
+            return
+        enqueue = getattr(notify, "enqueue_event", None)
+        if enqueue is not None:
+            enqueue(s, self.project, event, promotion_payload(record), now=utcnow())
 
     async def start(self) -> None:
         await self.workspace.sync()
+        self.promotions.start()
         # Watching what is deployed needs cluster round trips: do it in the background so
         # the API answers at once; drift status stays Unknown until it is done.
         self._restore = asyncio.create_task(self._restore_drift(), name="restore drift")
 
     async def stop(self) -> None:
+        await self.promotions.stop()
         if self._restore is not None:
             self._restore.cancel()
             await asyncio.gather(self._restore, return_exceptions=True)
@@ -190,3 +213,19 @@ def _deployed_cells(s: Any) -> list[Any]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def promotion_payload(record: Any) -> dict[str, Any]:
+    """The promotion as notifications describe it (no secrets: ids, names, states)."""
+    return {
+        "id": record.id,
+        "release": record.release_id,
+        "environment": record.environment,
+        "apps": list(record.apps),
+        "state": record.state,
+        "reason": record.reason,
+        "requested_by": record.requested_by,
+        "kind": record.kind,
+        "trigger": record.trigger,
+        "git_commit": record.git_commit,
+    }

@@ -1,0 +1,431 @@
+"""Promotions and what people do to them: promote, approve, reject, abort, retry, explain,
+rollback, hold, freeze. The engine writes each change and its audit event in one
+transaction; these routes check roles and scopes and translate errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shiplane.api.auth import Principal, require_role
+from shiplane.api.context import ApiContext, get_context
+from shiplane.api.engine import require_engine
+from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
+from shiplane.api.problems import ProblemError, problem_openapi_responses
+from shiplane.api.settings import API_PREFIX
+from shiplane.domain.pagination import InvalidCursorError
+from shiplane.domain.roles import Role
+from shiplane.engine.promotions import Actor, PromotionError
+from shiplane.engine.service import Engine
+from shiplane.store import promotions as store
+from shiplane.store.promotions import PromotionRecord, StepRecord
+
+router = APIRouter(prefix=API_PREFIX, tags=["promotions"])
+_ERRORS = (401, 403, 404, 409, 422)
+T = TypeVar("T")
+
+
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release: str = Field(..., min_length=1, max_length=200, description="Id, prefix or alias.")
+    environment: str = Field(..., min_length=1, max_length=63)
+    reason: str = Field("", max_length=1000)
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field("", max_length=2000)
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(..., min_length=1, max_length=2000)
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str | None = Field(None, description="Release to go back to (default: last verified).")
+    reason: str = Field("", max_length=1000)
+
+
+class Resolution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    passed: bool
+    comment: str = Field("", max_length=2000)
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=1000)
+
+
+class PromotionDetail(BaseModel):
+    promotion: PromotionRecord
+    steps: list[StepRecord]
+
+
+class Explanation(BaseModel):
+    id: str
+    state: str
+    text: str
+
+
+async def _call(awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except PromotionError as exc:
+        raise ProblemError(exc.status, exc.message) from None
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.name, principal.groups)
+
+
+@router.post(
+    "/promotions",
+    status_code=201,
+    summary="Promote a release into an environment (it queues, waits for gates, deploys)",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def promote(
+    body: PromoteRequest,
+    response: Response,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    principal.require_environments([body.environment])
+    record = await _call(
+        engine.promotions.request(
+            body.release, body.environment, actor=_actor(principal), reason=body.reason
+        )
+    )
+    response.headers["Location"] = f"{API_PREFIX}/promotions/{record.id}"
+    return record
+
+
+@router.get(
+    "/promotions",
+    summary="Promotions, newest first",
+    responses=problem_openapi_responses(401, 403, 422),
+)
+async def list_promotions(
+    environment: str | None = Query(None, max_length=63),
+    app: str | None = Query(None, max_length=63),
+    state: str | None = Query(None, max_length=16),
+    release: str | None = Query(None, max_length=40, description="Release id."),
+    open_only: bool = Query(False, alias="open", description="Only queued or active ones."),
+    page: PageParams = Depends(page_params),
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> PageOut[PromotionRecord]:
+    def read() -> PageOut[PromotionRecord]:
+        with context.database.session(readonly=True) as s:
+            result = store.list_promotions(
+                s,
+                environment=environment,
+                app=app,
+                state=state,
+                release_id=release,
+                open_only=open_only,
+                limit=page.limit,
+                cursor=page.cursor,
+            )
+        return PageOut[PromotionRecord](items=list(result.items), next_cursor=result.next_cursor)
+
+    try:
+        return await asyncio.to_thread(read)
+    except InvalidCursorError as exc:
+        raise invalid_cursor(str(exc)) from None
+
+
+@router.get(
+    "/promotions/{promotion_id}",
+    summary="One promotion with every recorded step",
+    responses=problem_openapi_responses(401, 403, 404),
+)
+async def show_promotion(
+    promotion_id: str,
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> PromotionDetail:
+    def read() -> PromotionDetail | None:
+        with context.database.session(readonly=True) as s:
+            record = store.get_promotion(s, promotion_id)
+            if record is None:
+                return None
+            return PromotionDetail(promotion=record, steps=store.list_steps(s, promotion_id))
+
+    detail = await asyncio.to_thread(read)
+    if detail is None:
+        raise ProblemError(404, f"no promotion {promotion_id!r}")
+    return detail
+
+
+@router.get(
+    "/promotions/{promotion_id}/explain",
+    summary="Why a promotion waits or failed, and what would unblock it, in plain words",
+    responses=problem_openapi_responses(401, 403, 404, 409),
+)
+async def explain_promotion(
+    promotion_id: str,
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    engine: Engine = Depends(require_engine),
+) -> Explanation:
+    text = await _call(engine.promotions.explain(promotion_id))
+    record = await asyncio.to_thread(_get, engine, promotion_id)
+    return Explanation(id=promotion_id, state=record.state, text=text)
+
+
+def _get(engine: Engine, promotion_id: str) -> PromotionRecord:
+    with engine.db.session(readonly=True) as s:
+        record = store.get_promotion(s, promotion_id)
+    if record is None:
+        raise ProblemError(404, f"no promotion {promotion_id!r}")
+    return record
+
+
+async def _scoped(engine: Engine, principal: Principal, promotion_id: str) -> PromotionRecord:
+    record = await asyncio.to_thread(_get, engine, promotion_id)
+    principal.require_environments([record.environment])
+    return record
+
+
+@router.post(
+    "/promotions/{promotion_id}/approve",
+    summary="Approve (separation of duties: not the requester or the release's creator)",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def approve(
+    promotion_id: str,
+    body: Decision | None = None,
+    principal: Principal = Depends(require_role(Role.APPROVER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    await _scoped(engine, principal, promotion_id)
+    comment = body.comment if body else ""
+    return await _call(
+        engine.promotions.approve(
+            promotion_id, actor=_actor(principal), decision="approve", comment=comment
+        )
+    )
+
+
+@router.post(
+    "/promotions/{promotion_id}/reject",
+    summary="Reject: the promotion ends with the reason",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def reject(
+    promotion_id: str,
+    body: Rejection,
+    principal: Principal = Depends(require_role(Role.APPROVER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    await _scoped(engine, principal, promotion_id)
+    return await _call(
+        engine.promotions.approve(
+            promotion_id, actor=_actor(principal), decision="reject", comment=body.reason
+        )
+    )
+
+
+@router.post(
+    "/promotions/{promotion_id}/abort",
+    summary="Abort a queued, waiting, deploying or verifying promotion",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def abort(
+    promotion_id: str,
+    body: Reason | None = None,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    await _scoped(engine, principal, promotion_id)
+    return await _call(
+        engine.promotions.abort(
+            promotion_id, actor=_actor(principal), reason=body.reason if body else ""
+        )
+    )
+
+
+@router.post(
+    "/promotions/{promotion_id}/retry",
+    status_code=201,
+    summary="Promote the same release again (a new promotion)",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def retry(
+    promotion_id: str,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    await _scoped(engine, principal, promotion_id)
+    return await _call(engine.promotions.retry(promotion_id, actor=_actor(principal)))
+
+
+@router.post(
+    "/promotions/{promotion_id}/checks/{check}/resolve",
+    summary="Pass or fail an inconclusive verification check",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def resolve_check(
+    promotion_id: str,
+    check: str,
+    body: Resolution,
+    principal: Principal = Depends(require_role(Role.APPROVER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    await _scoped(engine, principal, promotion_id)
+    return await _call(
+        engine.promotions.resolve_check(
+            promotion_id, check, passed=body.passed, actor=_actor(principal), comment=body.comment
+        )
+    )
+
+
+@router.post(
+    "/environments/{environment}/apps/{app}/rollback",
+    status_code=201,
+    summary="Roll an app back (default: to the last release verified there); sets a hold",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def rollback(
+    environment: str,
+    app: str,
+    body: RollbackRequest | None = None,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    principal.require_environments([environment])
+    request = body or RollbackRequest()
+    return await _call(
+        engine.promotions.rollback(
+            environment, app, actor=_actor(principal), to=request.to, reason=request.reason
+        )
+    )
+
+
+@router.put(
+    "/environments/{environment}/apps/{app}/hold",
+    summary="Stop auto-promotion of an app into an environment",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def hold(
+    environment: str,
+    app: str,
+    body: Reason | None = None,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> dict[str, Any]:
+    principal.require_environments([environment])
+    changed = await _call(
+        engine.promotions.set_hold(
+            environment, app, actor=_actor(principal), on=True, reason=body.reason if body else ""
+        )
+    )
+    return {"environment": environment, "app": app, "held": True, "changed": changed}
+
+
+@router.delete(
+    "/environments/{environment}/apps/{app}/hold",
+    summary="Lift a hold",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def unhold(
+    environment: str,
+    app: str,
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> dict[str, Any]:
+    principal.require_environments([environment])
+    changed = await _call(
+        engine.promotions.set_hold(environment, app, actor=_actor(principal), on=False)
+    )
+    return {"environment": environment, "app": app, "held": False, "changed": changed}
+
+
+@router.put(
+    "/environments/{environment}/freeze",
+    summary="Freeze an environment (use '*' for the whole project): promotions wait",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def freeze(
+    environment: str,
+    body: Rejection,
+    principal: Principal = Depends(require_role(Role.APPROVER)),
+    engine: Engine = Depends(require_engine),
+) -> dict[str, Any]:
+    target = None if environment == "*" else environment
+    if target is None and not principal.unscoped:
+        raise ProblemError(403, "a project-wide freeze needs a token not scoped to environments")
+    if target is not None:
+        principal.require_environments([target])
+    changed = await _call(
+        engine.promotions.set_freeze(target, actor=_actor(principal), on=True, reason=body.reason)
+    )
+    return {"environment": environment, "frozen": True, "changed": changed}
+
+
+@router.delete(
+    "/environments/{environment}/freeze",
+    summary="Lift a freeze",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def unfreeze(
+    environment: str,
+    principal: Principal = Depends(require_role(Role.APPROVER)),
+    engine: Engine = Depends(require_engine),
+) -> dict[str, Any]:
+    target = None if environment == "*" else environment
+    if target is not None:
+        principal.require_environments([target])
+    changed = await _call(engine.promotions.set_freeze(target, actor=_actor(principal), on=False))
+    return {"environment": environment, "frozen": False, "changed": changed}
+
+
+@router.get(
+    "/controls",
+    summary="Holds and freezes in force",
+    responses=problem_openapi_responses(401, 403),
+)
+async def controls(
+    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    context: ApiContext = Depends(get_context),
+) -> dict[str, Any]:
+    def read() -> dict[str, Any]:
+        with context.database.session(readonly=True) as s:
+            holds = store.list_holds(s)
+            freezes = store.list_freezes(s)
+        return {
+            "holds": [
+                {
+                    "environment": h.environment,
+                    "app": h.app,
+                    "set_by": h.set_by,
+                    "set_at": h.set_at.isoformat(),
+                    "reason": h.reason,
+                }
+                for h in holds
+            ],
+            "freezes": [
+                {
+                    "environment": f.environment or "*",
+                    "set_by": f.set_by,
+                    "set_at": f.set_at.isoformat(),
+                    "reason": f.reason,
+                }
+                for f in freezes
+            ],
+        }
+
+    return await asyncio.to_thread(read)
