@@ -12,6 +12,7 @@ from shiplane.cli import (
     cmd_deploy,
     cmd_login,
     cmd_notify,
+    cmd_promotion,
     cmd_release,
     cmd_serve,
     cmd_status,
@@ -31,3 +32,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cmd_audit.audit_app)
     app.add_typer(cmd_token.token_app)
     app.add_typer(cmd_notify.notifications_app)
+    cmd_promotion.register(app)

@@ -1,0 +1,269 @@
+"""Promotion commands: promote, promotion list|show|explain|abort|retry|resolve, approve,
+reject, rollback, hold, unhold, freeze, unfreeze."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from shiplane.cli.client import open_client
+from shiplane.cli.output import (
+    OutputFormat,
+    emit,
+    output_option,
+    page_table,
+    reporting_failures,
+    short_time,
+    usage_error,
+)
+
+promotion_app = typer.Typer(
+    name="promotion", help="Inspect and steer promotions.", no_args_is_help=True
+)
+
+
+def _short(record: dict[str, Any]) -> str:
+    apps = ",".join(record.get("apps") or [])
+    return (
+        f"{record['id']} {record['kind']} {record['release_id']} -> "
+        f"{record['environment']} [{apps}]: {record['state']}"
+        + (f" ({record['reason']})" if record.get("reason") else "")
+    )
+
+
+def _emit_record(record: dict[str, Any], output: OutputFormat) -> None:
+    emit(record, output, _short)
+
+
+def promote(
+    release: str = typer.Argument(..., help="Release id, unique id prefix, or alias."),
+    to: str = typer.Option(..., "--to", help="Target environment."),
+    reason: str = typer.Option("", "--reason", help="Why (recorded in the audit trail)."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Promote a release into an environment: it queues, waits for its gates, deploys,
+    verifies, and unlocks the next environments."""
+    with reporting_failures(), open_client() as client:
+        record = client.request(
+            "POST", "/promotions", json={"release": release, "environment": to, "reason": reason}
+        )
+    _emit_record(record, output)
+
+
+@promotion_app.command("list")
+def list_(
+    env: str | None = typer.Option(None, "--env", help="Only this environment."),
+    app: str | None = typer.Option(None, "--app", help="Only promotions of this app."),
+    state: str | None = typer.Option(None, "--state", help="e.g. Waiting, Failed."),
+    open_only: bool = typer.Option(False, "--open", help="Only queued or active ones."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500),
+    cursor: str | None = typer.Option(None, "--cursor"),
+    output: OutputFormat = output_option(),
+) -> None:
+    """List promotions, newest first."""
+    params: dict[str, Any] = {
+        "environment": env,
+        "app": app,
+        "state": state,
+        "limit": limit,
+        "cursor": cursor,
+        "open": "true" if open_only else None,
+    }
+    with reporting_failures(), open_client() as client:
+        page = client.get("/promotions", params)
+
+    def table(data: dict[str, Any]) -> Table | str:
+        return page_table(
+            data,
+            "Promotions",
+            ["ID", "CREATED", "ENV", "APPS", "RELEASE", "KIND", "STATE", "REASON"],
+            lambda r: [
+                r["id"],
+                short_time(r["created_at"]),
+                r["environment"],
+                ",".join(r["apps"]),
+                r["release_id"],
+                f"{r['kind']}/{r['trigger']}",
+                r["state"],
+                (r.get("reason") or "")[:70],
+            ],
+        )
+
+    emit(page, output, table)
+
+
+@promotion_app.command("show")
+def show(
+    promotion_id: str = typer.Argument(...),
+    output: OutputFormat = output_option(),
+) -> None:
+    """A promotion and every recorded step."""
+    with reporting_failures(), open_client() as client:
+        detail = client.get(f"/promotions/{promotion_id}")
+
+    def table(data: dict[str, Any]) -> Table | str:
+        grid = Table(
+            "STEP",
+            "STARTED",
+            "OUTCOME",
+            "DETAIL",
+            title=_short(data["promotion"]),
+            title_justify="left",
+        )
+        for step in data["steps"]:
+            grid.add_row(
+                step["name"],
+                short_time(step["started_at"]),
+                step["outcome"],
+                (step.get("detail") or "")[:100],
+            )
+        return grid
+
+    emit(detail, output, table)
+
+
+@promotion_app.command("explain")
+def explain(
+    promotion_id: str = typer.Argument(...), output: OutputFormat = output_option()
+) -> None:
+    """Why a promotion waits or failed, and what would unblock it."""
+    with reporting_failures(), open_client() as client:
+        data = client.get(f"/promotions/{promotion_id}/explain")
+    emit(data, output, lambda d: d["text"])
+
+
+@promotion_app.command("abort")
+def abort(
+    promotion_id: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason"),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Abort a queued, waiting, deploying or verifying promotion."""
+    with reporting_failures(), open_client() as client:
+        record = client.request(
+            "POST", f"/promotions/{promotion_id}/abort", json={"reason": reason}
+        )
+    _emit_record(record, output)
+
+
+@promotion_app.command("retry")
+def retry(promotion_id: str = typer.Argument(...), output: OutputFormat = output_option()) -> None:
+    """Promote the same release again, as a new promotion."""
+    with reporting_failures(), open_client() as client:
+        record = client.request("POST", f"/promotions/{promotion_id}/retry")
+    _emit_record(record, output)
+
+
+@promotion_app.command("resolve")
+def resolve(
+    promotion_id: str = typer.Argument(...),
+    check: str = typer.Argument(..., help="The inconclusive check."),
+    passed: bool | None = typer.Option(None, "--pass/--fail", help="Your verdict."),
+    comment: str = typer.Option("", "--comment"),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Pass or fail a verification check that came out inconclusive."""
+    if passed is None:
+        raise usage_error("say --pass or --fail")
+    with reporting_failures(), open_client() as client:
+        record = client.request(
+            "POST",
+            f"/promotions/{promotion_id}/checks/{check}/resolve",
+            json={"passed": passed, "comment": comment},
+        )
+    _emit_record(record, output)
+
+
+def approve(
+    promotion_id: str = typer.Argument(...),
+    comment: str = typer.Option("", "--comment"),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Approve a promotion waiting for approval."""
+    with reporting_failures(), open_client() as client:
+        record = client.request(
+            "POST", f"/promotions/{promotion_id}/approve", json={"comment": comment}
+        )
+    _emit_record(record, output)
+
+
+def reject(
+    promotion_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Why; the promotion ends."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Reject a promotion: it ends with your reason."""
+    with reporting_failures(), open_client() as client:
+        record = client.request(
+            "POST", f"/promotions/{promotion_id}/reject", json={"reason": reason}
+        )
+    _emit_record(record, output)
+
+
+def rollback(
+    environment: str = typer.Argument(...),
+    app: str = typer.Argument(...),
+    to: str | None = typer.Option(None, "--to", help="Release (default: last verified there)."),
+    reason: str = typer.Option("", "--reason"),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Roll an app back in an environment; sets a hold so auto-promotion does not undo it."""
+    with reporting_failures(), open_client() as client:
+        record = client.request(
+            "POST",
+            f"/environments/{environment}/apps/{app}/rollback",
+            json={"to": to, "reason": reason},
+        )
+    _emit_record(record, output)
+
+
+def hold(
+    environment: str = typer.Argument(...),
+    app: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason"),
+) -> None:
+    """Stop auto-promotion of APP into ENV until `unhold`."""
+    with reporting_failures(), open_client() as client:
+        client.request(
+            "PUT", f"/environments/{environment}/apps/{app}/hold", json={"reason": reason}
+        )
+    sys.stdout.write(f"held: {app} in {environment}\n")
+
+
+def unhold(environment: str = typer.Argument(...), app: str = typer.Argument(...)) -> None:
+    """Lift a hold."""
+    with reporting_failures(), open_client() as client:
+        client.request("DELETE", f"/environments/{environment}/apps/{app}/hold")
+    sys.stdout.write(f"hold lifted: {app} in {environment}\n")
+
+
+def freeze(
+    environment: str = typer.Argument(..., help="Environment, or '*' for all."),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Stop the line: promotions into ENV wait (rollbacks pass if the policy allows)."""
+    with reporting_failures(), open_client() as client:
+        client.request("PUT", f"/environments/{environment}/freeze", json={"reason": reason})
+    sys.stdout.write(f"frozen: {environment}\n")
+
+
+def unfreeze(environment: str = typer.Argument(...)) -> None:
+    """Lift a freeze."""
+    with reporting_failures(), open_client() as client:
+        client.request("DELETE", f"/environments/{environment}/freeze")
+    sys.stdout.write(f"unfrozen: {environment}\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("promote")(promote)
+    app.add_typer(promotion_app)
+    app.command("approve")(approve)
+    app.command("reject")(reject)
+    app.command("rollback")(rollback)
+    app.command("hold")(hold)
+    app.command("unhold")(unhold)
+    app.command("freeze")(freeze)
+    app.command("unfreeze")(unfreeze)
