@@ -336,7 +336,7 @@ class NotificationWorker:
         fields = {
             "delivery": delivery.id,
             "channel": delivery.channel,
-            "event": delivery.event,
+            "notification_event": delivery.event,
             "promotion": delivery.promotion_id,
             "sequence": delivery.sequence,
             "attempt": delivery.attempts,
