@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import Exists, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from shiplane.domain.audit import as_utc
@@ -180,6 +180,18 @@ def enqueue(
     return [_record(r) for r in rows]
 
 
+def _held_back() -> Exists:
+    """An earlier delivery of the same promotion to the same channel is still pending."""
+    row = NotificationDelivery
+    earlier = aliased(NotificationDelivery)
+    return exists().where(
+        earlier.promotion_id == row.promotion_id,
+        earlier.channel == row.channel,
+        earlier.sequence < row.sequence,
+        earlier.status == PENDING,
+    )
+
+
 def claim_due(
     s: Session, *, now: datetime, lease: timedelta, limit: int = 20
 ) -> list[ClaimedDelivery]:
@@ -191,16 +203,9 @@ def claim_due(
     """
     moment = as_utc(now)
     row = NotificationDelivery
-    earlier = aliased(NotificationDelivery)
-    held_back = exists().where(
-        earlier.promotion_id == row.promotion_id,
-        earlier.channel == row.channel,
-        earlier.sequence < row.sequence,
-        earlier.status == PENDING,
-    )
     query = (
         select(row)
-        .where(row.status == PENDING, row.next_attempt_at <= moment, ~held_back)
+        .where(row.status == PENDING, row.next_attempt_at <= moment, ~_held_back())
         .order_by(row.next_attempt_at, row.id)
         .limit(limit)
     )
@@ -259,10 +264,11 @@ def record_failure(
 
 
 def next_due_at(s: Session) -> datetime | None:
-    """The earliest `next_attempt_at` of a pending delivery (for the worker's sleep)."""
+    """When the next claimable delivery is due (for the worker's sleep): the earliest
+    `next_attempt_at` of a pending delivery that no earlier one holds back."""
     return s.scalar(
         select(func.min(NotificationDelivery.next_attempt_at)).where(
-            NotificationDelivery.status == PENDING
+            NotificationDelivery.status == PENDING, ~_held_back()
         )
     )
 

@@ -102,6 +102,8 @@ def test_claims_keep_order_per_promotion_and_channel(db: Database) -> None:
     with db.session() as s:
         # Event 2 must not overtake event 1 while 1 waits for its retry.
         assert outbox.claim_due(s, now=T0 + timedelta(minutes=1), lease=LEASE) == []
+        # ... and the worker sleeps until event 1's retry, not until event 2's due time.
+        assert outbox.next_due_at(s) == T0 + timedelta(minutes=5)
     with db.session() as s:
         again = outbox.claim_due(s, now=T0 + timedelta(minutes=5), lease=LEASE)
     assert [(c.id, c.attempts) for c in again] == [(head.id, 2)]
