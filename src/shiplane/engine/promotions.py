@@ -680,6 +680,9 @@ class PromotionController:
         if record.state != S.PENDING.value:
             return record
         queue = [r.domain() for r in store.open_promotions(s, environment=record.environment)]
+        # A failed promotion that is RollingBack holds its slot against everything but
+        # its own rollback, which must run in that slot.
+        queue = [q for q in queue if not (q.state is S.ROLLING_BACK and q.id == record.rollback_of)]
         holds = store.list_holds(s, record.environment)
         startable = {p.id for p in next_to_start(queue, holds)}
         if promotion_id not in startable:
@@ -839,6 +842,7 @@ class PromotionController:
             state=verify_state,
             now=self.now,
             health_timeout=self.health_timeout,
+            run_checks=p.kind != "rollback",
         )
 
         def save(s: Session) -> None:

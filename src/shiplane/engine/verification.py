@@ -65,9 +65,12 @@ async def verify_round(
     state: dict[str, Any],
     now: Callable[[], datetime],
     health_timeout: float,
+    run_checks: bool = True,
 ) -> VerifyRound:
     """One round: health until Healthy (deadline `health_timeout` from the first round),
-    then each check of the environment's `verify`, in order."""
+    then each check of the environment's `verify`, in order. A rollback (`run_checks`
+    False) goes back to a release already verified there: health is enough, and the
+    checks' signals (error rates...) still describe the release being replaced."""
     state = dict(state)
     current = now()
     started = datetime.fromisoformat(state.setdefault("started_at", current.isoformat()))
@@ -94,6 +97,8 @@ async def verify_round(
                 "running", f"waiting for health: {state['health']}", current + HEALTH_POLL, state
             )
     env = project.environments[environment]
+    if not run_checks:
+        return VerifyRound("passed", "healthy (a rollback runs no checks)", None, state)
     checks_state: dict[str, Any] = dict(state.get("checks") or {})
     namespace = env.namespace
 

@@ -1,0 +1,203 @@
+"""A whole promotion pipeline on real parts: two local clusters, a bare git repository,
+a SQLite store, a real Prometheus scraping an exporter the test controls."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from lightkube import Client
+from lightkube.resources.core_v1 import Namespace
+
+from shiplane.config import load_project
+from shiplane.config.models import ProjectConfig
+from shiplane.engine.clusters import ClusterPool
+from shiplane.engine.deployer import Deployer
+from shiplane.engine.promotions import PromotionController
+from shiplane.gitops.workspace import GitWorkspace
+from shiplane.localcluster.cluster import ClusterState
+from shiplane.store import promotions as pstore
+from shiplane.store import releases
+from shiplane.store.db import Database
+from shiplane.store.promotions import PromotionRecord
+from shiplane.store.records import ReleaseRecord
+from tests.integration.engine.conftest import build_repo, make_namespace
+from tests.support.clusters import kube_client
+from tests.support.prometheus import PrometheusServer, metrics_exporter, prometheus
+
+__all__ = ["metrics_exporter", "prometheus"]
+T = TypeVar("T")
+
+
+class OffsetClock:
+    """Real time, plus an offset the test can move: checks and health still see time
+    pass, and a test can jump to a window's opening without waiting for it."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def jump_to(self, when: datetime) -> None:
+        self.offset = when - datetime.now(UTC)
+
+
+def pipeline_yaml(a: Path, b: Path, ns: dict[str, str], prometheus_url: str) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: shiplane/v1alpha1
+        project: shop
+        clusters:
+          nonprod: {{kubeconfig: {a}}}
+          prod: {{kubeconfig: {b}}}
+        environments:
+          dev: {{cluster: nonprod, namespace: {ns["dev"]}, autoPromote: true}}
+          staging:
+            cluster: nonprod
+            namespace: {ns["staging"]}
+            after: [dev]
+            autoPromote: true
+            verify: [error-rate]
+            rollback: {{onFailure: auto}}
+          prod:
+            cluster: prod
+            namespace: {ns["prod"]}
+            after: [staging]
+            soak: 2s
+            approvals: {{required: 1, groups: [release-managers], expiry: 7d}}
+            windows: [business-hours]
+            verify: [smoke]
+        apps:
+          web:
+            images: [registry.example/shop/web]
+            manifests: {{path: apps/web, render: plain}}
+          api:
+            images: [registry.example/shop/api]
+            manifests: {{path: apps/api, render: kustomize}}
+            dependsOn: [web]
+        checks:
+          error-rate:
+            prometheus:
+              address: {prometheus_url}
+              query: 'shiplane_test_errors_ratio{{app="web"}}'
+              success: "result[0] < 0.05"
+              interval: 1s
+              count: 2
+          smoke:
+            job: {{image: "registry.example/shop/smoke:1.0", timeout: 60s}}
+        windows:
+          business-hours:
+            allow: {{days: Mon-Fri, from: "09:00", to: "17:00"}}
+            timezone: UTC
+        conditions:
+          prod-only-main: {{environments: [prod], reject: "release.labels.branch != 'main'"}}
+        """)
+
+
+@dataclass
+class Pipeline:
+    db: Database
+    project: ProjectConfig
+    controller: PromotionController
+    clock: OffsetClock
+    prometheus: PrometheusServer
+    namespaces: dict[str, str]
+    kube_a: Client
+    kube_b: Client
+    bare: Path
+
+    def release(self, web: str, creator: str = "ci", **labels: str) -> ReleaseRecord:
+        with self.db.session() as s:
+            rel, _ = releases.create_release(
+                s,
+                artifacts={"web": f"registry.example/shop/web:{web}"},
+                alias=None,
+                labels=labels,
+                creator=creator,
+            )
+        return rel
+
+    def run(self, scenario: Callable[[], Awaitable[T]]) -> T:
+        async def main() -> T:
+            try:
+                return await scenario()
+            finally:
+                await self.controller.stop()
+                await self.controller.clusters.close()
+
+        return asyncio.run(main())
+
+    def get(self, promotion_id: str) -> PromotionRecord:
+        with self.db.session() as s:
+            record = pstore.get_promotion(s, promotion_id)
+        assert record is not None
+        return record
+
+    def promotions(self, environment: str) -> list[PromotionRecord]:
+        with self.db.session() as s:
+            return list(pstore.list_promotions(s, environment=environment, limit=100).items)
+
+
+@pytest.fixture
+def pipeline(
+    tmp_path: Path,
+    cluster: ClusterState,
+    second_cluster: ClusterState,
+    kube: Client,
+    prometheus: PrometheusServer,
+) -> Iterator[Pipeline]:
+    kube_b = kube_client(second_cluster)
+    namespaces = {
+        "dev": make_namespace(kube, "dev"),
+        "staging": make_namespace(kube, "stg"),
+        "prod": make_namespace(kube_b, "prod"),
+    }
+    config = pipeline_yaml(
+        cluster.kubeconfig, second_cluster.kubeconfig, namespaces, prometheus.url
+    )
+    bare, work = build_repo(tmp_path, config)
+    project = load_project(work / "shiplane.yaml")
+    db = Database.from_url(f"sqlite:///{tmp_path / 'shiplane.db'}")
+    db.migrate()
+    clusters = ClusterPool(project, work)
+    deployer = Deployer(
+        db, GitWorkspace(str(bare), tmp_path / "git"), project, clusters, health_timeout=60
+    )
+    clock = OffsetClock()
+    controller = PromotionController(
+        db, project, deployer, clusters, clock=clock, health_timeout=60
+    )
+    yield Pipeline(db, project, controller, clock, prometheus, namespaces, kube, kube_b, bare)
+    db.close()
+    for ns in ("dev", "staging"):
+        kube.delete(Namespace, namespaces[ns])
+    kube_b.delete(Namespace, namespaces["prod"])
+
+
+def saturday_noon() -> datetime:
+    today = datetime.now(UTC)
+    days = (5 - today.weekday()) % 7 or 7
+    return (today + timedelta(days=days)).replace(hour=12, minute=0, second=0, microsecond=0)
+
+
+def wait_state(p: Pipeline, promotion_id: str, states: set[str], timeout: float = 90) -> Any:
+    async def go() -> PromotionRecord:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            record = await asyncio.to_thread(p.get, promotion_id)
+            if record.state in states:
+                return record
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"{promotion_id} is {record.state} ({record.reason}), not {states}"
+                )
+            await p.controller.reconcile_due()
+            await asyncio.sleep(0.2)
+
+    return go()
