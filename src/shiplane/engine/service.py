@@ -18,6 +18,7 @@ from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer, DeployError, DeployOutcome
 from shiplane.engine.diffs import AppDiff, ObjectDiff, app_diff, env_object_diffs
 from shiplane.engine.drift import DriftController
+from shiplane.engine.notify import NotificationWorker, enqueue_event
 from shiplane.engine.promotions import PromotionController
 from shiplane.gitops.pins import load_pin, pin_path
 from shiplane.gitops.workspace import GitWorkspace
@@ -80,26 +81,25 @@ class Engine:
             health_timeout=settings.health_timeout,
             notify=self._notify,
         )
+        self.notifier = NotificationWorker(db, project)
         self._restore: asyncio.Task[None] | None = None
 
     def _notify(self, s: Any, event: str, record: Any) -> None:
-        try:
-            from shiplane.engine import notify
-        except ImportError:  # notifications not installed in this build
-            return
-        enqueue = getattr(notify, "enqueue_event", None)
-        if enqueue is not None:
-            enqueue(s, self.project, event, promotion_payload(record), now=utcnow())
+        # In the promotion's own transaction: a notification exists iff the change does.
+        enqueue_event(s, self.project, event, promotion_payload(record), now=utcnow())
+        self.notifier.wake()
 
     async def start(self) -> None:
         await self.workspace.sync()
         self.promotions.start()
+        self.notifier.start()
         # Watching what is deployed needs cluster round trips: do it in the background so
         # the API answers at once; drift status stays Unknown until it is done.
         self._restore = asyncio.create_task(self._restore_drift(), name="restore drift")
 
     async def stop(self) -> None:
         await self.promotions.stop()
+        await self.notifier.stop()
         if self._restore is not None:
             self._restore.cancel()
             await asyncio.gather(self._restore, return_exceptions=True)
@@ -217,6 +217,11 @@ def utcnow() -> datetime:
 
 def promotion_payload(record: Any) -> dict[str, Any]:
     """The promotion as notifications describe it (no secrets: ids, names, states)."""
+    kind = (
+        "rollback"
+        if record.kind == "rollback"
+        else ("auto" if record.trigger == "auto" else "promote")
+    )
     return {
         "id": record.id,
         "release": record.release_id,
@@ -225,7 +230,5 @@ def promotion_payload(record: Any) -> dict[str, Any]:
         "state": record.state,
         "reason": record.reason,
         "requested_by": record.requested_by,
-        "kind": record.kind,
-        "trigger": record.trigger,
-        "git_commit": record.git_commit,
+        "kind": kind,
     }
