@@ -9,10 +9,10 @@ from fastapi.responses import Response
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import problem_openapi_responses
-from shiplane.api.schemas import MatrixOut
+from shiplane.api.schemas import MatrixOut, PendingPromotion
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
-from shiplane.store import matrix
+from shiplane.store import matrix, promotions
 
 router = APIRouter(prefix=API_PREFIX, tags=["matrix"])
 
@@ -35,9 +35,24 @@ def get_matrix(
         apps = list(project.apps)
         with context.database.session(readonly=True) as session:
             cells = matrix.get_matrix(session, apps=apps, environments=environments)
+            pending = [
+                PendingPromotion(
+                    id=r.id,
+                    environment=r.environment,
+                    apps=r.apps,
+                    release_id=r.release_id,
+                    state=r.state,
+                    reason=r.reason,
+                )
+                for r in promotions.open_promotions(session)
+            ]
         # The cells are validated store records already; re-validating thousands of them
         # through the response model would double the cost of a large matrix (bench/).
         document = MatrixOut.model_construct(
-            project=project.project, environments=environments, apps=apps, cells=cells
+            project=project.project,
+            environments=environments,
+            apps=apps,
+            cells=cells,
+            pending=pending,
         )
     return Response(document.model_dump_json(), media_type="application/json")

@@ -79,6 +79,18 @@ class MatrixOut(BaseModel):
     environments: list[str]
     apps: list[str]
     cells: list[MatrixCell]
+    pending: list[PendingPromotion] = []
+
+
+class PendingPromotion(BaseModel):
+    """A queued or active promotion, shown in its cells with why it waits."""
+
+    id: str
+    environment: str
+    apps: list[str]
+    release_id: str
+    state: str
+    reason: str
 
 
 class WhoAmI(BaseModel):

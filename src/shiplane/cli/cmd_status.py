@@ -16,6 +16,10 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
     if not apps or not environments:
         return "no apps or environments: start the server with --config shiplane.yaml"
     cells = {(c["app"], c["environment"]): c for c in matrix.get("cells") or []}
+    pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for promotion in matrix.get("pending") or []:
+        for app in promotion["apps"]:
+            pending.setdefault((app, promotion["environment"]), []).append(promotion)
     table = Table("APP", *environments, title=f"Project {matrix.get('project')}")
     for app in apps:
         row = [app]
@@ -23,12 +27,17 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
             cell = cells.get((app, env)) or {}
             release = cell.get("release_alias") or cell.get("release_id")
             state = "/".join(s for s in (cell.get("health"), cell.get("sync_status")) if s)
-            if not release and not state:
+            waiting = [
+                f"-> {p['release_id'][:12]} {p['state']}: {p['reason'][:60]}"
+                for p in pending.get((app, env), [])
+            ]
+            if not release and not state and not waiting:
                 row.append("-")
                 continue
             # Synced from git without a pinned release: the manifests as they are.
-            release = release or "(unpinned)"
-            row.append(f"{release}\n{state}" if state else release)
+            lines = [release or ("(unpinned)" if state else "-")]
+            lines += [state] if state else []
+            row.append("\n".join(lines + waiting))
         table.add_row(*row)
     return table
 

@@ -51,6 +51,7 @@ def test_matrix_without_config_is_empty(api_server: ServerProcess) -> None:
             "environments": [],
             "apps": [],
             "cells": [],
+            "pending": [],
         }
 
 
