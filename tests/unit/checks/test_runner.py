@@ -243,6 +243,20 @@ def test_job_names_are_deterministic_and_valid() -> None:
     assert manifest["metadata"]["annotations"]["shiplane.dev/release"] == "rel-3f9c2a"
 
 
+def test_job_image_can_be_the_release_image_of_the_app() -> None:
+    ctx = CheckContext(
+        environment="staging",
+        namespace="shop-stg",
+        release=ReleaseInfo("rel-1", artifacts={"checkout": "reg.example/checkout:2.0-fail"}),
+        apps=("checkout",),
+        run_id="prm-01J",
+    )
+    config = JobCheckConfig.model_validate({"image": "{{image}}"})
+    manifest = job_manifest(ctx, "smoke", config)
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "reg.example/checkout:2.0-fail"
+
+
 def test_measurements_stay_valid_json() -> None:
     from shiplane.gates.checks import Measurement
 

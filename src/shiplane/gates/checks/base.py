@@ -328,6 +328,12 @@ class CheckContext:
             "app": self.app,
             "release": self.release.id,
             "release_alias": self.release.alias or self.release.id,
+            # The release's image of the (first) app: a Job check can run the release's
+            # own smoke tests, `image: "{{image}}"`.
+            "image": next(
+                (self.release.artifacts[a] for a in self.apps if a in self.release.artifacts),
+                "",
+            ),
         }
 
 

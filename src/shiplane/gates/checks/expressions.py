@@ -71,7 +71,7 @@ def template_placeholders(text: str) -> list[str]:
     return _PLACEHOLDER.findall(text)
 
 
-PLACEHOLDERS = ("environment", "namespace", "app", "release", "release_alias")
+PLACEHOLDERS = ("environment", "namespace", "app", "release", "release_alias", "image")
 """What `{{...}}` may name: see `CheckContext.template_values`."""
 
 

@@ -33,6 +33,7 @@ from shiplane.gates.checks.base import (
     from_iso,
     to_iso,
 )
+from shiplane.gates.checks.expressions import render_template
 from shiplane.gates.checks.schema import CheckModel, Duration
 
 CHECK_LABEL = "shiplane.dev/check"
@@ -117,7 +118,8 @@ def job_manifest(ctx: CheckContext, check: str, config: JobCheckConfig) -> dict[
         pod_spec = dict(config.pod_spec)
         pod_spec.setdefault("restartPolicy", "Never")
     else:
-        container: dict[str, Any] = {"name": CONTAINER, "image": config.image}
+        image = render_template(config.image or "", ctx.template_values())
+        container: dict[str, Any] = {"name": CONTAINER, "image": image}
         if config.command:
             container["command"] = list(config.command)
         if config.args:
