@@ -1,50 +1,282 @@
-"""`shiplane demo`: Shiplane's main job on its embedded defaults.
+"""`shiplane demo`: Shiplane's main job on its embedded defaults, end to end.
 
-For now it brings up the three local clusters the demo project promotes through
-(dev, staging, prod) and shows how to reach them.
+Three local clusters (dev, staging, prod), a GitOps repository made by `shiplane init`,
+`shiplane serve` on embedded SQLite, then the story: CI creates a release, it
+auto-promotes dev -> staging, waits for an approval for prod, is approved and promoted;
+a second, broken release fails its smoke test in staging and is rolled back. The server
+is left running; the demo prints how to continue and how to stop.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import typer
 
+from shiplane.cli.client import ApiClient, CliFailure, Credentials
+from shiplane.cli.cmd_status import matrix_table
+from shiplane.cli.output import stdout_console
+from shiplane.config.scaffold import ScaffoldError, create_project
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all
+from shiplane.localcluster.paths import shiplane_home
 
 DEMO_CLUSTERS = ("dev", "staging", "prod")
+FINISHED = {"Succeeded", "Failed", "Aborted", "Superseded", "RolledBack"}
+STEP_TIMEOUT = 240.0
+GOOD = "ghcr.io/stefanprodan/podinfo:6.7.1"
+BROKEN = "ghcr.io/stefanprodan/podinfo:6.7.2-fail"  # its smoke test fails (local clusters)
 
 
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+def _say(line: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[{stamp}] {line}", flush=True)
 
 
-def demo() -> None:
-    """Build what is missing, start local clusters dev, staging and prod, show them."""
+def demo_dir() -> Path:
+    return shiplane_home() / "demo"
+
+
+def _pid_file() -> Path:
+    return demo_dir() / "server.pid"
+
+
+def stop_server() -> bool:
+    """Stop a demo server left running by an earlier `shiplane demo` (by its PID)."""
     try:
-        build_all(progress=_progress)
-        states = [lc.up(name, nodes=3, progress=_progress) for name in DEMO_CLUSTERS]
+        pid = int(_pid_file().read_text().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    if b"serve" not in cmdline or str(demo_dir()).encode() not in cmdline:
+        return False  # the PID was reused by something else: leave it alone
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+    return True
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _start_server(root: Path, token: str) -> str:
+    log = root / "server.log"
+    shiplane = str(Path(sys.executable).parent / "shiplane")
+    env = {**os.environ, "SHIPLANE_BOOTSTRAP_TOKEN": token}
+    env.pop("SHIPLANE_DATABASE_URL", None)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [
+                shiplane,
+                "serve",
+                "--repo",
+                str(root / "gitops.git"),
+                "--data-dir",
+                str(root / "data"),
+                "--listen",
+                "127.0.0.1:0",
+                "--health-timeout",
+                "120",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    _pid_file().write_text(f"{proc.pid}\n")
+    url = _wait(
+        lambda: (m := re.search(r"listening on (http://\S+)", log.read_text())) and m.group(1),
+        f"the server (log: {log})",
+        60,
+        alive=lambda: proc.poll() is None,
+    )
+    return str(url)
+
+
+def _wait(
+    check: Callable[[], Any],
+    what: str,
+    timeout: float = STEP_TIMEOUT,
+    alive: Callable[[], bool] | None = None,
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if alive is not None and not alive():
+            raise CliFailure(f"gave up waiting for {what}: the process exited")
+        if time.monotonic() > deadline:
+            raise CliFailure(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.5)
+
+
+def _promotion(api: ApiClient, environment: str, release: str) -> dict[str, Any] | None:
+    page = api.get("/promotions", {"environment": environment, "release": release})
+    items: list[dict[str, Any]] = page["items"]
+    normal = [p for p in items if p["kind"] == "normal"]
+    return normal[0] if normal else None
+
+
+def _until(api: ApiClient, environment: str, release: str, states: set[str]) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        found = _promotion(api, environment, release)
+        if found and found["state"] not in states and found["state"] in FINISHED:
+            raise CliFailure(
+                f"the promotion into {environment} ended {found['state']}: {found['reason']}"
+            )
+        return found if found and found["state"] in states else None
+
+    result: dict[str, Any] = _wait(check, f"{environment} to reach {'/'.join(sorted(states))}")
+    return result
+
+
+def _status(api: ApiClient, title: str) -> None:
+    print(f"\n== shiplane status: {title}", flush=True)
+    stdout_console().print(matrix_table(api.get("/matrix")))
+
+
+def _run_story(url: str, admin_token: str) -> dict[str, str]:
+    admin = ApiClient(Credentials(url, admin_token))
+    tokens = {}
+    # alice and bob are both release managers; alice requests, so only bob may approve.
+    for name, role, groups in (
+        ("ci", "promoter", []),
+        ("alice", "approver", ["release-managers"]),
+        ("bob", "approver", ["release-managers"]),
+    ):
+        created = admin.request(
+            "POST", "/tokens", json={"role": role, "name": name, "groups": groups}
+        )
+        tokens[name] = created["token"]
+    ci = ApiClient(Credentials(url, tokens["ci"]), timeout=60)
+    alice = ApiClient(Credentials(url, tokens["alice"]), timeout=60)
+    bob = ApiClient(Credentials(url, tokens["bob"]), timeout=60)
+
+    _say(f"CI creates release 1.0.0 (web, api = {GOOD})")
+    good = ci.request(
+        "POST",
+        "/releases",
+        json={
+            "artifacts": {"web": GOOD, "api": GOOD},
+            "alias": "1.0.0",
+            "labels": {"branch": "main"},
+        },
+    )
+    _say("it auto-promotes to dev ...")
+    _until(admin, "dev", good["id"], {"Succeeded"})
+    _say("... and, verified in dev, to staging, where its smoke test Job runs")
+    _until(admin, "staging", good["id"], {"Succeeded"})
+    _status(admin, "1.0.0 in dev and staging")
+
+    _say("alice asks for prod: it waits for 20s of soak in staging and an approval")
+    prod = alice.request(
+        "POST",
+        "/promotions",
+        json={"release": good["id"], "environment": "prod", "reason": "weekly release"},
+    )
+    _wait(
+        lambda: admin.get(f"/promotions/{prod['id']}")["promotion"]["state"] == "Waiting",
+        "the prod promotion to wait for its gates",
+    )
+    explain = admin.get(f"/promotions/{prod['id']}/explain")["text"]
+    print(f"\n$ shiplane promotion explain {prod['id']}\n{explain}\n", flush=True)
+    try:
+        alice.request("POST", f"/promotions/{prod['id']}/approve")
+    except CliFailure as refused:
+        _say(f"alice tries to approve her own request: refused ({refused})")
+    _say("bob (release-managers) approves")
+    bob.request("POST", f"/promotions/{prod['id']}/approve", json={"comment": "looks good"})
+    _until(admin, "prod", good["id"], {"Succeeded"})
+    _status(admin, "1.0.0 everywhere")
+
+    _say(f"CI creates release 1.1.0 ({BROKEN}): its smoke test will fail")
+    bad = ci.request(
+        "POST",
+        "/releases",
+        json={
+            "artifacts": {"web": BROKEN, "api": BROKEN},
+            "alias": "1.1.0",
+            "labels": {"branch": "main"},
+        },
+    )
+    _until(admin, "dev", bad["id"], {"Succeeded"})
+    _say("1.1.0 is healthy in dev; in staging its smoke test fails ...")
+    failed = _until(admin, "staging", bad["id"], {"RolledBack", "Failed"})
+    _say(f"... staging promotion {failed['id']}: {failed['state']} ({failed['reason']})")
+    _status(admin, "1.1.0 rolled back in staging (held there until someone lifts the hold)")
+    return tokens
+
+
+def demo(
+    stop: bool = typer.Option(False, "--stop", help="Stop the demo server and its clusters."),
+) -> None:
+    """Run the whole story on local clusters; leaves the server running."""
+    if stop:
+        stopped = stop_server()
+        for name in DEMO_CLUSTERS:
+            lc.down(name, progress=_say)
+        _say("demo server stopped" if stopped else "no demo server was running")
+        return
+    try:
+        build_all(progress=_say)
+        for name in DEMO_CLUSTERS:
+            lc.up(name, nodes=2, progress=_say)
     except (BuildError, lc.ClusterError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    kubectl = lc.kubectl_dir() / "kubectl"
-    for state in states:
-        print(f"\n== cluster {state.name}: {state.server}")
-        print(f"kubeconfig: {state.kubeconfig}")
-        print(f"$ kubectl --kubeconfig {state.kubeconfig} get nodes")
-        out = subprocess.run(
-            [str(kubectl), f"--kubeconfig={state.kubeconfig}", "get", "nodes"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        print(out.stdout + out.stderr, end="")
-    print('\nreach a cluster:  eval "$(shiplane localcluster env dev)"; kubectl get nodes')
-    print("list clusters:    shiplane localcluster list")
+    root = demo_dir()
+    if stop_server():
+        _say("stopped the server of an earlier demo")
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    try:
+        create_project(root / "shop", home=str(shiplane_home()))
+    except ScaffoldError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _say(f"GitOps repository made by `shiplane init`: {root / 'shop'}")
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(root / "shop"), str(root / "gitops.git")], check=True
+    )
+    admin_token = "shp_demo_" + secrets.token_urlsafe(24)
+    try:
+        url = _start_server(root, admin_token)
+        _say(f"shiplane serve is up at {url} (embedded SQLite in {root / 'data'})")
+        tokens = _run_story(url, admin_token)
+    except CliFailure as exc:
+        typer.echo(f"error: {exc}\nserver log: {root / 'server.log'}", err=True)
+        raise typer.Exit(1) from None
     print(
-        "stop them:        " + "; ".join(f"shiplane localcluster down {n}" for n in DEMO_CLUSTERS)
+        f"""
+The server keeps running (log: {root / "server.log"}). Continue with:
+  export SHIPLANE_SERVER={url} SHIPLANE_TOKEN={tokens["alice"]}
+  shiplane status
+  shiplane promotion list
+  shiplane history staging
+  shiplane diff --envs staging prod
+  eval "$(shiplane localcluster env prod)"; kubectl get deploy -A
+  (as bob, the approver: SHIPLANE_TOKEN={tokens["bob"]})
+Admin token: {admin_token}
+Stop everything: shiplane demo --stop
+""",
+        flush=True,
     )
 
 

@@ -14,7 +14,9 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 # (app, renderer): one app of plain YAML files and one kustomize base, the two renderers
 # that need nothing but the repository.
 APPS = (("web", "plain"), ("api", "kustomize"))
-_CLUSTER_OF = {"dev": "nonprod", "staging": "nonprod", "prod": "prod"}
+# One local cluster per environment (`shiplane localcluster up dev|staging|prod`, which is
+# what `make demo` starts); a real project usually shares one cluster for non-prod.
+_CLUSTER_OF = {"dev": "dev", "staging": "staging", "prod": "prod"}
 DEFAULT_HOME = "~/.cache/shiplane"
 
 
@@ -42,28 +44,28 @@ apiVersion: shiplane/v1alpha1
 project: {project}
 
 # Cluster connections. These point at local clusters made by
-# `shiplane localcluster up nonprod` and `shiplane localcluster up prod`.
+# `shiplane localcluster up dev` (and staging, prod); `make demo` starts all three.
 clusters:
 {clusters}
 # The environment graph: dev -> staging -> prod.
 environments:
   dev:
-    cluster: nonprod
+    cluster: dev
     namespace: {project}-dev
-    autoPromote: true
-    verify: [settle]
+    autoPromote: true          # every new release goes to dev by itself
   staging:
-    cluster: nonprod
+    cluster: staging
     namespace: {project}-staging
     after: [dev]
-    autoPromote: true
-    soak: 10m
-    verify: [settle]
+    autoPromote: true          # ... then to staging once verified in dev
+    verify: [smoke]            # the release's own smoke test must pass here
+    rollback: {{onFailure: auto}}
   prod:
     cluster: prod
     namespace: {project}-prod
     after: [staging]
-    approvals: {{required: 1, allowRequester: false}}
+    soak: 20s                  # verified in staging for at least this long
+    approvals: {{required: 1, groups: [release-managers]}}
     # windows: [business-hours]   # uncomment to deploy to prod only in office hours
     verify: [settle]
     rollback: {{onFailure: auto}}
@@ -79,8 +81,12 @@ apps:
     dependsOn: [web]
 
 checks:
+  smoke:
+    # Runs the release's own image as a Job. (On local clusters an image whose tag ends
+    # in -fail fails, one ending in -crashloop never becomes ready: see README.)
+    job: {{image: "{{{{image}}}}", args: [smoke-test], timeout: 2m}}
   settle:
-    soak: {{duration: 1m}}
+    soak: {{duration: 10s}}
 
 windows:
   business-hours:

@@ -13,7 +13,7 @@ import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from shiplane.kube.apply import ApplyError, ApplyProblem, blocking
 from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.kube.health import HealthPolicy
 from shiplane.kube.health_wait import HealthTimeout, wait_healthy
+from shiplane.kube.ownership import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
 from shiplane.store.db import Database
@@ -115,6 +116,9 @@ class _Plan:
     config: AppConfig
     pin: Pin | None  # None: the manifests as they are in git, no release pinned
     objects: list[dict[str, Any]] = field(default_factory=list)
+    # resourceVersions seen by the dry-run of exactly these objects (None: not dry-run
+    # since the last render); lets apply skip its GET per object.
+    live_versions: dict[ObjRef, str | None] | None = None
 
 
 def pin_for(release: ReleaseRecord, app: str) -> Pin:
@@ -152,6 +156,7 @@ class Deployer:
         self.on_applied = on_applied
         # One deploy at a time per environment: two would race on its pins and inventory.
         self._env_locks: dict[str, asyncio.Lock] = {}
+        self._namespaces_seen: dict[str, set[str]] = {}
 
     def _lock(self, environment: str) -> asyncio.Lock:
         return self._env_locks.setdefault(environment, asyncio.Lock())
@@ -313,12 +318,39 @@ class Deployer:
         await self._dry_run_all(rec, handle, plans)
         _say(progress, f"rendered and dry-ran {sum(len(p.objects) for p in plans)} objects")
 
+    async def _ensure_namespace(self, handle: ClusterHandle, environment: str) -> None:
+        """The environment's namespace is part of the environment, not of an app: create
+        it when missing (labelled as Shiplane's), never prune it with an app."""
+        namespace = self.project.environments[environment].namespace
+        if namespace in self._namespaces_seen.get(handle.name, set()):
+            return
+        from lightkube.core.exceptions import ApiError
+        from lightkube.models.meta_v1 import ObjectMeta
+        from lightkube.resources.core_v1 import Namespace
+
+        try:
+            await handle.client.get(Namespace, namespace)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
+            meta = ObjectMeta(
+                name=namespace,
+                labels={MANAGED_BY_LABEL: MANAGED_BY_VALUE, ENVIRONMENT_LABEL: environment},
+            )
+            try:
+                await handle.client.create(Namespace(metadata=meta))
+            except ApiError as again:
+                if again.status.code != 409:
+                    raise
+        self._namespaces_seen.setdefault(handle.name, set()).add(namespace)
+
     async def _render(
         self, handle: ClusterHandle, environment: str, plan: _Plan, tree: Path
     ) -> None:
         if not handle.discovery.cached("v1", "Namespace"):
             await handle.discovery.refresh()  # rendering needs scopes without awaiting
         env = self.project.environments[environment]
+        plan.live_versions = None
         plan.objects = await render_app(
             tree,
             app=plan.app,
@@ -353,10 +385,17 @@ class Deployer:
         self, rec: RunRecorder, handle: ClusterHandle, plans: list[_Plan]
     ) -> None:
         await rec.step("dry-run", "running")
+        await self._ensure_namespace(handle, rec.environment)
         errors: dict[str, str] = {}
         for plan in plans:
             policy = plan.config.immutable_field_policy
-            problems = blocking(await handle.applier.dry_run(plan.objects, immutable_policy=policy))
+            versions: dict[ObjRef, str | None] = {}
+            problems = blocking(
+                await handle.applier.dry_run(
+                    plan.objects, immutable_policy=policy, live_versions=versions
+                )
+            )
+            plan.live_versions = versions
             if problems:
                 errors[plan.app] = _problems_text(problems)
         if errors:
@@ -420,11 +459,27 @@ class Deployer:
             audit_details={"changed": {a: o.changed for a, o in outcome.apps.items()}},
         )
         await rec.step("prune", "running")
+        # One store transaction to read every inventory and one to save them: with many
+        # apps, a round trip to the store per app costs more than the prunes themselves.
+        previous = await rec.write(
+            lambda s: {p.app: deploys.get_inventory(s, environment, p.app) for p in plans}
+        )
         pruned: dict[str, str] = {}
-        for plan in plans:
-            pruned[plan.app] = await self._prune_one(
-                rec, outcome, handle, environment, plan, env.prune.enabled, env.prune.max_fraction
-            )
+        inventories: dict[str, list[ObjRef]] = {}
+        try:
+            for plan in plans:
+                pruned[plan.app], inventories[plan.app] = await self._prune_one(
+                    rec,
+                    outcome,
+                    handle,
+                    environment,
+                    plan,
+                    previous[plan.app],
+                    env.prune.enabled,
+                    env.prune.max_fraction,
+                )
+        finally:  # a refused prune stops here; the apps before it are done
+            await self._remember_inventories(rec, environment, inventories, outcome.git_commit)
         await rec.step(
             "prune",
             "ok",
@@ -454,6 +509,7 @@ class Deployer:
                 environment=environment,
                 app=plan.app,
                 immutable_policy=plan.config.immutable_field_policy,
+                live_versions=plan.live_versions,
             )
         except ApplyError as exc:
             # Remember what did get applied, so a later prune can still find it.
@@ -493,11 +549,13 @@ class Deployer:
         handle: ClusterHandle,
         environment: str,
         plan: _Plan,
+        previous_json: list[dict[str, str]] | None,
         enabled: bool,
         max_fraction: float,
-    ) -> str:
+    ) -> tuple[str, list[ObjRef]]:
+        """Prune what the previous inventory has and the plan no longer renders; the text
+        for the step and the app's new inventory."""
         current = [ObjRef.of(o) for o in plan.objects]
-        previous_json = await rec.write(lambda s: deploys.get_inventory(s, environment, plan.app))
         previous = [ObjRef.from_json(o) for o in previous_json or []]
         keep: list[ObjRef] = []
         text = "nothing to prune"
@@ -516,10 +574,7 @@ class Deployer:
         elif previous:
             text = "prune disabled for this environment"
             keep = [r for r in previous if r not in set(current)]
-        await self._remember_inventory(
-            rec, environment, plan.app, current + keep, outcome.git_commit
-        )
-        return text
+        return text, current + keep
 
     async def _remember_inventory(
         self,
@@ -531,21 +586,38 @@ class Deployer:
         *,
         merge: bool = False,
     ) -> None:
+        await self._remember_inventories(rec, environment, {app: refs}, commit, merge=merge)
+
+    async def _remember_inventories(
+        self,
+        rec: RunRecorder,
+        environment: str,
+        refs_by_app: Mapping[str, Sequence[ObjRef]],
+        commit: str | None,
+        *,
+        merge: bool = False,
+    ) -> None:
+        """Save the inventory of each app, in one transaction."""
+        if not refs_by_app:
+            return
+
         def fn(s: Any) -> None:
-            merged = list(dict.fromkeys(refs))
-            if merge:
-                old = [
-                    ObjRef.from_json(o) for o in deploys.get_inventory(s, environment, app) or []
-                ]
-                merged = list(dict.fromkeys([*old, *refs]))
-            deploys.save_inventory(
-                s,
-                environment,
-                app,
-                [r.to_json() for r in sorted(merged)],
-                git_commit=commit,
-                now=self.clock,
-            )
+            for app, refs in refs_by_app.items():
+                merged = list(dict.fromkeys(refs))
+                if merge:
+                    old = [
+                        ObjRef.from_json(o)
+                        for o in deploys.get_inventory(s, environment, app) or []
+                    ]
+                    merged = list(dict.fromkeys([*old, *refs]))
+                deploys.save_inventory(
+                    s,
+                    environment,
+                    app,
+                    [r.to_json() for r in sorted(merged)],
+                    git_commit=commit,
+                    now=self.clock,
+                )
 
         await rec.write(fn)
 

@@ -851,6 +851,17 @@ class PromotionController:
                 return  # aborted meanwhile
             data = {**current.data, "verify": round_.state, "verify_reason": round_.reason}
             now = self.now()
+            health = _health_of(round_, verify_state)
+            if health is not None:  # the matrix shows what verification found
+                for app in p.apps:
+                    deploys.update_deployment(
+                        s,
+                        environment=p.environment,
+                        app=app,
+                        health=health[0],
+                        health_reason=health[1],
+                        now=self.now,
+                    )
             for name, result in round_.finished_checks:
                 store.add_step(
                     s,
@@ -1032,6 +1043,16 @@ class PromotionController:
 
         await self._write(fn)
         self.wake()
+
+
+def _health_of(round_: Any, before: dict[str, Any]) -> tuple[str, str] | None:
+    """(health, reason) to record for the apps after a verification round, if it changed."""
+    if round_.state.get("healthy") and not before.get("healthy"):
+        return "Healthy", "verified healthy"
+    if round_.outcome == "failed" and not round_.state.get("healthy"):
+        status = round_.reason.split(":", 1)[0].removeprefix("health ").strip() or "Degraded"
+        return (status if status in ("Degraded", "Suspended") else "Degraded"), round_.reason
+    return None
 
 
 def _with_reason(p: Promotion, reason: str, at: datetime) -> Promotion:

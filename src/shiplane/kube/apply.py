@@ -341,14 +341,23 @@ class Applier:
     # ---- dry-run -------------------------------------------------------------------
 
     async def dry_run(
-        self, objects: Sequence[dict[str, Any]], *, immutable_policy: ImmutablePolicy = "fail"
+        self,
+        objects: Sequence[dict[str, Any]],
+        *,
+        immutable_policy: ImmutablePolicy = "fail",
+        live_versions: dict[ObjRef, str | None] | None = None,
     ) -> list[ApplyProblem]:
         """Server-side apply of every object with dryRun=All: nothing is written.
 
         Returns every problem found (empty: all objects would be accepted). Objects whose
         CRD or Namespace is in the batch but not yet in the cluster are reported with
         `deferred=True` ("deferred: needs CRD X") instead of failing; with the "recreate"
-        policy an immutable-field rejection is deferred too (apply will re-create)."""
+        policy an immutable-field rejection is deferred too (apply will re-create).
+
+        `live_versions`, when given, is filled with the current resourceVersion of each
+        object that passed (None: it does not exist yet), read from the dry-run's answer,
+        which carries the live version (a dry-run create has none). Handing it to `apply`
+        right after saves apply's GET per object."""
         targets, problems = self._targets(objects, owner=None)
         unknown = await self._resolve(targets)
         problems += self._duplicate_problems(targets)
@@ -381,7 +390,7 @@ class Applier:
 
         async def one(t: _Target) -> ApplyProblem | None:
             try:
-                await self._patch(t, dry_run=True)
+                predicted = await self._patch(t, dry_run=True)
             except KubeApiError as err:
                 if is_immutable_error(err):
                     if immutable_policy == "recreate":
@@ -395,6 +404,8 @@ class Applier:
                         )
                     return _immutable_problem(t.ref, err)
                 return _problem_from_error(t.ref, err)
+            if live_versions is not None:
+                live_versions[t.ref] = _resource_version(predicted)
             return None
 
         found = await self._map(one, checked)

@@ -1,0 +1,77 @@
+"""`shiplane demo` (what `make demo` runs): the whole story through the API and CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cluster
+SHIPLANE = str(Path(sys.executable).parent / "shiplane")
+
+
+def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries: None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPLANE_")}
+    env["SHIPLANE_HOME"] = str(tmp_path / "home")
+    try:
+        run = subprocess.run(
+            [SHIPLANE, "demo"], env=env, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        out = run.stdout
+        assert "alice tries to approve her own request: refused" in out
+        assert "cannot approve" in out  # separation of duties, not a role error
+        assert ": RolledBack (rolled back by prm-" in out
+        assert out.count("Healthy/Synced") >= 6
+
+        # The server keeps running: the CLI works against it as the demo says.
+        server = next(
+            line.split("SHIPLANE_SERVER=")[1].split()[0]
+            for line in out.splitlines()
+            if "SHIPLANE_SERVER=" in line
+        )
+        token = next(
+            line.split("SHIPLANE_TOKEN=")[1].split()[0]
+            for line in out.splitlines()
+            if "SHIPLANE_TOKEN=" in line
+        )
+        cli_env = {**env, "SHIPLANE_SERVER": server, "SHIPLANE_TOKEN": token}
+        listed = subprocess.run(
+            [SHIPLANE, "promotion", "list", "-o", "json"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        states = {
+            (p["environment"], p["kind"], p["state"]) for p in json.loads(listed.stdout)["items"]
+        }
+        assert ("prod", "normal", "Succeeded") in states
+        assert ("staging", "rollback", "Succeeded") in states
+        assert ("staging", "normal", "RolledBack") in states
+        verify = subprocess.run(
+            [SHIPLANE, "audit", "verify"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    finally:
+        stop = subprocess.run(
+            [SHIPLANE, "demo", "--stop"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert stop.returncode == 0, stop.stderr
+    assert "demo server stopped" in stop.stdout
+    assert not any((tmp_path / "home" / "clusters").glob("*/cluster.json"))
