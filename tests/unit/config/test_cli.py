@@ -92,7 +92,7 @@ def test_init_defaults_to_current_directory(tmp_path: Path) -> None:
     target.mkdir()
     assert run("init", cwd=target).returncode == 0
     assert (target / "shiplane.yaml").is_file()
-    assert "~/.cache/shiplane/clusters/nonprod/kubeconfig" in (target / "shiplane.yaml").read_text()
+    assert "~/.cache/shiplane/clusters/dev/kubeconfig" in (target / "shiplane.yaml").read_text()
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:

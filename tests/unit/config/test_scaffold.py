@@ -37,7 +37,7 @@ def test_scaffold_config_is_valid_and_complete() -> None:
 
 def test_scaffold_default_home_is_portable() -> None:
     config = load_project_text(scaffold_files("demo")["shiplane.yaml"])
-    assert config.clusters["nonprod"].kubeconfig == "~/.cache/shiplane/clusters/nonprod/kubeconfig"
+    assert config.clusters["dev"].kubeconfig == "~/.cache/shiplane/clusters/dev/kubeconfig"
 
 
 def test_manifests_are_yaml_mappings() -> None:
