@@ -269,8 +269,10 @@ def test_watch_resumes_and_relists_after_expiry(
             what="the deleted ConfigMap reported missing",
         )
         stats = h.cache.stats("v1", "ConfigMap")
-        assert stats.expired == 1
-        assert stats.lists == lists_before + 1
+        # At least the injected expiry; the restart from resourceVersion "1" above may also
+        # have met a real 410 when the API server's watch cache no longer reaches back.
+        assert stats.expired >= 1
+        assert stats.lists >= lists_before + 1
         missing = [d for d in sync.diffs if d.path == ""]
         assert missing[0].ref == ObjRef("v1", "ConfigMap", namespace, "settings")
         assert h.cache.get(ObjRef.of(cm)) is None
