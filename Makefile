@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: test demo system-deps venv binaries lint typecheck imports pytest clean-venv
+.PHONY: test demo system-deps venv binaries lint typecheck imports pytest clean-venv bench-promotion
 
 test: system-deps venv binaries lint typecheck imports pytest
 
@@ -42,3 +42,7 @@ demo: system-deps venv binaries
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Benchmark of the promotion engine on its own local cluster (about 6 minutes; figures only).
+bench-promotion: venv binaries
+	$(BIN)/python bench/promotion.py $(BENCH_ARGS)
