@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: test demo system-deps venv binaries lint typecheck imports pytest clean-venv bench-promotion
+.PHONY: test demo system-deps venv binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
 
 test: system-deps venv binaries lint typecheck imports pytest
 
@@ -42,6 +42,10 @@ demo: system-deps venv binaries
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Benchmark of the sync engine on its own local cluster (about 5 minutes; figures only).
+bench-sync: venv binaries
+	$(BIN)/python bench/sync.py $(BENCH_ARGS)
 
 # Benchmark of the promotion engine on its own local cluster (about 6 minutes; figures only).
 bench-promotion: venv binaries

@@ -24,6 +24,7 @@ import structlog
 from shiplane.config.models import AppConfig, ProjectConfig
 from shiplane.domain.health import HealthStatus
 from shiplane.engine.clusters import ClusterHandle, ClusterPool
+from shiplane.engine.faults import fault_point
 from shiplane.engine.recorder import RunRecorder
 from shiplane.gitops.errors import GitError, PinError, RenderError
 from shiplane.gitops.pins import (
@@ -203,12 +204,14 @@ class Deployer:
                 message = promotion_message(chosen, release.alias, release.id, environment)
                 trailers = promotion_trailers(group_id, release.id, actor)
                 await rec.step("commit", "running")
+                fault_point("deploy.before_push")
                 try:
                     result = await self.workspace.commit_and_push(
                         changes, message=message, trailers=trailers
                     )
                 except GitError as exc:
                     raise await self._fail(rec, outcome, "commit", str(exc)) from None
+                fault_point("rollback.after_push" if kind == "rollback" else "deploy.after_push")
                 outcome.git_commit, outcome.commit_created = result.sha, result.created
                 what = "pushed" if result.created else "already in git"
                 await rec.step(
@@ -218,8 +221,13 @@ class Deployer:
                     audit_details={"commit": result.sha, "created": result.created},
                 )
                 _say(progress, f"commit {result.sha[:12]} {what}")
+                # What was dry-run before the commit: when the committed tree renders the
+                # same objects, apply reuses the dry-run's resourceVersions (no GET each).
+                dry_run = {p.app: (p.objects, p.live_versions) for p in plans}
                 tree = await self.workspace.read_tree(result.sha)
-                await self._sync_tree(rec, outcome, environment, plans, tree, wait, progress)
+                await self._sync_tree(
+                    rec, outcome, environment, plans, tree, wait, progress, dry_run
+                )
             except DeployError:
                 raise
             except Exception as exc:  # a bug or an outage: record it, never leave "running"
@@ -411,11 +419,17 @@ class Deployer:
         tree: Path,
         wait: bool,
         progress: Progress | None,
+        dry_run: Mapping[str, tuple[list[dict[str, Any]], dict[ObjRef, str | None] | None]]
+        | None = None,
     ) -> None:
         handle = self.clusters.for_environment(environment)
         await self._render_all(rec, handle, environment, plans, tree)
         if rec.kind == "sync":
             await self._dry_run_all(rec, handle, plans)
+        for plan in plans:
+            seen = (dry_run or {}).get(plan.app)
+            if seen is not None and seen[0] == plan.objects:
+                plan.live_versions = seen[1]
         await self._apply_all(rec, outcome, handle, environment, plans, progress)
         if wait:
             await self._wait_all(rec, outcome, handle, environment, plans, progress)
@@ -452,6 +466,7 @@ class Deployer:
             errors = {a: _describe(r) for a, r in zip(level, results, strict=True) if r}
             if errors:
                 raise await self._fail_apps(rec, "apply", errors, outcome)
+            fault_point("deploy.during_apply")
         await rec.step(
             "apply",
             "ok",
@@ -517,6 +532,7 @@ class Deployer:
                 rec, environment, plan.app, exc.result.applied, outcome.git_commit, merge=True
             )
             raise
+        fault_point("deploy.after_apply")
         app_outcome = outcome.apps[plan.app]
         app_outcome.objects = len(result.applied)
         app_outcome.changed = len(result.changed)
