@@ -122,6 +122,8 @@ class DriftController:
         self._clusters: dict[str, _ClusterDrift] = {}
         self._last_heal: dict[tuple[str, str], float] = {}
         self._healing: set[tuple[str, str]] = set()
+        self._latest: dict[tuple[str, str], AppSync] = {}
+        self._write_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def on_applied(
@@ -139,6 +141,17 @@ class DriftController:
         return None if cluster is None else cluster.status(environment, app)
 
     async def on_status(self, environment: str, app: str, sync: AppSync) -> None:
+        # Status changes arrive as concurrent tasks; writes of one app are serialised and
+        # always write the newest status, so an older one can never land last.
+        key = (environment, app)
+        self._latest[key] = sync
+        async with self._write_locks.setdefault(key, asyncio.Lock()):
+            newest = self._latest.pop(key, None)
+            if newest is None:
+                return  # a previous holder of the lock already wrote the newest status
+            await self._write_status(environment, app, newest)
+
+    async def _write_status(self, environment: str, app: str, sync: AppSync) -> None:
         detail = [_diff_json(d) for d in sync.diffs] or None
 
         def write() -> None:

@@ -39,6 +39,7 @@ from shiplane.domain.promotion_ids import new_promotion_id
 from shiplane.domain.promotion_queue import may_auto_promote, next_to_start, superseded_by
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer, DeployError
+from shiplane.engine.faults import fault_point
 from shiplane.engine.verification import verify_round
 from shiplane.gates import (
     GateContext,
@@ -664,14 +665,28 @@ class PromotionController:
                 return
             record = started
             state = S(record.state)
+            if state is S.WAITING:
+                fault_point("promotion.started")
         if state is S.WAITING:
             record = await self._write(lambda s: self._evaluate_gates(s, promotion_id))
             state = S(record.state)
+            if state is S.DEPLOYING:
+                fault_point("promotion.gates_passed")
         if state is S.DEPLOYING:
             record = await self._deploy(record)
             state = S(record.state)
+            if state is S.VERIFYING:
+                fault_point("promotion.deployed")
+            elif state is S.ROLLING_BACK:
+                fault_point("rollback.started")
         if state is S.VERIFYING:
-            await self._verify(record)
+            state = await self._verify(record)
+            if state is S.SUCCEEDED:
+                fault_point("promotion.verified")
+            elif state is S.ROLLING_BACK:
+                fault_point("rollback.started")
+            elif state is S.VERIFYING:
+                fault_point("verify.during")
         elif state is S.ROLLING_BACK:
             await self._write(lambda s: self._follow_rollback(s, promotion_id))
 
@@ -756,7 +771,7 @@ class PromotionController:
             # Record a step only when what it waits for changes, not on every re-check.
             now = self.now()
             store.add_step(
-                s, p.id, Step("gates", now, now, "running", summary, {"results": records})
+                s, p.id, Step("gates", now, now, "succeeded", summary, {"results": records})
             )
             if self.notify is not None:
                 waiting_on = {r.gate for r in results if r.outcome == "wait"}
@@ -811,7 +826,7 @@ class PromotionController:
             )
         )
 
-    async def _verify(self, record: PromotionRecord) -> None:
+    async def _verify(self, record: PromotionRecord) -> PromotionState:
         p = record.domain()
         handle = self.clusters.for_environment(p.environment)
 
@@ -845,10 +860,10 @@ class PromotionController:
             run_checks=p.kind != "rollback",
         )
 
-        def save(s: Session) -> None:
+        def save(s: Session) -> PromotionState:
             current = self._get(s, p.id)
             if current.state != S.VERIFYING.value:
-                return  # aborted meanwhile
+                return S(current.state)  # aborted meanwhile
             data = {**current.data, "verify": round_.state, "verify_reason": round_.reason}
             now = self.now()
             health = _health_of(round_, verify_state)
@@ -877,16 +892,18 @@ class PromotionController:
                 )
             if round_.outcome == "passed":
                 self._succeed(s, current, data)
-            elif round_.outcome == "failed":
+                return S.SUCCEEDED
+            if round_.outcome == "failed":
                 store.save_promotion(s, current.domain(), data=data)
-                self._fail(s, p.id, E.VERIFICATION_FAILED, round_.reason, deployed=True)
-            else:
-                wake = round_.next_check_at if round_.outcome == "running" else None
-                store.save_promotion(
-                    s, current.domain(), data=data, next_check_at=wake or now + IDLE_RECHECK
-                )
+                failed = self._fail(s, p.id, E.VERIFICATION_FAILED, round_.reason, deployed=True)
+                return S(failed.state)
+            wake = round_.next_check_at if round_.outcome == "running" else None
+            store.save_promotion(
+                s, current.domain(), data=data, next_check_at=wake or now + IDLE_RECHECK
+            )
+            return S.VERIFYING
 
-        await self._write(save)
+        return await self._write(save)
 
     def _succeed(self, s: Session, record: PromotionRecord, data: dict[str, Any]) -> None:
         p = record.domain()

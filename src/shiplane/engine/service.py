@@ -90,6 +90,17 @@ class Engine:
         self.notifier.wake()
 
     async def start(self) -> None:
+        # One process owns the engine (SQLite): runs left `running` died with the previous
+        # process; their promotions resume and record new runs.
+        def interrupt() -> int:
+            with self.db.session() as s:
+                return deploys.interrupt_running_runs(
+                    s, reason="the server stopped during this run; it was resumed"
+                )
+
+        interrupted = await asyncio.to_thread(interrupt)
+        if interrupted:
+            log.info("engine.interrupted_runs", count=interrupted)
         await self.workspace.sync()
         self.promotions.start()
         self.notifier.start()

@@ -126,6 +126,17 @@ def finish_run(
     s.flush()
 
 
+def interrupt_running_runs(s: Session, *, reason: str, now: Clock = _utcnow) -> int:
+    """Mark runs still `running` as `interrupted` (their process died); the count."""
+    rows = list(s.scalars(select(DeployRun).where(DeployRun.status == "running")))
+    for row in rows:
+        row.status = "interrupted"
+        row.error = reason
+        row.finished_at = now()
+    s.flush()
+    return len(rows)
+
+
 def set_run_commit(s: Session, run_id: str, git_commit: str) -> None:
     row = s.get(DeployRun, run_id)
     if row is None:

@@ -1,0 +1,200 @@
+"""kill -9 anywhere: `shiplane serve` dies at a named point of a promotion (the fault hook
+sends it SIGKILL), restarts without the fault, and every promotion still ends right:
+one commit per promotion, nothing applied from a stale commit, a valid audit chain with
+no doubled transition, nothing left running."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from lightkube import Client
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Namespace
+
+from shiplane.engine.faults import FAULT_ENV, POINTS
+from shiplane.localcluster.cluster import ClusterState
+from tests.integration.api.serverproc import ServerProcess, start_server
+from tests.integration.engine.conftest import build_repo, git, make_namespace
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.cluster
+
+GOOD = "registry.example/shop/web:1.0.0"
+BAD = "registry.example/shop/web:2.0.0-fail"  # its smoke Job fails: staging rolls back
+FINISHED = {"Succeeded", "Failed", "Aborted", "Superseded", "RolledBack"}
+
+
+def project(kubeconfig: Path, dev: str, staging: str) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: shiplane/v1alpha1
+        project: crash
+        clusters:
+          local: {{kubeconfig: {kubeconfig}}}
+        environments:
+          dev: {{cluster: local, namespace: {dev}, autoPromote: true}}
+          staging:
+            cluster: local
+            namespace: {staging}
+            after: [dev]
+            autoPromote: true
+            verify: [smoke, settle]
+            rollback: {{onFailure: auto}}
+        apps:
+          web:
+            images: [registry.example/shop/web]
+            manifests: {{path: apps/web, render: plain}}
+          api:
+            images: [registry.example/shop/api]
+            manifests: {{path: apps/api, render: kustomize}}
+            dependsOn: [web]
+        checks:
+          smoke: {{job: {{image: "{{{{image}}}}", timeout: 60s}}}}
+          settle: {{soak: {{duration: 2s}}}}
+        """)
+
+
+class Run:
+    def __init__(self, tmp: Path, bare: Path, namespaces: dict[str, str], kube: Client) -> None:
+        self.tmp, self.bare, self.namespaces, self.kube = tmp, bare, namespaces, kube
+        self.db_url = f"sqlite:///{tmp / 'shiplane.db'}"
+        self.token = "shp_crash_test_admin_token_0123456789"
+        self.server: ServerProcess | None = None
+
+    def start(self, fault: str | None) -> ServerProcess:
+        if fault is None:
+            os.environ.pop(FAULT_ENV, None)
+        else:
+            os.environ[FAULT_ENV] = fault
+        try:
+            self.server = start_server(
+                self.tmp / "server",
+                self.db_url,
+                admin_token=self.token,
+                extra_args=["--repo", str(self.bare), "--health-timeout", "60"],
+            )
+        finally:
+            os.environ.pop(FAULT_ENV, None)
+        return self.server
+
+    def api(self) -> httpx.Client:
+        assert self.server is not None
+        return self.server.admin()
+
+    def release(self, web: str, api: str, alias: str) -> dict[str, Any]:
+        with self.api() as c:
+            r = c.post(
+                "/api/v1/releases", json={"artifacts": {"web": web, "api": api}, "alias": alias}
+            )
+            assert r.status_code == 201, r.text
+            return r.json()
+
+    def promotions(self) -> list[dict[str, Any]]:
+        with self.api() as c:
+            return c.get("/api/v1/promotions", params={"limit": 100}).json()["items"]
+
+
+@pytest.fixture
+def run(tmp_path: Path, cluster: ClusterState, kube: Client) -> Iterator[Run]:
+    namespaces = {"dev": make_namespace(kube, "dev"), "staging": make_namespace(kube, "stg")}
+    bare, work = build_repo(
+        tmp_path, project(cluster.kubeconfig, namespaces["dev"], namespaces["staging"])
+    )
+    for env in namespaces:
+        (work / f"envs/{env}/api").mkdir(parents=True)
+        (work / f"envs/{env}/api/kustomization.yaml").write_text("resources: [../../../apps/api]\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "overlays")
+    git(work, "push", "-q", "origin", "main")
+    r = Run(tmp_path, bare, namespaces, kube)
+    yield r
+    if r.server is not None:
+        r.server.stop()
+    for ns in namespaces.values():
+        kube.delete(Namespace, ns)
+
+
+ROLLBACK_POINTS = {"rollback.started", "rollback.after_push"}
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_promotions_end_right_after_kill_9(run: Run, point: str):
+    rollback = point in ROLLBACK_POINTS
+    if rollback:
+        # Get a verified release in place first, then kill during the bad one's rollback.
+        run.start(None)
+        good = run.release(GOOD, "registry.example/shop/api:1.0.0", "1.0.0")
+        wait_for(
+            lambda: _states(run, good["id"]) == {"dev": "Succeeded", "staging": "Succeeded"},
+            timeout=120,
+            what="the good release in dev and staging",
+        )
+        run.server.stop()  # type: ignore[union-attr]
+    server = run.start(point)
+    target = run.release(
+        BAD if rollback else GOOD,
+        "registry.example/shop/api:2.0.0" if rollback else "registry.example/shop/api:1.0.0",
+        "2.0.0" if rollback else "1.0.0",
+    )
+    # The fault hook kills the server at the point: SIGKILL, exit status -9.
+    wait_for(
+        lambda: server.process.poll() is not None, timeout=120, what=f"the server to die at {point}"
+    )
+    assert server.process.returncode == -9, server.logs()[-2000:]
+
+    run.start(None)
+    expected = {"dev": "Succeeded", "staging": "RolledBack" if rollback else "Succeeded"}
+    wait_for(
+        lambda: _states(run, target["id"]) == expected,
+        timeout=180,
+        what=f"the promotions of {target['alias']} to end as {expected} after {point}",
+    )
+    wait_for(
+        lambda: all(p["state"] in FINISHED for p in run.promotions()),
+        timeout=60,
+        what="every promotion to finish",
+    )
+
+    promotions = run.promotions()
+    # Exactly one commit per promotion (rollbacks included), none doubled by the restart.
+    log = git(run.bare, "log", "--format=%B", "main")
+    trailers = Counter(
+        line.split(": ", 1)[1]
+        for line in log.splitlines()
+        if line.startswith("Shiplane-Promotion: ")
+    )
+    deployed = [p for p in promotions if p["state"] in {"Succeeded", "RolledBack"}]
+    assert {p["id"]: trailers[p["id"]] for p in deployed} == {p["id"]: 1 for p in deployed}
+    assert set(trailers) <= {p["id"] for p in promotions}
+
+    # Nothing applied from a stale commit: the cluster runs what git's head pins.
+    for env, ns in run.namespaces.items():
+        pin = git(run.bare, "show", f"main:envs/{env}/web/shiplane.pin.yaml")
+        live = run.kube.get(Deployment, "web", namespace=ns).spec.template.spec.containers[0]
+        assert f"ref: {live.image}" in pin, (env, live.image, pin)
+
+    with run.api() as c:
+        verified = c.get("/api/v1/audit/verify").json()
+        assert verified["ok"], verified
+        events = c.get("/api/v1/audit", params={"limit": 500}).json()["items"]
+        history = c.get("/api/v1/history", params={"limit": 500}).json()["items"]
+    transitions = Counter(
+        (e["subject"], e["action"]) for e in events if e["action"].startswith("promotion.")
+    )
+    doubled = {k: n for k, n in transitions.items() if n > 1}
+    assert doubled == {}, doubled
+    assert not [h for h in history if h["status"] == "running"]
+
+
+def _states(run: Run, release_id: str) -> dict[str, str]:
+    return {
+        p["environment"]: p["state"]
+        for p in run.promotions()
+        if p["release_id"] == release_id and p["kind"] == "normal"
+    }
