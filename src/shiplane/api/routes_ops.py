@@ -3,8 +3,11 @@ so that probes and scrapers need no token (they reveal no project data)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from prometheus_client import generate_latest
 from pydantic import BaseModel
 
 from shiplane.api.context import ApiContext, get_context
@@ -26,18 +29,26 @@ def healthz() -> HealthOut:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the database answers",
+    summary="Readiness: the database answers, and every cluster when an engine runs",
     responses=problem_openapi_responses(503),
 )
-def readyz(context: ApiContext = Depends(get_context)) -> HealthOut:
+async def readyz(context: ApiContext = Depends(get_context)) -> HealthOut:
     try:
-        context.database.ping()
+        await asyncio.to_thread(context.database.ping)
     except Exception as exc:
         # The cause goes to the log; the probe gets a stable, non-leaking message.
         _log.warning("readiness check failed", error=type(exc).__name__)
         raise ProblemError(
             503, "the database is not reachable", headers={"Retry-After": "5"}
         ) from exc
+    if context.engine is not None:
+        problems = await context.engine.cluster_problems()
+        if problems:
+            _log.warning("readiness check failed", clusters=problems)
+            names = ", ".join(sorted(problems))
+            raise ProblemError(
+                503, f"clusters not reachable: {names}", headers={"Retry-After": "5"}
+            )
     return HealthOut(status="ready")
 
 
@@ -48,4 +59,7 @@ def readyz(context: ApiContext = Depends(get_context)) -> HealthOut:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 def metrics(context: ApiContext = Depends(get_context)) -> Response:
-    return Response(context.metrics.render(), media_type=context.metrics.content_type)
+    body = context.metrics.render()
+    if context.engine is not None:
+        body += generate_latest(context.engine.metrics.registry)
+    return Response(body, media_type=context.metrics.content_type)

@@ -7,6 +7,7 @@ half-started server.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -86,6 +87,36 @@ def load_config_from_repo(repo: str, branch: str, cache_dir: Path) -> tuple[Any,
     return load_project_config(path), path
 
 
+def lock_sqlite(url: str) -> TextIO | None:
+    """SQLite is the single-process default: hold an exclusive lock next to the database
+    for the server's lifetime, and refuse a second server on the same file clearly."""
+    from shiplane.store.db import normalize_url
+
+    parsed = normalize_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    path = Path(database).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path.with_name(path.name + ".serve.lock"), "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise ServeError(
+            f"another `shiplane serve` (pid {holder}) is using the SQLite database {path}; "
+            "SQLite allows one server: stop that one, or run several replicas on PostgreSQL "
+            "(--db postgresql://... or SHIPLANE_DATABASE_URL)"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 def prepare_database(url: str, out: TextIO) -> Database:
     """Migrate and make sure an admin token exists; print a new one exactly once."""
     database = Database.from_url(url)
@@ -153,6 +184,10 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         project = load_project_config(config_path)
     url = resolve_database_url(options, data_dir)
     try:
+        sqlite_lock = lock_sqlite(url)
+    except ValueError as exc:
+        raise ServeError(str(exc)) from None
+    try:
         database = prepare_database(url, out)
     except ValueError as exc:  # a bad URL or bootstrap token: the message says which
         raise ServeError(str(exc)) from None
@@ -185,3 +220,5 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     finally:
         sock.close()
         database.close()
+        if sqlite_lock is not None:
+            sqlite_lock.close()

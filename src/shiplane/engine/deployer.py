@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from shiplane.config.models import AppConfig, ProjectConfig
 from shiplane.domain.health import HealthStatus
 from shiplane.engine.clusters import ClusterHandle, ClusterPool
 from shiplane.engine.faults import fault_point
+from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.recorder import RunRecorder
 from shiplane.gitops.errors import GitError, PinError, RenderError
 from shiplane.gitops.pins import (
@@ -147,6 +149,7 @@ class Deployer:
         health_timeout: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_applied: AppliedListener | None = None,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.db = db
         self.workspace = workspace
@@ -155,6 +158,7 @@ class Deployer:
         self.health_timeout = health_timeout
         self.clock = clock
         self.on_applied = on_applied
+        self.metrics = metrics
         # One deploy at a time per environment: two would race on its pins and inventory.
         self._env_locks: dict[str, asyncio.Lock] = {}
         self._namespaces_seen: dict[str, set[str]] = {}
@@ -163,6 +167,10 @@ class Deployer:
         return self._env_locks.setdefault(environment, asyncio.Lock())
 
     # --- public API -----------------------------------------------------------------------
+
+    def _observe(self, kind: str, status: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.deploy_seconds.labels(kind, status).observe(time.monotonic() - started)
 
     async def deploy(
         self,
@@ -177,6 +185,36 @@ class Deployer:
         progress: Progress | None = None,
     ) -> DeployOutcome:
         """Commit `release`'s pins for `environment` and sync the cluster to that commit."""
+        started = time.monotonic()
+        try:
+            outcome = await self._deploy(
+                release,
+                environment,
+                actor=actor,
+                apps=apps,
+                promotion_id=promotion_id,
+                kind=kind,
+                wait=wait,
+                progress=progress,
+            )
+        except DeployError:
+            self._observe(kind, "failed", started)
+            raise
+        self._observe(kind, outcome.status, started)
+        return outcome
+
+    async def _deploy(
+        self,
+        release: ReleaseRecord,
+        environment: str,
+        *,
+        actor: str,
+        apps: Sequence[str] | None,
+        promotion_id: str | None,
+        kind: Kind,
+        wait: bool,
+        progress: Progress | None,
+    ) -> DeployOutcome:
         self._check_environment(environment)
         chosen = self._release_apps(release, apps)
         group_id = promotion_id or new_group_id()
@@ -245,6 +283,24 @@ class Deployer:
         progress: Progress | None = None,
     ) -> DeployOutcome:
         """Re-apply what git says for `environment` (all apps with a pin, or `apps`)."""
+        started = time.monotonic()
+        try:
+            outcome = await self._sync(environment, apps, actor=actor, wait=wait, progress=progress)
+        except DeployError:
+            self._observe("sync", "failed", started)
+            raise
+        self._observe("sync", outcome.status, started)
+        return outcome
+
+    async def _sync(
+        self,
+        environment: str,
+        apps: Sequence[str] | None,
+        *,
+        actor: str,
+        wait: bool,
+        progress: Progress | None,
+    ) -> DeployOutcome:
         self._check_environment(environment)
         async with self._lock(environment):
             head = await self.workspace.sync()

@@ -40,6 +40,7 @@ from shiplane.domain.promotion_queue import may_auto_promote, next_to_start, sup
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer, DeployError
 from shiplane.engine.faults import fault_point
+from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.verification import verify_round
 from shiplane.gates import (
     GateContext,
@@ -97,6 +98,7 @@ class PromotionController:
         clock: Clock | None = None,
         health_timeout: float = 300.0,
         notify: Callable[[Session, str, PromotionRecord], None] | None = None,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.db = db
         self.project = project
@@ -105,6 +107,7 @@ class PromotionController:
         self.clock: Clock = clock or SystemClock()
         self.health_timeout = health_timeout
         self.notify = notify
+        self.metrics = metrics
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -717,7 +720,8 @@ class PromotionController:
                     s, _with_reason(p, reason, self.now()), next_check_at=self.now() + IDLE_RECHECK
                 )
             return _postpone(s, promotion_id, self.now() + IDLE_RECHECK)
-        return self._transition(s, record.domain(), E.STARTED, "evaluating gates")
+        data = {**record.data, "waiting_since": self.now().isoformat()}
+        return self._transition(s, record.domain(), E.STARTED, "evaluating gates", data=data)
 
     def _gate_context(self, s: Session, p: Promotion) -> GateContext:
         env = self.project.environments[p.environment]
@@ -761,6 +765,7 @@ class PromotionController:
         data = {**record.data, "gates": records}
         summary = "; ".join(f"{r.gate}: {r.reason}" for r in results if r.outcome != "pass")
         if decision == "pass":
+            self._observe_since(record.data.get("waiting_since"), self._gate_wait(p.environment))
             return self._transition(s, p, E.GATES_PASSED, "gates passed; deploying", data=data)
         if decision == "reject":
             return self._transition(
@@ -895,6 +900,7 @@ class PromotionController:
                 return S.SUCCEEDED
             if round_.outcome == "failed":
                 store.save_promotion(s, current.domain(), data=data)
+                self._observe_since(round_.state.get("started_at"), self._verify_hist("failed"))
                 failed = self._fail(s, p.id, E.VERIFICATION_FAILED, round_.reason, deployed=True)
                 return S(failed.state)
             wake = round_.next_check_at if round_.outcome == "running" else None
@@ -905,9 +911,24 @@ class PromotionController:
 
         return await self._write(save)
 
+    def _gate_wait(self, environment: str) -> Any:
+        return None if self.metrics is None else self.metrics.gate_wait_seconds.labels(environment)
+
+    def _verify_hist(self, outcome: str) -> Any:
+        return None if self.metrics is None else self.metrics.verify_seconds.labels(outcome)
+
+    def _observe_since(self, since: str | None, histogram: Any) -> None:
+        if histogram is None or not since:
+            return
+        with contextlib.suppress(ValueError):
+            histogram.observe((self.now() - datetime.fromisoformat(since)).total_seconds())
+
     def _succeed(self, s: Session, record: PromotionRecord, data: dict[str, Any]) -> None:
         p = record.domain()
         now = self.now()
+        self._observe_since(
+            (data.get("verify") or {}).get("started_at"), self._verify_hist("passed")
+        )
         self._transition(s, p, E.VERIFIED, "verified", data=data)
         store.record_verification(
             s,

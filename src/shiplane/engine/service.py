@@ -18,11 +18,13 @@ from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer, DeployError, DeployOutcome
 from shiplane.engine.diffs import AppDiff, ObjectDiff, app_diff, env_object_diffs
 from shiplane.engine.drift import DriftController
+from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.notify import NotificationWorker, enqueue_event
 from shiplane.engine.promotions import PromotionController
 from shiplane.gitops.pins import load_pin, pin_path
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply_objects import clean, mark_owned
+from shiplane.kube.apply_rest import request
 from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
 from shiplane.store.db import Database
@@ -63,6 +65,7 @@ class Engine:
         self.settings = settings
         self.workspace = GitWorkspace(settings.repo_url, settings.cache_dir, branch=settings.branch)
         self.clusters = ClusterPool(project, settings.base_dir)
+        self.metrics = EngineMetrics(db)
         self.drift = DriftController(db, project, resync=self._self_heal)
         self.deployer = Deployer(
             db,
@@ -71,6 +74,7 @@ class Engine:
             self.clusters,
             health_timeout=settings.health_timeout,
             on_applied=self.drift.on_applied,
+            metrics=self.metrics,
         )
         self.promotions = PromotionController(
             db,
@@ -80,6 +84,7 @@ class Engine:
             clock=settings.clock,
             health_timeout=settings.health_timeout,
             notify=self._notify,
+            metrics=self.metrics,
         )
         self.notifier = NotificationWorker(db, project)
         self._restore: asyncio.Task[None] | None = None
@@ -183,6 +188,21 @@ class Engine:
                 live = await get_live(handle.client, ref)
             stale.append((ref, live))
         return app_diff(environment, app, head, previews, stale)
+
+    async def cluster_problems(self, seconds: float = 3.0) -> dict[str, str]:
+        """Clusters whose API server does not answer in time, with the reason (for /readyz)."""
+
+        async def probe(name: str) -> tuple[str, str | None]:
+            try:
+                handle = self.clusters.get(name)
+                async with asyncio.timeout(seconds):
+                    await request(handle.client, "GET", "/version")
+            except Exception as exc:  # any failure means not ready; the reason is logged
+                return name, type(exc).__name__
+            return name, None
+
+        results = await asyncio.gather(*(probe(n) for n in self.project.clusters))
+        return {name: why for name, why in results if why is not None}
 
     def _inventory(self, environment: str, app: str) -> list[ObjRef]:
         with self.db.session(readonly=True) as s:

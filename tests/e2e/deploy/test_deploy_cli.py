@@ -121,3 +121,32 @@ def test_sync_status_diff_and_history(served: tuple[ServerProcess, dict[str, str
     assert bad.returncode == 1 and "environment 'nope' is not defined" in bad.stderr
     usage = cli(server, "diff", "dev")
     assert usage.returncode == 2
+
+
+def test_readyz_names_an_unreachable_cluster(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    kubeconfig = tmp_path / "gone.kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+        f"clusters: [{{name: gone, cluster: {{server: 'https://127.0.0.1:{port}', "
+        "insecure-skip-tls-verify: true}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: gone, context: {cluster: gone, user: u}}]\n"
+    )
+    config = project_yaml({"gone": kubeconfig}, {"dev": ("gone", "dev")})
+    bare, _work = build_repo(tmp_path, config)
+    with running_server(
+        tmp_path / "server",
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        extra_args=["--repo", str(bare)],
+        ready=False,
+    ) as server:
+        import httpx
+
+        answer = httpx.get(server.url + "/readyz", timeout=30)
+    assert answer.status_code == 503
+    assert "clusters not reachable: gone" in answer.json()["detail"]

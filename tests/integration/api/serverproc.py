@@ -75,7 +75,10 @@ def start_server(
     config: Path | None = None,
     admin_token: str | None = None,
     extra_args: Sequence[str] = (),
+    ready: bool = True,
 ) -> ServerProcess:
+    """Start `shiplane serve`; wait for /readyz (or only /healthz when `ready` is False,
+    for servers that are expected not to become ready)."""
     workdir.mkdir(parents=True, exist_ok=True)
     token = admin_token or new_admin_token()
     env = {**os.environ, "SHIPLANE_BOOTSTRAP_TOKEN": token, "SHIPLANE_HOME": str(workdir)}
@@ -98,10 +101,11 @@ def start_server(
 
     try:
         server.url = wait_for(listening, timeout=STARTUP_TIMEOUT, what="the server's port")
+        probe = "/readyz" if ready else "/healthz"
         wait_for(
-            lambda: httpx.get(server.url + "/readyz", timeout=5).status_code == 200,
+            lambda: httpx.get(server.url + probe, timeout=5).status_code == 200,
             timeout=STARTUP_TIMEOUT,
-            what=f"{server.url}/readyz",
+            what=f"{server.url}{probe}",
         )
     except BaseException:
         server.stop()

@@ -95,3 +95,20 @@ def test_bad_listen_address_and_short_bootstrap_token(tmp_path: Path) -> None:
     assert short.returncode == 1
     assert "bootstrap token too short" in short.stderr
     assert "short\n" not in short.stdout
+
+
+def test_a_second_server_on_the_same_sqlite_database_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with running_server(tmp_path / "one", url) as first:
+        result = subprocess.run(
+            [SHIPLANE, "serve", "--listen", "127.0.0.1:0", "--db", url],
+            capture_output=True,
+            text=True,
+            env=_serve_env(tmp_path / "two"),
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert f"another `shiplane serve` (pid {first.process.pid})" in result.stderr
+        assert "PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+        # The first server is unaffected.
+        assert httpx.get(first.url + "/readyz", timeout=5).status_code == 200

@@ -191,6 +191,12 @@ def test_promotions_end_right_after_kill_9(run: Run, point: str):
     assert doubled == {}, doubled
     assert not [h for h in history if h["status"] == "running"]
 
+    with run.api() as c:
+        assert c.get("/readyz").status_code == 200  # database and the cluster answer
+        metrics = c.get("/metrics").text
+    assert 'shiplane_promotions{environment="dev",state="Succeeded"}' in metrics
+    assert "shiplane_deploy_duration_seconds_count" in metrics
+
 
 def _states(run: Run, release_id: str) -> dict[str, str]:
     return {
