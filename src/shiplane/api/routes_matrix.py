@@ -3,13 +3,16 @@ current release per cell from the store. Without a loaded shiplane.yaml it is em
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import problem_openapi_responses
-from shiplane.api.schemas import MatrixOut, PendingPromotion
+from shiplane.api.schemas import MatrixOut
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
 from shiplane.store import matrix, promotions
@@ -29,30 +32,36 @@ def get_matrix(
 ) -> Response:
     project = context.project
     if project is None:
-        document = MatrixOut(project=None, environments=[], apps=[], cells=[])
-    else:
-        environments = list(project.environment_order())
-        apps = list(project.apps)
-        with context.database.session(readonly=True) as session:
-            cells = matrix.get_matrix(session, apps=apps, environments=environments)
-            pending = [
-                PendingPromotion(
-                    id=r.id,
-                    environment=r.environment,
-                    apps=r.apps,
-                    release_id=r.release_id,
-                    state=r.state,
-                    reason=r.reason,
-                )
-                for r in promotions.open_promotions(session)
-            ]
-        # The cells are validated store records already; re-validating thousands of them
-        # through the response model would double the cost of a large matrix (bench/).
-        document = MatrixOut.model_construct(
-            project=project.project,
-            environments=environments,
-            apps=apps,
-            cells=cells,
-            pending=pending,
-        )
-    return Response(document.model_dump_json(), media_type="application/json")
+        empty = MatrixOut(project=None, environments=[], apps=[], cells=[])
+        return Response(empty.model_dump_json(), media_type="application/json")
+    environments = list(project.environment_order())
+    apps = list(project.apps)
+    with context.database.session(readonly=True) as session:
+        cells = matrix.get_matrix_rows(session, apps=apps, environments=environments)
+        pending = [
+            {
+                "id": r.id,
+                "environment": r.environment,
+                "apps": r.apps,
+                "release_id": r.release_id,
+                "state": r.state,
+                "reason": r.reason,
+            }
+            for r in promotions.open_promotions(session)
+        ]
+    # Plain rows straight to JSON: thousands of cells through pydantic models cost
+    # more than the query itself (bench/matrix.py). The shape is MatrixOut's.
+    document = {
+        "project": project.project,
+        "environments": environments,
+        "apps": apps,
+        "cells": cells,
+        "pending": pending,
+    }
+    return Response(json.dumps(document, default=_json_default), media_type="application/json")
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot serialise {type(value).__name__}")

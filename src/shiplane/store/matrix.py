@@ -27,13 +27,18 @@ _EMPTY: dict[str, Any] = dict.fromkeys(
     )
 )
 
-# Keeps IN lists well under any backend's bound-parameter limit.
-_CHUNK = 500
-
 
 def get_matrix(s: Session, *, apps: Sequence[str], environments: Sequence[str]) -> list[MatrixCell]:
     """One cell per (app, environment), apps outer, both in the given order; release
     fields are None where nothing has been deployed yet."""
+    rows = get_matrix_rows(s, apps=apps, environments=environments)
+    return [MatrixCell.model_construct(**row) for row in rows]
+
+
+def get_matrix_rows(
+    s: Session, *, apps: Sequence[str], environments: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The cells of `get_matrix` as plain dicts (the API serialises them directly)."""
     # Plain columns, not ORM entities, and no re-validation of trusted rows: building
     # 5,000 ORM objects and validated models dominated the matrix request (bench/matrix.py).
     found: dict[tuple[str, str], dict[str, Any]] = {}
@@ -51,23 +56,25 @@ def get_matrix(s: Session, *, apps: Sequence[str], environments: Sequence[str]) 
         Deployment.sync_detail,
         Deployment.updated_at,
     )
-    if env_list:
-        for start in range(0, len(app_list), _CHUNK):
-            chunk = app_list[start : start + _CHUNK]
-            query = (
-                select(*columns)
-                .outerjoin(Release, Release.id == Deployment.release_id)
-                .where(Deployment.app.in_(chunk), Deployment.environment.in_(env_list))
-            )
-            for row in s.execute(query).mappings():
-                found[(row["app"], row["environment"])] = dict(row)
-    cells: list[MatrixCell] = []
-    for app in app_list:
-        for env in env_list:
-            hit = found.get((app, env))
-            values = hit if hit is not None else {"app": app, "environment": env, **_EMPTY}
-            cells.append(MatrixCell.model_construct(**values))
-    return cells
+    if env_list and app_list:
+        # One query by environment (a handful of bound parameters) and a set lookup per
+        # row: faster than IN lists of thousands of apps, and rows of apps the project no
+        # longer lists are simply skipped.
+        wanted = set(app_list)
+        query = (
+            select(*columns)
+            .outerjoin(Release, Release.id == Deployment.release_id)
+            .where(Deployment.environment.in_(env_list))
+        )
+        names = [c.key for c in columns]
+        for row in s.execute(query):
+            if row[0] in wanted:
+                found[(row[0], row[1])] = dict(zip(names, row, strict=True))
+    return [
+        found.get((app, env)) or {"app": app, "environment": env, **_EMPTY}
+        for app in app_list
+        for env in env_list
+    ]
 
 
 def record_deployment(
