@@ -39,20 +39,19 @@ import io
 import json
 import logging
 import math
-import os
 import pstats
-import signal
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from harness import Kubectl, Report, git, local_cluster, p50_p95, quantile, say
 
 CLUSTER = "bench-promotion"
 ONE_ENV, TRAIN_ENV = "bench", "train"
@@ -63,7 +62,6 @@ NAMESPACES = {
     "train-kubectl": "bench-train-kubectl",
 }
 APP = "web"
-GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 ACTOR_NAME = "bench"
 
 
@@ -131,11 +129,6 @@ def project_yaml(kubeconfig: Path, train: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
 def new_repo(root: Path, name: str, files: dict[str, str]) -> tuple[Path, Path]:
     """A bare repository `name`.git with one commit of `files`, and a checkout of it."""
     bare, work = root / f"{name}.git", root / f"{name}-checkout"
@@ -153,90 +146,6 @@ def new_repo(root: Path, name: str, files: dict[str, str]) -> tuple[Path, Path]:
 
 
 # --- the local cluster --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def local_cluster(home: Path, nodes: int) -> Iterator[Any]:
-    """A local cluster under a private SHIPLANE_HOME, stopped (by PID) whatever happens."""
-    os.environ["SHIPLANE_HOME"] = str(home)
-    from shiplane.localcluster import cluster as lc
-
-    def terminate(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)  # unwinds through the `finally` below
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    quiet = lambda _line: None  # noqa: E731
-    try:
-        started = time.perf_counter()
-        state = lc.up(CLUSTER, nodes=nodes, progress=quiet)
-        say(f"cluster up with {nodes} fake nodes in {time.perf_counter() - started:.1f}s")
-        yield state
-    finally:
-        lc.down(CLUSTER, progress=quiet)
-        signal.signal(signal.SIGTERM, previous)
-        say("cluster stopped")
-
-
-def kubectl_path() -> str:
-    from shiplane.localcluster.build import binary_path
-
-    return str(binary_path("kubernetes", "kubectl"))
-
-
-@dataclass
-class Kubectl:
-    kubeconfig: Path
-    cache_dir: Path
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(
-            [
-                kubectl_path(),
-                f"--kubeconfig={self.kubeconfig}",
-                f"--cache-dir={self.cache_dir}",
-                *args,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return done.stdout
-
-    def apply(self, path: Path) -> None:
-        self.run("apply", "--server-side", "-f", str(path))
-
-
-# --- figures ------------------------------------------------------------------------------
-
-
-@dataclass
-class Report:
-    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
-
-    def add(self, case: str, figure: str, baseline: str = "", goal: str = "") -> None:
-        self.rows.append((case, figure, baseline, goal))
-        say(f"{case}: {figure}" + (f"  [{baseline}]" if baseline else ""))
-
-    def print(self) -> None:
-        header = ("case", "figure", "vs baseline", "goal")
-        widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(4)]
-        print()
-        for row in [header, *self.rows]:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-
-
-def say(line: str) -> None:
-    print(f"  {line}", flush=True)
-
-
-def quantile(samples: list[float], q: int) -> float:
-    if len(samples) == 1:
-        return samples[0]
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
-
-
-def p50_p95(samples: list[float]) -> str:
-    return f"p50 {quantile(samples, 50):.0f} ms, p95 {quantile(samples, 95):.0f} ms"
 
 
 def epoch(when: datetime) -> float:
@@ -654,7 +563,7 @@ def main() -> None:
         root = Path(tmp)
         # kwok nodes take 110 pods each: the train twice (Shiplane, kubectl) plus surges.
         nodes = max(2, math.ceil((4 * args.train + 20) / 100))
-        with local_cluster(root / "home", nodes) as state:
+        with local_cluster(root / "home", nodes, CLUSTER) as state:
             asyncio.run(run_all(root, state, args, report))
     report.print()
     print(f"\n(total {time.perf_counter() - started:.0f} s)")

@@ -37,21 +37,19 @@ import io
 import json
 import logging
 import math
-import os
 import pstats
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from harness import Kubectl, Report, git, local_cluster, quantile, say
 
 CLUSTER = "bench-sync"
 WARM_ENV, BENCH_ENV, MEM_ENV = "warm", "bench", "mem"
@@ -63,7 +61,6 @@ NAMESPACES = {
     "mem": "bench-mem",
 }
 KINDS = (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"))
-GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 PATCH_MANAGER = "bench-drift"  # "someone else": kubectl edit, an operator, a person
 MEMORY_RESULT = "MEMORY-RESULT "  # prefix of the child's result line on stdout
 
@@ -158,11 +155,6 @@ def project_yaml(kubeconfig: Path, apps: int, memory_apps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
 def build_repo(root: Path, kubeconfig: Path, apps: int, memory_apps: int) -> tuple[Path, Path]:
     """A bare repository and a checkout: the apps' manifests, and envs/<env>/<app>/ for
     each app of an environment (unpinned apps sync the manifests as they are in git)."""
@@ -189,86 +181,6 @@ def build_repo(root: Path, kubeconfig: Path, apps: int, memory_apps: int) -> tup
 
 
 # --- the local cluster --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def local_cluster(home: Path, nodes: int) -> Iterator[Any]:
-    """A local cluster under a private SHIPLANE_HOME, stopped (by PID) whatever happens."""
-    os.environ["SHIPLANE_HOME"] = str(home)
-    from shiplane.localcluster import cluster as lc
-
-    def terminate(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)  # unwinds through the `finally` below
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    quiet = lambda _line: None  # noqa: E731
-    try:
-        started = time.perf_counter()
-        state = lc.up(CLUSTER, nodes=nodes, progress=quiet)
-        say(f"cluster up with {nodes} fake nodes in {time.perf_counter() - started:.1f}s")
-        yield state
-    finally:
-        lc.down(CLUSTER, progress=quiet)
-        signal.signal(signal.SIGTERM, previous)
-        say("cluster stopped")
-
-
-def kubectl_path() -> str:
-    from shiplane.localcluster.build import binary_path
-
-    return str(binary_path("kubernetes", "kubectl"))
-
-
-@dataclass
-class Kubectl:
-    kubeconfig: Path
-    cache_dir: Path
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(
-            [
-                kubectl_path(),
-                f"--kubeconfig={self.kubeconfig}",
-                f"--cache-dir={self.cache_dir}",
-                *args,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return done.stdout
-
-    def apply(self, path: Path) -> None:
-        self.run("apply", "--server-side", "-f", str(path))
-
-
-# --- figures ------------------------------------------------------------------------------
-
-
-@dataclass
-class Report:
-    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
-
-    def add(self, case: str, figure: str, baseline: str = "", goal: str = "") -> None:
-        self.rows.append((case, figure, baseline, goal))
-        say(f"{case}: {figure}" + (f"  [{baseline}]" if baseline else ""))
-
-    def print(self) -> None:
-        header = ("case", "figure", "vs baseline", "goal")
-        widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(4)]
-        print()
-        for row in [header, *self.rows]:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-
-
-def say(line: str) -> None:
-    print(f"  {line}", flush=True)
-
-
-def quantile(samples: list[float], q: int) -> float:
-    if len(samples) == 1:
-        return samples[0]
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
 def vm_status() -> dict[str, int]:
@@ -739,7 +651,7 @@ def main() -> None:
         root = Path(tmp)
         # kwok nodes take 110 pods each; the three cold variants run one pod per app.
         nodes = max(2, math.ceil((3 * args.apps + 20) / 100))
-        with local_cluster(root / "home", nodes) as state:
+        with local_cluster(root / "home", nodes, CLUSTER) as state:
             bare, checkout = build_repo(root, state.kubeconfig, args.apps, args.memory_apps)
             setup = Setup(root, bare, checkout, state.kubeconfig)
             asyncio.run(engine_phases(setup, args, report))
