@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -1007,11 +1007,7 @@ class PromotionController:
     def _follow_rollback(self, s: Session, promotion_id: str) -> None:
         """A RollingBack promotion follows its rollback promotion (resumable)."""
         record = self._get(s, promotion_id)
-        children = [
-            r
-            for r in store.list_promotions(s, environment=record.environment, limit=50).items
-            if r.rollback_of == promotion_id
-        ]
+        children = store.rollbacks_of(s, promotion_id)
         if not children:
             _postpone(s, promotion_id, self.now() + IDLE_RECHECK)
             return
@@ -1112,10 +1108,6 @@ def _cells(s: Session, environment: str) -> list[Any]:
     from shiplane.store.models import Deployment
 
     return list(s.scalars(select(Deployment).where(Deployment.environment == environment)))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 __all__ = ["Actor", "PromotionController", "PromotionError", "StaleStateError"]

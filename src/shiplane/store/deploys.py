@@ -137,14 +137,6 @@ def interrupt_running_runs(s: Session, *, reason: str, now: Clock = _utcnow) -> 
     return len(rows)
 
 
-def set_run_commit(s: Session, run_id: str, git_commit: str) -> None:
-    row = s.get(DeployRun, run_id)
-    if row is None:
-        raise KeyError(run_id)
-    row.git_commit = git_commit
-    s.flush()
-
-
 def get_run(s: Session, run_id: str) -> DeployRunRecord | None:
     row = s.get(DeployRun, run_id)
     return None if row is None else _to_record(row)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
@@ -203,15 +203,13 @@ def due_promotion_ids(s: Session, now: datetime) -> list[str]:
     return list(s.scalars(query))
 
 
-def next_wakeup(s: Session) -> datetime | None:
-    """The earliest next_check_at of an open promotion."""
-    return s.scalar(
-        select(func.min(PromotionRow.next_check_at)).where(PromotionRow.state.in_(_OPEN_STATES))
+def rollbacks_of(s: Session, promotion_id: str) -> list[PromotionRecord]:
+    """The rollback promotions created for a failed promotion, newest first."""
+    query = (
+        select(PromotionRow)
+        .where(PromotionRow.rollback_of == promotion_id)
+        .order_by(PromotionRow.created_at.desc(), PromotionRow.id.desc())
     )
-
-
-def failed_awaiting_rollback(s: Session) -> list[PromotionRecord]:
-    query = select(PromotionRow).where(PromotionRow.state == PromotionState.ROLLING_BACK.value)
     return [_record(r) for r in s.scalars(query)]
 
 
