@@ -162,6 +162,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
+    # Listen now: clients that connect while the app starts up (migrations are done,
+    # the engine clones the GitOps repository) wait in the backlog instead of being
+    # refused.
+    sock.listen(2048)
     return sock
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import typer
 
 from shiplane.cli.client import ApiClient, CliFailure, Credentials
@@ -100,13 +101,21 @@ def _start_server(root: Path, token: str) -> str:
             start_new_session=True,
         )
     _pid_file().write_text(f"{proc.pid}\n")
-    url = _wait(
+    url: str = _wait(
         lambda: (m := re.search(r"listening on (http://\S+)", log.read_text())) and m.group(1),
         f"the server (log: {log})",
         60,
         alive=lambda: proc.poll() is None,
     )
-    return str(url)
+    _wait(lambda: _ready(url), f"{url}/readyz", 120, alive=lambda: proc.poll() is None)
+    return url
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _wait(
