@@ -73,6 +73,40 @@ class Kubectl:
         self.run("apply", "--server-side", "-f", str(path))
 
 
+def three_object_app(name: str, tag: str = "0.0.0") -> str:
+    """A Deployment, a headless Service and a ConfigMap: the app every benchmark deploys."""
+    # Headless Service: the local cluster's service range is a /24.
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, labels: {{app: {name}}}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: app
+        image: registry.example/bench/{name}:{tag}
+        ports: [{{containerPort: 8080}}]
+        envFrom: [{{configMapRef: {{name: {name}}}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  clusterIP: None
+  selector: {{app: {name}}}
+  ports: [{{port: 80, targetPort: 8080}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: {name}}}
+data: {{greeting: hello, LOG_LEVEL: info}}
+"""
+
+
 # --- figures ------------------------------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ from typing import Any
 
 import yaml
 
-from harness import Kubectl, Report, git, local_cluster, p50_p95, quantile, say
+from harness import Kubectl, Report, git, local_cluster, p50_p95, quantile, say, three_object_app
 
 CLUSTER = "bench-promotion"
 ONE_ENV, TRAIN_ENV = "bench", "train"
@@ -69,36 +69,7 @@ ACTOR_NAME = "bench"
 
 
 def app_yaml(name: str) -> str:
-    # Headless Service: the local cluster's service range is a /24.
-    return f"""\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, labels: {{app: {name}}}}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: app
-        image: registry.example/bench/{name}:0.0.0
-        ports: [{{containerPort: 8080}}]
-        envFrom: [{{configMapRef: {{name: {name}}}}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  clusterIP: None
-  selector: {{app: {name}}}
-  ports: [{{port: 80, targetPort: 8080}}]
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: {name}}}
-data: {{greeting: hello, LOG_LEVEL: info}}
-"""
+    return three_object_app(name)
 
 
 def train_name(n: int) -> str:

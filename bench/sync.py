@@ -49,7 +49,7 @@ from typing import Any
 
 import yaml
 
-from harness import Kubectl, Report, git, local_cluster, quantile, say
+from harness import Kubectl, Report, git, local_cluster, quantile, say, three_object_app
 
 CLUSTER = "bench-sync"
 WARM_ENV, BENCH_ENV, MEM_ENV = "warm", "bench", "mem"
@@ -69,37 +69,7 @@ MEMORY_RESULT = "MEMORY-RESULT "  # prefix of the child's result line on stdout
 
 
 def svc_app(name: str) -> str:
-    # Headless Service: the local cluster's service range is a /24 (254 addresses), fewer
-    # than the 3 x 200 Services of the three cold variants.
-    return f"""\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, labels: {{app: {name}}}}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: app
-        image: registry.example/bench/{name}:1.0.0
-        ports: [{{containerPort: 8080}}]
-        envFrom: [{{configMapRef: {{name: {name}}}}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  clusterIP: None
-  selector: {{app: {name}}}
-  ports: [{{port: 80, targetPort: 8080}}]
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: {name}}}
-data: {{greeting: hello, LOG_LEVEL: info}}
-"""
+    return three_object_app(name, "1.0.0")
 
 
 def mem_app(name: str) -> str:
