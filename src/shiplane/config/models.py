@@ -337,6 +337,13 @@ class PrometheusCheck(_Measured):
     """PromQL query."""
     success: Text
     """Expression over `result` that marks a measurement successful."""
+    failure: Text | None = None
+    """Expression over `result` that marks a measurement failed (checked first); when
+    neither decides, the measurement is inconclusive."""
+    inconclusive_limit: StrictInt = Field(default=0, ge=0)
+    """Inconclusive measurements tolerated; one more makes the check wait for a person."""
+    initial_delay: Duration = Field(default=0, json_schema_extra={"default": "0s"})
+    """Wait this long after the deploy before the first measurement."""
     timeout: Duration = Field(default=30, json_schema_extra={"default": "30s"})
     """Timeout of one query."""
 

@@ -173,3 +173,23 @@ checks:
     bake = specs["bake"].config
     assert isinstance(bake, SoakCheckConfig)
     assert bake.duration == 1800
+
+
+def test_project_prometheus_fields_reach_the_plugin() -> None:
+    from shiplane.config import load_project_text
+    from shiplane.gates.checks.runner import CheckSpec
+
+    project = load_project_text(
+        "apiVersion: shiplane/v1alpha1\nproject: p\nclusters: {c: {kubeconfig: /x}}\n"
+        "environments:\n  dev: {cluster: c, namespace: dev, verify: [err]}\napps: {}\n"
+        "checks:\n  err:\n    prometheus:\n      address: http://127.0.0.1:9090\n"
+        "      query: up\n      success: 'result[0] < 0.01'\n      failure: 'result[0] > 0.1'\n"
+        "      inconclusiveLimit: 2\n      initialDelay: 30s\n      interval: 5s\n"
+        "      count: 3\n",
+        "shiplane.yaml",
+    )
+    config = CheckSpec.from_project("err", project.checks["err"]).config
+    assert config.failure == "result[0] > 0.1"  # type: ignore[attr-defined]
+    assert config.inconclusive_limit == 2  # type: ignore[attr-defined]
+    assert config.initial_delay == 30  # type: ignore[attr-defined]
+    assert config.interval == 5  # type: ignore[attr-defined]
