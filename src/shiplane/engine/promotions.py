@@ -310,7 +310,7 @@ class PromotionController:
                 + ", ".join(unknown)
             )
         # An app needs its dependencies: in the release, or already running there.
-        deployed = {c.app for c in _cells(s, environment) if c.release_id or c.health}
+        deployed = set(deploys.running_in(s, environment))
         for app in release.apps:
             for dep in self.project.apps[app].depends_on:
                 if dep not in release.apps and dep not in deployed:
@@ -325,11 +325,12 @@ class PromotionController:
     ) -> None:
         """A manual promotion of an older release pins the environment: auto-promotion
         must not undo it until the hold is lifted."""
+        running_now = deploys.running_in(s, environment)
         for app in p.apps:
-            current = next((c for c in _cells(s, environment) if c.app == app), None)
-            if current is None or current.release_id is None:
+            current = running_now.get(app)
+            if current is None:
                 continue
-            running = releases.get_release(s, current.release_id)
+            running = releases.get_release(s, current)
             if running is not None and running.created_at > release.created_at:
                 store.set_hold(
                     s,
@@ -465,7 +466,7 @@ class PromotionController:
                 raise PromotionError(f"app {app!r} is not defined", 404)
             target = to
             if target is None:
-                current = next((c.release_id for c in _cells(s, environment) if c.app == app), None)
+                current = deploys.running_in(s, environment).get(app)
                 target = store.last_verified_release(s, environment, app, exclude=current)
                 if target is None:
                     raise PromotionError(
@@ -1100,14 +1101,6 @@ def _postpone(s: Session, promotion_id: str, when: datetime | None) -> Promotion
     if record is None:
         raise PromotionError(f"no promotion {promotion_id!r}", 404)
     return store.save_promotion(s, record.domain(), next_check_at=when)
-
-
-def _cells(s: Session, environment: str) -> list[Any]:
-    from sqlalchemy import select
-
-    from shiplane.store.models import Deployment
-
-    return list(s.scalars(select(Deployment).where(Deployment.environment == environment)))
 
 
 __all__ = ["Actor", "PromotionController", "PromotionError", "StaleStateError"]

@@ -125,7 +125,7 @@ class Engine:
     async def _restore_drift(self) -> None:
         def deployed() -> list[tuple[str, str]]:
             with self.db.session(readonly=True) as s:
-                return [(c.environment, c.app) for c in _deployed_cells(s)]
+                return deploys.deployed_pairs(s)
 
         pairs = await asyncio.to_thread(deployed)
         for environment, app in pairs:
@@ -232,14 +232,6 @@ class Engine:
                     repos.update(i.repository for i in load_pin(pin_file.read_bytes()).images)
             result[app] = env_object_diffs(a, a_objs, b, b_objs, repos)
         return EnvDiff(a, b, result)
-
-
-def _deployed_cells(s: Any) -> list[Any]:
-    from sqlalchemy import select
-
-    from shiplane.store.models import Deployment
-
-    return list(s.scalars(select(Deployment).where(Deployment.release_id.is_not(None))))
 
 
 def utcnow() -> datetime:

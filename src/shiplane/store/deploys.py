@@ -178,6 +178,21 @@ def list_runs(
     return Page[DeployRunRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
 
 
+def running_in(s: Session, environment: str) -> dict[str, str | None]:
+    """app -> the release it runs in `environment` (None: synced from git, unpinned), for
+    every app that has been deployed there."""
+    query = select(Deployment.app, Deployment.release_id).where(
+        Deployment.environment == environment
+    )
+    return {app: release for app, release in s.execute(query)}
+
+
+def deployed_pairs(s: Session) -> list[tuple[str, str]]:
+    """(environment, app) of every deployment that runs a release."""
+    query = select(Deployment.environment, Deployment.app).where(Deployment.release_id.is_not(None))
+    return [(env, app) for env, app in s.execute(query)]
+
+
 def get_inventory(s: Session, environment: str, app: str) -> list[dict[str, str]] | None:
     row = s.get(Inventory, (environment, app))
     return None if row is None else [dict(o) for o in row.objects]

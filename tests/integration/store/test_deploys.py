@@ -98,3 +98,11 @@ def test_update_deployment_writes_only_changes(db: Database) -> None:
     with db.session() as s:
         (cell,) = get_matrix(s, apps=["web"], environments=["dev"])
     assert (cell.health, cell.sync_status) == ("Healthy", "Synced")
+
+
+def test_running_in_and_deployed_pairs(db: Database) -> None:
+    with db.session() as s:
+        deploys.update_deployment(s, environment="dev", app="web", health="Healthy")
+        assert deploys.running_in(s, "dev") == {"web": None}  # synced from git, unpinned
+        assert deploys.deployed_pairs(s) == []
+        assert deploys.running_in(s, "prod") == {}
