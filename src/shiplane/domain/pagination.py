@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 _MAX_CURSOR_LENGTH = 1024
@@ -42,3 +43,22 @@ def decode_cursor(kind: str, cursor: str) -> list[Any]:
         raise InvalidCursorError(f"{problem} (it belongs to another listing)")
     values: list[Any] = data["v"]
     return values
+
+
+def encode_time_id_cursor(kind: str, time: datetime, last_id: str) -> str:
+    """A keyset position of a newest-first listing ordered by (time, id)."""
+    return encode_cursor(kind, [time.isoformat(), last_id])
+
+
+def decode_time_id_cursor(kind: str, cursor: str) -> tuple[datetime, str]:
+    """The (time, id) position of `encode_time_id_cursor`; InvalidCursorError otherwise."""
+    values = decode_cursor(kind, cursor)
+    problem = f"invalid cursor {cursor[:40]!r}: malformed position"
+    try:
+        time_raw, last_id = values
+        time = datetime.fromisoformat(time_raw)
+    except (TypeError, ValueError):
+        raise InvalidCursorError(problem) from None
+    if not isinstance(last_id, str) or time.tzinfo is None:
+        raise InvalidCursorError(problem)
+    return time, last_id

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
 from shiplane.store.models import Deployment, DeployRun, Inventory
 from shiplane.store.records import DeployRunRecord, DeployStep, Page
 
@@ -158,11 +158,7 @@ def list_runs(
     if app is not None:
         query = query.where(DeployRun.app == app)
     if cursor is not None:
-        values = decode_cursor(_CURSOR_KIND, cursor)
-        try:
-            started_at, last_id = datetime.fromisoformat(values[0]), str(values[1])
-        except (IndexError, TypeError, ValueError):
-            raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}") from None
+        started_at, last_id = decode_time_id_cursor(_CURSOR_KIND, cursor)
         query = query.where(
             or_(
                 DeployRun.started_at < started_at,
@@ -174,7 +170,7 @@ def list_runs(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(_CURSOR_KIND, [rows[-1].started_at.isoformat(), rows[-1].id])
+        next_cursor = encode_time_id_cursor(_CURSOR_KIND, rows[-1].started_at, rows[-1].id)
     return Page[DeployRunRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
-from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
 from shiplane.domain.promotion import FINISHED_STATES, Promotion, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Freeze, Hold
 from shiplane.store.models import (
@@ -236,11 +236,7 @@ def list_promotions(
     if release_id is not None:
         query = query.where(PromotionRow.release_id == release_id)
     if cursor is not None:
-        values = decode_cursor(_CURSOR_KIND, cursor)
-        try:
-            created_at, last_id = datetime.fromisoformat(values[0]), str(values[1])
-        except (IndexError, TypeError, ValueError):
-            raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}") from None
+        created_at, last_id = decode_time_id_cursor(_CURSOR_KIND, cursor)
         query = query.where(
             or_(
                 PromotionRow.created_at < created_at,
@@ -255,7 +251,7 @@ def list_promotions(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(_CURSOR_KIND, [rows[-1].created_at.isoformat(), rows[-1].id])
+        next_cursor = encode_time_id_cursor(_CURSOR_KIND, rows[-1].created_at, rows[-1].id)
     return Page[PromotionRecord](items=[_record(r) for r in rows], next_cursor=next_cursor)
 
 

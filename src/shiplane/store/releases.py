@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
 from shiplane.domain.releases import (
     RELEASE_ID_HEX_LENGTH,
     ReleaseValidationError,
@@ -191,7 +191,7 @@ def list_releases(
             )
         )
     if cursor is not None:
-        created_at, last_id = _decode_release_cursor(cursor)
+        created_at, last_id = decode_time_id_cursor(_CURSOR_KIND, cursor)
         query = query.where(
             or_(
                 Release.created_at < created_at,
@@ -204,20 +204,8 @@ def list_releases(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(_CURSOR_KIND, [last.created_at.isoformat(), last.id])
+        next_cursor = encode_time_id_cursor(_CURSOR_KIND, last.created_at, last.id)
     return Page[ReleaseRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
-
-
-def _decode_release_cursor(cursor: str) -> tuple[datetime, str]:
-    values = decode_cursor(_CURSOR_KIND, cursor)
-    try:
-        created_raw, last_id = values
-        created_at = datetime.fromisoformat(created_raw)
-    except (TypeError, ValueError):
-        raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}: malformed position") from None
-    if not isinstance(last_id, str) or created_at.tzinfo is None:
-        raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}: malformed position")
-    return created_at, last_id
 
 
 def set_resolved_digest(s: Session, release: str, app: str, digest: str) -> bool:

@@ -37,3 +37,27 @@ def test_cursor_of_another_listing_is_rejected() -> None:
 
 def test_invalid_cursor_is_value_error() -> None:
     assert issubclass(InvalidCursorError, ValueError)
+
+
+def test_time_id_cursor_round_trip_and_rejects_malformed_positions() -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from shiplane.domain.pagination import (
+        InvalidCursorError,
+        decode_time_id_cursor,
+        encode_cursor,
+        encode_time_id_cursor,
+    )
+
+    at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert decode_time_id_cursor("runs", encode_time_id_cursor("runs", at, "dep-1")) == (
+        at,
+        "dep-1",
+    )
+    for values in (["not a time", "x"], [at.isoformat(), 7], ["2026-11-26T12:00:00", "x"], [1]):
+        with pytest.raises(InvalidCursorError, match="malformed position"):
+            decode_time_id_cursor("runs", encode_cursor("runs", values))
+    with pytest.raises(InvalidCursorError, match="another listing"):
+        decode_time_id_cursor("runs", encode_time_id_cursor("promotions", at, "p"))
