@@ -518,7 +518,9 @@ async def memory_child(setup: Setup) -> dict[str, Any]:
     rss_start = vm_status()["VmRSS"]
     applied: list[tuple[str, str, Any, list[dict[str, Any]]]] = []
 
-    async def remember(environment: str, app: str, handle: Any, objects: list[Any]) -> None:
+    async def remember(
+        environment: str, app: str, handle: Any, objects: list[Any], commit: Any = None
+    ) -> None:
         applied.append((environment, app, handle, objects))
 
     deployer = make_engine(setup, "memory.db", on_applied=remember)

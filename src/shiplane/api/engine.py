@@ -26,6 +26,8 @@ def start_engine(settings: ApiSettings, db: Database) -> Engine | None:
             cache_dir=settings.git_cache_dir or default_data_dir() / "git",
             base_dir=base,
             health_timeout=settings.health_timeout,
+            lease_ttl=settings.lease_ttl,
+            replica_id=settings.replica_id,
         ),
     )
 

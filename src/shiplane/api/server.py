@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import os
+import re
 import signal
 import socket
 import sys
@@ -29,6 +30,9 @@ from shiplane.store.db import Database, default_database_url
 BOOTSTRAP_ENV = "SHIPLANE_BOOTSTRAP_TOKEN"
 DATABASE_ENV = "SHIPLANE_DATABASE_URL"
 REPO_ENV = "SHIPLANE_REPO"
+LEASE_TTL_ENV = "SHIPLANE_LEASE_TTL"
+_REPLICA_ID = re.compile(r"[A-Za-z0-9._-]{1,60}")
+REPLICA_ID_ENV = "SHIPLANE_REPLICA_ID"
 
 
 class ServeError(Exception):
@@ -44,6 +48,26 @@ class ServeOptions:
     repo: str | None = None
     branch: str = "main"
     health_timeout: float = 300.0
+    lease_ttl: float | None = None
+    replica_id: str | None = None
+
+
+def resolve_lease_ttl(options: ServeOptions) -> float:
+    raw: object = options.lease_ttl
+    source = "--lease-ttl"
+    if raw is None:
+        raw, source = os.environ.get(LEASE_TTL_ENV), LEASE_TTL_ENV
+    if raw is None or raw == "":
+        from shiplane.engine.leases import DEFAULT_TTL
+
+        return DEFAULT_TTL
+    try:
+        ttl = float(str(raw))
+    except ValueError:
+        raise ServeError(f"{source}={raw!r} is not a number of seconds (e.g. 15)") from None
+    if not 1.0 <= ttl <= 3600.0:
+        raise ServeError(f"{source}={raw!r}: a lease TTL must be 1 to 3600 seconds")
+    return ttl
 
 
 def resolve_database_url(options: ServeOptions, data_dir: Path) -> str:
@@ -188,6 +212,12 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     else:
         project = load_project_config(config_path)
     url = resolve_database_url(options, data_dir)
+    lease_ttl = resolve_lease_ttl(options)
+    replica_id = options.replica_id or os.environ.get(REPLICA_ID_ENV) or None
+    if replica_id is not None and not _REPLICA_ID.fullmatch(replica_id):
+        raise ServeError(
+            f"replica id {replica_id!r} is not valid: use 1-60 letters, digits, '.', '_' or '-'"
+        )
     try:
         sqlite_lock = lock_sqlite(url)
     except ValueError as exc:
@@ -206,6 +236,8 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         repo_branch=options.branch,
         git_cache_dir=data_dir / "git",
         health_timeout=options.health_timeout,
+        lease_ttl=lease_ttl,
+        replica_id=replica_id,
     )
     app = create_app(settings, database=database)
     sock = bind_socket(host, port)

@@ -35,6 +35,9 @@ class ApiSettings:
     repo_branch: str = "main"
     git_cache_dir: Path | None = None
     health_timeout: float = 300.0
+    # Leases of this replica (docs/durability.md): TTL in seconds and its name.
+    lease_ttl: float = 15.0
+    replica_id: str | None = None
     # Slow clients must not hold an export thread forever; see streaming.py.
     export_queue_size: int = 256
 

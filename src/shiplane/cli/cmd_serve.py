@@ -39,6 +39,18 @@ def serve(
         "--data-dir",
         help="Data directory (default: $SHIPLANE_HOME, else ~/.local/share/shiplane).",
     ),
+    lease_ttl: float | None = typer.Option(
+        None,
+        "--lease-ttl",
+        help="Seconds a replica's leases last without a heartbeat; another replica takes "
+        "over its work after that (default: $SHIPLANE_LEASE_TTL, else 15).",
+    ),
+    replica_id: str | None = typer.Option(
+        None,
+        "--replica-id",
+        help="Name of this replica in leases, runs and metrics "
+        "(default: $SHIPLANE_REPLICA_ID, else HOST-PID-RANDOM).",
+    ),
 ) -> None:
     """Run the API server until SIGTERM or Ctrl-C."""
     # Imported here: the server stack is heavy and the other commands never need it.
@@ -53,6 +65,8 @@ def serve(
         repo=repo,
         branch=branch,
         health_timeout=health_timeout,
+        lease_ttl=lease_ttl,
+        replica_id=replica_id,
     )
     try:
         run_server(options)

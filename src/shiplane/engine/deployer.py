@@ -10,11 +10,12 @@ inventories. `sync` re-applies what git already says; `diff` compares with the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from shiplane.config.models import AppConfig, ProjectConfig
 from shiplane.domain.health import HealthStatus
 from shiplane.engine.clusters import ClusterHandle, ClusterPool
 from shiplane.engine.faults import fault_point
+from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.recorder import RunRecorder
 from shiplane.gitops.errors import GitError, PinError, RenderError
@@ -48,13 +50,17 @@ from shiplane.kube.ownership import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED
 from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
 from shiplane.store.db import Database
+from shiplane.store.leases import LeaseLostError
 from shiplane.store.records import ReleaseRecord
 
 log = structlog.get_logger(__name__)
 
 Kind = Literal["deploy", "sync", "rollback"]
 Progress = Callable[[str], None]
-AppliedListener = Callable[[str, str, ClusterHandle, list[dict[str, Any]]], Awaitable[None]]
+# (environment, app, cluster, objects sent, git commit they came from)
+AppliedListener = Callable[
+    [str, str, ClusterHandle, list[dict[str, Any]], str | None], Awaitable[None]
+]
 
 # Local and many on-premise clusters never get LoadBalancer addresses.
 HEALTH_POLICY = HealthPolicy(lb_address_optional=True)
@@ -150,6 +156,7 @@ class Deployer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_applied: AppliedListener | None = None,
         metrics: EngineMetrics | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.db = db
         self.workspace = workspace
@@ -159,12 +166,62 @@ class Deployer:
         self.clock = clock
         self.on_applied = on_applied
         self.metrics = metrics
+        self.leases = leases
         # One deploy at a time per environment: two would race on its pins and inventory.
         self._env_locks: dict[str, asyncio.Lock] = {}
         self._namespaces_seen: dict[str, set[str]] = {}
 
     def _lock(self, environment: str) -> asyncio.Lock:
         return self._env_locks.setdefault(environment, asyncio.Lock())
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(
+        self, environment: str, progress: Progress | None
+    ) -> AsyncIterator[HeldLease | None]:
+        """One deploy or sync of `environment` at a time: in this process (a lock) and
+        across replicas (the `deploy/<environment>` lease, when leases are on)."""
+        async with self._lock(environment):
+            if self.leases is None:
+                yield None
+                return
+            told = False
+
+            def waiting(seconds: float) -> None:
+                nonlocal told
+                if seconds >= 1.0 and not told:
+                    told = True
+                    _say(progress, f"waiting for another replica deploying to {environment}")
+
+            async with self.leases.hold(f"deploy/{environment}", waiting=waiting) as lease:
+                yield lease
+
+    def _recorder(
+        self,
+        environment: str,
+        apps: Sequence[str],
+        *,
+        group_id: str,
+        kind: str,
+        release_id: str | None,
+        actor: str,
+        fence: Fence | None,
+        env_lease: HeldLease | None,
+    ) -> RunRecorder:
+        env_fence = None
+        if env_lease is not None and self.leases is not None:
+            env_fence = self.leases.fence(env_lease)
+        return RunRecorder(
+            self.db,
+            group_id=group_id,
+            environment=environment,
+            apps=apps,
+            kind=kind,
+            release_id=release_id,
+            actor=actor,
+            clock=self.clock,
+            fence=Fences([fence, env_fence]),
+            replica=None if self.leases is None else self.leases.replica_id,
+        )
 
     # --- public API -----------------------------------------------------------------------
 
@@ -183,8 +240,10 @@ class Deployer:
         kind: Kind = "deploy",
         wait: bool = True,
         progress: Progress | None = None,
+        fence: Fence | None = None,
     ) -> DeployOutcome:
-        """Commit `release`'s pins for `environment` and sync the cluster to that commit."""
+        """Commit `release`'s pins for `environment` and sync the cluster to that commit.
+        With `fence` (a promotion's lease), every write and side effect checks it first."""
         started = time.monotonic()
         try:
             outcome = await self._deploy(
@@ -196,6 +255,7 @@ class Deployer:
                 kind=kind,
                 wait=wait,
                 progress=progress,
+                fence=fence,
             )
         except DeployError:
             self._observe(kind, "failed", started)
@@ -214,20 +274,21 @@ class Deployer:
         kind: Kind,
         wait: bool,
         progress: Progress | None,
+        fence: Fence | None,
     ) -> DeployOutcome:
         self._check_environment(environment)
         chosen = self._release_apps(release, apps)
         group_id = promotion_id or new_group_id()
-        async with self._lock(environment):
-            rec = RunRecorder(
-                self.db,
+        async with self._exclusive(environment, progress) as env_lease:
+            rec = self._recorder(
+                environment,
+                chosen,
                 group_id=group_id,
-                environment=environment,
-                apps=chosen,
                 kind=kind,
                 release_id=release.id,
                 actor=actor,
-                clock=self.clock,
+                fence=fence,
+                env_lease=env_lease,
             )
             outcome = DeployOutcome(group_id, environment, kind, release.id)
             await rec.start({"promotion": promotion_id})
@@ -243,6 +304,7 @@ class Deployer:
                 trailers = promotion_trailers(group_id, release.id, actor)
                 await rec.step("commit", "running")
                 fault_point("deploy.before_push")
+                rec.assert_held()  # a replica paused past its lease must not push
                 try:
                     result = await self.workspace.commit_and_push(
                         changes, message=message, trailers=trailers
@@ -266,7 +328,7 @@ class Deployer:
                 await self._sync_tree(
                     rec, outcome, environment, plans, tree, wait, progress, dry_run
                 )
-            except DeployError:
+            except (DeployError, LeaseLostError):
                 raise
             except Exception as exc:  # a bug or an outage: record it, never leave "running"
                 log.exception("deploy.crashed", group=group_id)
@@ -302,7 +364,7 @@ class Deployer:
         progress: Progress | None,
     ) -> DeployOutcome:
         self._check_environment(environment)
-        async with self._lock(environment):
+        async with self._exclusive(environment, progress) as env_lease:
             head = await self.workspace.sync()
             tree = await self.workspace.read_tree(head)
             plans = self._plans_from_tree(environment, tree, apps)
@@ -313,15 +375,15 @@ class Deployer:
                     f"envs/{environment}/ in git (promote a release first)",
                 )
             release_ids = sorted({p.pin.release for p in plans if p.pin is not None})
-            rec = RunRecorder(
-                self.db,
+            rec = self._recorder(
+                environment,
+                [p.app for p in plans],
                 group_id=new_group_id(),
-                environment=environment,
-                apps=[p.app for p in plans],
                 kind="sync",
                 release_id=release_ids[0] if len(release_ids) == 1 else None,
                 actor=actor,
-                clock=self.clock,
+                fence=None,
+                env_lease=env_lease,
             )
             outcome = DeployOutcome(rec.group_id, environment, "sync", rec.release_id, head)
             await rec.start({"commit": head})
@@ -329,7 +391,7 @@ class Deployer:
                 outcome.apps[plan.app] = AppOutcome(plan.app, rec.run_ids[plan.app])
             try:
                 await self._sync_tree(rec, outcome, environment, plans, tree, wait, progress)
-            except DeployError:
+            except (DeployError, LeaseLostError):
                 raise
             except Exception as exc:
                 log.exception("sync.crashed", group=rec.group_id)
@@ -519,6 +581,9 @@ class Deployer:
                 *(self._apply_one(rec, outcome, handle, environment, by_app[a]) for a in level),
                 return_exceptions=True,
             )
+            for result in results:
+                if isinstance(result, LeaseLostError):
+                    raise result  # not an apply failure: another replica owns the work now
             errors = {a: _describe(r) for a, r in zip(level, results, strict=True) if r}
             if errors:
                 raise await self._fail_apps(rec, "apply", errors, outcome)
@@ -574,6 +639,7 @@ class Deployer:
         environment: str,
         plan: _Plan,
     ) -> None:
+        rec.assert_held()  # checked right before each app's apply: never apply stale
         try:
             result = await handle.applier.apply(
                 plan.objects,
@@ -612,7 +678,7 @@ class Deployer:
         if self.on_applied is not None:
             # Drift compares with what was sent, ownership markers included.
             sent = [mark_owned(clean(o), environment, plan.app) for o in plan.objects]
-            await self.on_applied(environment, plan.app, handle, sent)
+            await self.on_applied(environment, plan.app, handle, sent, outcome.git_commit)
 
     async def _prune_one(
         self,
@@ -632,6 +698,7 @@ class Deployer:
         keep: list[ObjRef] = []
         text = "nothing to prune"
         if enabled and previous:
+            rec.assert_held()
             result = await handle.applier.prune(
                 previous, current, max_fraction=max_fraction, environment=environment, app=plan.app
             )

@@ -127,13 +127,27 @@ class DriftController:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def on_applied(
-        self, environment: str, app: str, handle: ClusterHandle, objects: list[dict[str, Any]]
+        self,
+        environment: str,
+        app: str,
+        handle: ClusterHandle,
+        objects: list[dict[str, Any]],
+        commit: str | None = None,
     ) -> None:
         """The deployer's hook: from now on, `objects` is what (environment, app) wants."""
         cluster = self._clusters.get(handle.name)
         if cluster is None:
             cluster = self._clusters[handle.name] = _ClusterDrift(handle, self)
         await cluster.register(environment, app, objects)
+
+    async def stop_cluster(self, name: str) -> None:
+        """Stop watching one cluster (another replica watches it now)."""
+        cluster = self._clusters.pop(name, None)
+        if cluster is not None:
+            await cluster.stop()
+
+    def watching(self, name: str) -> bool:
+        return name in self._clusters
 
     def status(self, environment: str, app: str) -> AppSync | None:
         cluster_name = self.project.environments[environment].cluster

@@ -4,6 +4,10 @@ Inert unless `SHIPLANE_FAULT_POINT` is set when the process starts. Its value is
 name, optionally `NAME:N` to die the N-th time the point is reached (default the first).
 The process then sends itself SIGKILL — no cleanup, no flush — exactly like `kill -9`
 or a node losing power, which is what the crash tests must survive.
+
+With `SHIPLANE_FAULT_ACTION=stop` it sends itself SIGSTOP instead: the process freezes
+at the point (as in a long GC pause or a frozen VM) until someone sends SIGCONT, which
+is how the lease tests pause a replica past its lease.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import signal
 
 FAULT_ENV = "SHIPLANE_FAULT_POINT"
+ACTION_ENV = "SHIPLANE_FAULT_ACTION"
 
 POINTS = (
     "promotion.started",  # the promotion became Waiting (committed)
@@ -38,6 +43,7 @@ def _parse(raw: str | None) -> tuple[str, int] | None:
 
 
 _TARGET = _parse(os.environ.get(FAULT_ENV))
+_SIGNAL = signal.SIGSTOP if os.environ.get(ACTION_ENV) == "stop" else signal.SIGKILL
 _seen: dict[str, int] = {}
 
 
@@ -47,4 +53,4 @@ def fault_point(name: str) -> None:
         return
     _seen[name] = _seen.get(name, 0) + 1
     if _seen[name] == _TARGET[1]:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), _SIGNAL)

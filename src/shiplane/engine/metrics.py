@@ -5,12 +5,14 @@ replica reports the same, current numbers without keeping counters in sync)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from shiplane.store import leases as lease_store
 from shiplane.store.db import Database
 from shiplane.store.models import PromotionRow
 
@@ -18,7 +20,7 @@ BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 
 class EngineMetrics:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, leases: Any = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.deploy_seconds = Histogram(
             "shiplane_deploy_duration_seconds",
@@ -42,6 +44,7 @@ class EngineMetrics:
             registry=self.registry,
         )
         self.registry.register(_PromotionCollector(db))
+        self.registry.register(_LeaseCollector(db, leases))
 
 
 class _PromotionCollector(Collector):
@@ -70,6 +73,49 @@ class _PromotionCollector(Collector):
                 queued.add_metric([environment], count)
         yield by_state
         yield queued
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
+
+
+class _LeaseCollector(Collector):
+    """Who holds what: live promotion leases and named leases (cluster watches, deploys,
+    replica liveness) per replica, read from the database so every replica agrees."""
+
+    def __init__(self, db: Database, keeper: Any) -> None:
+        self.db = db
+        self.keeper = keeper  # engine.leases.LeaseKeeper (typed loosely: no engine import)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        promotions = GaugeMetricFamily(
+            "shiplane_promotion_leases",
+            "Promotions being worked on, by the replica holding their lease.",
+            labels=["replica"],
+        )
+        named = GaugeMetricFamily(
+            "shiplane_lease_owner",
+            "Named leases (watch/<cluster>, deploy/<environment>, replica/<id>) and the "
+            "replica holding each (1 per held lease).",
+            labels=["lease", "replica"],
+        )
+        mine = GaugeMetricFamily(
+            "shiplane_replica_leases_held",
+            "Leases this replica holds now (promotions and named leases).",
+            labels=["replica"],
+        )
+        with self.db.session(readonly=True) as s:
+            by_owner = lease_store.promotion_leases_by_owner(s)
+            held = lease_store.list_leases(s)
+        for owner, count in sorted(by_owner.items()):
+            promotions.add_metric([owner], count)
+        for lease in held:
+            named.add_metric([lease.name, lease.owner or ""], 1)
+        if self.keeper is not None:
+            info = self.keeper.holding()
+            mine.add_metric([info["replica"]], len(info["leases"]))
+        yield promotions
+        yield named
+        yield mine
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())

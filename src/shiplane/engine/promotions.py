@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from shiplane.domain.promotion_queue import may_auto_promote, next_to_start, sup
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer, DeployError
 from shiplane.engine.faults import fault_point
+from shiplane.engine.leases import Fence, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.verification import verify_round
 from shiplane.gates import (
@@ -58,8 +60,10 @@ from shiplane.gates.checks import base as checks_base
 from shiplane.gates.checks.runner import resolve_inconclusive
 from shiplane.kube.refs import ObjRef
 from shiplane.store import audit, deploys, releases
+from shiplane.store import leases as lease_store
 from shiplane.store import promotions as store
-from shiplane.store.db import Database
+from shiplane.store.db import Database, is_deadlock
+from shiplane.store.leases import LeaseLostError
 from shiplane.store.promotions import PromotionRecord, StaleStateError
 from shiplane.store.records import ReleaseRecord
 
@@ -70,6 +74,8 @@ E = PromotionEvent
 
 IDLE_RECHECK = timedelta(seconds=30)  # waits with no known end are re-checked this often
 TICK_SECONDS = 1.0
+MAX_PARALLEL = 64  # promotions one replica works on at once
+DEADLOCK_RETRIES = 3
 
 
 class PromotionError(Exception):
@@ -99,6 +105,8 @@ class PromotionController:
         health_timeout: float = 300.0,
         notify: Callable[[Session, str, PromotionRecord], None] | None = None,
         metrics: EngineMetrics | None = None,
+        leases: LeaseKeeper | None = None,
+        max_parallel: int = MAX_PARALLEL,
     ) -> None:
         self.db = db
         self.project = project
@@ -113,6 +121,10 @@ class PromotionController:
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[str] = set()
         self._workers: set[asyncio.Task[None]] = set()
+        # Without a keeper from `serve` (tests, benchmarks) the controller is alone.
+        self._own_leases = leases is None
+        self.leases = leases or LeaseKeeper(db, single_process=True)
+        self.max_parallel = max_parallel
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -120,6 +132,7 @@ class PromotionController:
         return self.clock.now()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self.run(), name="promotion reconciler")
 
     async def stop(self) -> None:
@@ -130,6 +143,8 @@ class PromotionController:
         for task in list(self._workers):
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._own_leases:
+            await self.leases.stop()
 
     def wake(self) -> None:
         """Look at due promotions now (an approval, an unfreeze, a new release...)."""
@@ -146,26 +161,59 @@ class PromotionController:
                 await asyncio.wait_for(self._wake.wait(), timeout=TICK_SECONDS)
 
     async def reconcile_due(self) -> None:
-        """Start a worker for every due promotion that is not already being worked on.
-        Promotions of different (environment, app) slots progress in parallel."""
-        ids = await self._read(lambda s: store.due_promotion_ids(s, self.now()))
-        for promotion_id in ids:
-            if promotion_id in self._inflight:
-                continue
+        """Claim due promotions that no live replica works on (a lease each) and start a
+        worker for each. Promotions of different (environment, app) slots progress in
+        parallel, on this replica and across replicas."""
+        if self._own_leases:
+            await self.leases.ensure_started()
+        room = self.max_parallel - len(self._inflight)
+        if room <= 0:
+            return
+        busy = set(self._inflight)
+        claimed_at = time.monotonic()
+        claims = await self._write(
+            lambda s: lease_store.claim_due_promotions(
+                s,
+                self.leases.replica_id,
+                due_at=self.now(),
+                ttl=self.leases.ttl,
+                exclude=busy,
+                limit=room,
+            )
+        )
+        for lease in self.leases.track_claims(claims, claimed_at):
+            promotion_id = lease.name
             self._inflight.add(promotion_id)
-            task = asyncio.create_task(self._work(promotion_id), name=f"promotion {promotion_id}")
+            task = asyncio.create_task(
+                self._work(promotion_id, lease), name=f"promotion {promotion_id}"
+            )
+            # A lease lost to another replica stops the work at once; the fences stop
+            # any write that would still be on its way.
+            lease.on_lost.append(_canceller(task))
             self._workers.add(task)
             task.add_done_callback(self._workers.discard)
 
-    async def _work(self, promotion_id: str) -> None:
+    async def _work(self, promotion_id: str, lease: HeldLease) -> None:
+        fence = self.leases.fence(lease)
         try:
-            await self.reconcile(promotion_id)
+            await self.reconcile(promotion_id, fence)
+        except LeaseLostError as exc:
+            log.warning("promotion.lease_lost", promotion=promotion_id, error=str(exc))
+        except asyncio.CancelledError:
+            if not lease.lost:
+                raise  # shutting down: stop() hands the lease back
+            log.warning("promotion.lease_lost", promotion=promotion_id, error="taken over")
         except Exception:
             log.exception("promotion.reconcile_failed", promotion=promotion_id)
             # Look again later rather than spin on a persistent error.
-            await self._write(lambda s: _postpone(s, promotion_id, self.now() + IDLE_RECHECK))
+            with contextlib.suppress(LeaseLostError):
+                await self._fenced(
+                    fence, lambda s: _postpone(s, promotion_id, self.now() + IDLE_RECHECK)
+                )
         finally:
             self._inflight.discard(promotion_id)
+        with contextlib.suppress(Exception):
+            await self.leases.release_promotion(lease)
 
     async def settle(self, seconds: float = 60.0) -> None:
         """Reconcile until nothing is due or running (for tests and the demo)."""
@@ -191,10 +239,29 @@ class PromotionController:
 
     async def _write(self, fn: Callable[[Session], T]) -> T:
         def run() -> T:
-            with self.db.session() as s:
-                return fn(s)
+            for attempt in range(DEADLOCK_RETRIES + 1):
+                try:
+                    with self.db.session() as s:
+                        return fn(s)
+                except Exception as exc:
+                    # PostgreSQL breaks a rare lock cycle between replicas by failing one
+                    # transaction; it rolled back, so running it again is safe.
+                    if attempt == DEADLOCK_RETRIES or not is_deadlock(exc):
+                        raise
+            raise AssertionError("unreachable")
 
         return await asyncio.to_thread(run)
+
+    async def _fenced(self, fence: Fence | None, fn: Callable[[Session], T]) -> T:
+        """A write on behalf of a promotion's worker: only while it holds the lease."""
+        if fence is None:
+            return await self._write(fn)
+
+        def run(s: Session) -> T:
+            fence.check(s)
+            return fn(s)
+
+        return await self._write(run)
 
     # --- requests (API) -------------------------------------------------------------------
 
@@ -249,6 +316,7 @@ class PromotionController:
                 f"no release matches {release_ref!r} (by id, unique id prefix or alias)", 404
             )
         self._check_release_fits(s, release, environment)
+        store.lock_queue(s, environment)
         now = self.now()
         promotion = Promotion(
             id=new_promotion_id(now),
@@ -347,7 +415,7 @@ class PromotionController:
         self, promotion_id: str, *, actor: Actor, decision: str, comment: str = ""
     ) -> PromotionRecord:
         def fn(s: Session) -> PromotionRecord:
-            record = self._get(s, promotion_id)
+            record = self._get(s, promotion_id, lock=True)
             p = record.domain()
             release = self._release_info(s, p.release_id)
             policy = self.project.environments[p.environment].approvals
@@ -402,7 +470,7 @@ class PromotionController:
 
     async def abort(self, promotion_id: str, *, actor: Actor, reason: str) -> PromotionRecord:
         def fn(s: Session) -> PromotionRecord:
-            p = self._get(s, promotion_id).domain()
+            p = self._get(s, promotion_id, lock=True).domain()
             if p.state not in (S.PENDING, S.WAITING, S.DEPLOYING, S.VERIFYING):
                 raise PromotionError(
                     f"promotion {p.id} is {p.state.value}; only a pending, waiting, deploying "
@@ -495,7 +563,7 @@ class PromotionController:
         self, promotion_id: str, check: str, *, passed: bool, actor: Actor, comment: str = ""
     ) -> PromotionRecord:
         def fn(s: Session) -> PromotionRecord:
-            record = self._get(s, promotion_id)
+            record = self._get(s, promotion_id, lock=True)
             verify = dict(record.data.get("verify") or {})
             states = dict(verify.get("checks") or {})
             if record.state != S.VERIFYING.value or check not in states:
@@ -598,8 +666,8 @@ class PromotionController:
 
         return await self._read(fn)
 
-    def _get(self, s: Session, promotion_id: str) -> PromotionRecord:
-        record = store.get_promotion(s, promotion_id)
+    def _get(self, s: Session, promotion_id: str, *, lock: bool = False) -> PromotionRecord:
+        record = store.get_promotion(s, promotion_id, lock=lock)
         if record is None:
             raise PromotionError(f"no promotion {promotion_id!r}", 404)
         return record
@@ -658,13 +726,13 @@ class PromotionController:
 
     # --- reconcile ------------------------------------------------------------------------
 
-    async def reconcile(self, promotion_id: str) -> None:
+    async def reconcile(self, promotion_id: str, fence: Fence | None = None) -> None:
         record = await self._read(lambda s: store.get_promotion(s, promotion_id))
         if record is None:
             return
         state = S(record.state)
         if state is S.PENDING:
-            started = await self._write(lambda s: self._try_start(s, promotion_id))
+            started = await self._fenced(fence, lambda s: self._try_start(s, promotion_id))
             if started is None:
                 return
             record = started
@@ -672,19 +740,19 @@ class PromotionController:
             if state is S.WAITING:
                 fault_point("promotion.started")
         if state is S.WAITING:
-            record = await self._write(lambda s: self._evaluate_gates(s, promotion_id))
+            record = await self._fenced(fence, lambda s: self._evaluate_gates(s, promotion_id))
             state = S(record.state)
             if state is S.DEPLOYING:
                 fault_point("promotion.gates_passed")
         if state is S.DEPLOYING:
-            record = await self._deploy(record)
+            record = await self._deploy(record, fence)
             state = S(record.state)
             if state is S.VERIFYING:
                 fault_point("promotion.deployed")
             elif state is S.ROLLING_BACK:
                 fault_point("rollback.started")
         if state is S.VERIFYING:
-            state = await self._verify(record)
+            state = await self._verify(record, fence)
             if state is S.SUCCEEDED:
                 fault_point("promotion.verified")
             elif state is S.ROLLING_BACK:
@@ -692,12 +760,13 @@ class PromotionController:
             elif state is S.VERIFYING:
                 fault_point("verify.during")
         elif state is S.ROLLING_BACK:
-            await self._write(lambda s: self._follow_rollback(s, promotion_id))
+            await self._fenced(fence, lambda s: self._follow_rollback(s, promotion_id))
 
     def _try_start(self, s: Session, promotion_id: str) -> PromotionRecord | None:
         record = self._get(s, promotion_id)
         if record.state != S.PENDING.value:
             return record
+        store.lock_queue(s, record.environment)
         queue = [r.domain() for r in store.open_promotions(s, environment=record.environment)]
         # A failed promotion that is RollingBack holds its slot against everything but
         # its own rollback, which must run in that slot.
@@ -794,7 +863,7 @@ class PromotionController:
             s, _with_reason(p, summary, self.now()), data=data, next_check_at=wake_at
         )
 
-    async def _deploy(self, record: PromotionRecord) -> PromotionRecord:
+    async def _deploy(self, record: PromotionRecord, fence: Fence | None) -> PromotionRecord:
         release = await self._read(lambda s: releases.get_release(s, record.release_id))
         assert release is not None
         p = record.domain()
@@ -807,11 +876,13 @@ class PromotionController:
                 promotion_id=p.id,
                 kind="rollback" if p.kind == "rollback" else "deploy",
                 wait=False,
+                fence=fence,
             )
         except DeployError as exc:
             commit = exc.outcome.git_commit if exc.outcome is not None else None
             why = f"deploy failed at {exc.step}: {exc.message}"
-            return await self._write(
+            return await self._fenced(
+                fence,
                 lambda s: self._fail(
                     s,
                     p.id,
@@ -819,9 +890,10 @@ class PromotionController:
                     why,
                     git_commit=commit,
                     deployed=commit is not None,
-                )
+                ),
             )
-        return await self._write(
+        return await self._fenced(
+            fence,
             lambda s: self._transition(
                 s,
                 self._get(s, p.id).domain(),
@@ -829,10 +901,10 @@ class PromotionController:
                 f"deployed {outcome.git_commit[:12] if outcome.git_commit else ''}; verifying",
                 git_commit=outcome.git_commit,
                 data={**self._get(s, p.id).data, "verify": {}},
-            )
+            ),
         )
 
-    async def _verify(self, record: PromotionRecord) -> PromotionState:
+    async def _verify(self, record: PromotionRecord, fence: Fence | None) -> PromotionState:
         p = record.domain()
         handle = self.clusters.for_environment(p.environment)
 
@@ -910,7 +982,9 @@ class PromotionController:
             )
             return S.VERIFYING
 
-        return await self._write(save)
+        if fence is not None:
+            fence.assert_held()  # a paused replica must not record a stale round
+        return await self._fenced(fence, save)
 
     def _gate_wait(self, environment: str) -> Any:
         return None if self.metrics is None else self.metrics.gate_wait_seconds.labels(environment)
@@ -1078,6 +1152,13 @@ class PromotionController:
 
         await self._write(fn)
         self.wake()
+
+
+def _canceller(task: asyncio.Task[Any]) -> Callable[[], None]:
+    def cancel() -> None:
+        task.cancel()
+
+    return cancel
 
 
 def _health_of(round_: Any, before: dict[str, Any]) -> tuple[str, str] | None:

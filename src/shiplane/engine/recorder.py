@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from shiplane.engine.leases import Fence
 from shiplane.store import audit, deploys
 from shiplane.store.db import Database
 
@@ -33,8 +34,12 @@ class RunRecorder:
         release_id: str | None,
         actor: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        fence: Fence | None = None,
+        replica: str | None = None,
     ) -> None:
         self.db = db
+        self.fence = fence
+        self.replica = replica
         self.group_id = group_id
         self.environment = environment
         self.apps = list(apps)
@@ -46,14 +51,33 @@ class RunRecorder:
         self._step_started: dict[tuple[str, str], datetime] = {}
 
     async def write(self, fn: Callable[[Session], T]) -> T:
+        """One transaction; with a fence, only while the leases are still ours."""
+        fence = self.fence
+
         def run() -> T:
             with self.db.session() as s:
+                if fence is not None:
+                    fence.check(s)
                 return fn(s)
 
         return await asyncio.to_thread(run)
 
+    def assert_held(self) -> None:
+        """Before a side effect outside the database (push, apply, prune)."""
+        if self.fence is not None:
+            self.fence.assert_held()
+
     async def start(self, details: dict[str, Any]) -> None:
         def fn(s: Session) -> None:
+            # The caller holds the environment exclusively: a run still `running` there
+            # belongs to a deploy that died (or lost its lease) before finishing.
+            deploys.interrupt_running_runs(
+                s,
+                reason="the deploy stopped before finishing (its server died or lost its "
+                "lease); a later deploy took over",
+                environment=self.environment,
+                now=self.clock,
+            )
             for app in self.apps:
                 run = deploys.start_run(
                     s,
@@ -63,6 +87,7 @@ class RunRecorder:
                     kind=self.kind,
                     release_id=self.release_id,
                     actor=self.actor,
+                    replica=self.replica,
                     now=self.clock,
                 )
                 self.run_ids[app] = run.id

@@ -18,6 +18,7 @@ from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer, DeployError, DeployOutcome
 from shiplane.engine.diffs import AppDiff, ObjectDiff, app_diff, env_object_diffs
 from shiplane.engine.drift import DriftController
+from shiplane.engine.leases import DEFAULT_TTL, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.notify import NotificationWorker, enqueue_event
 from shiplane.engine.promotions import PromotionController
@@ -27,6 +28,7 @@ from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.kube.apply_rest import request
 from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
+from shiplane.store import leases as lease_store
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord
 
@@ -41,6 +43,8 @@ class EngineSettings:
     base_dir: Path = Path(".")
     health_timeout: float = 300.0
     clock: Clock | None = None  # injectable for tests; the system clock otherwise
+    lease_ttl: float = DEFAULT_TTL
+    replica_id: str | None = None  # default: host-pid-random
 
 
 @dataclass
@@ -65,7 +69,14 @@ class Engine:
         self.settings = settings
         self.workspace = GitWorkspace(settings.repo_url, settings.cache_dir, branch=settings.branch)
         self.clusters = ClusterPool(project, settings.base_dir)
-        self.metrics = EngineMetrics(db)
+        # SQLite: one process (serve holds a file lock), so leases never wait on a peer.
+        self.leases = LeaseKeeper(
+            db,
+            replica_id=settings.replica_id,
+            ttl=settings.lease_ttl,
+            single_process=db.dialect == "sqlite",
+        )
+        self.metrics = EngineMetrics(db, self.leases)
         self.drift = DriftController(db, project, resync=self._self_heal)
         self.deployer = Deployer(
             db,
@@ -73,8 +84,9 @@ class Engine:
             project,
             self.clusters,
             health_timeout=settings.health_timeout,
-            on_applied=self.drift.on_applied,
+            on_applied=self._on_applied,
             metrics=self.metrics,
+            leases=self.leases,
         )
         self.promotions = PromotionController(
             db,
@@ -85,9 +97,15 @@ class Engine:
             health_timeout=settings.health_timeout,
             notify=self._notify,
             metrics=self.metrics,
+            leases=self.leases,
         )
         self.notifier = NotificationWorker(db, project)
         self._restore: asyncio.Task[None] | None = None
+        # Cluster watches this replica holds (lease per cluster) and, per watched
+        # (environment, app), the commit whose objects drift compares with.
+        self._watches: dict[str, HeldLease] = {}
+        self._watched_commits: dict[tuple[str, str], str | None] = {}
+        self._watch_lock = asyncio.Lock()
 
     def _notify(self, s: Any, event: str, record: Any) -> None:
         # In the promotion's own transaction: a notification exists iff the change does.
@@ -95,51 +113,117 @@ class Engine:
         self.notifier.wake()
 
     async def start(self) -> None:
-        # One process owns the engine (SQLite): runs left `running` died with the previous
-        # process; their promotions resume and record new runs.
-        def interrupt() -> int:
-            with self.db.session() as s:
-                return deploys.interrupt_running_runs(
-                    s, reason="the server stopped during this run; it was resumed"
-                )
-
-        interrupted = await asyncio.to_thread(interrupt)
+        await self.leases.start()
+        # Runs left `running` by replicas that are gone (on SQLite: every other process)
+        # died with them; their promotions resume and record new runs.
+        interrupted = await asyncio.to_thread(self._interrupt_orphaned_runs)
         if interrupted:
             log.info("engine.interrupted_runs", count=interrupted)
         await self.workspace.sync()
+        self.leases.on_beat.append(self._on_beat)
+        await self._acquire_watches()  # before deploys start, so they register with drift
         self.promotions.start()
         self.notifier.start()
         # Watching what is deployed needs cluster round trips: do it in the background so
         # the API answers at once; drift status stays Unknown until it is done.
-        self._restore = asyncio.create_task(self._restore_drift(), name="restore drift")
+        self._restore = asyncio.create_task(self._claim_watches(), name="restore drift")
 
     async def stop(self) -> None:
+        """Stop working and hand every lease back, so other replicas take over now."""
         await self.promotions.stop()
         await self.notifier.stop()
         if self._restore is not None:
             self._restore.cancel()
             await asyncio.gather(self._restore, return_exceptions=True)
         await self.drift.stop()
+        await self.leases.stop()
         await self.clusters.close()
 
-    async def _restore_drift(self) -> None:
-        def deployed() -> list[tuple[str, str]]:
-            with self.db.session(readonly=True) as s:
-                return deploys.deployed_pairs(s)
+    def _interrupt_orphaned_runs(self) -> int:
+        with self.db.session() as s:
+            live = lease_store.live_replicas(s) | {self.leases.replica_id}
+            return lease_store.interrupt_orphaned_runs(
+                s, live=live, reason="the server running this deploy stopped; it was resumed"
+            )
 
-        pairs = await asyncio.to_thread(deployed)
-        for environment, app in pairs:
-            if environment not in self.project.environments or app not in self.project.apps:
+    async def _on_beat(self) -> None:
+        """After each heartbeat: recover runs of dead replicas, keep cluster watches."""
+        await asyncio.to_thread(self._interrupt_orphaned_runs)
+        if self._restore is None or self._restore.done():
+            self._restore = asyncio.create_task(self._claim_watches(), name="cluster watches")
+
+    # --- cluster watches (drift) ------------------------------------------------------------
+
+    def _clusters_in_use(self) -> list[str]:
+        return sorted({env.cluster for env in self.project.environments.values()})
+
+    async def _claim_watches(self) -> None:
+        """Hold the watch lease of every cluster nobody else watches; keep what is watched
+        in step with what any replica deployed."""
+        async with self._watch_lock:
+            await self._acquire_watches()
+            for name in list(self._watches):
+                await self._refresh_watch(name)
+
+    async def _acquire_watches(self) -> None:
+        for name in self._clusters_in_use():
+            held = self._watches.get(name)
+            if held is not None and (held.lost or not self.leases.valid(held)):
+                await self._drop_watch(name)
+                held = None
+            if held is None:
+                lease = await self.leases.try_acquire(f"watch/{name}")
+                if lease is not None:
+                    self._watches[name] = lease
+                    log.info("drift.watching", cluster=name, replica=self.leases.replica_id)
+
+    async def _drop_watch(self, name: str) -> None:
+        self._watches.pop(name, None)
+        envs = {e for e, c in self.project.environments.items() if c.cluster == name}
+        for key in [k for k in self._watched_commits if k[0] in envs]:
+            self._watched_commits.pop(key, None)
+        await self.drift.stop_cluster(name)
+        log.info("drift.released", cluster=name)
+
+    async def _refresh_watch(self, cluster: str) -> None:
+        """Register the desired objects of every app deployed on `cluster` whose commit
+        changed since it was registered (deploys by other replicas, or a restart)."""
+        envs = [e for e, c in self.project.environments.items() if c.cluster == cluster]
+
+        def commits() -> dict[tuple[str, str], str]:
+            with self.db.session(readonly=True) as s:
+                return deploys.deployed_commits(s, envs)
+
+        for (environment, app), commit in (await asyncio.to_thread(commits)).items():
+            if app not in self.project.apps:
+                continue
+            if self._watched_commits.get((environment, app)) == commit:
                 continue
             try:
-                objects = await self.deployer.render(environment, app)
+                objects = await self.deployer.render(environment, app, commit)
                 handle = self.clusters.for_environment(environment)
                 sent = [mark_owned(clean(o), environment, app) for o in objects]
-                await self.drift.on_applied(environment, app, handle, sent)
+                await self.drift.on_applied(environment, app, handle, sent, commit)
+                self._watched_commits[(environment, app)] = commit
             except Exception as exc:  # one broken app must not stop the others
                 log.warning(
                     "drift.restore_failed", environment=environment, app=app, error=str(exc)
                 )
+
+    async def _on_applied(
+        self,
+        environment: str,
+        app: str,
+        handle: Any,
+        objects: list[dict[str, Any]],
+        commit: str | None,
+    ) -> None:
+        """The deployer applied: watch the new objects if this replica watches the
+        cluster (the watching replica picks up other replicas' deploys on its beat)."""
+        if handle.name not in self._watches:
+            return
+        await self.drift.on_applied(environment, app, handle, objects, commit)
+        self._watched_commits[(environment, app)] = commit
 
     async def _self_heal(self, environment: str, app: str) -> None:
         await self.deployer.sync(environment, [app], actor="shiplane-self-heal")

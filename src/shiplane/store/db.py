@@ -113,6 +113,20 @@ class Database:
         self.engine.dispose()
 
 
+def is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL aborted the transaction to break a lock cycle (SQLSTATE 40P01), or a
+    serializable conflict (40001): the transaction rolled back and may simply run again."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in ("40P01", "40001")
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_xact_lock from a name."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 def head_revision() -> str:
     """The newest migration shipped with this version of Shiplane."""
     from alembic.script import ScriptDirectory

@@ -54,6 +54,7 @@ def start_run(
     release_id: str | None,
     actor: str,
     run_id: str | None = None,
+    replica: str | None = None,
     now: Clock = _utcnow,
 ) -> DeployRunRecord:
     row = DeployRun(
@@ -70,6 +71,7 @@ def start_run(
         error=None,
         started_at=now(),
         finished_at=None,
+        replica=replica,
     )
     s.add(row)
     s.flush()
@@ -126,9 +128,15 @@ def finish_run(
     s.flush()
 
 
-def interrupt_running_runs(s: Session, *, reason: str, now: Clock = _utcnow) -> int:
-    """Mark runs still `running` as `interrupted` (their process died); the count."""
-    rows = list(s.scalars(select(DeployRun).where(DeployRun.status == "running")))
+def interrupt_running_runs(
+    s: Session, *, reason: str, environment: str | None = None, now: Clock = _utcnow
+) -> int:
+    """Mark runs still `running` (in `environment`, or anywhere) as `interrupted`: their
+    process died; the count."""
+    query = select(DeployRun).where(DeployRun.status == "running")
+    if environment is not None:
+        query = query.where(DeployRun.environment == environment)
+    rows = list(s.scalars(query))
     for row in rows:
         row.status = "interrupted"
         row.error = reason
@@ -187,6 +195,14 @@ def deployed_pairs(s: Session) -> list[tuple[str, str]]:
     """(environment, app) of every deployment that runs a release."""
     query = select(Deployment.environment, Deployment.app).where(Deployment.release_id.is_not(None))
     return [(env, app) for env, app in s.execute(query)]
+
+
+def deployed_commits(s: Session, environments: list[str]) -> dict[tuple[str, str], str]:
+    """(environment, app) -> the git commit last applied there, for `environments`."""
+    query = select(Deployment.environment, Deployment.app, Deployment.git_commit).where(
+        Deployment.environment.in_(environments), Deployment.git_commit.is_not(None)
+    )
+    return {(env, app): str(commit) for env, app, commit in s.execute(query)}
 
 
 def get_inventory(s: Session, environment: str, app: str) -> list[dict[str, str]] | None:

@@ -205,6 +205,9 @@ class DeployRun(Base):
     error: Mapped[str | None] = mapped_column(Text())
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The replica (shiplane serve process) that runs it: a run left `running` by a replica
+    # whose liveness lease expired was interrupted (0005).
+    replica: Mapped[str | None] = mapped_column(String(80))
 
     __table_args__ = (
         Index("ix_deploy_runs_environment_app_started_at", "environment", "app", "started_at"),
@@ -237,6 +240,12 @@ class PromotionRow(Base):
     git_commit: Mapped[str | None] = mapped_column(String(64))
     # Engine state that must survive a restart: gate results, check states, verify start.
     data: Mapped[Any] = mapped_column(JSON())
+    # The replica working on it now (0005): set by a claim, renewed by its heartbeat, handed
+    # back when the work pauses. `lease_epoch` grows with every claim: it is the fencing
+    # token that every write of the worker checks.
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_epoch: Mapped[int] = mapped_column(Integer(), server_default="0")
 
     __table_args__ = (
         Index("ix_promotions_state_next_check_at", "state", "next_check_at"),
@@ -244,6 +253,18 @@ class PromotionRow(Base):
         Index("ix_promotions_release_id_environment", "release_id", "environment"),
         Index("ix_promotions_created_at_id", "created_at", "id"),
     )
+
+
+class LeaseRow(Base):
+    """A named lease (0005): `watch/<cluster>`, `deploy/<environment>`, `replica/<id>`."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(80))
+    epoch: Mapped[int] = mapped_column(Integer())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PromotionStepRow(Base):

@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
 from shiplane.domain.promotion import FINISHED_STATES, Promotion, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Freeze, Hold
+from shiplane.store.db import advisory_key
 from shiplane.store.models import (
     ApprovalRow,
     FreezeRow,
@@ -176,9 +177,23 @@ class StaleStateError(RuntimeError):
         self.actual = actual
 
 
-def get_promotion(s: Session, promotion_id: str) -> PromotionRecord | None:
-    row = s.get(PromotionRow, promotion_id)
+def get_promotion(s: Session, promotion_id: str, *, lock: bool = False) -> PromotionRecord | None:
+    """With `lock`, the row stays locked until the transaction ends (PostgreSQL): take it
+    before the audit lock, the order every writer follows, so writers never deadlock."""
+    postgres = s.get_bind().dialect.name == "postgresql"
+    row = s.get(
+        PromotionRow, promotion_id, with_for_update=lock and postgres, populate_existing=lock
+    )
     return None if row is None else _record(row)
+
+
+def lock_queue(s: Session, environment: str) -> None:
+    """Serialise decisions about an environment's queue (which promotion starts, which is
+    superseded) across replicas, until the transaction ends. SQLite has one writer."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(f"queue/{environment}")}
+        )
 
 
 def open_promotions(s: Session, *, environment: str | None = None) -> list[PromotionRecord]:
