@@ -18,6 +18,7 @@ from shiplane.api import (
     routes_ops,
     routes_promotions,
     routes_releases,
+    routes_replicas,
     routes_tokens,
 )
 from shiplane.api.context import ApiContext
@@ -76,6 +77,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         routes_deploy,
         routes_notifications,
         routes_promotions,
+        routes_replicas,
     )
     for module in modules:
         app.include_router(module.router)

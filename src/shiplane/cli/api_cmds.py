@@ -14,6 +14,7 @@ from shiplane.cli import (
     cmd_notify,
     cmd_promotion,
     cmd_release,
+    cmd_replicas,
     cmd_serve,
     cmd_status,
     cmd_token,
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("sync")(cmd_deploy.sync)
     app.command("diff")(cmd_deploy.diff)
     app.command("history")(cmd_deploy.history)
+    app.command("replicas")(cmd_replicas.replicas)
     app.add_typer(cmd_release.release_app)
     app.add_typer(cmd_audit.audit_app)
     app.add_typer(cmd_token.token_app)

@@ -219,7 +219,8 @@ class Deployer:
             release_id=release_id,
             actor=actor,
             clock=self.clock,
-            fence=Fences([fence, env_fence]),
+            # Lease rows before promotion rows: the lock order every writer keeps.
+            fence=Fences([env_fence, fence]),
             replica=None if self.leases is None else self.leases.replica_id,
         )
 

@@ -26,10 +26,14 @@ from shiplane.kube.refs import ObjRef
 from shiplane.kube.watchcache import ClusterWatchCache, ResourceKind
 from shiplane.store import deploys
 from shiplane.store.db import Database
+from shiplane.store.leases import LeaseLostError
 
 log = structlog.get_logger(__name__)
 
 Resync = Callable[[str, str], Awaitable[Any]]
+# Checked in the transaction of every status write, with the environment: raises when
+# this replica no longer watches the environment's cluster (its lease was taken).
+WriteGuard = Callable[[Any, str], None]
 
 # Kinds watched from the start, so that typical apps never cause a cache rebuild.
 BASE_KINDS: tuple[tuple[str, str], ...] = (
@@ -114,10 +118,12 @@ class DriftController:
         *,
         resync: Resync | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        guard: WriteGuard | None = None,
     ) -> None:
         self.db = db
         self.project = project
         self.resync = resync
+        self.guard = guard
         self.clock = clock
         self._clusters: dict[str, _ClusterDrift] = {}
         self._last_heal: dict[tuple[str, str], float] = {}
@@ -168,8 +174,12 @@ class DriftController:
     async def _write_status(self, environment: str, app: str, sync: AppSync) -> None:
         detail = [_diff_json(d) for d in sync.diffs] or None
 
+        guard = self.guard
+
         def write() -> None:
             with self.db.session() as s:
+                if guard is not None:
+                    guard(s, environment)
                 deploys.update_deployment(
                     s,
                     environment=environment,
@@ -179,7 +189,11 @@ class DriftController:
                     now=self.clock,
                 )
 
-        await asyncio.to_thread(write)
+        try:
+            await asyncio.to_thread(write)
+        except LeaseLostError as exc:
+            log.warning("drift.not_watching", environment=environment, app=app, error=str(exc))
+            return
         log.info(
             "drift.status",
             environment=environment,

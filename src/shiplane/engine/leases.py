@@ -164,11 +164,7 @@ class LeaseKeeper:
         self.held.clear()
 
     async def _write(self, fn: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with self.db.session() as s:
-                return fn(s)
-
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(self.db.transact, fn)
 
     # --- validity -------------------------------------------------------------------------
 
@@ -259,23 +255,19 @@ class LeaseKeeper:
         named = {k: v.epoch for k, v in self.held.items() if not v.promotion}
         promos = {v.name: v.epoch for v in self.held.values() if v.promotion}
 
-        def renew(s: Session) -> tuple[set[str], set[str]]:
-            return (
-                store.renew(s, self.replica_id, named, self.ttl),
-                store.renew_promotions(s, self.replica_id, promos, self.ttl),
-            )
+        def renew(s: Session) -> tuple[set[str], set[str], set[str], set[str]]:
+            kept_named, lost_named = store.renew(s, self.replica_id, named, self.ttl)
+            kept, lost = store.renew_promotions(s, self.replica_id, promos, self.ttl)
+            return kept_named, lost_named, kept, lost
 
-        kept_named, kept_promos = await self._write(renew)
+        kept_named, lost_named, kept_promos, lost_promos = await self._write(renew)
         for lease in list(self.held.values()):
-            key = lease.name
-            if (lease.promotion and key not in promos) or (
-                not lease.promotion and key not in named
-            ):
-                continue  # acquired during the renewal: fresh already
-            if key in (kept_promos if lease.promotion else kept_named):
+            kept, lost = (kept_promos, lost_promos) if lease.promotion else (kept_named, lost_named)
+            if lease.name in kept:
                 lease.renewed_at = started
-            else:
+            elif lease.name in lost:
                 self._lose(lease, "taken over by another replica")
+            # else: acquired during the renewal, or its row was busy: try next beat
         if self.replica_lease not in self.held:
             # This process was paused past its TTL and others may have recovered its
             # work. Come back as the same replica with a new epoch.

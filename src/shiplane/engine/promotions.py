@@ -62,7 +62,7 @@ from shiplane.kube.refs import ObjRef
 from shiplane.store import audit, deploys, releases
 from shiplane.store import leases as lease_store
 from shiplane.store import promotions as store
-from shiplane.store.db import Database, is_deadlock
+from shiplane.store.db import Database
 from shiplane.store.leases import LeaseLostError
 from shiplane.store.promotions import PromotionRecord, StaleStateError
 from shiplane.store.records import ReleaseRecord
@@ -75,7 +75,6 @@ E = PromotionEvent
 IDLE_RECHECK = timedelta(seconds=30)  # waits with no known end are re-checked this often
 TICK_SECONDS = 1.0
 MAX_PARALLEL = 64  # promotions one replica works on at once
-DEADLOCK_RETRIES = 3
 
 
 class PromotionError(Exception):
@@ -238,19 +237,7 @@ class PromotionController:
         return await asyncio.to_thread(run)
 
     async def _write(self, fn: Callable[[Session], T]) -> T:
-        def run() -> T:
-            for attempt in range(DEADLOCK_RETRIES + 1):
-                try:
-                    with self.db.session() as s:
-                        return fn(s)
-                except Exception as exc:
-                    # PostgreSQL breaks a rare lock cycle between replicas by failing one
-                    # transaction; it rolled back, so running it again is safe.
-                    if attempt == DEADLOCK_RETRIES or not is_deadlock(exc):
-                        raise
-            raise AssertionError("unreachable")
-
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(self.db.transact, fn)
 
     async def _fenced(self, fence: Fence | None, fn: Callable[[Session], T]) -> T:
         """A write on behalf of a promotion's worker: only while it holds the lease."""

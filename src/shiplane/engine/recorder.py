@@ -54,13 +54,12 @@ class RunRecorder:
         """One transaction; with a fence, only while the leases are still ours."""
         fence = self.fence
 
-        def run() -> T:
-            with self.db.session() as s:
-                if fence is not None:
-                    fence.check(s)
-                return fn(s)
+        def run(s: Session) -> T:
+            if fence is not None:
+                fence.check(s)
+            return fn(s)
 
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(self.db.transact, run)
 
     def assert_held(self) -> None:
         """Before a side effect outside the database (push, apply, prune)."""

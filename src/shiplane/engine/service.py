@@ -30,6 +30,7 @@ from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
 from shiplane.store import leases as lease_store
 from shiplane.store.db import Database
+from shiplane.store.leases import LeaseLostError
 from shiplane.store.records import ReleaseRecord
 
 log = structlog.get_logger(__name__)
@@ -77,7 +78,9 @@ class Engine:
             single_process=db.dialect == "sqlite",
         )
         self.metrics = EngineMetrics(db, self.leases)
-        self.drift = DriftController(db, project, resync=self._self_heal)
+        self.drift = DriftController(
+            db, project, resync=self._self_heal, guard=self._check_watching
+        )
         self.deployer = Deployer(
             db,
             self.workspace,
@@ -116,7 +119,7 @@ class Engine:
         await self.leases.start()
         # Runs left `running` by replicas that are gone (on SQLite: every other process)
         # died with them; their promotions resume and record new runs.
-        interrupted = await asyncio.to_thread(self._interrupt_orphaned_runs)
+        interrupted = await asyncio.to_thread(self._interrupt_orphaned_runs, True)
         if interrupted:
             log.info("engine.interrupted_runs", count=interrupted)
         await self.workspace.sync()
@@ -139,9 +142,14 @@ class Engine:
         await self.leases.stop()
         await self.clusters.close()
 
-    def _interrupt_orphaned_runs(self) -> int:
+    def _interrupt_orphaned_runs(self, starting: bool = False) -> int:
+        """At start, runs under this replica's own name are a previous life's (a restart
+        with the same --replica-id): they are orphans too."""
+        me = self.leases.replica_id
         with self.db.session() as s:
-            live = lease_store.live_replicas(s) | {self.leases.replica_id}
+            live = lease_store.live_replicas(s) - {me} if starting else {me}
+            if not starting:
+                live |= lease_store.live_replicas(s)
             return lease_store.interrupt_orphaned_runs(
                 s, live=live, reason="the server running this deploy stopped; it was resumed"
             )
@@ -226,7 +234,20 @@ class Engine:
         self._watched_commits[(environment, app)] = commit
 
     async def _self_heal(self, environment: str, app: str) -> None:
+        lease = self._watches.get(self.project.environments[environment].cluster)
+        if lease is None or not self.leases.valid(lease):
+            return  # another replica watches this cluster now; it heals
         await self.deployer.sync(environment, [app], actor="shiplane-self-heal")
+
+    def _check_watching(self, s: Any, environment: str) -> None:
+        """Drift status is written only by the replica watching the cluster."""
+        cluster = self.project.environments[environment].cluster
+        lease = self._watches.get(cluster)
+        if lease is None:
+            raise LeaseLostError(f"watch/{cluster}", self.leases.replica_id, 0, None, -1)
+        fence = self.leases.fence(lease)
+        fence.assert_held()
+        fence.check(s)
 
     # --- operations -----------------------------------------------------------------------
 

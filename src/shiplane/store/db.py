@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -89,6 +91,18 @@ class Database:
         factory = self._readonly_sessions if readonly else self._sessions
         with factory() as session, session.begin():
             yield session
+
+    def transact(self, fn: Callable[[Session], T], *, retries: int = 3) -> T:
+        """Run `fn` in one write transaction; when PostgreSQL aborts it to break a lock
+        cycle (rare, between replicas), it rolled back entirely, so run it again."""
+        for attempt in range(retries + 1):
+            try:
+                with self.session() as s:
+                    return fn(s)
+            except Exception as exc:
+                if attempt == retries or not is_deadlock(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

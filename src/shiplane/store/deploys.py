@@ -294,4 +294,5 @@ def _to_record(row: DeployRun) -> DeployRunRecord:
         error=row.error,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        replica=row.replica,
     )

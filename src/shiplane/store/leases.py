@@ -154,11 +154,12 @@ def claim_due_promotions(
         )
         .execution_options(synchronize_session=False)
     )
-    epochs = dict(
-        s.execute(select(PromotionRow.id, PromotionRow.lease_epoch).where(PromotionRow.id.in_(ids)))
-        .tuples()
-        .all()
-    )
+    epochs: dict[str, int] = {
+        pid: int(epoch)
+        for pid, epoch in s.execute(
+            select(PromotionRow.id, PromotionRow.lease_epoch).where(PromotionRow.id.in_(ids))
+        )
+    }
     return [PromotionClaim(pid, int(epochs[pid]), prev) for pid, prev in rows]
 
 
@@ -176,16 +177,26 @@ def check_promotion_fence(s: Session, promotion_id: str, owner: str, epoch: int)
         raise LeaseLostError(f"promotion {promotion_id}", owner, epoch, holder, now_epoch)
 
 
-def renew_promotions(s: Session, owner: str, held: Mapping[str, int], ttl: float) -> set[str]:
-    """Extend the leases in `held` (id -> epoch) that `owner` still holds; those ids."""
+def renew_promotions(
+    s: Session, owner: str, held: Mapping[str, int], ttl: float
+) -> tuple[set[str], set[str]]:
+    """Extend the leases in `held` (id -> epoch) that `owner` still holds.
+
+    Returns (renewed, lost). A row locked by a writer right now is neither: it is
+    skipped (SKIP LOCKED) and tried again next beat, so a heartbeat never waits on a
+    lock and can never be part of a deadlock."""
     if not held:
-        return set()
-    query = select(PromotionRow.id, PromotionRow.lease_epoch).where(
-        PromotionRow.id.in_(list(held)), PromotionRow.lease_owner == owner
+        return set(), set()
+    query = (
+        select(PromotionRow.id, PromotionRow.lease_owner, PromotionRow.lease_epoch)
+        .where(PromotionRow.id.in_(sorted(held)))
+        .order_by(PromotionRow.id)
     )
     if _postgres(s):
-        query = query.with_for_update()
-    still = {pid for pid, epoch in s.execute(query) if held.get(pid) == int(epoch)}
+        query = query.with_for_update(skip_locked=True)
+    seen = {pid: (o, int(e)) for pid, o, e in s.execute(query)}
+    still = {pid for pid, (o, e) in seen.items() if o == owner and held.get(pid) == e}
+    lost = set(seen) - still
     if still:
         _, expires = _clock(s, ttl)
         s.execute(
@@ -194,7 +205,7 @@ def renew_promotions(s: Session, owner: str, held: Mapping[str, int], ttl: float
             .values(lease_expires_at=expires)
             .execution_options(synchronize_session=False)
         )
-    return still
+    return still, lost
 
 
 def release_promotion(s: Session, promotion_id: str, owner: str, epoch: int) -> bool:
@@ -260,16 +271,21 @@ def acquire(s: Session, name: str, owner: str, ttl: float) -> int | None:
     return epoch + 1
 
 
-def renew(s: Session, owner: str, held: Mapping[str, int], ttl: float) -> set[str]:
-    """Extend the named leases in `held` (name -> epoch) that `owner` still holds."""
+def renew(s: Session, owner: str, held: Mapping[str, int], ttl: float) -> tuple[set[str], set[str]]:
+    """Extend the named leases in `held` (name -> epoch) that `owner` still holds:
+    (renewed, lost), skipping rows locked right now (see renew_promotions)."""
     if not held:
-        return set()
-    query = select(LeaseRow.name, LeaseRow.epoch).where(
-        LeaseRow.name.in_(sorted(held)), LeaseRow.owner == owner
+        return set(), set()
+    query = (
+        select(LeaseRow.name, LeaseRow.owner, LeaseRow.epoch)
+        .where(LeaseRow.name.in_(sorted(held)))
+        .order_by(LeaseRow.name)
     )
     if _postgres(s):
-        query = query.with_for_update()
-    still = {name for name, epoch in s.execute(query) if held.get(name) == int(epoch)}
+        query = query.with_for_update(skip_locked=True)
+    seen = {n: (o, int(e)) for n, o, e in s.execute(query)}
+    still = {n for n, (o, e) in seen.items() if o == owner and held.get(n) == e}
+    lost = set(seen) - still
     if still:
         _, expires = _clock(s, ttl)
         s.execute(
@@ -278,7 +294,7 @@ def renew(s: Session, owner: str, held: Mapping[str, int], ttl: float) -> set[st
             .values(expires_at=expires)
             .execution_options(synchronize_session=False)
         )
-    return still
+    return still, lost
 
 
 def check_lease(s: Session, name: str, owner: str, epoch: int) -> None:

@@ -121,3 +121,4 @@ class DeployRunRecord(_Record):
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+    replica: str | None = None  # the `shiplane serve` replica that ran it
