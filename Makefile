@@ -47,6 +47,7 @@ clean-venv:
 bench-sync: venv binaries
 	$(BIN)/python bench/sync.py $(BENCH_ARGS)
 
-# Benchmark of the promotion engine on its own local cluster (about 6 minutes; figures only).
+# Benchmark of the promotion engine on its own local cluster: overhead, train (about 6
+# minutes) and throughput with 1-3 `shiplane serve` replicas (about 8 more); figures only.
 bench-promotion: venv binaries
 	$(BIN)/python bench/promotion.py $(BENCH_ARGS)

@@ -3,7 +3,8 @@
 Starts its own local cluster (under a temporary SHIPLANE_HOME; stopped at the end, also on
 failure), a bare git repository holding the GitOps layout, and a SQLite store, and wires
 the engine as `shiplane serve` does (Deployer + PromotionController driven by its own
-loop, `controller.start()`). Two measurements, each with a baseline from the same run:
+loop, `controller.start()`) for the first two measurements; the third runs real
+`shiplane serve` processes. Each has a baseline from the same run:
 
   overhead  --promotions promotions of one app (Deployment, Service, ConfigMap; plain
             renderer) into a one-environment project (no gates, no checks), each a new
@@ -21,12 +22,22 @@ loop, `controller.start()`). Two measurements, each with a baseline from the sam
             one promotion and one commit: request -> every Deployment runs its new image
             (watch) and -> Verifying; first the creation, then two updates. Baseline:
             `kubectl apply --server-side -f` of all the apps' objects in one call.
+  throughput  sustained promotions per minute through real `shiplane serve` processes:
+            1 replica on SQLite (the baseline), then 1, 2 and 3 replicas sharing one
+            PostgreSQL database, the same workload each (fresh database, GitOps repository
+            and namespaces): 6 apps, dev -> staging -> prod, all autoPromote, health-only
+            verification; --rounds releases per app (one app per release, a new image
+            tag), each app's next release sent as soon as its previous one has started
+            deploying into prod; timed from the first release to the last promotion
+            Succeeded.
 
-    .venv/bin/python bench/promotion.py [--promotions 100] [--train 50]
-    .venv/bin/python bench/promotion.py --quick      # smoke run: 20 promotions, 10 apps
+    .venv/bin/python bench/promotion.py [--promotions 100] [--train 50] [--rounds 10]
+    .venv/bin/python bench/promotion.py --quick      # smoke run: 20 promotions, 10 apps, 2 rounds
     .venv/bin/python bench/promotion.py --profile    # + cProfile of 20 more promotions
+    .venv/bin/python bench/promotion.py --only throughput   # one part (repeatable)
 
 Goals (issue 5): promotion overhead p50 <= 300 ms; a 50-app release train <= 3 s.
+Issue 6: throughput figures and ratios against the single SQLite replica (no goal).
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ import io
 import json
 import logging
 import math
+import os
 import pstats
 import statistics
 import subprocess
@@ -63,6 +75,7 @@ NAMESPACES = {
 }
 APP = "web"
 ACTOR_NAME = "bench"
+PARTS = ("overhead", "train", "throughput")
 
 
 # --- the GitOps repository ----------------------------------------------------------------
@@ -487,6 +500,472 @@ async def wait_rolled_out(kube: Any, namespace: str, expected: int, limit: float
     say(f"warning: Deployments of {namespace} not rolled out after {limit:.0f}s")
 
 
+# --- 3. sustained throughput: shiplane serve replicas on SQLite and PostgreSQL ------------
+
+TP_APPS = [f"app{n}" for n in range(1, 7)]
+TP_ENVS = ["dev", "staging", "prod"]
+FINISHED = {"Succeeded", "Failed", "Aborted", "Superseded", "RolledBack"}
+QUEUED = {"Pending", "Waiting"}
+TP_TIMEOUT = 900.0  # per configuration, from the first measured release
+
+
+@dataclass
+class TpConfig:
+    label: str  # "sqlite x1"
+    backend: str  # sqlite | postgresql
+    replicas: int
+    attempt: int = 1
+
+    @property
+    def slug(self) -> str:
+        retry = f"-a{self.attempt}" if self.attempt > 1 else ""
+        return f"tp-{'sq' if self.backend == 'sqlite' else 'pg'}{self.replicas}{retry}"
+
+
+@dataclass
+class TpResult:
+    config: TpConfig
+    promotions: int
+    seconds: float
+    lead_p50: float  # a release's POST -> its prod promotion Succeeded, seconds
+    cpu_replicas: float  # CPU seconds of all replicas during the measured window
+    machine_busy: float  # share of all CPUs busy during the window (0..1)
+    load: tuple[float, float, float]
+    by_replica: dict[str, int]  # deploy runs per replica
+    phases: dict[str, float]  # medians, seconds
+    anomalies: list[str]
+
+    @property
+    def per_minute(self) -> float:
+        return self.promotions / self.seconds * 60
+
+
+@dataclass
+class TpFailure:
+    config: TpConfig
+    error: str
+
+
+def tp_project_yaml(kubeconfig: Path, prefix: str) -> str:
+    lines = [
+        "apiVersion: shiplane/v1alpha1",
+        "project: throughput",
+        "clusters:",
+        f"  local: {{kubeconfig: {kubeconfig}}}",
+        "environments:",
+        f"  dev: {{cluster: local, namespace: {prefix}-dev, autoPromote: true}}",
+        f"  staging: {{cluster: local, namespace: {prefix}-staging, autoPromote: true,"
+        " after: [dev]}",
+        f"  prod: {{cluster: local, namespace: {prefix}-prod, autoPromote: true,"
+        " after: [staging]}",
+        "apps:",
+    ]
+    for app in TP_APPS:
+        lines += [
+            f"  {app}:",
+            f"    images: [registry.example/bench/{app}]",
+            f"    manifests: {{path: apps/{app}, render: plain}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_time(value: str) -> float:
+    return epoch(datetime.fromisoformat(value))
+
+
+class TpApi:
+    """The benchmark's HTTP side: one admin client per replica, requests spread round
+    robin over them (as a load balancer in front of the replicas would)."""
+
+    def __init__(self, urls: list[str], token: str) -> None:
+        import httpx
+
+        auth = {"Authorization": f"Bearer {token}"}
+        self.clients = [httpx.Client(base_url=u, headers=auth, timeout=60) for u in urls]
+        self.turn = 0
+
+    def next(self) -> Any:
+        self.turn += 1
+        return self.clients[self.turn % len(self.clients)]
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+    def release(self, artifacts: dict[str, str], alias: str) -> str:
+        response = self.next().post(
+            "/api/v1/releases", json={"artifacts": artifacts, "alias": alias}
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /releases: {response.status_code} {response.text}")
+        release_id: str = response.json()["id"]
+        return release_id
+
+    def pages(self, path: str) -> list[dict[str, Any]]:
+        client, items, cursor = self.next(), [], None
+        while True:
+            params: dict[str, Any] = {"limit": 500}
+            if cursor:
+                params["cursor"] = cursor
+            response = client.get(path, params=params)
+            response.raise_for_status()
+            page = response.json()
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
+    def promotions(self) -> list[dict[str, Any]]:
+        return self.pages("/api/v1/promotions")
+
+    def steps(self, promotion_id: str) -> list[dict[str, Any]]:
+        response = self.next().get(f"/api/v1/promotions/{promotion_id}")
+        response.raise_for_status()
+        steps: list[dict[str, Any]] = response.json()["steps"]
+        return steps
+
+
+def wait_promotions(
+    api: TpApi,
+    wanted: set[str],
+    expected: int,
+    what: str,
+    timeout: float,
+    on_poll: Any = None,
+) -> list[dict[str, Any]]:
+    """Poll the promotions (every 0.5 s) until `expected` promotions of the releases in
+    `wanted` (which may grow) have Succeeded; fail on any other end or on the deadline.
+    Prints progress every 5 s."""
+    deadline = time.monotonic() + timeout
+    said = 0.0
+    while True:
+        mine = [p for p in api.promotions() if p["release_id"] in wanted]
+        if on_poll is not None:
+            on_poll(mine)
+        bad = [p for p in mine if p["state"] in FINISHED and p["state"] != "Succeeded"]
+        if bad:
+            first = bad[0]
+            raise RuntimeError(
+                f"{what}: {len(bad)} promotion(s) did not succeed, e.g. {first['id']} into "
+                f"{first['environment']}: {first['state']} ({first['reason']})"
+            )
+        done = sum(p["state"] == "Succeeded" for p in mine)
+        if time.monotonic() - said >= 5 or done >= expected:
+            said = time.monotonic()
+            states: dict[str, int] = {}
+            for p in mine:
+                states[p["state"]] = states.get(p["state"], 0) + 1
+            say(f"  {what}: {done}/{expected} promotions Succeeded  {states}")
+        if done >= expected:
+            return mine
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: only {done}/{expected} Succeeded after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def run_throughput_config(
+    config: TpConfig,
+    root: Path,
+    kubeconfig: Path,
+    database_url: str,
+    rounds: int,
+    lease_ttl: float,
+) -> TpResult:
+    import secrets
+
+    from harness import machine_cpu, start_replicas, stop_replicas
+
+    say(f"== throughput: {config.label} ({database_url.split('://')[0]}, lease TTL {lease_ttl:g}s)")
+    work = root / config.slug
+    work.mkdir(parents=True, exist_ok=True)
+    files = {"shiplane.yaml": tp_project_yaml(kubeconfig, config.slug)}
+    for app in TP_APPS:
+        files[f"apps/{app}/app.yaml"] = three_object_app(app)
+    bare, _ = new_repo(work, "gitops", files)
+    token = "shp_bench_" + secrets.token_urlsafe(24)
+    names = [f"{config.slug}-r{n}" for n in range(1, config.replicas + 1)]
+    serve_args = ["--repo", str(bare), "--health-timeout", "120", "--lease-ttl", f"{lease_ttl:g}"]
+    started = time.perf_counter()
+    replicas = start_replicas(names, work, database_url, token, serve_args)
+    say(f"{config.replicas} replica(s) ready in {time.perf_counter() - started:.1f}s")
+    api = TpApi([r.url for r in replicas], token)
+    anomalies: list[str] = []
+    try:
+        # Warm-up, untimed: one release of all six apps through the three environments
+        # (namespaces and objects created, git clones, API discovery, on whichever
+        # replicas take the work).
+        warm = api.release({a: image(a, "0.0.0") for a in TP_APPS}, "warm-up")
+        wait_promotions(api, {warm}, len(TP_ENVS), f"{config.label} warm-up", 300)
+
+        # Measured: each app is a CI pipeline that sends its next release as soon as its
+        # previous one has started deploying into prod (see the README: auto-promotions
+        # supersede queued older ones, so sending faster would turn work into
+        # Superseded promotions instead of measuring it).
+        total = rounds * len(TP_APPS)
+        posted: dict[str, tuple[str, float]] = {}  # release id -> (app, wall time of POST)
+        current: dict[str, str] = {}
+        sent = dict.fromkeys(TP_APPS, 0)
+
+        def send(app: str) -> None:
+            tag = f"1.{sent[app]}.0"
+            wall = time.time()
+            release_id = api.release({app: image(app, tag)}, f"{app}-{tag}")
+            posted[release_id] = (app, wall)
+            current[app] = release_id
+            sent[app] += 1
+
+        def feed(mine: list[dict[str, Any]]) -> None:
+            in_prod = {
+                p["release_id"]
+                for p in mine
+                if p["environment"] == TP_ENVS[-1] and p["state"] not in QUEUED
+            }
+            for app in TP_APPS:
+                if sent[app] < rounds and current[app] in in_prod:
+                    send(app)
+
+        cpu_before = sum(r.cpu_seconds() for r in replicas)
+        machine_before = machine_cpu()
+        t0 = time.time()
+        for app in TP_APPS:
+            send(app)
+        wanted = set(posted)  # grows as `send` adds releases: the same set object
+
+        def on_poll(mine: list[dict[str, Any]]) -> None:
+            feed(mine)
+            wanted.update(posted)
+
+        expected = total * len(TP_ENVS)
+        mine = wait_promotions(api, wanted, expected, config.label, TP_TIMEOUT, on_poll=on_poll)
+        cpu = sum(r.cpu_seconds() for r in replicas) - cpu_before
+        machine_after = machine_cpu()
+        load = os.getloadavg()
+        end = max(parse_time(p["updated_at"]) for p in mine)
+        seconds = end - t0
+        busy = (machine_after[0] - machine_before[0]) / max(
+            1.0, machine_after[1] - machine_before[1]
+        )
+
+        # Checks: one promotion per (release, environment), nothing else in the store.
+        seen: dict[tuple[str, str], int] = {}
+        for p in mine:
+            key = (p["release_id"], p["environment"])
+            seen[key] = seen.get(key, 0) + 1
+        doubles = {k: n for k, n in seen.items() if n > 1}
+        if doubles or len(mine) != expected:
+            anomalies.append(f"{len(mine)} promotions for {expected} expected; doubles: {doubles}")
+        leads = []
+        for release_id, (_app, wall) in posted.items():
+            prod = [p for p in mine if p["release_id"] == release_id and p["environment"] == "prod"]
+            leads.append(parse_time(prod[0]["updated_at"]) - wall)
+
+        phases, by_replica = tp_breakdown(api, mine, anomalies)
+    finally:
+        api.close()
+        codes = stop_replicas(replicas)
+        for replica in replicas:
+            anomalies += log_anomalies(replica)
+        killed = [name for name, code in codes.items() if code is None]
+        if killed:
+            anomalies.append(f"had to SIGKILL {killed} after the SIGTERM deadline")
+        say(f"replicas stopped (exit codes {codes})")
+    result = TpResult(
+        config,
+        expected,
+        seconds,
+        statistics.median(leads),
+        cpu,
+        busy,
+        load,
+        by_replica,
+        phases,
+        anomalies,
+    )
+    say(
+        f"{config.label}: {expected} promotions in {seconds:.1f}s = "
+        f"{result.per_minute:.1f}/min; release lead time p50 {result.lead_p50:.1f}s; "
+        f"replicas' CPU {cpu:.1f}s; machine {busy:.0%} busy; runs by replica {by_replica}"
+    )
+    for anomaly in anomalies:
+        say(f"ANOMALY ({config.label}): {anomaly}")
+    return result
+
+
+def tp_breakdown(
+    api: TpApi, mine: list[dict[str, Any]], anomalies: list[str]
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Where a promotion's time goes (medians, from the recorded steps and deploy runs),
+    and how many deploy runs each replica did. Read after the measured window."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for run in api.pages("/api/v1/history"):
+        runs.setdefault(run["group_id"], []).append(run)
+    by_replica: dict[str, int] = {}
+    parts: dict[str, list[float]] = {}
+
+    def add(name: str, value: float) -> None:
+        parts.setdefault(name, []).append(value)
+
+    for p in mine:
+        steps = api.steps(p["id"])
+        first = {}
+        for step in steps:
+            first.setdefault(step["name"], parse_time(step["started_at"]))
+        mine_runs = runs.get(p["id"], [])
+        if len(mine_runs) != 1:
+            anomalies.append(f"promotion {p['id']} has {len(mine_runs)} deploy runs")
+        for run in mine_runs:
+            by_replica[run.get("replica") or "?"] = by_replica.get(run.get("replica") or "?", 0) + 1
+        if not mine_runs or "-> Deploying" not in first or "-> Verifying" not in first:
+            continue
+        run = mine_runs[0]
+        created, deploying = parse_time(p["created_at"]), first["-> Deploying"]
+        run_start, run_end = parse_time(run["started_at"]), parse_time(run["finished_at"])
+        verifying, done = first["-> Verifying"], parse_time(p["updated_at"])
+        add("created -> Deploying (queue, claim, gates)", deploying - created)
+        add("Deploying -> deploy run starts (deploy/<env> lease)", run_start - deploying)
+        add("deploy run (git, render, dry-run, commit+push, apply)", run_end - run_start)
+        add("run finished -> Verifying", verifying - run_end)
+        add("Verifying -> Succeeded (health of the rollout)", done - verifying)
+        add("total: created -> Succeeded", done - created)
+    return {k: statistics.median(v) for k, v in parts.items()}, by_replica
+
+
+def log_anomalies(replica: Any) -> list[str]:
+    """Error-level lines, tracebacks and lease losses in a replica's log."""
+    found = []
+    for line in replica.logs().splitlines():
+        low = line.lower()
+        if (
+            '"level": "error"' in low
+            or '"level":"error"' in low
+            or "traceback" in low
+            or "lease_lost" in low
+            or " error " in low
+            or "critical" in low
+        ):
+            found.append(line[:300])
+    if not found:
+        return []
+    return [f"{replica.name}: {len(found)} suspicious log line(s), first: {found[0]}"]
+
+
+def throughput_phase(
+    root: Path, state: Any, args: argparse.Namespace, report: Report
+) -> list[TpResult | TpFailure]:
+    """Every configuration in turn, the SQLite baseline first. A configuration that fails
+    is reported as such and the next one still runs; the replicas' logs (and the
+    PostgreSQL server's) are then kept in a directory printed at the end."""
+    import shutil
+
+    from harness import postgres_database, postgres_server
+
+    work = root / "throughput"
+    work.mkdir()
+    keep = Path(tempfile.mkdtemp(prefix="shiplane-bench-throughput-logs-"))
+    results: list[TpResult | TpFailure] = []
+
+    def run(config: TpConfig, database: Any) -> None:
+        """Up to --attempts tries (each with a fresh database, repository and
+        namespaces); every failed try is reported."""
+        result: TpResult | TpFailure | None = None
+        for attempt in range(1, args.attempts + 1):
+            tried = TpConfig(config.label, config.backend, config.replicas, attempt)
+            with database(tried) as url:
+                try:
+                    result = run_throughput_config(
+                        tried, work, state.kubeconfig, url, args.rounds, args.lease_ttl
+                    )
+                except Exception as exc:
+                    say(f"FAILED ({tried.label}, attempt {attempt}): {exc}")
+                    result = TpFailure(tried, str(exc))
+                    failures.append(result)
+            if isinstance(result, TpFailure) or result.anomalies:
+                for log in (work / tried.slug).glob("*/server.log"):
+                    shutil.copyfile(log, keep / f"{log.parent.name}.log")
+            if isinstance(result, TpResult):
+                break
+        assert result is not None
+        results.append(result)
+
+    @contextlib.contextmanager
+    def sqlite_file(config: TpConfig) -> Any:
+        (work / config.slug).mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{work / config.slug / 'shiplane.db'}"
+
+    failures: list[TpFailure] = []
+    run(TpConfig("sqlite x1", "sqlite", 1), sqlite_file)
+    with postgres_server(args.postgres_url, keep_log=keep / "postgresql.log") as server:
+        for n in range(1, args.max_replicas + 1):
+            run(
+                TpConfig(f"postgresql x{n}", "postgresql", n),
+                lambda _config: postgres_database(server, "bench_tp"),
+            )
+    for failure in failures:
+        say(f"failed attempt: {failure.config.slug}: {failure.error[:400]}")
+    base = results[0] if isinstance(results[0], TpResult) else None
+    for r in results:
+        if isinstance(r, TpFailure):
+            report.add(f"throughput: {r.config.label}", f"FAILED: {r.error[:200]}")
+            continue
+        ratio = f"{r.per_minute / base.per_minute:.2f}x sqlite x1" if base else ""
+        report.add(
+            f"throughput: {r.config.label} ({r.promotions} promotions)",
+            f"{r.per_minute:.1f}/min ({r.seconds:.1f} s; lead p50 {r.lead_p50:.1f} s)",
+            "baseline" if r is base else ratio,
+        )
+    print_throughput([r for r in results if isinstance(r, TpResult)])
+    if failures or any(isinstance(r, TpFailure) or r.anomalies for r in results):
+        say(f"logs of the failed configurations and of PostgreSQL kept in {keep}")
+    else:
+        shutil.rmtree(keep, ignore_errors=True)
+    return results
+
+
+def print_throughput(results: list[TpResult]) -> None:
+    if not results:
+        return
+    base = results[0] if results[0].config.backend == "sqlite" else None
+    print()
+    header = (
+        "config",
+        "promotions",
+        "seconds",
+        "per min",
+        "vs sqlite x1",
+        "lead p50 s",
+        "replica CPU s/promotion",
+        "machine busy",
+        "load 1m",
+        "deploy runs by replica",
+    )
+    rows = [header]
+    for r in results:
+        rows.append(
+            (
+                r.config.label,
+                str(r.promotions),
+                f"{r.seconds:.1f}",
+                f"{r.per_minute:.1f}",
+                f"{r.per_minute / base.per_minute:.2f}x" if base else "",
+                f"{r.lead_p50:.1f}",
+                f"{r.cpu_replicas / r.promotions:.2f}",
+                f"{r.machine_busy:.0%}",
+                f"{r.load[0]:.1f}",
+                " ".join(f"{k.rsplit('-', 1)[-1]}={v}" for k, v in sorted(r.by_replica.items())),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print("\nwhere a promotion's time goes (median seconds):")
+    keys = list(dict.fromkeys(k for r in results for k in r.phases))
+    width = max(len(k) for k in keys) if keys else 0
+    print("  " + "".ljust(width) + "".join(f"  {r.config.label:>15}" for r in results))
+    for key in keys:
+        cells = "".join(f"  {r.phases.get(key, float('nan')):15.2f}" for r in results)
+        print("  " + key.ljust(width) + cells)
+
+
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -509,8 +988,10 @@ async def run_all(root: Path, state: Any, args: argparse.Namespace, report: Repo
         await kube.create(Namespace(metadata=ObjectMeta(name=NAMESPACES[variant])))
     engine.controller.start()  # the product's loop, as in `shiplane serve`
     try:
-        await overhead_phase(engine, kube, kubectl, root, args.promotions, report, args.profile)
-        await train_phase(engine, kube, kubectl, root, args.train, report)
+        if "overhead" in args.only:
+            await overhead_phase(engine, kube, kubectl, root, args.promotions, report, args.profile)
+        if "train" in args.only:
+            await train_phase(engine, kube, kubectl, root, args.train, report)
     finally:
         await engine.controller.stop()
         await engine.deployer.clusters.close()
@@ -522,20 +1003,59 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--promotions", type=int, default=None, help="promotions timed (100)")
     parser.add_argument("--train", type=int, default=None, help="apps of the train (50)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 20 / 10")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="throughput: releases per app (10; 6 apps)"
+    )
+    parser.add_argument(
+        "--max-replicas", type=int, default=3, help="throughput: PostgreSQL replicas up to (3)"
+    )
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=1,
+        help="throughput: tries per configuration when one fails (each failure reported)",
+    )
+    parser.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=15,
+        help="throughput: `shiplane serve --lease-ttl` of every replica (15; heartbeat TTL/3)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        help="throughput: a PostgreSQL server whose user may CREATE DATABASE "
+        "(default: $SHIPLANE_TEST_POSTGRES_URL, else a throwaway server)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        default=None,
+        help="run only this part (repeatable; default: all)",
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20 / 10 / 2 rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile 20 more promotions")
     args = parser.parse_args()
     args.promotions = args.promotions or (20 if args.quick else 100)
     args.train = args.train or (10 if args.quick else 50)
+    args.rounds = args.rounds or (2 if args.quick else 10)
+    args.only = set(args.only or PARTS)
 
     report = Report()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shiplane-bench-promotion-") as tmp:
         root = Path(tmp)
-        # kwok nodes take 110 pods each: the train twice (Shiplane, kubectl) plus surges.
-        nodes = max(2, math.ceil((4 * args.train + 20) / 100))
+        # kwok nodes take 110 pods each: the train twice (Shiplane, kubectl) plus surges,
+        # and 6 apps x 3 environments for each throughput configuration.
+        pods = 20 + (4 * args.train if "train" in args.only else 0)
+        pods += 2 * 18 * (1 + args.max_replicas) if "throughput" in args.only else 0
+        nodes = max(2, math.ceil(pods / 100))
         with local_cluster(root / "home", nodes, CLUSTER) as state:
-            asyncio.run(run_all(root, state, args, report))
+            if args.only & {"overhead", "train"}:
+                asyncio.run(run_all(root, state, args, report))
+            if "throughput" in args.only:
+                throughput_phase(root, state, args, report)
     report.print()
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
