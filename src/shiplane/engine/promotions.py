@@ -239,16 +239,30 @@ class PromotionController:
     async def _write(self, fn: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(self.db.transact, fn)
 
-    async def _fenced(self, fence: Fence | None, fn: Callable[[Session], T]) -> T:
-        """A write on behalf of a promotion's worker: only while it holds the lease."""
-        if fence is None:
-            return await self._write(fn)
+    async def _fenced(
+        self, fence: Fence | None, fn: Callable[[Session], T], *, queues: Sequence[str] = ()
+    ) -> T:
+        """A write on behalf of a promotion's worker: only while it holds the lease.
+        `queues`: environments whose queue the write may change (lock order: lease rows,
+        promotion row, queues, audit chain)."""
 
         def run(s: Session) -> T:
-            fence.check(s)
+            if fence is not None:
+                fence.check(s)
+            store.lock_queues(s, queues)
             return fn(s)
 
         return await self._write(run)
+
+    def _queues_touched(self, environment: str) -> list[str]:
+        """Where finishing a promotion in `environment` may create promotions: its own
+        queue (a rollback) and every environment that auto-promotes from it."""
+        downstream = [
+            name
+            for name, env in self.project.environments.items()
+            if env.auto_promote and environment in env.after.environments
+        ]
+        return [environment, *downstream]
 
     # --- requests (API) -------------------------------------------------------------------
 
@@ -878,6 +892,7 @@ class PromotionController:
                     git_commit=commit,
                     deployed=commit is not None,
                 ),
+                queues=[p.environment],
             )
         return await self._fenced(
             fence,
@@ -971,7 +986,7 @@ class PromotionController:
 
         if fence is not None:
             fence.assert_held()  # a paused replica must not record a stale round
-        return await self._fenced(fence, save)
+        return await self._fenced(fence, save, queues=self._queues_touched(p.environment))
 
     def _gate_wait(self, environment: str) -> Any:
         return None if self.metrics is None else self.metrics.gate_wait_seconds.labels(environment)
@@ -1131,11 +1146,17 @@ class PromotionController:
     async def on_release_created(self, release_id: str) -> None:
         """A new release enters every root environment that auto-promotes."""
 
+        roots = [
+            name
+            for name in self.project.environment_order()
+            if self.project.environments[name].auto_promote
+            and not self.project.environments[name].after.environments
+        ]
+
         def fn(s: Session) -> None:
-            for name in self.project.environment_order():
-                env = self.project.environments[name]
-                if env.auto_promote and not env.after.environments:
-                    self._maybe_auto_promote(s, release_id, name)
+            store.lock_queues(s, roots)
+            for name in roots:
+                self._maybe_auto_promote(s, release_id, name)
 
         await self._write(fn)
         self.wake()

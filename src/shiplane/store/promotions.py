@@ -190,7 +190,15 @@ def get_promotion(s: Session, promotion_id: str, *, lock: bool = False) -> Promo
 def lock_queue(s: Session, environment: str) -> None:
     """Serialise decisions about an environment's queue (which promotion starts, which is
     superseded) across replicas, until the transaction ends. SQLite has one writer."""
-    if s.get_bind().dialect.name == "postgresql":
+    lock_queues(s, [environment])
+
+
+def lock_queues(s: Session, environments: Iterable[str]) -> None:
+    """Several queue locks, always in name order; a transaction that may create
+    promotions takes them before its first audit event (the audit lock comes last)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    for environment in sorted(set(environments)):
         s.execute(
             text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(f"queue/{environment}")}
         )
