@@ -167,22 +167,26 @@ class Deployer:
         self.on_applied = on_applied
         self.metrics = metrics
         self.leases = leases
-        # One deploy at a time per environment: two would race on its pins and inventory.
-        self._env_locks: dict[str, asyncio.Lock] = {}
+        # One deploy at a time per (environment, app): two would race on its pin and
+        # inventory, and an older commit could be applied after a newer one.
+        self._app_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._namespaces_seen: dict[str, set[str]] = {}
-
-    def _lock(self, environment: str) -> asyncio.Lock:
-        return self._env_locks.setdefault(environment, asyncio.Lock())
 
     @contextlib.asynccontextmanager
     async def _exclusive(
-        self, environment: str, progress: Progress | None
-    ) -> AsyncIterator[HeldLease | None]:
-        """One deploy or sync of `environment` at a time: in this process (a lock) and
-        across replicas (the `deploy/<environment>` lease, when leases are on)."""
-        async with self._lock(environment):
+        self, environment: str, apps: Sequence[str], progress: Progress | None
+    ) -> AsyncIterator[list[HeldLease]]:
+        """One deploy or sync of each (environment, app) at a time: in this process (a
+        lock per app, taken in name order) and across replicas (the leases
+        `deploy/<environment>/<app>`, taken all at once). Other apps of the environment
+        deploy in parallel."""
+        chosen = sorted(set(apps))
+        async with contextlib.AsyncExitStack() as stack:
+            for app in chosen:
+                lock = self._app_locks.setdefault((environment, app), asyncio.Lock())
+                await stack.enter_async_context(lock)
             if self.leases is None:
-                yield None
+                yield []
                 return
             told = False
 
@@ -192,8 +196,9 @@ class Deployer:
                     told = True
                     _say(progress, f"waiting for another replica deploying to {environment}")
 
-            async with self.leases.hold(f"deploy/{environment}", waiting=waiting) as lease:
-                yield lease
+            names = [deploy_lease(environment, app) for app in chosen]
+            async with self.leases.hold_all(names, waiting=waiting) as leases:
+                yield leases
 
     def _recorder(
         self,
@@ -205,11 +210,10 @@ class Deployer:
         release_id: str | None,
         actor: str,
         fence: Fence | None,
-        env_lease: HeldLease | None,
+        app_leases: list[HeldLease],
     ) -> RunRecorder:
-        env_fence = None
-        if env_lease is not None and self.leases is not None:
-            env_fence = self.leases.fence(env_lease)
+        keeper = self.leases
+        app_fences = [] if keeper is None else [keeper.fence(lease) for lease in app_leases]
         return RunRecorder(
             self.db,
             group_id=group_id,
@@ -220,7 +224,7 @@ class Deployer:
             actor=actor,
             clock=self.clock,
             # Lease rows before promotion rows: the lock order every writer keeps.
-            fence=Fences([env_fence, fence]),
+            fence=Fences([*app_fences, fence]),
             replica=None if self.leases is None else self.leases.replica_id,
         )
 
@@ -280,7 +284,7 @@ class Deployer:
         self._check_environment(environment)
         chosen = self._release_apps(release, apps)
         group_id = promotion_id or new_group_id()
-        async with self._exclusive(environment, progress) as env_lease:
+        async with self._exclusive(environment, chosen, progress) as app_leases:
             rec = self._recorder(
                 environment,
                 chosen,
@@ -289,7 +293,7 @@ class Deployer:
                 release_id=release.id,
                 actor=actor,
                 fence=fence,
-                env_lease=env_lease,
+                app_leases=app_leases,
             )
             outcome = DeployOutcome(group_id, environment, kind, release.id)
             await rec.start({"promotion": promotion_id})
@@ -365,16 +369,21 @@ class Deployer:
         progress: Progress | None,
     ) -> DeployOutcome:
         self._check_environment(environment)
-        async with self._exclusive(environment, progress) as env_lease:
+        head = await self.workspace.sync()
+        planned = [p.app for p in self._plans_from_tree(
+            environment, await self.workspace.read_tree(head), apps
+        )]  # fmt: skip
+        if not planned:
+            raise DeployError(
+                "plan",
+                f"nothing to sync in {environment!r}: no app directory under "
+                f"envs/{environment}/ in git (promote a release first)",
+            )
+        async with self._exclusive(environment, planned, progress) as app_leases:
+            # Read git again now that no deploy of these apps runs: sync what is newest.
             head = await self.workspace.sync()
             tree = await self.workspace.read_tree(head)
-            plans = self._plans_from_tree(environment, tree, apps)
-            if not plans:
-                raise DeployError(
-                    "plan",
-                    f"nothing to sync in {environment!r}: no app directory under "
-                    f"envs/{environment}/ in git (promote a release first)",
-                )
+            plans = self._plans_from_tree(environment, tree, planned)
             release_ids = sorted({p.pin.release for p in plans if p.pin is not None})
             rec = self._recorder(
                 environment,
@@ -384,7 +393,7 @@ class Deployer:
                 release_id=release_ids[0] if len(release_ids) == 1 else None,
                 actor=actor,
                 fence=None,
-                env_lease=env_lease,
+                app_leases=app_leases,
             )
             outcome = DeployOutcome(rec.group_id, environment, "sync", rec.release_id, head)
             await rec.start({"commit": head})
@@ -891,6 +900,11 @@ class Deployer:
                 continue
             plans.append(_Plan(app, self.project.apps[app], pin))
         return plans
+
+
+def deploy_lease(environment: str, app: str) -> str:
+    """The lease one deploy or sync of (environment, app) holds, across replicas."""
+    return f"deploy/{environment}/{app}"
 
 
 def _levels(project: ProjectConfig, apps: list[str]) -> list[list[str]]:

@@ -220,6 +220,58 @@ class LeaseKeeper:
         self.held[name] = lease
         return lease
 
+    async def try_acquire_all(self, names: list[str]) -> list[HeldLease] | None:
+        """All of `names` or none (one transaction), in name order."""
+        started = time.monotonic()
+        epochs = await self._write(
+            lambda s: store.acquire_many(s, names, self.replica_id, self.ttl)
+        )
+        if not epochs:
+            return None
+        held = []
+        for name in sorted(epochs):
+            lease = HeldLease(name, epochs[name], started)
+            self.held[name] = lease
+            held.append(lease)
+        return held
+
+    @contextlib.asynccontextmanager
+    async def hold_all(
+        self, names: list[str], *, waiting: Callable[[float], None] | None = None
+    ) -> AsyncIterator[list[HeldLease]]:
+        """Hold every named lease for the body, waiting (with backoff) while another
+        replica holds any of them; never holds some while waiting for the others."""
+        if not names:
+            yield []
+            return
+        pause, started = WAIT_POLL[0], time.monotonic()
+        while True:
+            leases = await self.try_acquire_all(names)
+            if leases is not None:
+                break
+            if waiting is not None:
+                waiting(time.monotonic() - started)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, WAIT_POLL[1])
+        try:
+            yield leases
+        finally:
+            with contextlib.suppress(Exception):
+                await self.release_all(leases)
+
+    async def release_all(self, leases: list[HeldLease]) -> None:
+        for lease in leases:
+            self.held.pop(lease.key, None)
+        mine = [(lease.name, lease.epoch) for lease in leases if not lease.lost]
+        if not mine:
+            return
+
+        def release(s: Session) -> None:
+            for name, epoch in mine:
+                store.release(s, name, self.replica_id, epoch)
+
+        await self._write(release)
+
     async def release(self, lease: HeldLease) -> None:
         self.held.pop(lease.key, None)
         if lease.lost:

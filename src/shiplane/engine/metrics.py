@@ -94,7 +94,7 @@ class _LeaseCollector(Collector):
         )
         named = GaugeMetricFamily(
             "shiplane_lease_owner",
-            "Named leases (watch/<cluster>, deploy/<environment>, replica/<id>) and the "
+            "Named leases (watch/<cluster>, deploy/<environment>/<app>, replica/<id>) and the "
             "replica holding each (1 per held lease).",
             labels=["lease", "replica"],
         )

@@ -68,13 +68,14 @@ class RunRecorder:
 
     async def start(self, details: dict[str, Any]) -> None:
         def fn(s: Session) -> None:
-            # The caller holds the environment exclusively: a run still `running` there
+            # The caller holds its apps exclusively: a run of theirs still `running`
             # belongs to a deploy that died (or lost its lease) before finishing.
             deploys.interrupt_running_runs(
                 s,
                 reason="the deploy stopped before finishing (its server died or lost its "
                 "lease); a later deploy took over",
                 environment=self.environment,
+                apps=self.apps,
                 now=self.clock,
             )
             for app in self.apps:

@@ -129,13 +129,20 @@ def finish_run(
 
 
 def interrupt_running_runs(
-    s: Session, *, reason: str, environment: str | None = None, now: Clock = _utcnow
+    s: Session,
+    *,
+    reason: str,
+    environment: str | None = None,
+    apps: list[str] | None = None,
+    now: Clock = _utcnow,
 ) -> int:
-    """Mark runs still `running` (in `environment`, or anywhere) as `interrupted`: their
-    process died; the count."""
+    """Mark runs still `running` (in `environment` and of `apps`, or anywhere) as
+    `interrupted`: their process died; the count."""
     query = select(DeployRun).where(DeployRun.status == "running")
     if environment is not None:
         query = query.where(DeployRun.environment == environment)
+    if apps is not None:
+        query = query.where(DeployRun.app.in_(apps))
     rows = list(s.scalars(query))
     for row in rows:
         row.status = "interrupted"

@@ -7,8 +7,8 @@ Two kinds share one model (owner, expiry, epoch):
   `SELECT ... FOR UPDATE SKIP LOCKED`, so two replicas never claim the same one and
   neither waits for the other;
 - named leases live in `leases`: `replica/<id>` (liveness), `watch/<cluster>` (the one
-  replica watching a cluster for drift) and `deploy/<environment>` (one deploy or sync of
-  an environment at a time, across replicas).
+  replica watching a cluster for drift) and `deploy/<environment>/<app>` (one deploy or
+  sync of an app in an environment at a time, across replicas).
 
 Every claim increments the epoch. A writer holding (owner, epoch) checks it in the same
 transaction as its write, with the row locked (`check_promotion_fence`, `check_lease`):
@@ -269,6 +269,41 @@ def acquire(s: Session, name: str, owner: str, ttl: float) -> int | None:
         .values(owner=owner, epoch=epoch + 1, expires_at=expires, acquired_at=now)
     )
     return epoch + 1
+
+
+def acquire_many(s: Session, names: Collection[str], owner: str, ttl: float) -> dict[str, int]:
+    """Take every lease in `names` or none (name -> epoch; empty when one is held by
+    another owner). Rows are locked in name order, so two callers never deadlock."""
+    ordered = sorted(set(names))
+    if not ordered:
+        return {}
+    for name in ordered:
+        _ensure_row(s, name)
+    now, expires = _clock(s, ttl)
+    query = (
+        select(
+            LeaseRow.name,
+            LeaseRow.owner,
+            LeaseRow.epoch,
+            LeaseRow.expires_at.is_(None) | (LeaseRow.expires_at < now),
+        )
+        .where(LeaseRow.name.in_(ordered))
+        .order_by(LeaseRow.name)
+    )
+    if _postgres(s):
+        query = query.with_for_update()
+    rows = list(s.execute(query))
+    if any(o is not None and o != owner and not expired for _, o, _, expired in rows):
+        return {}
+    epochs: dict[str, int] = {}
+    for name, current, epoch, expired in rows:
+        ours = current == owner and not expired
+        epochs[name] = int(epoch) if ours else int(epoch) + 1
+        values: dict[str, Any] = {"expires_at": expires}
+        if not ours:
+            values.update(owner=owner, epoch=epochs[name], acquired_at=now)
+        s.execute(update(LeaseRow).where(LeaseRow.name == name).values(**values))
+    return epochs
 
 
 def renew(s: Session, owner: str, held: Mapping[str, int], ttl: float) -> tuple[set[str], set[str]]:

@@ -256,7 +256,7 @@ class PromotionRow(Base):
 
 
 class LeaseRow(Base):
-    """A named lease (0005): `watch/<cluster>`, `deploy/<environment>`, `replica/<id>`."""
+    """A named lease (0005): `watch/<cluster>`, `deploy/<environment>/<app>`, `replica/<id>`."""
 
     __tablename__ = "leases"
 

@@ -354,7 +354,7 @@ def test_a_replica_paused_past_its_lease_does_not_write_when_it_resumes(fleet: F
     wait_for(lambda: "promotion.lease_lost" in frozen.logs(), timeout=30, what="the lease loss")
     wait_for(
         lambda: (
-            "deploy/dev" in frozen.logs().split("promotion.lease_lost", 1)[1]
+            "deploy/dev/a0" in frozen.logs().split("promotion.lease_lost", 1)[1]
             or "leases.lost" in frozen.logs().split("promotion.lease_lost", 1)[1]
         ),
         timeout=30,
