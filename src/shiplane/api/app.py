@@ -13,6 +13,7 @@ from shiplane import __version__
 from shiplane.api import (
     routes_audit,
     routes_deploy,
+    routes_events,
     routes_matrix,
     routes_notifications,
     routes_ops,
@@ -78,6 +79,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         routes_notifications,
         routes_promotions,
         routes_replicas,
+        routes_events,
     )
     for module in modules:
         app.include_router(module.router)

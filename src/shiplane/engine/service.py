@@ -109,6 +109,7 @@ class Engine:
         self._watches: dict[str, HeldLease] = {}
         self._watched_commits: dict[tuple[str, str], str | None] = {}
         self._watch_lock = asyncio.Lock()
+        self._stopping = False
 
     def _notify(self, s: Any, event: str, record: Any) -> None:
         # In the promotion's own transaction: a notification exists iff the change does.
@@ -133,6 +134,7 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop working and hand every lease back, so other replicas take over now."""
+        self._stopping = True
         await self.promotions.stop()
         await self.notifier.stop()
         if self._restore is not None:
@@ -156,6 +158,8 @@ class Engine:
 
     async def _on_beat(self) -> None:
         """After each heartbeat: recover runs of dead replicas, keep cluster watches."""
+        if self._stopping:
+            return
         await asyncio.to_thread(self._interrupt_orphaned_runs)
         if self._restore is None or self._restore.done():
             self._restore = asyncio.create_task(self._claim_watches(), name="cluster watches")

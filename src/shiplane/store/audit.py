@@ -227,6 +227,14 @@ def _bad(checked: int, seq: int, reason: str) -> ChainVerification:
     return ChainVerification(ok=False, checked=checked, first_bad_seq=seq, reason=reason)
 
 
+def events_after(s: Session, seq: int, *, limit: int = 200) -> list[AuditRecord]:
+    """Events with a seq above `seq`, oldest first (the event stream's next batch). Seqs
+    are assigned under the chain lock, which is held until commit, so a reader never
+    sees a later seq before an earlier one."""
+    query = select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq).limit(limit)
+    return [_to_record(r) for r in s.scalars(query)]
+
+
 def chain_head(s: Session) -> AuditRecord | None:
     """The newest event (its hash anchors the whole chain)."""
     row = s.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))

@@ -112,3 +112,30 @@ def test_a_second_server_on_the_same_sqlite_database_is_refused(tmp_path: Path) 
         assert "PostgreSQL" in result.stderr and "Traceback" not in result.stderr
         # The first server is unaffected.
         assert httpx.get(first.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_bad_lease_settings_fail_start_and_change_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = _serve_env(home)
+    cases = [
+        (["--lease-ttl", "0.5"], {}, "--lease-ttl=0.5: a lease TTL must be 1 to 3600 seconds"),
+        ([], {"SHIPLANE_LEASE_TTL": "soon"}, "SHIPLANE_LEASE_TTL='soon' is not a number"),
+        (["--replica-id", "a b"], {}, "replica id 'a b' is not valid"),
+    ]
+    for args, extra, message in cases:
+        result = subprocess.run(
+            [SHIPLANE, "serve", "--listen", "127.0.0.1:0", *args],
+            capture_output=True, text=True, timeout=60, env={**env, **extra},
+        )  # fmt: skip
+        assert result.returncode == 1, (args, extra)
+        assert message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (home / "shiplane.db").exists()  # refused before touching the database
+
+
+def test_replicas_endpoint_on_a_server_without_engine(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with running_server(tmp_path / "one", url) as server, server.admin() as c:
+        body = c.get("/api/v1/replicas").json()
+        assert body == {"self": None, "replicas": [], "leases": []}
+        assert server.client().get("/api/v1/replicas").status_code == 401
