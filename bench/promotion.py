@@ -822,7 +822,7 @@ def tp_breakdown(
         run_start, run_end = parse_time(run["started_at"]), parse_time(run["finished_at"])
         verifying, done = first["-> Verifying"], parse_time(p["updated_at"])
         add("created -> Deploying (queue, claim, gates)", deploying - created)
-        add("Deploying -> deploy run starts (deploy/<env> lease)", run_start - deploying)
+        add("Deploying -> deploy run starts (deploy/<env>/<app> lease)", run_start - deploying)
         add("deploy run (git, render, dry-run, commit+push, apply)", run_end - run_start)
         add("run finished -> Verifying", verifying - run_end)
         add("Verifying -> Succeeded (health of the rollout)", done - verifying)
