@@ -68,3 +68,9 @@ def test_events_stream_new_audit_events_and_resume(tmp_path: Path) -> None:
         assert bad.status_code == 422
         assert "Last-Event-ID" in bad.json()["detail"]
         assert httpx.get(server.url + "/api/v1/events").status_code == 401
+        negative = httpx.get(
+            server.url + "/api/v1/events",
+            params={"after": "-1"},
+            headers={"Authorization": f"Bearer {server.admin_token}"},
+        )
+        assert negative.status_code == 422

@@ -94,7 +94,7 @@ class Fleet:
         self.dead: list[ServerProcess] = []
         self.starts = 0
 
-    def start(self, name: str, *, pause_at: str | None = None) -> ServerProcess:
+    def start(self, name: str, *, pause_at: str | None = None, ttl: str = TTL) -> ServerProcess:
         self.starts += 1
         if pause_at is not None:
             os.environ[FAULT_ENV], os.environ[ACTION_ENV] = pause_at, "stop"
@@ -103,7 +103,7 @@ class Fleet:
                 self.tmp / f"{name}-{self.starts}",
                 self.db_url,
                 admin_token=TOKEN,
-                extra_args=["--repo", str(self.bare), "--health-timeout", "60", "--lease-ttl", TTL],
+                extra_args=["--repo", str(self.bare), "--health-timeout", "60", "--lease-ttl", ttl],
             )
         finally:
             os.environ.pop(FAULT_ENV, None)
@@ -365,3 +365,35 @@ def test_a_replica_paused_past_its_lease_does_not_write_when_it_resumes(fleet: F
     assert snapshot() == before
     logs = frozen.logs()
     assert "deploy.crashed" not in logs and "Traceback" not in logs, logs[-3000:]
+
+
+def test_a_graceful_stop_hands_the_leases_back_at_once(fleet: Fleet):
+    # A long TTL: if the leases were not handed back, the second replica would wait a
+    # minute for them to expire before it could take the promotions over.
+    first = fleet.start("first", ttl="60")
+    release = fleet.release("a1", "3.0.0")
+    replica = _replica_of(first)
+    wait_for(
+        lambda: _lease_holders(first).get(replica, 0) > 0,
+        timeout=30,
+        interval=0.02,
+        what="the first replica to work on a promotion",
+    )
+    assert first.stop() == 0  # SIGTERM: a clean exit
+    fleet.replicas.pop("first")
+    second = fleet.start("second", ttl="60")
+    with second.admin() as c:
+        live = [r["replica"] for r in c.get("/api/v1/replicas").json()["replicas"]]
+    assert live == [_replica_of(second)]  # the first one's liveness lease is gone too
+    wait_for(
+        lambda: (
+            Counter(p["state"] for p in fleet.promotions() if p["release_id"] == release)
+            == {"Succeeded": 3}
+        ),
+        timeout=40,
+        interval=0.5,
+        what="the second replica to finish the promotions well before the TTL",
+    )
+    with second.admin() as c:
+        history = c.get("/api/v1/history", params={"limit": 100}).json()["items"]
+    assert not [h for h in history if h["status"] == "running"]
