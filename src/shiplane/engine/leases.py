@@ -315,6 +315,8 @@ class LeaseKeeper:
         kept_named, lost_named, kept_promos, lost_promos = await self._write(renew)
         for lease in list(self.held.values()):
             kept, lost = (kept_promos, lost_promos) if lease.promotion else (kept_named, lost_named)
+            if (promos if lease.promotion else named).get(lease.name) != lease.epoch:
+                continue  # claimed again (a new epoch) while this renewal ran: fresh already
             if lease.name in kept:
                 lease.renewed_at = started
             elif lease.name in lost:
