@@ -20,7 +20,7 @@ need not agree on the time) and by the process clock on SQLite (one process).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -104,6 +104,96 @@ def _clock(s: Session, ttl: float) -> tuple[Any, Any]:
     return literal(py_now, UTCDateTime()), literal(py_now + timedelta(seconds=ttl), UTCDateTime())
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """Where one kind of lease lives: promotion rows or named-lease rows share one model."""
+
+    table: Any
+    key: Any
+    owner: Any
+    epoch: Any
+    expires: Any
+
+    def _released(self) -> dict[str, None]:
+        return {self.owner.key: None, self.expires.key: None}
+
+
+_PROMOTIONS = _Kind(
+    PromotionRow,
+    PromotionRow.id,
+    PromotionRow.lease_owner,
+    PromotionRow.lease_epoch,
+    PromotionRow.lease_expires_at,
+)
+_NAMED = _Kind(LeaseRow, LeaseRow.name, LeaseRow.owner, LeaseRow.epoch, LeaseRow.expires_at)
+
+
+def _check(s: Session, kind: _Kind, key: str, owner: str, epoch: int, what: str) -> None:
+    """Raise LeaseLostError unless (owner, epoch) still holds the lease. The row stays
+    locked until the caller's transaction ends, so no claim slips in between."""
+    query = select(kind.owner, kind.epoch).where(kind.key == key)
+    if _postgres(s):
+        query = query.with_for_update()
+    row = s.execute(query).first()
+    if row is None or row[0] != owner or int(row[1]) != epoch:
+        holder, now_epoch = (None, 0) if row is None else (row[0], int(row[1]))
+        raise LeaseLostError(what, owner, epoch, holder, now_epoch)
+
+
+def _renew(
+    s: Session, kind: _Kind, owner: str, held: Mapping[str, int], ttl: float
+) -> tuple[set[str], set[str]]:
+    """Extend the leases in `held` (key -> epoch) that `owner` still holds.
+
+    Returns (renewed, lost). A row locked by a writer right now is neither: it is
+    skipped (SKIP LOCKED) and tried again next beat, so a heartbeat never waits on a
+    lock and can never be part of a deadlock."""
+    if not held:
+        return set(), set()
+    query = (
+        select(kind.key, kind.owner, kind.epoch)
+        .where(kind.key.in_(sorted(held)))
+        .order_by(kind.key)
+    )
+    if _postgres(s):
+        query = query.with_for_update(skip_locked=True)
+    seen = {k: (o, int(e)) for k, o, e in s.execute(query)}
+    still = {k for k, (o, e) in seen.items() if o == owner and held.get(k) == e}
+    if still:
+        _, expires = _clock(s, ttl)
+        s.execute(
+            update(kind.table)
+            .where(kind.key.in_(sorted(still)))
+            .values({kind.expires.key: expires})
+            .execution_options(synchronize_session=False)
+        )
+    return still, set(seen) - still
+
+
+def _release(s: Session, kind: _Kind, key: str, owner: str, epoch: int) -> bool:
+    """Hand the lease back (the epoch stays: it only ever grows)."""
+    result = s.execute(
+        update(kind.table)
+        .where(kind.key == key, kind.owner == owner, kind.epoch == epoch)
+        .values(kind._released())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _release_where(s: Session, condition: Callable[[_Kind], Any]) -> int:
+    count = 0
+    for kind in (_PROMOTIONS, _NAMED):
+        result = s.execute(
+            update(kind.table)
+            .where(condition(kind))
+            .values(kind._released())
+            .execution_options(synchronize_session=False)
+        )
+        count += int(result.rowcount)  # type: ignore[attr-defined]
+    return count
+
+
 # --- promotion leases -----------------------------------------------------------------------
 
 
@@ -164,63 +254,19 @@ def claim_due_promotions(
 
 
 def check_promotion_fence(s: Session, promotion_id: str, owner: str, epoch: int) -> None:
-    """Raise LeaseLostError unless (owner, epoch) still holds the promotion's lease. The
-    row stays locked until the caller's transaction ends, so no claim slips in between."""
-    query = select(PromotionRow.lease_owner, PromotionRow.lease_epoch).where(
-        PromotionRow.id == promotion_id
-    )
-    if _postgres(s):
-        query = query.with_for_update()
-    row = s.execute(query).first()
-    if row is None or row[0] != owner or int(row[1]) != epoch:
-        holder, now_epoch = (None, 0) if row is None else (row[0], int(row[1]))
-        raise LeaseLostError(f"promotion {promotion_id}", owner, epoch, holder, now_epoch)
+    """Raise LeaseLostError unless (owner, epoch) still holds the promotion's lease."""
+    _check(s, _PROMOTIONS, promotion_id, owner, epoch, f"promotion {promotion_id}")
 
 
 def renew_promotions(
     s: Session, owner: str, held: Mapping[str, int], ttl: float
 ) -> tuple[set[str], set[str]]:
-    """Extend the leases in `held` (id -> epoch) that `owner` still holds.
-
-    Returns (renewed, lost). A row locked by a writer right now is neither: it is
-    skipped (SKIP LOCKED) and tried again next beat, so a heartbeat never waits on a
-    lock and can never be part of a deadlock."""
-    if not held:
-        return set(), set()
-    query = (
-        select(PromotionRow.id, PromotionRow.lease_owner, PromotionRow.lease_epoch)
-        .where(PromotionRow.id.in_(sorted(held)))
-        .order_by(PromotionRow.id)
-    )
-    if _postgres(s):
-        query = query.with_for_update(skip_locked=True)
-    seen = {pid: (o, int(e)) for pid, o, e in s.execute(query)}
-    still = {pid for pid, (o, e) in seen.items() if o == owner and held.get(pid) == e}
-    lost = set(seen) - still
-    if still:
-        _, expires = _clock(s, ttl)
-        s.execute(
-            update(PromotionRow)
-            .where(PromotionRow.id.in_(sorted(still)))
-            .values(lease_expires_at=expires)
-            .execution_options(synchronize_session=False)
-        )
-    return still, lost
+    """(renewed, lost) of the promotion leases in `held` (id -> epoch); see _renew."""
+    return _renew(s, _PROMOTIONS, owner, held, ttl)
 
 
 def release_promotion(s: Session, promotion_id: str, owner: str, epoch: int) -> bool:
-    """Hand the lease back (the epoch stays: it only ever grows)."""
-    result = s.execute(
-        update(PromotionRow)
-        .where(
-            PromotionRow.id == promotion_id,
-            PromotionRow.lease_owner == owner,
-            PromotionRow.lease_epoch == epoch,
-        )
-        .values(lease_owner=None, lease_expires_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _release(s, _PROMOTIONS, promotion_id, owner, epoch)
 
 
 def promotion_leases_by_owner(s: Session) -> dict[str, int]:
@@ -307,84 +353,27 @@ def acquire_many(s: Session, names: Collection[str], owner: str, ttl: float) -> 
 
 
 def renew(s: Session, owner: str, held: Mapping[str, int], ttl: float) -> tuple[set[str], set[str]]:
-    """Extend the named leases in `held` (name -> epoch) that `owner` still holds:
-    (renewed, lost), skipping rows locked right now (see renew_promotions)."""
-    if not held:
-        return set(), set()
-    query = (
-        select(LeaseRow.name, LeaseRow.owner, LeaseRow.epoch)
-        .where(LeaseRow.name.in_(sorted(held)))
-        .order_by(LeaseRow.name)
-    )
-    if _postgres(s):
-        query = query.with_for_update(skip_locked=True)
-    seen = {n: (o, int(e)) for n, o, e in s.execute(query)}
-    still = {n for n, (o, e) in seen.items() if o == owner and held.get(n) == e}
-    lost = set(seen) - still
-    if still:
-        _, expires = _clock(s, ttl)
-        s.execute(
-            update(LeaseRow)
-            .where(LeaseRow.name.in_(sorted(still)))
-            .values(expires_at=expires)
-            .execution_options(synchronize_session=False)
-        )
-    return still, lost
+    """(renewed, lost) of the named leases in `held` (name -> epoch); see _renew."""
+    return _renew(s, _NAMED, owner, held, ttl)
 
 
 def check_lease(s: Session, name: str, owner: str, epoch: int) -> None:
-    query = select(LeaseRow.owner, LeaseRow.epoch).where(LeaseRow.name == name)
-    if _postgres(s):
-        query = query.with_for_update()
-    row = s.execute(query).first()
-    if row is None or row[0] != owner or int(row[1]) != epoch:
-        holder, now_epoch = (None, 0) if row is None else (row[0], int(row[1]))
-        raise LeaseLostError(name, owner, epoch, holder, now_epoch)
+    _check(s, _NAMED, name, owner, epoch, name)
 
 
 def release(s: Session, name: str, owner: str, epoch: int) -> bool:
-    result = s.execute(
-        update(LeaseRow)
-        .where(LeaseRow.name == name, LeaseRow.owner == owner, LeaseRow.epoch == epoch)
-        .values(owner=None, expires_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _release(s, _NAMED, name, owner, epoch)
 
 
 def release_owner(s: Session, owner: str) -> int:
     """Hand back everything `owner` holds (graceful shutdown); how many leases."""
-    released = 0
-    for table, owner_col, values in (
-        (PromotionRow, PromotionRow.lease_owner, {"lease_owner": None, "lease_expires_at": None}),
-        (LeaseRow, LeaseRow.owner, {"owner": None, "expires_at": None}),
-    ):
-        result = s.execute(
-            update(table)
-            .where(owner_col == owner)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        released += int(result.rowcount)  # type: ignore[attr-defined]
-    return released
+    return _release_where(s, lambda kind: kind.owner == owner)
 
 
 def expire_others(s: Session, owner: str) -> int:
     """Expire every lease not held by `owner` (SQLite: the server's file lock proves that
     no other process is alive, so whatever they held is free now)."""
-    count = 0
-    for table, owner_col, values in (
-        (PromotionRow, PromotionRow.lease_owner, {"lease_owner": None, "lease_expires_at": None}),
-        (LeaseRow, LeaseRow.owner, {"owner": None, "expires_at": None}),
-    ):
-        result = s.execute(
-            update(table)
-            .where(owner_col.is_not(None), owner_col != owner)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        count += int(result.rowcount)  # type: ignore[attr-defined]
-    return count
+    return _release_where(s, lambda kind: kind.owner.is_not(None) & (kind.owner != owner))
 
 
 def list_leases(s: Session) -> list[LeaseInfo]:
