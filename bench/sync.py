@@ -532,7 +532,7 @@ async def memory_child(setup: Setup) -> dict[str, Any]:
         assert outcome.ok, outcome.status
         gc.collect()
         rss_deployed = vm_status()["VmRSS"]
-        # What `shiplane serve` does at start for deployed apps (Engine._restore_drift):
+        # What `shiplane serve` does at start for deployed apps (Engine._refresh_watch):
         # register each app's desired objects with the drift controller.
         started = time.perf_counter()
         for environment, app, handle, objects in applied:

@@ -272,33 +272,6 @@ class LeaseKeeper:
 
         await self._write(release)
 
-    async def release(self, lease: HeldLease) -> None:
-        self.held.pop(lease.key, None)
-        if lease.lost:
-            return
-        await self._write(lambda s: store.release(s, lease.name, self.replica_id, lease.epoch))
-
-    @contextlib.asynccontextmanager
-    async def hold(
-        self, name: str, *, waiting: Callable[[float], None] | None = None
-    ) -> AsyncIterator[HeldLease]:
-        """Hold the named lease for the body, waiting (with backoff) while another
-        replica holds it; `waiting(seconds)` reports the wait as it grows."""
-        pause, started = WAIT_POLL[0], time.monotonic()
-        while True:
-            lease = await self.try_acquire(name)
-            if lease is not None:
-                break
-            if waiting is not None:
-                waiting(time.monotonic() - started)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, WAIT_POLL[1])
-        try:
-            yield lease
-        finally:
-            with contextlib.suppress(Exception):
-                await self.release(lease)
-
     # --- heartbeat ------------------------------------------------------------------------
 
     async def beat(self) -> None:

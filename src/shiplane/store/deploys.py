@@ -198,12 +198,6 @@ def running_in(s: Session, environment: str) -> dict[str, str | None]:
     return {app: release for app, release in s.execute(query)}
 
 
-def deployed_pairs(s: Session) -> list[tuple[str, str]]:
-    """(environment, app) of every deployment that runs a release."""
-    query = select(Deployment.environment, Deployment.app).where(Deployment.release_id.is_not(None))
-    return [(env, app) for env, app in s.execute(query)]
-
-
 def deployed_commits(s: Session, environments: list[str]) -> dict[tuple[str, str], str]:
     """(environment, app) -> the git commit last applied there, for `environments`."""
     query = select(Deployment.environment, Deployment.app, Deployment.git_commit).where(

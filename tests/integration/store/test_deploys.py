@@ -100,9 +100,12 @@ def test_update_deployment_writes_only_changes(db: Database) -> None:
     assert (cell.health, cell.sync_status) == ("Healthy", "Synced")
 
 
-def test_running_in_and_deployed_pairs(db: Database) -> None:
+def test_running_in_and_deployed_commits(db: Database) -> None:
     with db.session() as s:
         deploys.update_deployment(s, environment="dev", app="web", health="Healthy")
         assert deploys.running_in(s, "dev") == {"web": None}  # synced from git, unpinned
-        assert deploys.deployed_pairs(s) == []
+        assert deploys.deployed_commits(s, ["dev", "prod"]) == {}  # nothing applied yet
+        deploys.update_deployment(s, environment="dev", app="web", git_commit="abc123")
+        assert deploys.deployed_commits(s, ["dev", "prod"]) == {("dev", "web"): "abc123"}
+        assert deploys.deployed_commits(s, ["prod"]) == {}
         assert deploys.running_in(s, "prod") == {}
