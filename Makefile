@@ -4,29 +4,68 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+# The venv is rebuilt from scratch whenever a lock changes, so it holds exactly the locks.
+LOCKS := requirements-bootstrap.lock requirements.lock pyproject.toml
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha256sum | cut -c1-16)
+TOOLS_STAMP := $(VENV)/.tools-$(shell sha256sum < requirements-bootstrap.lock | cut -c1-16)
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: test demo system-deps venv binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
+.PHONY: test demo system-deps venv tools lock lock-bootstrap lockcheck binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
 
-test: system-deps venv binaries lint typecheck imports pytest
+test: system-deps venv lockcheck binaries lint typecheck imports pytest
 
 system-deps:
 	@scripts/ensure-system-deps.sh
 
+# Nothing here resolves a dependency, so a release published upstream tomorrow cannot
+# change what is installed today: first the pinned installers (the interpreter's bundled
+# pip would re-resolve extras such as `httpx2[http2,ws]`), then the whole closure with
+# --no-deps and hashes, wheels only (an sdist build would fetch build tools), then
+# `pip check` proves the closure is consistent.
 venv: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): $(LOCKS)
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --no-deps --require-hashes -r requirements-bootstrap.lock
+	$(PIP) install --no-deps --require-hashes --only-binary=:all: -r requirements.lock
+	$(PIP) check
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $(TOOLS_STAMP) $@
+
+# Only the installers (pip, uv), for `make lock` when the main lock does not install.
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): requirements-bootstrap.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	@rm -f $(VENV)/.installed-* && touch $@
+	$(PIP) install --no-deps --require-hashes -r requirements-bootstrap.lock
+	@rm -f $(VENV)/.tools-* && touch $@
+
+# Regenerate requirements.lock from pyproject.toml. Versions already locked are kept;
+# `make lock UPGRADE=1` moves everything to the newest release, `make lock
+# UPGRADE=name` only that package.
+lock: tools
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" --quiet -o requirements.lock \
+	  $(if $(filter 1,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE)))
+	$(BIN)/python scripts/check_lock.py
+
+# Regenerate requirements-bootstrap.lock from requirements-bootstrap.in (new pip or uv).
+lock-bootstrap: tools
+	( sed -n '1,2p' requirements-bootstrap.lock; $(BIN)/uv pip compile requirements-bootstrap.in \
+	  --python-version 3.11 --generate-hashes --no-header --no-annotate ) > requirements-bootstrap.lock.new
+	mv requirements-bootstrap.lock.new requirements-bootstrap.lock
+
+# pyproject.toml and requirements.lock must agree (run `make lock` when they do not).
+lockcheck: venv
+	$(BIN)/python scripts/check_lock.py --installed
 
 binaries: venv
 	$(BIN)/shiplane localcluster build
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: venv
 	$(BIN)/mypy
