@@ -16,6 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shiplane.domain.errors import (
+    ConflictError,
+    ExternalError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    ShiplaneError,
+)
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://shiplane.dev/problems/"
 
@@ -196,7 +205,38 @@ async def _handle_validation(request: Request, exc: Exception) -> ProblemRespons
     )
 
 
+# The one place a Shiplane error family becomes an HTTP status (most specific first).
+_STATUS_OF_FAMILY: tuple[tuple[type[ShiplaneError], int], ...] = (
+    (NotFoundError, 404),
+    (InvalidError, 422),
+    (ConflictError, 409),
+    (ForbiddenError, 403),
+    (ExternalError, 502),
+)
+
+
+def status_of(exc: ShiplaneError) -> int:
+    """The HTTP status of a Shiplane error, by its family."""
+    if isinstance(exc, ExternalError) and exc.retryable:
+        return 503
+    for family, status in _STATUS_OF_FAMILY:
+        if isinstance(exc, family):
+            return status
+    return 500
+
+
+async def _handle_shiplane(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, ShiplaneError)
+    extra: dict[str, Any] = dict(exc.details)
+    if exc.hint:
+        extra["hint"] = exc.hint
+    status = status_of(exc)
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return problem_response(request, status, exc.message, headers=headers, extra=extra)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ShiplaneError, _handle_shiplane)
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(RequestValidationError, _handle_validation)
