@@ -11,7 +11,7 @@ can do about it:
 | InvalidError    | the input is wrong; nothing was changed            | 422  |
 | ConflictError   | valid, but the current state does not allow it     | 409  |
 | ForbiddenError  | the caller may not do this (policy, not identity)  | 403  |
-| ExternalError   | a cluster, git remote or registry failed           | 502, or 503 when `retryable` |
+| ExternalError   | a cluster, git remote or registry failed           | 502 (503 if retryable) |
 
 Every error carries a message that says what went wrong and where, and may carry a
 `hint` (how to fix it) and JSON-safe `details` for problem bodies.
