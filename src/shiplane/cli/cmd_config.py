@@ -10,8 +10,13 @@ from typing import Annotated
 
 import typer
 
-from shiplane.config import ConfigError, load_project, project_json_schema
-from shiplane.config.scaffold import ScaffoldError, create_project
+from shiplane.config import (
+    ConfigError,
+    ScaffoldError,
+    create_project,
+    load_project,
+    project_json_schema,
+)
 from shiplane.localcluster.paths import PORTABLE_HOME, kubeconfig_in
 
 

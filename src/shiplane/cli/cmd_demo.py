@@ -28,7 +28,7 @@ import typer
 from shiplane.cli.client import ApiClient, CliFailure, Credentials
 from shiplane.cli.cmd_status import matrix_table
 from shiplane.cli.output import stdout_console
-from shiplane.config.scaffold import ScaffoldError, create_project
+from shiplane.config import ScaffoldError, create_project
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all
 from shiplane.localcluster.paths import kubeconfig_in, shiplane_home

@@ -14,7 +14,7 @@ from typing import Any
 
 from lightkube import AsyncClient
 
-from shiplane.config.models import ProjectConfig
+from shiplane.config import ProjectConfig
 from shiplane.domain.health import HealthStatus
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.gates.checks import base as checks_base
