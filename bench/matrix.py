@@ -38,7 +38,7 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.api.serverproc import postgres_database, running_server  # noqa: E402
+from tests.support.serverproc import postgres_database, running_server  # noqa: E402
 
 from shiplane.domain.pagination import encode_cursor  # noqa: E402
 from shiplane.store import audit, matrix, releases  # noqa: E402

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from lightkube import Client, KubeConfig
+from lightkube import AsyncClient, Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
+from shiplane.kube.connection import connect
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import build_all
 from tests.support.wait import wait_for
@@ -69,9 +70,19 @@ def kube(cluster: lc.ClusterState) -> Client:
 
 
 @pytest.fixture
-def namespace(kube: Client) -> Iterator[str]:
-    """A fresh namespace per test in the primary cluster, deleted afterwards."""
-    name = f"t-{uuid.uuid4().hex[:10]}"
+async def aclient(cluster: lc.ClusterState) -> AsyncIterator[AsyncClient]:
+    """An async client of the primary cluster, per test: lightkube's AsyncClient is bound
+    to the event loop that created it."""
+    client = connect(cluster.kubeconfig)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def make_namespace(kube: Client, prefix: str) -> str:
+    """A fresh namespace `<prefix>-<random>` in the cluster of `kube`, ready for pods."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     kube.create(Namespace(metadata=ObjectMeta(name=name)))
     # ServiceAccount admission rejects pods until the namespace's default SA exists.
     wait_for(
@@ -79,5 +90,12 @@ def namespace(kube: Client) -> Iterator[str]:
         timeout=30,
         what=f"default ServiceAccount in {name}",
     )
+    return name
+
+
+@pytest.fixture
+def namespace(kube: Client) -> Iterator[str]:
+    """A fresh namespace per test in the primary cluster, deleted afterwards."""
+    name = make_namespace(kube, "t")
     yield name
     kube.delete(Namespace, name)

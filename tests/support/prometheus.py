@@ -4,7 +4,7 @@
 storage directory, scraping every second a small exporter that tests control
 (`prometheus.exporter.set("shiplane_test_errors_ratio", 0.5, app="x")`). It waits for
 readiness and for the first scrape, each with a deadline, and stops the process by PID at
-the end. Use it from a conftest: `from tests.support.prometheus import *`.
+the end. A fixture plugin of tests/conftest.py: every test may ask for `prometheus`.
 """
 
 from __future__ import annotations

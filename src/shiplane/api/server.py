@@ -91,8 +91,7 @@ def load_config_from_repo(repo: str, branch: str, cache_dir: Path) -> tuple[Any,
     """Clone (or fetch) the GitOps repository and load `shiplane.yaml` from its head."""
     import asyncio
 
-    from shiplane.gitops.errors import GitError
-    from shiplane.gitops.workspace import GitWorkspace
+    from shiplane.gitops import GitError, GitWorkspace
 
     workspace = GitWorkspace(repo, cache_dir, branch=branch)
 

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from shiplane import __version__
-from shiplane.cli import api_cmds, config_cmds, demo_cmds, localcluster_cmds
+from shiplane.cli import cmd_api, cmd_config, cmd_demo, cmd_localcluster
 
 app = typer.Typer(
     name="shiplane",
@@ -41,10 +41,10 @@ def _root(
     """Shiplane: application promotion for Kubernetes."""
 
 
-config_cmds.register(app)
-localcluster_cmds.register(app)
-api_cmds.register(app)
-demo_cmds.register(app)
+cmd_config.register(app)
+cmd_localcluster.register(app)
+cmd_api.register(app)
+cmd_demo.register(app)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -17,7 +18,10 @@ APPS = (("web", "plain"), ("api", "kustomize"))
 # One local cluster per environment (`shiplane localcluster up dev|staging|prod`, which is
 # what `make demo` starts); a real project usually shares one cluster for non-prod.
 _CLUSTER_OF = {"dev": "dev", "staging": "staging", "prod": "prod"}
-DEFAULT_HOME = "~/.cache/shiplane"
+
+# Cluster name -> its kubeconfig path as written into shiplane.yaml. The caller (the CLI)
+# knows where local clusters keep their kubeconfigs; the config layer does not.
+KubeconfigOf = Callable[[str], str]
 
 
 class ScaffoldError(Exception):
@@ -33,10 +37,9 @@ def project_name_for(directory: Path) -> str:
     return name.strip("-") or "demo"
 
 
-def _shiplane_yaml(project: str, home: str) -> str:
+def _shiplane_yaml(project: str, kubeconfig_of: KubeconfigOf) -> str:
     clusters = "".join(
-        f"  {c}:\n    kubeconfig: {home}/clusters/{c}/kubeconfig\n"
-        for c in dict.fromkeys(_CLUSTER_OF.values())
+        f"  {c}:\n    kubeconfig: {kubeconfig_of(c)}\n" for c in dict.fromkeys(_CLUSTER_OF.values())
     )
     return f"""\
 # Shiplane project file. Reference: docs/configuration.md; schema: `shiplane schema`.
@@ -146,15 +149,15 @@ Check the file with `shiplane validate shiplane.yaml`.
 """
 
 
-def scaffold_files(project: str, home: str = DEFAULT_HOME) -> dict[str, str]:
+def scaffold_files(project: str, kubeconfig_of: KubeconfigOf) -> dict[str, str]:
     """Relative path -> content of every file of a new project.
 
-    `home` is the Shiplane home as it should appear in `shiplane.yaml` (local cluster
-    kubeconfigs live in `<home>/clusters/<name>/kubeconfig`).
+    `kubeconfig_of(cluster)` is the kubeconfig path of each scaffolded cluster (`dev`,
+    `staging`, `prod`) as it should appear in `shiplane.yaml`.
     """
     image = "ghcr.io/stefanprodan/podinfo:6.7.0"
     files = {
-        "shiplane.yaml": _shiplane_yaml(project, home),
+        "shiplane.yaml": _shiplane_yaml(project, kubeconfig_of),
         "README.md": _README.format(project=project),
         "apps/web/deployment.yaml": _deployment("web", image),
         "apps/web/service.yaml": _service("web"),
@@ -190,13 +193,13 @@ def _run_git(directory: Path, *args: str) -> None:
         raise ScaffoldError(f"git {command} failed: {detail[-1] if detail else 'no output'}")
 
 
-def create_project(directory: Path, home: str = DEFAULT_HOME) -> list[str]:
+def create_project(directory: Path, kubeconfig_of: KubeconfigOf) -> list[str]:
     """Write the scaffold into `directory`, `git init` it and commit; return the paths.
 
     Nothing is written when any target file exists already, so a second `init` never
     clobbers a user's work.
     """
-    files = scaffold_files(project_name_for(directory), home)
+    files = scaffold_files(project_name_for(directory), kubeconfig_of)
     if (directory / "shiplane.yaml").exists():
         raise ScaffoldError(f"{directory / 'shiplane.yaml'} already exists; not overwriting it")
     existing = [p for p in files if (directory / p).exists()]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lightkube import AsyncClient
 
-from shiplane.config.models import ProjectConfig
+from shiplane.config import ProjectConfig
 from shiplane.kube.apply import Applier
 from shiplane.kube.connection import connect
 from shiplane.kube.discovery import Discovery

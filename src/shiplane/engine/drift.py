@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from shiplane.config.models import ProjectConfig
+from shiplane.config import ProjectConfig
 from shiplane.domain.health import SyncStatus
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.kube.diff import FieldDiff

@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from shiplane import __version__
-from shiplane.config.models import NotificationChannel, ProjectConfig, SecretNotSetError
+from shiplane.config import NotificationChannel, ProjectConfig, SecretNotSetError
 from shiplane.domain.clock import Clock, SystemClock
 from shiplane.engine.notify_format import (
     EVENT_TYPES,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shiplane.config.models import NOTIFICATION_EVENTS, NotificationEventName
+from shiplane.config import NOTIFICATION_EVENTS, NotificationEventName
 from shiplane.domain.audit import as_utc
 
 SCHEMA_VERSION: Literal[1] = 1

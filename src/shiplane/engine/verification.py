@@ -14,11 +14,11 @@ from typing import Any
 
 from lightkube import AsyncClient
 
-from shiplane.config.models import ProjectConfig
+from shiplane.config import ProjectConfig
 from shiplane.domain.health import HealthStatus
 from shiplane.engine.clusters import ClusterHandle
-from shiplane.gates.checks import base as checks_base
-from shiplane.gates.checks.runner import CheckSpec, step
+from shiplane.gates import checks
+from shiplane.gates.checks import CheckSpec, step
 from shiplane.kube.health import HealthPolicy
 from shiplane.kube.health_wait import check_health
 from shiplane.kube.refs import ObjRef
@@ -59,7 +59,7 @@ async def verify_round(
     environment: str,
     handle: ClusterHandle,
     refs: list[ObjRef],
-    release: checks_base.ReleaseInfo,
+    release: checks.ReleaseInfo,
     apps: tuple[str, ...],
     run_id: str,
     state: dict[str, Any],
@@ -105,7 +105,7 @@ async def verify_round(
     def kube() -> AsyncClient:
         return handle.client
 
-    ctx = checks_base.CheckContext(
+    ctx = checks.CheckContext(
         environment=environment,
         namespace=namespace,
         release=release,
@@ -148,6 +148,6 @@ async def verify_round(
     return VerifyRound("passed", "healthy and every check passed", None, state, finished)
 
 
-async def _health_probe(handle: ClusterHandle, refs: list[ObjRef]) -> checks_base.HealthLike:
+async def _health_probe(handle: ClusterHandle, refs: list[ObjRef]) -> checks.HealthLike:
     health = await check_health(handle.client, refs, policy=HEALTH_POLICY)
-    return checks_base.HealthReport(status=health.status.value, message=health.reason)
+    return checks.HealthReport(status=health.status.value, message=health.reason)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The default home as a project file should spell it: with `~`, a scaffolded shiplane.yaml
+# stays portable between users.
+PORTABLE_HOME = "~/.cache/shiplane"
+
 
 def shiplane_home() -> Path:
     """`$SHIPLANE_HOME`, default `~/.cache/shiplane`: local clusters live below it."""
@@ -26,3 +30,9 @@ def bin_cache_dir() -> Path:
 def clusters_dir() -> Path:
     """Directory holding one sub-directory per local cluster."""
     return shiplane_home() / "clusters"
+
+
+def kubeconfig_in(home: str, cluster: str) -> str:
+    """The kubeconfig of local cluster `cluster` under the Shiplane home `home`, as text for
+    a project file (`home` may start with `~`; see `ClusterState.kubeconfig`)."""
+    return f"{home}/clusters/{cluster}/kubeconfig"

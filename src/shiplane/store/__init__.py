@@ -1,5 +1,5 @@
-"""Shiplane store layer (see DESIGN.md, Architecture; docs/contracts.md; docs/store.md)."""
+"""Shiplane store layer (see DESIGN.md, Architecture; docs/contracts.md; docs/store.md).
 
-from shiplane.store.db import Database, default_database_url
-
-__all__ = ["Database", "default_database_url"]
+No face: each repository is a module used as one (`from shiplane.store import releases`,
+then `releases.create_release(s, ...)`); the database is `shiplane.store.db.Database`.
+"""

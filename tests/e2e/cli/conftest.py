@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.api.serverproc import SHIPLANE, ServerProcess, running_server
+from tests.support.serverproc import SHIPLANE, ServerProcess, running_server
 
 Shiplane = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.cli.conftest import Shiplane
-from tests.integration.api.serverproc import ServerProcess, run_sql, running_server
+from tests.support.serverproc import ServerProcess, run_sql, running_server
 
 
 def _app() -> str:

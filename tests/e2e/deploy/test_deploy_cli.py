@@ -15,8 +15,9 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace
 
 from shiplane.localcluster.cluster import ClusterState
-from tests.integration.api.serverproc import SHIPLANE, ServerProcess, running_server
-from tests.integration.engine.conftest import build_repo, git, make_namespace, project_yaml
+from tests.support.clusters import make_namespace
+from tests.support.gitops_repo import build_repo, git, project_yaml
+from tests.support.serverproc import SHIPLANE, ServerProcess, running_server
 
 pytestmark = pytest.mark.cluster
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.api.serverproc import (
+from tests.support.serverproc import (
     DatabaseFactory,
     ServerProcess,
     postgres_database,

@@ -12,7 +12,7 @@ from tests.integration.api.helpers import (
     image,
     unique_app,
 )
-from tests.integration.api.serverproc import ServerProcess, run_sql
+from tests.support.serverproc import ServerProcess, run_sql
 
 
 def test_each_state_change_writes_exactly_one_event(api_server: ServerProcess) -> None:

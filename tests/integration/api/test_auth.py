@@ -4,7 +4,7 @@ environment scope that does not cover the call, always as problem details."""
 from __future__ import annotations
 
 from tests.integration.api.helpers import assert_problem, create_token, image, unique_app
-from tests.integration.api.serverproc import ServerProcess
+from tests.support.serverproc import ServerProcess
 
 PROTECTED = [
     ("GET", "/api/v1/releases"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.api.serverproc import ServerProcess, running_server
+from tests.support.serverproc import ServerProcess, running_server
 
 
 def _release(server: ServerProcess, tag: str) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.api.serverproc import ServerProcess, running_server
+from tests.support.serverproc import ServerProcess, running_server
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 

@@ -11,7 +11,7 @@ import pytest
 from shiplane.store.db import Database
 from shiplane.store.matrix import record_deployment
 from tests.integration.api.helpers import image
-from tests.integration.api.serverproc import DatabaseFactory, ServerProcess, running_server
+from tests.support.serverproc import DatabaseFactory, ServerProcess, running_server
 
 CONFIG = """\
 apiVersion: shiplane/v1alpha1

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.integration.api.helpers import assert_problem, create_token, image, unique_app
-from tests.integration.api.serverproc import ServerProcess, run_sql
+from tests.support.serverproc import ServerProcess, run_sql
 from tests.support.wait import wait_for
 
 
@@ -98,7 +98,7 @@ def test_readyz_is_503_when_the_database_is_gone(
 ) -> None:
     from pathlib import Path
 
-    from tests.integration.api.serverproc import postgres_database, running_server
+    from tests.support.serverproc import postgres_database, running_server
 
     workdir = Path(str(tmp_path))
     with postgres_database(postgres_url) as url, running_server(workdir, url) as server:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.integration.api.helpers import assert_problem, image, unique_app
-from tests.integration.api.serverproc import ServerProcess
+from tests.support.serverproc import ServerProcess
 
 
 def test_create_show_and_recreate_is_idempotent(api_server: ServerProcess) -> None:

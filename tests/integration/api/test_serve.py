@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.api.serverproc import SHIPLANE, running_server
+from tests.support.serverproc import SHIPLANE, running_server
 from tests.support.wait import wait_for
 
 

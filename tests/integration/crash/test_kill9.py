@@ -20,8 +20,9 @@ from lightkube.resources.core_v1 import Namespace
 
 from shiplane.engine.faults import FAULT_ENV, POINTS
 from shiplane.localcluster.cluster import ClusterState
-from tests.integration.api.serverproc import ServerProcess, start_server
-from tests.integration.engine.conftest import build_repo, git, make_namespace
+from tests.support.clusters import make_namespace
+from tests.support.gitops_repo import build_repo, git
+from tests.support.serverproc import ServerProcess, start_server
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster

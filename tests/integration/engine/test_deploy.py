@@ -14,7 +14,8 @@ from lightkube.resources.core_v1 import ConfigMap, Service
 from shiplane.engine.deployer import DeployError
 from shiplane.store import audit, deploys
 from shiplane.store.matrix import get_matrix
-from tests.integration.engine.conftest import PLAIN_APP, GitopsEnv, git
+from tests.integration.engine.conftest import GitopsEnv
+from tests.support.gitops_repo import PLAIN_APP, git
 
 pytestmark = pytest.mark.cluster
 
@@ -191,8 +192,8 @@ def test_two_environments_on_two_clusters_deploy_in_parallel(
     from shiplane.engine.clusters import ClusterPool
     from shiplane.engine.deployer import Deployer
     from shiplane.gitops.workspace import GitWorkspace
-    from tests.integration.engine.conftest import build_repo, make_namespace, project_yaml
-    from tests.support.clusters import kube_client
+    from tests.support.clusters import kube_client, make_namespace
+    from tests.support.gitops_repo import build_repo, project_yaml
 
     kube_b = kube_client(second_cluster)
     ns_b = make_namespace(kube_b, "prod")

@@ -26,8 +26,9 @@ from lightkube.resources.core_v1 import Namespace
 
 from shiplane.engine.faults import ACTION_ENV, FAULT_ENV
 from shiplane.localcluster.cluster import ClusterState
-from tests.integration.api.serverproc import ServerProcess, postgres_database, start_server
-from tests.integration.engine.conftest import git, make_namespace
+from tests.support.clusters import make_namespace
+from tests.support.gitops_repo import git
+from tests.support.serverproc import ServerProcess, postgres_database, start_server
 from tests.support.wait import WaitTimeout, wait_for
 
 pytestmark = pytest.mark.cluster

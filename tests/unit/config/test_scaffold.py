@@ -17,8 +17,12 @@ from shiplane.config.scaffold import (
 from shiplane.config.yamlnodes import parse_yaml
 
 
+def kubeconfig_of(cluster: str) -> str:
+    return f"/kube/{cluster}.yaml"
+
+
 def test_scaffold_config_is_valid_and_complete() -> None:
-    files = scaffold_files("demo", "/srv/shiplane")
+    files = scaffold_files("demo", kubeconfig_of)
     config = load_project_text(files["shiplane.yaml"], "shiplane.yaml")
     assert config.project == "demo"
     assert config.environment_order() == ["dev", "staging", "prod"]
@@ -26,7 +30,11 @@ def test_scaffold_config_is_valid_and_complete() -> None:
         "web": "plain",
         "api": "kustomize",
     }
-    assert config.clusters["prod"].kubeconfig == "/srv/shiplane/clusters/prod/kubeconfig"
+    assert {name: c.kubeconfig for name, c in config.clusters.items()} == {
+        "dev": "/kube/dev.yaml",
+        "staging": "/kube/staging.yaml",
+        "prod": "/kube/prod.yaml",
+    }
     for app in config.apps.values():
         assert f"{app.manifests.path}/deployment.yaml" in files
     assert "apps/api/kustomization.yaml" in files
@@ -35,13 +43,8 @@ def test_scaffold_config_is_valid_and_complete() -> None:
             assert f"envs/{env}/{name}/.keep" in files
 
 
-def test_scaffold_default_home_is_portable() -> None:
-    config = load_project_text(scaffold_files("demo")["shiplane.yaml"])
-    assert config.clusters["dev"].kubeconfig == "~/.cache/shiplane/clusters/dev/kubeconfig"
-
-
 def test_manifests_are_yaml_mappings() -> None:
-    for path, content in scaffold_files("demo").items():
+    for path, content in scaffold_files("demo", kubeconfig_of).items():
         if path.endswith(".yaml"):
             doc = parse_yaml(content)
             assert doc.problems == [], path
@@ -58,7 +61,7 @@ def test_project_name_from_directory(tmp_path: Path, dirname: str, project: str)
 
 def test_create_project_commits_everything(tmp_path: Path) -> None:
     target = tmp_path / "shop"
-    paths = create_project(target)
+    paths = create_project(target, kubeconfig_of)
     assert load_project(target / "shiplane.yaml").project == "shop"
     tracked = subprocess.run(
         ["git", "-C", str(target), "ls-files"], capture_output=True, text=True, check=True
@@ -76,7 +79,7 @@ def test_create_project_commits_everything(tmp_path: Path) -> None:
 def test_create_project_refuses_to_overwrite(tmp_path: Path) -> None:
     (tmp_path / "shiplane.yaml").write_text("mine\n")
     with pytest.raises(ScaffoldError, match="already exists"):
-        create_project(tmp_path)
+        create_project(tmp_path, kubeconfig_of)
     assert (tmp_path / "shiplane.yaml").read_text() == "mine\n"
     assert not (tmp_path / "apps").exists()
 
@@ -85,5 +88,5 @@ def test_create_project_refuses_other_existing_files(tmp_path: Path) -> None:
     (tmp_path / "apps" / "web").mkdir(parents=True)
     (tmp_path / "apps" / "web" / "service.yaml").write_text("mine\n")
     with pytest.raises(ScaffoldError, match=r"apps/web/service\.yaml"):
-        create_project(tmp_path)
+        create_project(tmp_path, kubeconfig_of)
     assert not (tmp_path / "shiplane.yaml").exists()

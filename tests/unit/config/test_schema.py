@@ -58,7 +58,12 @@ def test_valid_files_match_the_schema(name: str) -> None:
 
 
 def test_scaffolded_file_matches_the_schema() -> None:
-    assert _errors(_data(scaffold_files("demo")["shiplane.yaml"])) == []
+    assert (
+        _errors(
+            _data(scaffold_files("demo", lambda cluster: f"/kube/{cluster}.yaml")["shiplane.yaml"])
+        )
+        == []
+    )
 
 
 def test_schema_rejects_typical_mistakes() -> None:

@@ -13,7 +13,7 @@ from shiplane.engine.promotions import Actor, PromotionController, PromotionErro
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store import audit, releases
 from shiplane.store import promotions as pstore
-from tests.integration.promotions.conftest import Pipeline, saturday_noon, wait_state
+from tests.integration.engine.promotions.conftest import Pipeline, saturday_noon, wait_state
 
 pytestmark = pytest.mark.cluster
 
@@ -126,7 +126,7 @@ def test_waiting_and_verifying_promotions_resume_after_a_restart(pipeline: Pipel
     with p.db.session() as s:
         assert audit.verify_chain(s).ok
     # One commit per promotion in the GitOps repository, none doubled by the restart.
-    from tests.integration.engine.conftest import git
+    from tests.support.gitops_repo import git
 
     subjects = git(p.bare, "log", "--format=%s", "main").splitlines()
     assert sum(s.endswith("to staging") for s in subjects) == 1

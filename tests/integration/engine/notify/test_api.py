@@ -20,9 +20,9 @@ from shiplane.engine.notify import NotificationWorker, RetryPolicy
 from shiplane.store.db import Database
 from tests.integration.api.conftest import BACKENDS, _database_factory
 from tests.integration.api.helpers import assert_problem, audit_count, create_token
-from tests.integration.api.serverproc import SHIPLANE, ServerProcess, running_server
-from tests.integration.notify.conftest import SECRET_ENV, project_with, promotion
-from tests.integration.notify.receiver import Receiver
+from tests.integration.engine.notify.conftest import SECRET_ENV, project_with, promotion
+from tests.integration.engine.notify.receiver import Receiver
+from tests.support.serverproc import SHIPLANE, ServerProcess, running_server
 
 
 @pytest.fixture(params=BACKENDS)

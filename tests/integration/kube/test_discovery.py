@@ -10,7 +10,7 @@ from lightkube import AsyncClient
 from shiplane.kube.apply import poll
 from shiplane.kube.apply_rest import request
 from shiplane.kube.discovery import Discovery
-from tests.integration.kube_apply import manifests as m
+from tests.integration.kube import manifests as m
 
 pytestmark = [pytest.mark.cluster, pytest.mark.anyio]
 

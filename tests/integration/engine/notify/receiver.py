@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "notifications.md"
+DOC = Path(__file__).resolve().parents[4] / "docs" / "notifications.md"
 
 
 def documented_verifier() -> Callable[[str, dict[str, str], bytes], bool]:

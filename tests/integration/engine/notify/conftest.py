@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shiplane.config.models import ProjectConfig
-from tests.integration.notify.receiver import Receiver
+from shiplane.config import ProjectConfig
+from tests.integration.engine.notify.receiver import Receiver
 
 SECRET_ENV = "SHIPLANE_TEST_WEBHOOK_SECRET"
 

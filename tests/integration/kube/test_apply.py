@@ -19,7 +19,7 @@ from shiplane.kube.ownership import (
     OWNER_ANNOTATION,
 )
 from shiplane.kube.refs import ObjRef
-from tests.integration.kube_apply import manifests as m
+from tests.integration.kube import manifests as m
 from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.anyio]

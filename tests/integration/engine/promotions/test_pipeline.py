@@ -13,7 +13,7 @@ from shiplane.engine.promotions import Actor, PromotionError
 from shiplane.store import audit
 from shiplane.store import promotions as pstore
 from shiplane.store.matrix import get_matrix
-from tests.integration.promotions.conftest import Pipeline, saturday_noon, wait_state
+from tests.integration.engine.promotions.conftest import Pipeline, saturday_noon, wait_state
 
 pytestmark = pytest.mark.cluster
 

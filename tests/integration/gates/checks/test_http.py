@@ -16,7 +16,7 @@ from shiplane.gates.checks import (
     run_to_completion,
     step,
 )
-from tests.integration.checks.conftest import ScriptedServer
+from tests.integration.gates.checks.conftest import ScriptedServer
 
 pytestmark = pytest.mark.anyio
 

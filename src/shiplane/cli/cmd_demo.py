@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ import typer
 from shiplane.cli.client import ApiClient, CliFailure, Credentials
 from shiplane.cli.cmd_status import matrix_table
 from shiplane.cli.output import stdout_console
-from shiplane.config.scaffold import ScaffoldError, create_project
+from shiplane.config import ScaffoldError, create_project
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all
-from shiplane.localcluster.paths import shiplane_home
+from shiplane.localcluster.paths import kubeconfig_in, shiplane_home
 
 DEMO_CLUSTERS = ("dev", "staging", "prod")
 FINISHED = {"Succeeded", "Failed", "Aborted", "Superseded", "RolledBack"}
@@ -256,7 +257,7 @@ def demo(
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     try:
-        create_project(root / "shop", home=str(shiplane_home()))
+        create_project(root / "shop", partial(kubeconfig_in, str(shiplane_home())))
     except ScaffoldError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

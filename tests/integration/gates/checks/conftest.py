@@ -1,37 +1,16 @@
-"""Fixtures of the check tests: a real Prometheus (tests.support.prometheus), a small
-HTTP server on 127.0.0.1 with scripted answers, and an async cluster client per test."""
+"""Fixtures of the check tests: a small HTTP server on 127.0.0.1 with scripted answers.
+(A real Prometheus and the async cluster client come from tests/support.)"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from lightkube import AsyncClient
-
-from shiplane.kube.connection import connect
-from shiplane.localcluster.cluster import ClusterState
-from tests.support.prometheus import MetricsExporter, PrometheusServer, metrics_exporter, prometheus
-
-__all__ = ["MetricsExporter", "PrometheusServer", "metrics_exporter", "prometheus"]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def aclient(cluster: ClusterState) -> AsyncIterator[AsyncClient]:
-    client = connect(cluster.kubeconfig)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 class ScriptedServer:

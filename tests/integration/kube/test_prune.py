@@ -12,7 +12,7 @@ from shiplane.kube.apply import Applier
 from shiplane.kube.apply_rest import KubeApiError, request
 from shiplane.kube.ownership import OWNER_ANNOTATION, PRUNE_ANNOTATION
 from shiplane.kube.refs import ObjRef
-from tests.integration.kube_apply import manifests as m
+from tests.integration.kube import manifests as m
 
 pytestmark = [pytest.mark.cluster, pytest.mark.anyio]
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from shiplane.config import ConfigError, load_project, project_json_schema
-from shiplane.config.scaffold import DEFAULT_HOME, ScaffoldError, create_project
+from shiplane.config import (
+    ConfigError,
+    ScaffoldError,
+    create_project,
+    load_project,
+    project_json_schema,
+)
+from shiplane.localcluster.paths import PORTABLE_HOME, kubeconfig_in
 
 
 def validate(
@@ -43,9 +50,9 @@ def init(
     """Scaffold a GitOps repository: shiplane.yaml, two example apps, envs/ and a first commit."""
     # Local clusters keep their kubeconfigs under the Shiplane home; `~` keeps the file
     # portable between users when the default home is used.
-    home = os.environ.get("SHIPLANE_HOME") or DEFAULT_HOME
+    home = os.environ.get("SHIPLANE_HOME") or PORTABLE_HOME
     try:
-        create_project(directory, home)
+        create_project(directory, partial(kubeconfig_in, home))
     except ScaffoldError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from shiplane.engine import notify
 from shiplane.store import outbox
 from shiplane.store.db import Database
-from tests.integration.notify.conftest import project_with, promotion
+from tests.integration.engine.notify.conftest import project_with, promotion
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=40)

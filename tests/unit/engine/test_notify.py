@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shiplane.config.models import NOTIFICATION_EVENTS, ProjectConfig, SecretNotSetError
+from shiplane.config import NOTIFICATION_EVENTS, ProjectConfig, SecretNotSetError
 from shiplane.engine.notify import RetryPolicy, channels_for
 from shiplane.engine.notify_format import (
     build_event,

@@ -17,14 +17,14 @@ import pytest
 import structlog
 from sqlalchemy import text
 
-from shiplane.config.models import ProjectConfig
+from shiplane.config import ProjectConfig
 from shiplane.domain.clock import ManualClock
 from shiplane.engine import notify
 from shiplane.engine.notify import NotificationWorker, RetryPolicy
 from shiplane.store import outbox
 from shiplane.store.db import Database
-from tests.integration.notify.conftest import SECRET_ENV, project_with, promotion
-from tests.integration.notify.receiver import Receiver
+from tests.integration.engine.notify.conftest import SECRET_ENV, project_with, promotion
+from tests.integration.engine.notify.receiver import Receiver
 from tests.support.wait import wait_for
 
 EVENTS = [

@@ -15,8 +15,7 @@ import pytest
 from lightkube import Client
 from lightkube.resources.core_v1 import Namespace
 
-from shiplane.config import load_project
-from shiplane.config.models import ProjectConfig
+from shiplane.config import ProjectConfig, load_project
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deployer import Deployer
 from shiplane.engine.promotions import PromotionController
@@ -27,11 +26,10 @@ from shiplane.store import releases
 from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
-from tests.integration.engine.conftest import build_repo, make_namespace
-from tests.support.clusters import kube_client
-from tests.support.prometheus import PrometheusServer, metrics_exporter, prometheus
+from tests.support.clusters import kube_client, make_namespace
+from tests.support.gitops_repo import build_repo
+from tests.support.prometheus import PrometheusServer
 
-__all__ = ["metrics_exporter", "prometheus"]
 T = TypeVar("T")
 
 
