@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from shiplane.gates import Outcome
-from shiplane.gates.condition import CONDITION, ConditionGateConfig
-from shiplane.gates.expressions import (
+from shiplane.domain.expressions import (
     ExpressionError,
     _compile,
     compile_expression,
     evaluate_bool,
 )
+from shiplane.gates import Outcome
+from shiplane.gates.condition import CONDITION, ConditionGateConfig
 
 from .factory import context, project, promotion, release
 
