@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from shiplane.config.models import ProjectConfig
+from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.health import SyncStatus
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.kube.diff import FieldDiff
@@ -117,14 +117,14 @@ class DriftController:
         project: ProjectConfig,
         *,
         resync: Resync | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
         guard: WriteGuard | None = None,
     ) -> None:
         self.db = db
         self.project = project
         self.resync = resync
         self.guard = guard
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self._clusters: dict[str, _ClusterDrift] = {}
         self._last_heal: dict[tuple[str, str], float] = {}
         self._healing: set[tuple[str, str]] = set()
@@ -186,7 +186,7 @@ class DriftController:
                     app=app,
                     sync_status=str(sync.status),
                     sync_detail=detail,
-                    now=self.clock,
+                    now=self.clock.now,
                 )
 
         try:

@@ -32,7 +32,8 @@ __all__ = [
 
 MAX_PAGE = 500
 _CURSOR_KIND = "deploy_runs"
-Clock = Callable[[], datetime]
+Now = Callable[[], datetime]
+"""Where a store function reads the time (an engine passes its `Clock.now`)."""
 
 
 def _utcnow() -> datetime:
@@ -55,7 +56,7 @@ def start_run(
     actor: str,
     run_id: str | None = None,
     replica: str | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> DeployRunRecord:
     row = DeployRun(
         id=run_id or new_run_id(),
@@ -86,7 +87,7 @@ def record_step(
     outcome: str,
     started_at: datetime,
     detail: str | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> None:
     """Append (or finish) a step; a step of the same name still `running` is replaced."""
     row = s.get(DeployRun, run_id)
@@ -115,7 +116,7 @@ def finish_run(
     status: str,
     git_commit: str | None = None,
     error: str | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> None:
     row = s.get(DeployRun, run_id)
     if row is None:
@@ -134,7 +135,7 @@ def interrupt_running_runs(
     reason: str,
     environment: str | None = None,
     apps: list[str] | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> int:
     """Mark runs still `running` (in `environment` and of `apps`, or anywhere) as
     `interrupted`: their process died; the count."""
@@ -218,7 +219,7 @@ def save_inventory(
     objects: list[dict[str, str]],
     *,
     git_commit: str | None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> None:
     row = s.get(Inventory, (environment, app))
     if row is None:
@@ -252,7 +253,7 @@ def update_deployment(
     sync_detail: Any = _UNSET,
     health: str | None = _UNSET,
     health_reason: str | None = _UNSET,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> bool:
     """Set only the given fields of what (environment, app) runs; True when a value
     changed. Unchanged values write nothing (no status churn)."""

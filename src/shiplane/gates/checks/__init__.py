@@ -13,7 +13,9 @@ from shiplane.config.models import (
     PrometheusCheckConfig,
     SoakCheckConfig,
 )
+from shiplane.domain.clock import Clock, ManualClock, SystemClock
 from shiplane.domain.expressions import ExpressionError
+from shiplane.domain.releases import ReleaseInfo
 from shiplane.gates.checks import health, http, job, prometheus, soak  # noqa: F401 (register)
 from shiplane.gates.checks.base import (
     CHECKS,
@@ -23,20 +25,16 @@ from shiplane.gates.checks.base import (
     CheckSetupError,
     CheckSink,
     CheckStateError,
-    Clock,
     HealthLike,
     HealthProbe,
     HealthReport,
-    ManualClock,
     Measurement,
     MeasurementOutcome,
     NullSink,
     Outcome,
     Progress,
     RecordingSink,
-    ReleaseInfo,
     Resolution,
-    SystemClock,
 )
 from shiplane.gates.checks.job import job_name
 from shiplane.gates.checks.runner import (

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shiplane.config.models import CheckConfig
+from shiplane.domain.clock import sleep_until
 from shiplane.domain.registry import PluginConfigError
 from shiplane.gates.checks.base import (
     CHECKS,
@@ -162,7 +163,7 @@ async def run_to_completion(
         taken += 1
         if result.outcome != "running" or (max_steps is not None and taken >= max_steps):
             return result, state
-        await ctx.clock.sleep_until(result.next_check_at or ctx.clock.now())
+        await sleep_until(ctx.clock, result.next_check_at or ctx.clock.now())
 
 
 def resolve_inconclusive(
