@@ -20,6 +20,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.health import SyncStatus
 from shiplane.engine.clusters import ClusterHandle
+from shiplane.engine.locks import KeyedLocks
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
 from shiplane.kube.refs import ObjRef
@@ -129,7 +130,7 @@ class DriftController:
         self._last_heal: dict[tuple[str, str], float] = {}
         self._healing: set[tuple[str, str]] = set()
         self._latest: dict[tuple[str, str], AppSync] = {}
-        self._write_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._write_locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def on_applied(
@@ -165,7 +166,7 @@ class DriftController:
         # always write the newest status, so an older one can never land last.
         key = (environment, app)
         self._latest[key] = sync
-        async with self._write_locks.setdefault(key, asyncio.Lock()):
+        async with self._write_locks.hold(key):
             newest = self._latest.pop(key, None)
             if newest is None:
                 return  # a previous holder of the lock already wrote the newest status
