@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
+from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import Deployment, DeployRun, Inventory
 from shiplane.store.records import DeployRunRecord, DeployStep, Page
 
@@ -30,8 +30,6 @@ __all__ = [
     "update_deployment",
 ]
 
-MAX_PAGE = 500
-_CURSOR_KIND = "deploy_runs"
 Now = Callable[[], datetime]
 """Where a store function reads the time (an engine passes its `Clock.now`)."""
 
@@ -167,26 +165,12 @@ def list_runs(
     cursor: str | None = None,
 ) -> Page[DeployRunRecord]:
     """Deploy runs newest first, keyset-paginated on (started_at, id)."""
-    limit = max(1, min(limit, MAX_PAGE))
     query = select(DeployRun)
     if environment is not None:
         query = query.where(DeployRun.environment == environment)
     if app is not None:
         query = query.where(DeployRun.app == app)
-    if cursor is not None:
-        started_at, last_id = decode_time_id_cursor(_CURSOR_KIND, cursor)
-        query = query.where(
-            or_(
-                DeployRun.started_at < started_at,
-                and_(DeployRun.started_at == started_at, DeployRun.id < last_id),
-            )
-        )
-    query = query.order_by(DeployRun.started_at.desc(), DeployRun.id.desc()).limit(limit + 1)
-    rows = list(s.scalars(query))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_id_cursor(_CURSOR_KIND, rows[-1].started_at, rows[-1].id)
+    rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
     return Page[DeployRunRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -298,3 +282,7 @@ def _to_record(row: DeployRun) -> DeployRunRecord:
         finished_at=row.finished_at,
         replica=row.replica,
     )
+
+
+_KEYSET = Keyset("deploy_runs", (DeployRun.started_at, DeployRun.id), (datetime, str))
+"""Newest first; the cursor kind keeps a cursor from being replayed on another listing."""
