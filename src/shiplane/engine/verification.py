@@ -86,7 +86,7 @@ async def verify_round(
             return VerifyRound(
                 "running", f"waiting for health: {state['health']}", current + HEALTH_POLL, state
             )
-    env = project.environments[environment]
+    env = project.require_environment(environment)
     if not run_checks:
         return VerifyRound("passed", "healthy (a rollback runs no checks)", None, state)
     checks_state: dict[str, Any] = dict(state.get("checks") or {})
