@@ -52,9 +52,7 @@ string or an integer."""
 
 def encode_position(kind: str, values: Sequence[datetime | str | int]) -> str:
     """A cursor holding a keyset position (datetimes written ISO 8601)."""
-    return encode_cursor(
-        kind, [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    )
+    return encode_cursor(kind, [v.isoformat() if isinstance(v, datetime) else v for v in values])
 
 
 def decode_position(
@@ -76,10 +74,8 @@ def decode_position(
             if moment.tzinfo is None:
                 raise InvalidCursorError(problem)
             position.append(moment)
-        elif kind_of is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidCursorError(problem)
-        elif kind_of is str and not isinstance(value, str):
-            raise InvalidCursorError(problem)
-        else:
+        elif isinstance(value, kind_of) and not isinstance(value, bool):
             position.append(value)
+        else:
+            raise InvalidCursorError(problem)
     return position
