@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -104,3 +105,15 @@ def test_unknown_environment_and_app_suggest_the_nearest() -> None:
     assert far.value.hint == "defined environments: staging, prod"
     with pytest.raises(UnknownNameError, match="app 'checkot' is not defined"):
         project.require_apps(["checkout", "checkot"])
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/configuration.md", "docs/checks.md"])
+def test_check_examples_of_the_docs_are_valid(doc: str) -> None:
+    import yaml
+
+    text = (Path(__file__).parents[3] / doc).read_text()
+    blocks = re.findall(r"```yaml\n(checks:\n.*?)```", text, re.S)
+    assert blocks, f"{doc} has no checks example"
+    for block in blocks:
+        for name, check in yaml.safe_load(block)["checks"].items():
+            assert CheckConfig.model_validate(check).kind, name
