@@ -7,7 +7,13 @@ from pydantic import BaseModel, ValidationError
 
 from shiplane.config.models import Expression
 from shiplane.domain.errors import InvalidError
-from shiplane.domain.expressions import ExpressionError, evaluate, evaluate_bool
+from shiplane.domain.expressions import (
+    ExpressionError,
+    _compile,
+    compile_expression,
+    evaluate,
+    evaluate_bool,
+)
 from shiplane.domain.templates import TemplateError, check_template, render_template
 
 
@@ -49,3 +55,28 @@ def test_templates_fill_known_placeholders_only() -> None:
     assert check_template("http://{{app}}.{{namespace}}/") == "http://{{app}}.{{namespace}}/"
     with pytest.raises(TemplateError):
         check_template("http://{{apps}}/")
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("nope == 1", "at line 1, column 1: unknown name 'nope'"),
+        ("1 + 'a' == 2", "No such overload"),
+        ("1 / 0 == 1", "division by zero"),
+        ("'text'", "must be true or false, got 'text'"),
+    ],
+)
+def test_other_run_time_errors_become_expression_errors(text, message):
+    with pytest.raises(ExpressionError) as caught:
+        evaluate_bool(text, {})
+    assert message in str(caught.value) and caught.value.expression == text
+
+
+def test_compiled_once_per_text():
+    _compile.cache_clear()
+    for _ in range(3):
+        compile_expression("1 == 1")
+        with pytest.raises(ExpressionError):
+            compile_expression("1 ==")
+    info = _compile.cache_info()
+    assert (info.misses, info.hits) == (2, 4)
