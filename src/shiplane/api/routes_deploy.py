@@ -41,18 +41,6 @@ class DeployResult(BaseModel):
     outcome: dict[str, Any] | None = None
 
 
-def _known_environment(engine: Engine, environment: str) -> None:
-    if environment not in engine.project.environments:
-        known = ", ".join(engine.project.environments)
-        raise ProblemError(404, f"environment {environment!r} is not defined (known: {known})")
-
-
-def _known_app(engine: Engine, app: str) -> None:
-    if app not in engine.project.apps:
-        known = ", ".join(engine.project.apps)
-        raise ProblemError(404, f"app {app!r} is not defined (known: {known})")
-
-
 def result_of(outcome: DeployOutcome | None, error: DeployError | None) -> DeployResult:
     if error is None:
         assert outcome is not None
@@ -78,9 +66,8 @@ async def sync_environment(
 ) -> DeployResult:
     request = body or SyncRequest()
     principal.require_environments([environment])
-    _known_environment(engine, environment)
-    for app in request.apps:
-        _known_app(engine, app)
+    engine.project.require_environment(environment)
+    engine.project.require_apps(request.apps)
     try:
         outcome = await engine.sync(
             environment, request.apps or None, actor=principal.name, wait=request.wait
@@ -103,8 +90,8 @@ async def diff_app(
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
-    _known_environment(engine, environment)
-    _known_app(engine, app)
+    engine.project.require_environment(environment)
+    engine.project.require_app(app)
     try:
         diff = await engine.diff(environment, app)
     except DeployError as exc:
@@ -125,9 +112,8 @@ async def diff_environments(
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
     for env in (a, b):
-        _known_environment(engine, env)
-    for name in app:
-        _known_app(engine, name)
+        engine.project.require_environment(env)
+    engine.project.require_apps(app)
     try:
         diff = await engine.diff_envs(a, b, app or None)
     except DeployError as exc:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import MutableMapping
 from pathlib import Path
 
 import typer
 
 from shiplane.cli.output import fail
+
+
+def default_renderer_tools(environ: MutableMapping[str, str] | None = None) -> None:
+    """The server's renderers find helm and kustomize through SHIPLANE_HELM and
+    SHIPLANE_KUSTOMIZE (else PATH). Where a variable is unset and `shiplane localcluster
+    build` made the binary, point the variable at it: the local set-up works as it is."""
+    from shiplane.gitops.renderers.context import TOOL_VARIABLES
+    from shiplane.localcluster.build import binary_path
+
+    env = os.environ if environ is None else environ
+    for tool, variable in TOOL_VARIABLES.items():
+        built = binary_path(tool, tool)
+        if not env.get(variable) and built.is_file():
+            env[variable] = str(built)
 
 
 def serve(
@@ -57,6 +73,7 @@ def serve(
     from shiplane.api.server import ServeError, ServeOptions
     from shiplane.api.server import serve as run_server
 
+    default_renderer_tools()
     options = ServeOptions(
         config=config,
         database_url=db,

@@ -33,6 +33,21 @@ def _generated() -> dict[str, Any]:
             "default": [],
             "anyOf": [rule, {"type": "array", "items": rule}],
         }
+    # The older spelling of http's `attempts` (see models/checks.py), read by a "wrap"
+    # validator: files that use it stay valid for editors, marked deprecated.
+    http = defs["HttpCheckConfig"]["properties"]
+    http["count"] = {
+        "type": "integer",
+        "minimum": 1,
+        "deprecated": True,
+        "description": "Older spelling, with failureLimit, of `attempts` (bounds failureLimit).",
+    }
+    http["failureLimit"] = {
+        "type": "integer",
+        "minimum": 0,
+        "deprecated": True,
+        "description": "Older spelling of `attempts`: attempts = failureLimit + 1.",
+    }
     return {
         "$schema": SCHEMA_DIALECT,
         "title": "shiplane.yaml",

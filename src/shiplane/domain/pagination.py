@@ -45,20 +45,37 @@ def decode_cursor(kind: str, cursor: str) -> list[Any]:
     return values
 
 
-def encode_time_id_cursor(kind: str, time: datetime, last_id: str) -> str:
-    """A keyset position of a newest-first listing ordered by (time, id)."""
-    return encode_cursor(kind, [time.isoformat(), last_id])
+PositionType = type[datetime] | type[str] | type[int]
+"""What one value of a keyset position is: an aware datetime (written ISO 8601), a
+string or an integer."""
 
 
-def decode_time_id_cursor(kind: str, cursor: str) -> tuple[datetime, str]:
-    """The (time, id) position of `encode_time_id_cursor`; InvalidCursorError otherwise."""
+def encode_position(kind: str, values: Sequence[datetime | str | int]) -> str:
+    """A cursor holding a keyset position (datetimes written ISO 8601)."""
+    return encode_cursor(kind, [v.isoformat() if isinstance(v, datetime) else v for v in values])
+
+
+def decode_position(
+    kind: str, cursor: str, types: Sequence[PositionType]
+) -> list[datetime | str | int]:
+    """The position `encode_position(kind, ...)` stored, each value checked against
+    `types`; InvalidCursorError otherwise."""
     values = decode_cursor(kind, cursor)
     problem = f"invalid cursor {cursor[:40]!r}: malformed position"
-    try:
-        time_raw, last_id = values
-        time = datetime.fromisoformat(time_raw)
-    except (TypeError, ValueError):
-        raise InvalidCursorError(problem) from None
-    if not isinstance(last_id, str) or time.tzinfo is None:
+    if len(values) != len(types):
         raise InvalidCursorError(problem)
-    return time, last_id
+    position: list[datetime | str | int] = []
+    for value, kind_of in zip(values, types, strict=True):
+        if kind_of is datetime:
+            try:
+                moment = datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise InvalidCursorError(problem) from None
+            if moment.tzinfo is None:
+                raise InvalidCursorError(problem)
+            position.append(moment)
+        elif isinstance(value, kind_of) and not isinstance(value, bool):
+            position.append(value)
+        else:
+            raise InvalidCursorError(problem)
+    return position

@@ -1,6 +1,7 @@
 """A registry of named plugins, each with a pydantic schema for its configuration.
 
-The pattern of Kargo's promotion steps: gates, checks and renderers are each one registry;
+The pattern of Kargo's promotion steps: gates, checks and renderers are each one registry
+(`GATES`, `CHECKS`, `RENDERERS`), all of this class;
 a plugin registers under a name, and config is validated against its schema before use,
 so a typo in `shiplane.yaml` is reported with the plugin's own field names.
 """
@@ -14,17 +15,17 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shiplane.domain.errors import InvalidError, NotFoundError
+
 P = TypeVar("P")
 
 
-class UnknownPluginError(KeyError):
-    """No plugin of that name; the message lists the known ones and the nearest match."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+class UnknownPluginError(NotFoundError, KeyError):
+    """No plugin of that name; the message lists the known ones and the nearest match
+    (a KeyError too: a lookup by name that failed)."""
 
 
-class PluginConfigError(ValueError):
+class PluginConfigError(InvalidError):
     """A plugin's configuration does not match its schema."""
 
 
@@ -34,6 +35,10 @@ class Registration(Generic[P]):
     plugin: P
     schema: type[BaseModel]
     description: str
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the plugin's config, with the names written in YAML."""
+        return self.schema.model_json_schema(by_alias=True)
 
 
 class Registry(Generic[P]):
@@ -68,8 +73,14 @@ class Registry(Generic[P]):
             ) from None
 
     def parse_config(self, name: str, config: Any) -> BaseModel:
-        """Validate `config` against the plugin's schema; PluginConfigError on mismatch."""
+        """Validate `config` against the plugin's schema; PluginConfigError on mismatch.
+        A config that already is the schema's model is returned as it is; another model
+        is validated from its YAML-named fields."""
         entry = self.get(name)
+        if isinstance(config, entry.schema):
+            return config
+        if isinstance(config, BaseModel):
+            config = config.model_dump(by_alias=True)
         try:
             return entry.schema.model_validate(config)
         except ValidationError as exc:

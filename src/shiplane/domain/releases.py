@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 RELEASE_ID_PREFIX = "rel-"
 RELEASE_ID_HEX_LENGTH = 20  # 80 bits: collisions need ~10^12 releases; ids stay short
@@ -267,3 +267,19 @@ def generate_alias(rel_id: str, suffix_hex: int = 4) -> str:
     adjective = _ADJECTIVES[int(hexpart[0:2], 16) % len(_ADJECTIVES)]
     noun = _NOUNS[int(hexpart[2:4], 16) % len(_NOUNS)]
     return f"{adjective}-{noun}-{hexpart[4 : 4 + suffix_hex]}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseInfo:
+    """A release as gates and checks see it: its id, what it deploys and who made it.
+
+    The one read-only view of a release below the store: gates read `creator` (separation
+    of duties) and `labels` (conditions); checks read `artifacts` (`{{image}}`) and `alias`.
+    """
+
+    id: str
+    artifacts: Mapping[str, str] = field(default_factory=dict)
+    """App name -> artifact reference (image with tag and/or digest)."""
+    creator: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    alias: str | None = None

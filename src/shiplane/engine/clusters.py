@@ -49,7 +49,7 @@ class ClusterPool:
         return handle
 
     def for_environment(self, environment: str) -> ClusterHandle:
-        return self.get(self.project.environments[environment].cluster)
+        return self.get(self.project.require_environment(environment).cluster)
 
     def handles(self) -> list[ClusterHandle]:
         return list(self._handles.values())

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from shiplane.config import ProjectConfig
+from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.health import SyncStatus
 from shiplane.engine.clusters import ClusterHandle
+from shiplane.engine.locks import KeyedLocks
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
 from shiplane.kube.refs import ObjRef
@@ -117,19 +118,19 @@ class DriftController:
         project: ProjectConfig,
         *,
         resync: Resync | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
         guard: WriteGuard | None = None,
     ) -> None:
         self.db = db
         self.project = project
         self.resync = resync
         self.guard = guard
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self._clusters: dict[str, _ClusterDrift] = {}
         self._last_heal: dict[tuple[str, str], float] = {}
         self._healing: set[tuple[str, str]] = set()
         self._latest: dict[tuple[str, str], AppSync] = {}
-        self._write_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._write_locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def on_applied(
@@ -165,7 +166,7 @@ class DriftController:
         # always write the newest status, so an older one can never land last.
         key = (environment, app)
         self._latest[key] = sync
-        async with self._write_locks.setdefault(key, asyncio.Lock()):
+        async with self._write_locks.hold(key):
             newest = self._latest.pop(key, None)
             if newest is None:
                 return  # a previous holder of the lock already wrote the newest status
@@ -186,7 +187,7 @@ class DriftController:
                     app=app,
                     sync_status=str(sync.status),
                     sync_detail=detail,
-                    now=self.clock,
+                    now=self.clock.now,
                 )
 
         try:

@@ -15,7 +15,9 @@ from typing import Any
 from lightkube import AsyncClient
 
 from shiplane.config import ProjectConfig
+from shiplane.domain.clock import Clock, FunctionClock, SystemClock
 from shiplane.domain.health import HealthStatus
+from shiplane.domain.releases import ReleaseInfo
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.gates import checks
 from shiplane.gates.checks import CheckSpec, step
@@ -36,43 +38,31 @@ class VerifyRound:
     finished_checks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
-class _ClockAdapter:
-    """The checks' clock interface over the engine's clock."""
-
-    def __init__(self, now: Callable[[], datetime]) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now()
-
-    async def sleep_until(self, when: datetime) -> None:
-        import asyncio
-
-        delay = (when - self._now()).total_seconds()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
 async def verify_round(
     *,
     project: ProjectConfig,
     environment: str,
     handle: ClusterHandle,
     refs: list[ObjRef],
-    release: checks.ReleaseInfo,
+    release: ReleaseInfo,
     apps: tuple[str, ...],
     run_id: str,
     state: dict[str, Any],
-    now: Callable[[], datetime],
     health_timeout: float,
+    clock: Clock | None = None,
+    now: Callable[[], datetime] | None = None,
     run_checks: bool = True,
 ) -> VerifyRound:
     """One round: health until Healthy (deadline `health_timeout` from the first round),
     then each check of the environment's `verify`, in order. A rollback (`run_checks`
     False) goes back to a release already verified there: health is enough, and the
-    checks' signals (error rates...) still describe the release being replaced."""
+    checks' signals (error rates...) still describe the release being replaced.
+
+    Time comes from `clock`; `now` (a function) is the older way to give it."""
+    if clock is None:
+        clock = FunctionClock(now) if now is not None else SystemClock()
     state = dict(state)
-    current = now()
+    current = clock.now()
     started = datetime.fromisoformat(state.setdefault("started_at", current.isoformat()))
     if not state.get("healthy"):
         health = await check_health(handle.client, refs, policy=HEALTH_POLICY)
@@ -96,7 +86,7 @@ async def verify_round(
             return VerifyRound(
                 "running", f"waiting for health: {state['health']}", current + HEALTH_POLL, state
             )
-    env = project.environments[environment]
+    env = project.require_environment(environment)
     if not run_checks:
         return VerifyRound("passed", "healthy (a rollback runs no checks)", None, state)
     checks_state: dict[str, Any] = dict(state.get("checks") or {})
@@ -113,7 +103,7 @@ async def verify_round(
         run_id=run_id,
         kube=kube,
         health=lambda: _health_probe(handle, refs),
-        clock=_ClockAdapter(now),
+        clock=clock,
     )
     finished: list[tuple[str, dict[str, Any]]] = []
     for name in env.verify:

@@ -6,6 +6,7 @@ Gates are checked before deploying: upstream, soak, approval, window, condition,
 `overall(results)` is a pass.
 """
 
+from shiplane.domain.expressions import ExpressionError, compile_expression, evaluate_bool
 from shiplane.gates import approval, condition, freeze, hold, soak, upstream, window
 from shiplane.gates.approval import ApprovalRefusal, check_approver
 from shiplane.gates.context import GateContext, ReleaseInfo, TargetEnvironment, UpstreamVerified
@@ -17,7 +18,6 @@ from shiplane.gates.evaluate import (
     gates_for,
 )
 from shiplane.gates.explain import explain
-from shiplane.gates.expressions import ExpressionError, compile_expression, evaluate_bool
 from shiplane.gates.registry import GATES, Gate
 from shiplane.gates.results import GateResult, Outcome, next_check, overall
 

@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shiplane.config.models import ConditionConfig, ProjectConfig
+from shiplane.domain.expressions import ExpressionError, evaluate_bool
 from shiplane.gates.context import GateContext
-from shiplane.gates.expressions import ExpressionError, evaluate_bool
 from shiplane.gates.registry import Gate, register
 from shiplane.gates.results import GateResult, Outcome
 

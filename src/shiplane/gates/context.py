@@ -14,18 +14,7 @@ from shiplane.config.models import EnvironmentConfig
 from shiplane.domain.clock import Clock, FixedClock
 from shiplane.domain.promotion import Promotion
 from shiplane.domain.promotion_controls import Approval, Freeze, Hold
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseInfo:
-    """The release being promoted, as gates see it."""
-
-    id: str
-    artifacts: Mapping[str, str]
-    """App name -> artifact reference (image with tag and/or digest)."""
-    creator: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    alias: str | None = None
+from shiplane.domain.releases import ReleaseInfo as ReleaseInfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,7 @@ def configured(name: str, config: BaseModel | Mapping[str, Any]) -> ConfiguredGa
 
 def gates_for(project: ProjectConfig, environment: str) -> list[ConfiguredGate]:
     """The gates `environment` uses according to shiplane.yaml, in evaluation order."""
-    if environment not in project.environments:
-        raise KeyError(f"unknown environment {environment!r}")
+    project.require_environment(environment)
     gates = []
     for name in GATE_ORDER:
         config = GATES.get(name).plugin.configure(project, environment)

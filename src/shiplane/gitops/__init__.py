@@ -5,8 +5,8 @@ Public API (see docs/gitops.md):
 - `GitWorkspace`, `CommitResult`, `CommitInfo`, `GitCredentials`
 - `Pin`, `PinImage`, `pin_path`, `dump_pin`, `load_pin`, `promotion_message`,
   `promotion_trailers`
-- `render_app`, `register_renderer`, `get_renderer`, `renderer_names`
-- errors: `GitError`, `GitConflictError`, `PinError`, `RenderError`, `UnknownRendererError`
+- `render_app`, `register_renderer`, `RENDERERS` (the renderer registry)
+- errors: `GitError`, `GitConflictError`, `PinError`, `RenderError`
 """
 
 from shiplane.gitops.credentials import GitCredentials
@@ -15,7 +15,6 @@ from shiplane.gitops.errors import (
     GitError,
     PinError,
     RenderError,
-    UnknownRendererError,
 )
 from shiplane.gitops.pins import (
     Pin,
@@ -26,10 +25,11 @@ from shiplane.gitops.pins import (
     promotion_message,
     promotion_trailers,
 )
-from shiplane.gitops.renderers import get_renderer, register_renderer, render_app, renderer_names
+from shiplane.gitops.renderers import RENDERERS, register_renderer, render_app
 from shiplane.gitops.workspace import CommitInfo, CommitResult, GitWorkspace
 
 __all__ = [
+    "RENDERERS",
     "CommitInfo",
     "CommitResult",
     "GitConflictError",
@@ -40,14 +40,11 @@ __all__ = [
     "PinError",
     "PinImage",
     "RenderError",
-    "UnknownRendererError",
     "dump_pin",
-    "get_renderer",
     "load_pin",
     "pin_path",
     "promotion_message",
     "promotion_trailers",
     "register_renderer",
     "render_app",
-    "renderer_names",
 ]

@@ -59,16 +59,3 @@ class RenderError(RuntimeError):
         super().__init__(
             f"rendering app {app!r} for environment {environment!r} failed in {file}: {detail}"
         )
-
-
-class UnknownRendererError(LookupError):
-    """No renderer is registered under the requested name."""
-
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        self.name = name
-        self.known = tuple(known)
-        super().__init__(f"unknown renderer {name!r}; known renderers: {', '.join(known)}")
-
-    def __str__(self) -> str:
-        # LookupError's str() would quote the whole message like a dict key.
-        return str(self.args[0])

@@ -20,16 +20,14 @@ from shiplane.domain.audit import (
     event_fields,
     normalize_details,
 )
-from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from shiplane.store.db import AUDIT_LOCK_KEY
+from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import AuditEvent
 from shiplane.store.records import AuditRecord, ChainVerification, Page
 
 __all__ = ["append_event", "chain_head", "iter_events", "list_events", "verify_chain"]
 
-MAX_PAGE = 500
 VERIFY_BATCH = 1000
-_CURSOR_KIND = "audit"
 
 
 def _now() -> datetime:
@@ -120,7 +118,6 @@ def list_events(
 ) -> Page[AuditRecord]:
     """Events newest first (by seq), keyset-paginated; `since` inclusive, `until`
     exclusive. Raises InvalidCursorError (a ValueError) for a foreign cursor."""
-    limit = max(1, min(limit, MAX_PAGE))
     query = select(AuditEvent)
     if actor is not None:
         query = query.where(AuditEvent.actor == actor)
@@ -134,16 +131,7 @@ def list_events(
         query = query.where(AuditEvent.time >= as_utc(since))
     if until is not None:
         query = query.where(AuditEvent.time < as_utc(until))
-    if cursor is not None:
-        values = decode_cursor(_CURSOR_KIND, cursor)
-        if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-            raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}: malformed position")
-        query = query.where(AuditEvent.seq < values[0])
-    rows = list(s.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(_CURSOR_KIND, [rows[-1].seq])
+    rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
     return Page[AuditRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -239,3 +227,7 @@ def chain_head(s: Session) -> AuditRecord | None:
     """The newest event (its hash anchors the whole chain)."""
     row = s.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
     return None if row is None else _to_record(row)
+
+
+_KEYSET = Keyset("audit", (AuditEvent.seq,), (int,))
+"""Newest first; the cursor kind keeps a cursor from being replayed on another listing."""

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
+from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import Deployment, DeployRun, Inventory
 from shiplane.store.records import DeployRunRecord, DeployStep, Page
 
@@ -30,9 +30,8 @@ __all__ = [
     "update_deployment",
 ]
 
-MAX_PAGE = 500
-_CURSOR_KIND = "deploy_runs"
-Clock = Callable[[], datetime]
+Now = Callable[[], datetime]
+"""Where a store function reads the time (an engine passes its `Clock.now`)."""
 
 
 def _utcnow() -> datetime:
@@ -55,7 +54,7 @@ def start_run(
     actor: str,
     run_id: str | None = None,
     replica: str | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> DeployRunRecord:
     row = DeployRun(
         id=run_id or new_run_id(),
@@ -86,7 +85,7 @@ def record_step(
     outcome: str,
     started_at: datetime,
     detail: str | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> None:
     """Append (or finish) a step; a step of the same name still `running` is replaced."""
     row = s.get(DeployRun, run_id)
@@ -115,7 +114,7 @@ def finish_run(
     status: str,
     git_commit: str | None = None,
     error: str | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> None:
     row = s.get(DeployRun, run_id)
     if row is None:
@@ -134,7 +133,7 @@ def interrupt_running_runs(
     reason: str,
     environment: str | None = None,
     apps: list[str] | None = None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> int:
     """Mark runs still `running` (in `environment` and of `apps`, or anywhere) as
     `interrupted`: their process died; the count."""
@@ -166,26 +165,12 @@ def list_runs(
     cursor: str | None = None,
 ) -> Page[DeployRunRecord]:
     """Deploy runs newest first, keyset-paginated on (started_at, id)."""
-    limit = max(1, min(limit, MAX_PAGE))
     query = select(DeployRun)
     if environment is not None:
         query = query.where(DeployRun.environment == environment)
     if app is not None:
         query = query.where(DeployRun.app == app)
-    if cursor is not None:
-        started_at, last_id = decode_time_id_cursor(_CURSOR_KIND, cursor)
-        query = query.where(
-            or_(
-                DeployRun.started_at < started_at,
-                and_(DeployRun.started_at == started_at, DeployRun.id < last_id),
-            )
-        )
-    query = query.order_by(DeployRun.started_at.desc(), DeployRun.id.desc()).limit(limit + 1)
-    rows = list(s.scalars(query))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_id_cursor(_CURSOR_KIND, rows[-1].started_at, rows[-1].id)
+    rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
     return Page[DeployRunRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -218,7 +203,7 @@ def save_inventory(
     objects: list[dict[str, str]],
     *,
     git_commit: str | None,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> None:
     row = s.get(Inventory, (environment, app))
     if row is None:
@@ -252,7 +237,7 @@ def update_deployment(
     sync_detail: Any = _UNSET,
     health: str | None = _UNSET,
     health_reason: str | None = _UNSET,
-    now: Clock = _utcnow,
+    now: Now = _utcnow,
 ) -> bool:
     """Set only the given fields of what (environment, app) runs; True when a value
     changed. Unchanged values write nothing (no status churn)."""
@@ -297,3 +282,7 @@ def _to_record(row: DeployRun) -> DeployRunRecord:
         finished_at=row.finished_at,
         replica=row.replica,
     )
+
+
+_KEYSET = Keyset("deploy_runs", (DeployRun.started_at, DeployRun.id), (datetime, str))
+"""Newest first; the cursor kind keeps a cursor from being replayed on another listing."""

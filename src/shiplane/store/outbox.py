@@ -26,7 +26,7 @@ from sqlalchemy import Exists, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from shiplane.domain.audit import as_utc
-from shiplane.domain.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import NotificationDelivery
 from shiplane.store.records import Page
 
@@ -57,8 +57,6 @@ STATUSES: tuple[Status, ...] = ("pending", "delivered", "failed")
 # Transaction-level advisory lock (with the promotion id's hash as second key) that
 # serialises sequence numbering of one promotion across replicas on PostgreSQL.
 OUTBOX_LOCK_KEY = 0x53484C4E  # "SHLN"
-MAX_PAGE = 500
-_CURSOR_KIND = "notifications"
 
 
 class DeliveryNotFoundError(LookupError):
@@ -287,22 +285,12 @@ def list_deliveries(
     cursor: str | None = None,
 ) -> Page[DeliveryRecord]:
     """Deliveries newest first (ids are time-ordered), keyset-paginated."""
-    limit = max(1, min(limit, MAX_PAGE))
     query = select(NotificationDelivery)
     if status is not None:
         query = query.where(NotificationDelivery.status == status)
     if promotion_id is not None:
         query = query.where(NotificationDelivery.promotion_id == promotion_id)
-    if cursor is not None:
-        values = decode_cursor(_CURSOR_KIND, cursor)
-        if len(values) != 1 or not isinstance(values[0], str):
-            raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}: malformed position")
-        query = query.where(NotificationDelivery.id < values[0])
-    rows = list(s.scalars(query.order_by(NotificationDelivery.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(_CURSOR_KIND, [rows[-1].id])
+    rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
     return Page[DeliveryRecord](items=[_record(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -329,3 +317,7 @@ def reset_failed(s: Session, delivery_id: str, *, now: datetime) -> DeliveryReco
     row.next_attempt_at = as_utc(now)
     s.flush()
     return _record(row)
+
+
+_KEYSET = Keyset("notifications", (NotificationDelivery.id,), (str,))
+"""Newest first; the cursor kind keeps a cursor from being replayed on another listing."""

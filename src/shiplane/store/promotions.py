@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
 
-from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
 from shiplane.domain.promotion import FINISHED_STATES, Promotion, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Freeze, Hold
 from shiplane.store.db import advisory_key
+from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import (
     ApprovalRow,
     FreezeRow,
@@ -29,8 +29,6 @@ from shiplane.store.models import (
 )
 from shiplane.store.records import Page
 
-MAX_PAGE = 500
-_CURSOR_KIND = "promotions"
 PROJECT_FREEZE_KEY = "*"
 _OPEN_STATES = [s.value for s in PromotionState if s not in FINISHED_STATES]
 
@@ -248,7 +246,6 @@ def list_promotions(
     cursor: str | None = None,
 ) -> Page[PromotionRecord]:
     """Newest first, keyset-paginated on (created_at, id)."""
-    limit = max(1, min(limit, MAX_PAGE))
     query = select(PromotionRow)
     if environment is not None:
         query = query.where(PromotionRow.environment == environment)
@@ -258,23 +255,17 @@ def list_promotions(
         query = query.where(PromotionRow.state.in_(_OPEN_STATES))
     if release_id is not None:
         query = query.where(PromotionRow.release_id == release_id)
-    if cursor is not None:
-        created_at, last_id = decode_time_id_cursor(_CURSOR_KIND, cursor)
-        query = query.where(
-            or_(
-                PromotionRow.created_at < created_at,
-                and_(PromotionRow.created_at == created_at, PromotionRow.id < last_id),
-            )
-        )
-    query = query.order_by(PromotionRow.created_at.desc(), PromotionRow.id.desc())
     # JSON arrays cannot be filtered portably in SQL; filter by app in Python over a
     # bounded over-fetch (promotions per page are few and apps per promotion fewer).
-    batch = limit + 1 if app is None else (limit + 1) * 20
-    rows = [r for r in s.scalars(query.limit(batch)) if app is None or app in r.apps]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_id_cursor(_CURSOR_KIND, rows[-1].created_at, rows[-1].id)
+    rows, next_cursor = keyset_page(
+        s,
+        query,
+        _KEYSET,
+        cursor=cursor,
+        limit=limit,
+        keep=None if app is None else (lambda r: app in r.apps),
+        overfetch=1 if app is None else 20,
+    )
     return Page[PromotionRecord](items=[_record(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -493,3 +484,7 @@ def last_verified_release(
         query = query.where(VerificationRow.release_id != exclude)
     query = query.order_by(VerificationRow.verified_at.desc(), VerificationRow.id.desc()).limit(1)
     return s.scalar(query)
+
+
+_KEYSET = Keyset("promotions", (PromotionRow.created_at, PromotionRow.id), (datetime, str))
+"""Newest first; the cursor kind keeps a cursor from being replayed on another listing."""

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from shiplane.domain.releases import ReleaseInfo
 from shiplane.domain.roles import Role
 
 T = TypeVar("T")
@@ -39,6 +40,16 @@ class ReleaseRecord(_Record):
     @property
     def apps(self) -> list[str]:
         return [a.app for a in self.artifacts]
+
+    def info(self) -> ReleaseInfo:
+        """The release as gates and checks see it (`shiplane.domain.releases.ReleaseInfo`)."""
+        return ReleaseInfo(
+            id=self.id,
+            artifacts={a.app: a.ref for a in self.artifacts},
+            creator=self.creator,
+            labels=dict(self.labels),
+            alias=self.alias,
+        )
 
 
 class AuditRecord(_Record):

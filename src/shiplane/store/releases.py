@@ -7,11 +7,10 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shiplane.domain.pagination import decode_time_id_cursor, encode_time_id_cursor
 from shiplane.domain.releases import (
     RELEASE_ID_HEX_LENGTH,
     ReleaseValidationError,
@@ -22,6 +21,7 @@ from shiplane.domain.releases import (
     validate_alias,
     validate_labels,
 )
+from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import Release, ReleaseArtifact, ReleaseLabel
 from shiplane.store.records import ArtifactRecord, Page, ReleaseRecord
 
@@ -34,9 +34,7 @@ __all__ = [
     "set_resolved_digest",
 ]
 
-MAX_PAGE = 500
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_CURSOR_KIND = "releases"
 
 
 class AliasConflictError(ReleaseValidationError):
@@ -176,7 +174,6 @@ def list_releases(
 
     Raises InvalidCursorError (a ValueError) for a cursor this listing did not produce.
     """
-    limit = max(1, min(limit, MAX_PAGE))
     query = select(Release)
     if app is not None:
         query = query.where(
@@ -190,21 +187,7 @@ def list_releases(
                 ReleaseLabel.value == value,
             )
         )
-    if cursor is not None:
-        created_at, last_id = decode_time_id_cursor(_CURSOR_KIND, cursor)
-        query = query.where(
-            or_(
-                Release.created_at < created_at,
-                and_(Release.created_at == created_at, Release.id < last_id),
-            )
-        )
-    query = query.order_by(Release.created_at.desc(), Release.id.desc()).limit(limit + 1)
-    rows = list(s.scalars(query))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_time_id_cursor(_CURSOR_KIND, last.created_at, last.id)
+    rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
     return Page[ReleaseRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -226,3 +209,7 @@ def set_resolved_digest(s: Session, release: str, app: str, digest: str) -> bool
     row.resolved_digest = digest
     s.flush()
     return True
+
+
+_KEYSET = Keyset("releases", (Release.created_at, Release.id), (datetime, str))
+"""Newest first; the cursor kind keeps a cursor from being replayed on another listing."""

@@ -179,9 +179,11 @@ def test_plain_errors_name_app_environment_and_file(tmp_path: Path) -> None:
 
 
 def test_unknown_renderer_lists_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="known renderers: helm, kustomize, plain"):
+    with pytest.raises(
+        RenderError, match=r"unknown renderer 'jsonnet' \(known: helm, kustomize, plain\)"
+    ):
         render(plain_repo(tmp_path), "web", "jsonnet")
-    with pytest.raises(RenderError, match="invalid config for renderer 'plain': nope"):
+    with pytest.raises(RenderError, match="renderer 'plain': nope: Extra inputs"):
         render(plain_repo(tmp_path), "web", "plain", renderer_config={"nope": 1})
 
 

@@ -39,25 +39,30 @@ def test_invalid_cursor_is_value_error() -> None:
     assert issubclass(InvalidCursorError, ValueError)
 
 
-def test_time_id_cursor_round_trip_and_rejects_malformed_positions() -> None:
+def test_positions_round_trip_and_reject_malformed_values() -> None:
     from datetime import UTC, datetime
 
     import pytest
 
     from shiplane.domain.pagination import (
         InvalidCursorError,
-        decode_time_id_cursor,
+        decode_position,
         encode_cursor,
-        encode_time_id_cursor,
+        encode_position,
     )
 
     at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-    assert decode_time_id_cursor("runs", encode_time_id_cursor("runs", at, "dep-1")) == (
+    time_id = (datetime, str)
+    assert decode_position("runs", encode_position("runs", [at, "dep-1"]), time_id) == [
         at,
         "dep-1",
-    )
+    ]
+    assert decode_position("audit", encode_position("audit", [41]), (int,)) == [41]
     for values in (["not a time", "x"], [at.isoformat(), 7], ["2026-11-26T12:00:00", "x"], [1]):
         with pytest.raises(InvalidCursorError, match="malformed position"):
-            decode_time_id_cursor("runs", encode_cursor("runs", values))
+            decode_position("runs", encode_cursor("runs", values), time_id)
+    for values in ([True], ["7"], [1, 2]):
+        with pytest.raises(InvalidCursorError, match="malformed position"):
+            decode_position("audit", encode_cursor("audit", values), (int,))
     with pytest.raises(InvalidCursorError, match="another listing"):
-        decode_time_id_cursor("runs", encode_time_id_cursor("promotions", at, "p"))
+        decode_position("runs", encode_position("promotions", [at, "p"]), time_id)

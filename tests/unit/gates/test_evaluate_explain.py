@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shiplane.config.models import UnknownNameError
 from shiplane.domain.clock import ManualClock
 from shiplane.domain.promotion import PromotionEvent, PromotionState, Step
 from shiplane.domain.promotion_controls import Freeze
@@ -62,7 +63,7 @@ def test_gates_for_follows_the_config_in_a_fixed_order():
         "freeze", "hold", "condition", "upstream", "soak", "approval", "window",
     ]  # fmt: skip
     assert [g.name for g in gates_for(PROJECT, "staging")] == ["freeze", "hold"]
-    with pytest.raises(KeyError, match="unknown environment"):
+    with pytest.raises(UnknownNameError, match="environment 'nope' is not defined"):
         gates_for(PROJECT, "nope")
 
 

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from shiplane.gitops import UnknownRendererError, get_renderer, renderer_names
+from shiplane.domain.registry import PluginConfigError, Registry, UnknownPluginError
+from shiplane.gitops import RENDERERS
 from shiplane.gitops.paths import check_repo_path
 from shiplane.gitops.redact import scrub, split_userinfo, tail
 from shiplane.gitops.renderers.helm import file_from_error, split_helm_output
-from shiplane.gitops.renderers.registry import RendererConfigError
 from shiplane.gitops.renderers.yamldocs import ManifestError, load_documents
 from shiplane.gitops.workspace import cache_key, normalise_remote
 
@@ -116,13 +116,19 @@ def test_repo_paths_stay_inside(path: str) -> None:
 
 
 def test_registry() -> None:
-    assert renderer_names() == ["helm", "kustomize", "plain"]
-    with pytest.raises(UnknownRendererError) as info:
-        get_renderer("jsonnet")
-    assert str(info.value) == "unknown renderer 'jsonnet'; known renderers: helm, kustomize, plain"
-    helm = get_renderer("helm")
-    config = helm.parse_config({"releaseName": "pay", "valuesFiles": ["common/values.yaml"]})
+    assert RENDERERS.names() == ["helm", "kustomize", "plain"]
+    assert isinstance(RENDERERS, Registry)
+    with pytest.raises(UnknownPluginError) as info:
+        RENDERERS.get("jsonnet")
+    assert str(info.value) == "unknown renderer 'jsonnet' (known: helm, kustomize, plain)"
+    with pytest.raises(UnknownPluginError, match="did you mean 'helm'"):
+        RENDERERS.get("hlem")
+    config = RENDERERS.parse_config(
+        "helm", {"releaseName": "pay", "valuesFiles": ["common/values.yaml"]}
+    )
     assert config.model_dump()["release_name"] == "pay"
-    assert "releaseName" in helm.json_schema()["properties"]
-    with pytest.raises(RendererConfigError, match="invalid config for renderer 'kustomize'"):
-        get_renderer("kustomize").parse_config({"load_restrictor": "Everything"})
+    assert RENDERERS.parse_config("helm", config) is config
+    assert "releaseName" in RENDERERS.get("helm").json_schema()["properties"]
+    assert RENDERERS.get("plain").description
+    with pytest.raises(PluginConfigError, match="renderer 'kustomize': load_restrictor"):
+        RENDERERS.parse_config("kustomize", {"load_restrictor": "Everything"})

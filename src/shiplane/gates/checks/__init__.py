@@ -6,6 +6,16 @@ far plus the new state; `run_to_completion` loops over `step` for convenience an
 See docs/checks.md.
 """
 
+from shiplane.config.models import (
+    HealthCheckConfig,
+    HttpCheckConfig,
+    JobCheckConfig,
+    PrometheusCheckConfig,
+    SoakCheckConfig,
+)
+from shiplane.domain.clock import Clock, ManualClock, SystemClock
+from shiplane.domain.expressions import ExpressionError
+from shiplane.domain.releases import ReleaseInfo
 from shiplane.gates.checks import health, http, job, prometheus, soak  # noqa: F401 (register)
 from shiplane.gates.checks.base import (
     CHECKS,
@@ -15,26 +25,18 @@ from shiplane.gates.checks.base import (
     CheckSetupError,
     CheckSink,
     CheckStateError,
-    Clock,
     HealthLike,
     HealthProbe,
     HealthReport,
-    ManualClock,
     Measurement,
     MeasurementOutcome,
     NullSink,
     Outcome,
     Progress,
     RecordingSink,
-    ReleaseInfo,
     Resolution,
-    SystemClock,
 )
-from shiplane.gates.checks.expressions import ExpressionError
-from shiplane.gates.checks.health import HealthCheckConfig
-from shiplane.gates.checks.http import HttpCheckConfig
-from shiplane.gates.checks.job import JobCheckConfig, job_name
-from shiplane.gates.checks.prometheus import PrometheusCheckConfig
+from shiplane.gates.checks.job import job_name
 from shiplane.gates.checks.runner import (
     CheckSpec,
     resolve_inconclusive,
@@ -42,7 +44,6 @@ from shiplane.gates.checks.runner import (
     run_to_completion,
     step,
 )
-from shiplane.gates.checks.soak import SoakCheckConfig
 
 __all__ = [
     "CHECKS",

@@ -1,4 +1,7 @@
-"""Types shared by every check: results, measurements, the context, clocks and sinks.
+"""Types shared by every check: results, measurements, the context and sinks.
+
+The clock is `shiplane.domain.clock`'s and the release `shiplane.domain.releases`'
+`ReleaseInfo` (both re-exported by `shiplane.gates.checks`).
 
 A check is a verification run after a deploy (DESIGN.md, "Check"). Checks are resumable:
 `Check.step` takes the check's previous persisted state (a JSON-able dict) and returns
@@ -12,13 +15,14 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
 
-import anyio
 from pydantic import BaseModel
 
+from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.registry import Registry
+from shiplane.domain.releases import ReleaseInfo as ReleaseInfo
 
 if TYPE_CHECKING:
     from lightkube import AsyncClient
@@ -54,48 +58,6 @@ def to_iso(value: datetime) -> str:
 
 def from_iso(value: str) -> datetime:
     return utc(datetime.fromisoformat(value))
-
-
-class Clock(Protocol):
-    """Where checks read the time, and how `run_to_completion` waits."""
-
-    def now(self) -> datetime: ...
-
-    async def sleep_until(self, when: datetime) -> None: ...
-
-
-class SystemClock:
-    """Real time (UTC); waiting sleeps."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    async def sleep_until(self, when: datetime) -> None:
-        delay = (utc(when) - self.now()).total_seconds()
-        if delay > 0:
-            await anyio.sleep(delay)
-
-
-class ManualClock:
-    """Time that moves only when told to; waiting jumps to the wake-up time."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = utc(start) if start is not None else datetime(2026, 1, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, by: float | timedelta) -> datetime:
-        self._now += by if isinstance(by, timedelta) else timedelta(seconds=by)
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = utc(when)
-
-    async def sleep_until(self, when: datetime) -> None:
-        if utc(when) > self._now:
-            self._now = utc(when)
-        await anyio.lowlevel.checkpoint()
 
 
 # --- results ------------------------------------------------------------------------------
@@ -270,16 +232,6 @@ class RecordingSink:
 
 
 @dataclass(frozen=True)
-class ReleaseInfo:
-    """The release being verified."""
-
-    id: str
-    alias: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    artifacts: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class CheckContext:
     """Everything a check may use. `run_id` identifies this verification run: objects a
     check creates are named from (check name, run id), so a restarted run finds them."""
@@ -293,6 +245,7 @@ class CheckContext:
     """Returns the environment's cluster client; the caller owns (and closes) it."""
     health: HealthProbe | None = None
     clock: Clock = field(default_factory=SystemClock)
+    """Where checks read the time; `run_to_completion` waits by it (`sleep_until`)."""
     sink: CheckSink = field(default_factory=NullSink)
 
     def client(self) -> AsyncClient:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field
-
 from shiplane.config.durations import format_duration
+from shiplane.config.models import HealthCheckConfig
 from shiplane.gates.checks.base import (
     CHECKS,
     Check,
@@ -23,16 +22,6 @@ from shiplane.gates.checks.base import (
     from_iso,
     to_iso,
 )
-from shiplane.gates.checks.schema import CheckModel, Duration
-
-
-class HealthCheckConfig(CheckModel):
-    """Wait until the deployed apps are healthy."""
-
-    timeout: Duration = Field(default=300, json_schema_extra={"default": "5m"})
-    """How long the apps may take to become healthy."""
-    interval: Duration = Field(default=5, ge=1, json_schema_extra={"default": "5s"})
-    """Time between two looks at the health."""
 
 
 class HealthCheck(Check[HealthCheckConfig]):

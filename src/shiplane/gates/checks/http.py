@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import Field, StrictInt, StrictStr
 
 from shiplane.config.durations import format_duration
+from shiplane.config.models import HttpCheckConfig
+from shiplane.domain.expressions import ExpressionError, evaluate_bool
+from shiplane.domain.templates import render_template
 from shiplane.gates.checks.base import (
     CHECKS,
     Check,
@@ -26,32 +28,9 @@ from shiplane.gates.checks.base import (
     not_before,
     to_iso,
 )
-from shiplane.gates.checks.expressions import ExpressionError, evaluate_bool, render_template
-from shiplane.gates.checks.schema import CheckModel, Duration, Expression, Templated, TemplatedUrl
 
 MAX_BODY_CHARS = 64 * 1024
 """Bodies are cut to this many characters before evaluation and in measurements."""
-
-
-class HttpCheckConfig(CheckModel):
-    """Call an HTTP endpoint and evaluate an expression over the response."""
-
-    url: TemplatedUrl
-    """URL to call; may use `{{environment}}`, `{{namespace}}`, `{{app}}`, `{{release}}`."""
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "GET"
-    """HTTP method."""
-    headers: dict[StrictStr, Templated] = {}
-    """Extra request headers."""
-    body: Templated | None = None
-    """Request body."""
-    expect: Expression = "response.status == 200"
-    """CEL expression over `response` that must be true."""
-    timeout: Duration = Field(default=10, ge=1, json_schema_extra={"default": "10s"})
-    """Timeout of one request."""
-    attempts: StrictInt = Field(default=1, ge=1)
-    """Attempts before the check fails (1: no retry)."""
-    interval: Duration = Field(default=5, ge=1, json_schema_extra={"default": "5s"})
-    """Time between two attempts."""
 
 
 def response_variables(response: httpx.Response) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timedelta
-from typing import Any, Self, cast
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -21,9 +21,10 @@ from lightkube.core.exceptions import ApiError
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod
 from lightkube.types import CascadeType
-from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from shiplane.config.durations import format_duration
+from shiplane.config.models import JobCheckConfig
+from shiplane.domain.templates import render_template
 from shiplane.gates.checks.base import (
     CHECKS,
     Check,
@@ -33,8 +34,6 @@ from shiplane.gates.checks.base import (
     from_iso,
     to_iso,
 )
-from shiplane.gates.checks.expressions import render_template
-from shiplane.gates.checks.schema import CheckModel, Duration
 
 CHECK_LABEL = "shiplane.dev/check"
 RUN_LABEL = "shiplane.dev/check-run"
@@ -42,58 +41,6 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "shiplane"}
 CONTAINER = "check"
 LOG_TAIL_LINES = 200
 LOG_TIMEOUT = 5.0
-
-
-class JobCheckConfig(CheckModel):
-    """Run a Kubernetes Job; give `image` (and command, args, env) or a whole `podSpec`."""
-
-    image: StrictStr | None = None
-    """Container image of the Job (tag or digest included)."""
-    command: tuple[StrictStr, ...] = ()
-    """Container command (the image's entrypoint when empty)."""
-    args: tuple[StrictStr, ...] = ()
-    """Container arguments."""
-    env: dict[StrictStr, StrictStr] = {}
-    """Environment variables."""
-    service_account: StrictStr | None = None
-    """Service account of the Job's pod."""
-    pod_spec: dict[StrictStr, Any] | None = None
-    """A complete pod spec instead of `image`; `restartPolicy` defaults to Never."""
-    labels: dict[StrictStr, StrictStr] = {}
-    """Extra labels of the Job's pod."""
-    backoff_limit: StrictInt = Field(default=0, ge=0)
-    """Retries of the pod before the Job fails."""
-    timeout: Duration = Field(default=600, ge=1, json_schema_extra={"default": "10m"})
-    """Deadline of the Job (also its activeDeadlineSeconds)."""
-    ttl: Duration = Field(default=3600, json_schema_extra={"default": "1h"})
-    """How long a finished Job is kept (to read its logs); `0s` deletes it at once."""
-    interval: Duration = Field(default=2, ge=1, json_schema_extra={"default": "2s"})
-    """Time between two looks at the Job."""
-
-    @model_validator(mode="after")
-    def _one_pod_source(self) -> Self:
-        if (self.image is None) == (self.pod_spec is None):
-            raise ValueError("give either 'image' or 'podSpec'")
-        if self.pod_spec is not None:
-            extra = [
-                f
-                for f, v in (
-                    ("command", self.command),
-                    ("args", self.args),
-                    ("env", self.env),
-                    ("serviceAccount", self.service_account),
-                )
-                if v
-            ]
-            if extra:
-                raise ValueError(f"with 'podSpec', put {', '.join(extra)} into the pod spec")
-            if not isinstance(self.pod_spec.get("containers"), list) or not self.pod_spec.get(
-                "containers"
-            ):
-                raise ValueError("'podSpec' needs a non-empty 'containers' list")
-        elif not self.image or not self.image.strip():
-            raise ValueError("'image' is empty")
-        return self
 
 
 def _dns_label(text: str) -> str:

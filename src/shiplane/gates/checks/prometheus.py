@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any, Self
+from typing import Any
 
 import httpx
-from pydantic import Field, StrictInt, model_validator
 
 from shiplane.config.durations import format_duration
+from shiplane.config.models import PrometheusCheckConfig
+from shiplane.domain.expressions import ExpressionError, evaluate_bool
+from shiplane.domain.templates import render_template
 from shiplane.gates.checks.base import (
     CHECKS,
     Check,
@@ -36,46 +38,6 @@ from shiplane.gates.checks.base import (
     not_before,
     to_iso,
 )
-from shiplane.gates.checks.expressions import ExpressionError, evaluate_bool, render_template
-from shiplane.gates.checks.schema import CheckModel, Duration, Expression, HttpUrl, Templated
-
-
-class PrometheusCheckConfig(CheckModel):
-    """Run a PromQL query at intervals and judge each result with CEL conditions."""
-
-    address: HttpUrl
-    """Prometheus base URL, e.g. `http://prometheus:9090`."""
-    query: Templated
-    """PromQL query; may use `{{environment}}`, `{{namespace}}`, `{{app}}`, `{{release}}`."""
-    success: Expression | None = None
-    """CEL over `result`: the measurement passes when true."""
-    failure: Expression | None = None
-    """CEL over `result`: the measurement fails when true (checked before `success`)."""
-    interval: Duration = Field(default=60, ge=1, json_schema_extra={"default": "1m"})
-    """Time between measurements."""
-    count: StrictInt = Field(default=1, ge=1)
-    """Number of measurements that decide the check."""
-    failure_limit: StrictInt = Field(default=0, ge=0)
-    """Failed measurements tolerated; one more fails the check."""
-    inconclusive_limit: StrictInt = Field(default=0, ge=0)
-    """Inconclusive measurements tolerated; one more makes the check inconclusive."""
-    consecutive_error_limit: StrictInt = Field(default=4, ge=0)
-    """Errors in a row tolerated (query failed, expression erred); one more fails the check."""
-    initial_delay: Duration = Field(default=0, json_schema_extra={"default": "0s"})
-    """Wait before the first measurement."""
-    timeout: Duration = Field(default=30, ge=1, json_schema_extra={"default": "30s"})
-    """Timeout of one query."""
-
-    @model_validator(mode="after")
-    def _decidable(self) -> Self:
-        if self.success is None and self.failure is None:
-            raise ValueError("give 'success', 'failure' or both")
-        if self.failure_limit >= self.count:
-            raise ValueError(
-                f"failureLimit ({self.failure_limit}) must be lower than count ({self.count}), "
-                "or the check could never fail"
-            )
-        return self
 
 
 class QueryError(Exception):

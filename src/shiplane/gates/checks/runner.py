@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shiplane.config.models import CheckConfig
+from shiplane.domain.clock import sleep_until
 from shiplane.domain.registry import PluginConfigError
 from shiplane.gates.checks.base import (
     CHECKS,
@@ -64,33 +66,10 @@ class CheckSpec:
         return cls.parse(name, str(kind), config)
 
     @classmethod
-    def from_project(cls, name: str, check: Any) -> CheckSpec:
-        """From a validated `shiplane.config.models.CheckConfig` (anything with `.kind`
-        and the section of that name), see `project_check_config`."""
-        kind = str(check.kind)
-        section = getattr(check, kind)
-        if not isinstance(section, BaseModel):
-            raise PluginConfigError(f"check {name!r}: no {kind!r} section")
-        return cls.parse(name, kind, project_check_config(kind, section))
-
-
-_DURATION_FIELDS = frozenset({"interval", "timeout", "duration", "initialDelay", "ttl"})
-
-
-def project_check_config(kind: str, config: BaseModel) -> dict[str, Any]:
-    """The plugin config equivalent to a check section of `shiplane.config.models`
-    (`CheckConfig.http` etc.): the fields that were set, durations back as `<n>s`, and
-    the config layer's `count`/`failureLimit` of `http` read as retries
-    (`attempts = failureLimit + 1`; the plugin stops at the first passing attempt)."""
-    data = config.model_dump(by_alias=True, exclude_unset=True)
-    for key in _DURATION_FIELDS & data.keys():
-        if isinstance(data[key], int):
-            data[key] = f"{data[key]}s"
-    if kind == "http":
-        data.pop("count", None)
-        if "failureLimit" in data:
-            data["attempts"] = int(data.pop("failureLimit")) + 1
-    return data
+    def from_project(cls, name: str, check: CheckConfig) -> CheckSpec:
+        """From a check of a loaded `shiplane.yaml`: its section is already the plugin's
+        parsed config (the config models are the plugins' schemas)."""
+        return cls(name, check.kind, check.spec)
 
 
 def new_state(spec: CheckSpec, ctx: CheckContext) -> dict[str, Any]:
@@ -184,7 +163,7 @@ async def run_to_completion(
         taken += 1
         if result.outcome != "running" or (max_steps is not None and taken >= max_steps):
             return result, state
-        await ctx.clock.sleep_until(result.next_check_at or ctx.clock.now())
+        await sleep_until(ctx.clock, result.next_check_at or ctx.clock.now())
 
 
 def resolve_inconclusive(

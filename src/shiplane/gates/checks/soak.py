@@ -8,9 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, StrictBool
-
 from shiplane.config.durations import format_duration
+from shiplane.config.models import SoakCheckConfig
 from shiplane.gates.checks.base import (
     CHECKS,
     Check,
@@ -20,18 +19,6 @@ from shiplane.gates.checks.base import (
     from_iso,
     to_iso,
 )
-from shiplane.gates.checks.schema import CheckModel, Duration
-
-
-class SoakCheckConfig(CheckModel):
-    """Watch the deployment stay healthy for a while."""
-
-    duration: Duration
-    """How long the deployment must stay healthy."""
-    require_healthy: StrictBool = True
-    """Fail as soon as the apps turn Degraded (when the context has a health probe)."""
-    interval: Duration = Field(default=30, ge=1, json_schema_extra={"default": "30s"})
-    """Time between two looks at the health during the soak."""
 
 
 class SoakCheck(Check[SoakCheckConfig]):

@@ -6,30 +6,20 @@ Importing this package registers the built-in renderers (`plain`, `kustomize`, `
 from shiplane.gitops.renderers import helm, kustomize, plain
 from shiplane.gitops.renderers.context import Document, RenderContext, Tools
 from shiplane.gitops.renderers.pipeline import render_app
-from shiplane.gitops.renderers.registry import (
-    RendererConfig,
-    RendererConfigError,
-    RendererSpec,
-    get_renderer,
-    register_renderer,
-    renderer_names,
-)
+from shiplane.gitops.renderers.registry import RENDERERS, RendererConfig, register_renderer
 from shiplane.gitops.renderers.transform import CLUSTER_SCOPED, IsNamespaced
 
 __all__ = [
     "CLUSTER_SCOPED",
+    "RENDERERS",
     "Document",
     "IsNamespaced",
     "RenderContext",
     "RendererConfig",
-    "RendererConfigError",
-    "RendererSpec",
     "Tools",
-    "get_renderer",
     "helm",
     "kustomize",
     "plain",
     "register_renderer",
     "render_app",
-    "renderer_names",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,25 +14,40 @@ from shiplane.gitops.errors import RenderError
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
+TOOL_VARIABLES = {"helm": "SHIPLANE_HELM", "kustomize": "SHIPLANE_KUSTOMIZE"}
+"""The environment variable that names each renderer binary (README, environment variables)."""
+
+
+def find_tool(name: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where the `name` binary is: its variable (`SHIPLANE_HELM`...), else PATH; None when
+    neither has it."""
+    env = os.environ if environ is None else environ
+    named = env.get(TOOL_VARIABLES[name], "")
+    if named:
+        return Path(named).expanduser()
+    found = shutil.which(name, path=env.get("PATH"))
+    return Path(found) if found else None
+
+
 @dataclass(frozen=True)
 class Tools:
-    """Paths of the real binaries; default to the ones `shiplane localcluster build` made."""
+    """Paths of the real binaries, resolved at the edge (`Tools.from_environment`, or a
+    caller's own settings) and passed in. A path left None is looked up when it is
+    needed, the same way (variable, then PATH)."""
 
     helm: Path | None = None
     kustomize: Path | None = None
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Tools:
+        return cls(helm=find_tool("helm", environ), kustomize=find_tool("kustomize", environ))
+
     def helm_path(self) -> Path:
-        return self.helm or _cached("helm", "helm")
+        # A bare name when nowhere to be found: `run_tool` then says how to provide it.
+        return self.helm or find_tool("helm") or Path("helm")
 
     def kustomize_path(self) -> Path:
-        return self.kustomize or _cached("kustomize", "kustomize")
-
-
-def _cached(component: str, binary: str) -> Path:
-    # Imported lazily: only rendering with a real binary needs the build cache layout.
-    from shiplane.localcluster.build import binary_path
-
-    return binary_path(component, binary)
+        return self.kustomize or find_tool("kustomize") or Path("kustomize")
 
 
 @dataclass(frozen=True)

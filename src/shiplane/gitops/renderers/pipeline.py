@@ -14,11 +14,12 @@ from typing import Any
 import structlog
 from pydantic import BaseModel
 
-from shiplane.gitops.errors import RenderError, UnknownRendererError
+from shiplane.domain.registry import PluginConfigError, UnknownPluginError
+from shiplane.gitops.errors import RenderError
 from shiplane.gitops.paths import check_repo_path
 from shiplane.gitops.pins import Pin
 from shiplane.gitops.renderers.context import RenderContext, Tools
-from shiplane.gitops.renderers.registry import RendererConfigError, get_renderer
+from shiplane.gitops.renderers.registry import RENDERERS
 from shiplane.gitops.renderers.transform import (
     IsNamespaced,
     apply_images,
@@ -58,9 +59,9 @@ async def render_app(
     except ValueError as exc:
         raise fail(manifests_path, str(exc)) from None
     try:
-        spec = get_renderer(renderer)
-        config = spec.parse_config(renderer_config)
-    except (UnknownRendererError, RendererConfigError) as exc:
+        render = RENDERERS.get(renderer).plugin
+        config = RENDERERS.parse_config(renderer, renderer_config or {})
+    except (UnknownPluginError, PluginConfigError) as exc:
         raise fail("shiplane.yaml", str(exc)) from None
     ctx = RenderContext(
         repo_dir=repo_dir,
@@ -71,7 +72,7 @@ async def render_app(
         timeout=timeout,
         tools=tools or Tools(),
     )
-    docs = await spec.render(ctx, config)
+    docs = await render(ctx, config)
     if pin is not None:
         docs, matched = apply_images(docs, {image.repository: image.image for image in pin.images})
         unmatched = sorted({image.repository for image in pin.images} - matched)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from shiplane.gitops.process import ProcessStartError, run_process
 from shiplane.gitops.redact import tail
-from shiplane.gitops.renderers.context import RenderContext
+from shiplane.gitops.renderers.context import TOOL_VARIABLES, RenderContext
 
 _NO_NETWORK_PROXY = "http://127.0.0.1:9"  # discard port: connection refused, at once
 
@@ -49,9 +49,11 @@ async def run_tool(ctx: RenderContext, argv: Sequence[str], *, file: str) -> str
     naming `file` (unless the tool's message names a better one) with its stderr."""
     binary = Path(argv[0])
     if not _is_file(binary):
+        variable = TOOL_VARIABLES.get(binary.name, "its variable")
         raise ctx.fail(
             file,
-            f"{binary.name} binary not found at {binary}; run `shiplane localcluster build`",
+            f"{binary.name} binary not found at {binary}: set {variable} to its path or put "
+            f"{binary.name} on PATH (`shiplane localcluster build` builds one)",
         )
     with tempfile.TemporaryDirectory(prefix="shiplane-render-") as home:
         try:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from shiplane.domain.expressions import ExpressionError
+from shiplane.domain.templates import TemplateError, render_template
 from shiplane.gates.checks import (
     CheckContext,
     CheckResult,
@@ -27,7 +29,6 @@ from shiplane.gates.checks import (
     run_to_completion,
     step,
 )
-from shiplane.gates.checks.expressions import ExpressionError, render_template
 from shiplane.gates.checks.job import job_manifest
 from shiplane.gates.checks.prometheus import judge, parse_result
 
@@ -189,7 +190,7 @@ def test_templates() -> None:
     assert render_template(text, values) == (
         'rate{app=~"checkout|payments", ns="shop-stg", rel="rel-3f9c2a", env="staging"}'
     )
-    with pytest.raises(ExpressionError, match="unknown placeholder"):
+    with pytest.raises(TemplateError, match="unknown placeholder"):
         render_template("{{nope}}", values)
 
 
@@ -220,7 +221,7 @@ def test_prometheus_results_and_judging() -> None:
     assert judge(both, 0.05)[0] == "inconclusive"
     assert judge(prom(failure="result > 0.1"), 0.05)[0] == "passed"
     assert judge(prom(success="result < 0.01"), 0.05)[0] == "failed"
-    with pytest.raises(ExpressionError, match="must give true or false"):
+    with pytest.raises(ExpressionError, match="must be true or false"):
         judge(prom(success="result"), 1.0)
     scoped = prom(success="result < 0.01 && environment.name == 'staging' && app == 'checkout'")
     assert judge(scoped, 0.001, context().expression_values())[0] == "passed"

@@ -1,5 +1,8 @@
 """CEL expressions: compiled once per text, evaluated sandboxed, errors located.
 
+The one CEL module of Shiplane: conditions (gates), check expectations and success
+criteria (checks), and the config layer's compile-time check all come here.
+
 CEL (the `common-expression-language` package) has no I/O and no access to Python
 objects beyond the variables given, which is why user-written conditions run in it and
 never through Python's eval. Every failure becomes an `ExpressionError` that names the
@@ -16,25 +19,25 @@ from typing import Any
 
 import cel
 
+from shiplane.domain.errors import InvalidError
+
 _LOCATION = re.compile(r"<input>:(\d+):(\d+):\s*([^\n]*)")
 _UNDEFINED = re.compile(r"Undefined variable or function: '([^']+)'")
 
 
-class ExpressionError(Exception):
-    """An expression that does not compile or fails while evaluating."""
+class ExpressionError(InvalidError):
+    """An expression that does not compile, fails while evaluating, or does not give
+    what its caller needs (a boolean). `problem` is the message without the expression."""
 
     def __init__(
-        self, expression: str, message: str, line: int | None = None, column: int | None = None
+        self, expression: str, problem: str, line: int | None = None, column: int | None = None
     ) -> None:
         self.expression = expression
-        self.message = message
+        self.problem = problem
         self.line = line
         self.column = column
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f" at line {self.line}, column {self.column}" if self.line is not None else ""
-        return f"`{self.expression}`{where}: {self.message}"
+        where = f" at line {line}, column {column}" if line is not None else ""
+        super().__init__(f"`{expression}`{where}: {problem}")
 
 
 @lru_cache(maxsize=1024)
@@ -52,6 +55,8 @@ def _compile(text: str) -> cel.Program | tuple[str, int | None, int | None]:
 
 def compile_expression(text: str) -> cel.Program:
     """The compiled program for `text` (cached by text), or ExpressionError."""
+    if not text.strip():
+        raise ExpressionError(text, "the expression is empty")
     compiled = _compile(text)
     if isinstance(compiled, tuple):
         message, line, column = compiled
@@ -77,6 +82,16 @@ def _locate_word(text: str, word: str) -> tuple[int | None, int | None]:
         return None, None
     before = text[: found.start()]
     return before.count("\n") + 1, found.start() - (before.rfind("\n") + 1) + 1
+
+
+def check_expression(text: str) -> str:
+    """Pydantic validator: `text` compiles (so a typo surfaces when the config is read)."""
+    try:
+        compile_expression(text)
+    except ExpressionError as exc:
+        # pydantic reports ValueErrors raised by validators; ours carries the location.
+        raise ValueError(f"not a valid CEL expression: {exc.problem}") from None
+    return text
 
 
 def evaluate(text: str, variables: Mapping[str, Any]) -> Any:

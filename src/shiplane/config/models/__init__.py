@@ -1,0 +1,103 @@
+"""The typed model of `shiplane.yaml` (pydantic v2, frozen), one module per topic.
+
+Field names are snake_case in Python and camelCase in YAML (`auto_promote` /
+`autoPromote`). Durations are stored as whole seconds. Structure and single values are
+checked here; cross-references (an environment's cluster, `after`, `verify`, ...) are
+checked by `references`, which works on the raw document so every problem is reported.
+
+This package is the way in: import from `shiplane.config.models`, not its modules.
+"""
+
+from shiplane.config.models.apps import AppConfig, ChartSource, ManifestSource
+from shiplane.config.models.base import (
+    API_VERSION,
+    ConfigModel,
+    Duration,
+    HttpUrl,
+    Name,
+    Ref,
+    Text,
+)
+from shiplane.config.models.checks import (
+    CHECK_KINDS,
+    CHECK_SCHEMAS,
+    CheckConfig,
+    CheckKind,
+    Expression,
+    HealthCheckConfig,
+    HttpCheckConfig,
+    JobCheckConfig,
+    PrometheusCheckConfig,
+    SoakCheckConfig,
+    Templated,
+    TemplatedUrl,
+)
+from shiplane.config.models.clusters import ClusterConfig
+from shiplane.config.models.conditions import ConditionConfig
+from shiplane.config.models.environments import (
+    AfterSpec,
+    ApprovalPolicy,
+    EnvironmentConfig,
+    FreezePolicy,
+    PrunePolicy,
+    RollbackPolicy,
+)
+from shiplane.config.models.notifications import (
+    ENV_VAR_PATTERN,
+    NOTIFICATION_EVENTS,
+    EnvVarName,
+    NotificationChannel,
+    NotificationEventName,
+    SecretNotSetError,
+    SlackChannel,
+    WebhookChannel,
+)
+from shiplane.config.models.project import ProjectConfig, UnknownNameError
+from shiplane.config.models.windows import Days, TimeOrDate, WindowConfig, WindowRule
+
+__all__ = [
+    "API_VERSION",
+    "CHECK_KINDS",
+    "CHECK_SCHEMAS",
+    "ENV_VAR_PATTERN",
+    "NOTIFICATION_EVENTS",
+    "AfterSpec",
+    "AppConfig",
+    "ApprovalPolicy",
+    "ChartSource",
+    "CheckConfig",
+    "CheckKind",
+    "ClusterConfig",
+    "ConditionConfig",
+    "ConfigModel",
+    "Days",
+    "Duration",
+    "EnvVarName",
+    "EnvironmentConfig",
+    "Expression",
+    "FreezePolicy",
+    "HealthCheckConfig",
+    "HttpCheckConfig",
+    "HttpUrl",
+    "JobCheckConfig",
+    "ManifestSource",
+    "Name",
+    "NotificationChannel",
+    "NotificationEventName",
+    "ProjectConfig",
+    "PrometheusCheckConfig",
+    "PrunePolicy",
+    "Ref",
+    "RollbackPolicy",
+    "SecretNotSetError",
+    "SlackChannel",
+    "SoakCheckConfig",
+    "Templated",
+    "TemplatedUrl",
+    "Text",
+    "TimeOrDate",
+    "UnknownNameError",
+    "WebhookChannel",
+    "WindowConfig",
+    "WindowRule",
+]

@@ -1,0 +1,138 @@
+"""`environments`: the nodes of the environment graph and their policies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from shiplane.config import values
+from shiplane.config.models.base import (
+    ConfigModel,
+    Duration,
+    Ref,
+    Text,
+    number,
+)
+from shiplane.config.suggest import describe
+
+
+class AfterSpec(ConfigModel):
+    """Upstream environments: a list (all must succeed), `{all: [...]}` or `{any: [...]}`."""
+
+    all_: tuple[Ref, ...] | None = Field(default=None, alias="all")
+    """Every one of these environments must have verified the release."""
+    any_: tuple[Ref, ...] | None = Field(default=None, alias="any")
+    """At least one of these environments must have verified the release."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: object) -> object:
+        if isinstance(data, list | tuple):
+            return {"all": list(data)}
+        if not isinstance(data, dict):
+            raise ValueError(
+                "expected a list of environments, or a mapping with 'all' or 'any', "
+                f"got {describe(data)}"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _all_or_any(self) -> Self:
+        if self.all_ is not None and self.any_ is not None:
+            raise ValueError("use either 'all' or 'any', not both")
+        return self
+
+    @property
+    def mode(self) -> Literal["all", "any"]:
+        return "any" if self.any_ is not None else "all"
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        return self.any_ if self.any_ is not None else (self.all_ or ())
+
+
+class ApprovalPolicy(ConfigModel):
+    """Who must approve a promotion into the environment before it deploys."""
+
+    required: StrictInt = Field(default=1, ge=1)
+    """Number of distinct approvals needed."""
+    groups: tuple[Text, ...] = ()
+    """Groups whose members may approve (with `users` also empty: anyone with the approver role)."""
+    users: tuple[Text, ...] = ()
+    """Users who may approve."""
+    allow_requester: StrictBool = False
+    """May the person who requested the promotion approve it?"""
+    allow_creator: StrictBool = False
+    """May the creator of the release approve it?"""
+    expiry: Duration = Field(default=86400, json_schema_extra={"default": "24h"})
+    """How long an approval stays valid."""
+
+    @model_validator(mode="after")
+    def _satisfiable(self) -> Self:
+        if self.users and not self.groups and self.required > len(self.users):
+            raise ValueError(
+                f"{self.required} approvals are required but only {len(self.users)} "
+                "users may approve"
+            )
+        return self
+
+
+class RollbackPolicy(ConfigModel):
+    """What happens when verification fails."""
+
+    on_failure: Literal["auto", "manual"] = "manual"
+    """`auto`: roll back to the last verified release; `manual`: stop and wait for a person."""
+
+
+class FreezePolicy(ConfigModel):
+    """How a freeze of this environment behaves."""
+
+    allow_rollback: StrictBool = True
+    """Whether rollbacks may still run while the environment is frozen."""
+
+
+class PrunePolicy(ConfigModel):
+    """Deleting objects that are no longer rendered."""
+
+    enabled: StrictBool = True
+    """Prune objects of the previous inventory that are no longer rendered."""
+    max_fraction: Annotated[float, BeforeValidator(number)] = Field(default=0.5, gt=0, le=1)
+    """Refuse a prune that would delete more than this fraction of the managed objects."""
+
+
+class EnvironmentConfig(ConfigModel):
+    """A node of the environment graph: where it deploys and the policy for getting there."""
+
+    cluster: Ref
+    """Name of a cluster in `clusters`."""
+    namespace: Annotated[StrictStr, AfterValidator(values.check_namespace)]
+    """Kubernetes namespace the apps are deployed into."""
+    after: AfterSpec = AfterSpec()
+    """Upstream environments that must have verified a release first."""
+    auto_promote: StrictBool = False
+    """Promote automatically once every gate passes."""
+    soak: Duration | None = Field(default=None, json_schema_extra={"default": None})
+    """How long a release must run healthy here before downstream environments may take it."""
+    approvals: ApprovalPolicy | None = None
+    """Approvals needed before deploying; none when omitted."""
+    windows: tuple[Ref, ...] = ()
+    """Names of `windows` that allow (or deny) deploying."""
+    verify: tuple[Ref, ...] = ()
+    """Names of `checks` run after deploying."""
+    rollback: RollbackPolicy = RollbackPolicy()
+    """What to do when verification fails."""
+    freeze: FreezePolicy = FreezePolicy()
+    """How a freeze behaves."""
+    self_heal: StrictBool = False
+    """Re-apply desired state when live objects drift."""
+    prune: PrunePolicy = PrunePolicy()
+    """Whether and how far objects no longer rendered are deleted."""

@@ -1,0 +1,115 @@
+"""The whole file: `ProjectConfig`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import (
+    field_validator,
+)
+
+from shiplane.config.graph import topological_order
+from shiplane.config.models.apps import AppConfig
+from shiplane.config.models.base import (
+    ConfigModel,
+    Name,
+)
+from shiplane.config.models.checks import CheckConfig
+from shiplane.config.models.clusters import ClusterConfig
+from shiplane.config.models.conditions import ConditionConfig
+from shiplane.config.models.environments import EnvironmentConfig
+from shiplane.config.models.notifications import NotificationChannel
+from shiplane.config.models.windows import WindowConfig
+from shiplane.config.suggest import closest
+from shiplane.domain.errors import NotFoundError
+
+
+class UnknownNameError(NotFoundError, KeyError):
+    """An environment or app that shiplane.yaml does not define (a KeyError too, for
+    callers that look names up in the project's mappings)."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        names = list(known)
+        match = closest(name, names)
+        if match is not None:
+            hint = f"did you mean '{match}'?"
+        elif names:
+            hint = f"defined {kind}s: " + ", ".join(names)
+        else:
+            hint = f"no {kind}s are defined"
+        super().__init__(
+            f"{kind} {name!r} is not defined", hint=hint, details={"kind": kind, "name": name}
+        )
+        self.kind = kind
+        self.name = name
+
+
+class ProjectConfig(ConfigModel):
+    """A Shiplane project: clusters, the environment graph, apps and policies."""
+
+    api_version: Literal["shiplane/v1alpha1"]
+    """Version of this file's format."""
+    project: Name
+    """Name of the project."""
+    clusters: dict[Name, ClusterConfig]
+    """Cluster connections by name."""
+    environments: dict[Name, EnvironmentConfig]
+    """Environments by name; `after` links them into an acyclic graph."""
+    apps: dict[Name, AppConfig]
+    """Apps by name."""
+    checks: dict[Name, CheckConfig] = {}
+    """Verification checks by name, used by `environments.*.verify`."""
+    windows: dict[Name, WindowConfig] = {}
+    """Deployment windows by name, used by `environments.*.windows`."""
+    conditions: dict[Name, ConditionConfig] = {}
+    """Expression gates by name."""
+    notifications: dict[Name, NotificationChannel] = {}
+    """Notification channels by name: where promotion events are sent."""
+
+    @field_validator("environments", "apps", "clusters", mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        # `environments:` left empty reads as null; say what is expected instead of
+        # pydantic's generic "valid dictionary".
+        if value is None:
+            raise ValueError("expected a mapping of names to definitions, got nothing (null)")
+        return value
+
+    def environment_order(self) -> list[str]:
+        """Environments in promotion order (upstream first; ties keep file order)."""
+        names = list(self.environments)
+        return topological_order(
+            names, {n: e.after.environments for n, e in self.environments.items()}
+        )
+
+    def app_order(self) -> list[str]:
+        """Apps in apply order (`dependsOn` first; ties keep file order)."""
+        return topological_order(list(self.apps), {n: a.depends_on for n, a in self.apps.items()})
+
+    def upstream(self, environment: str) -> tuple[str, ...]:
+        """Direct upstream environments of `environment`."""
+        return self.environments[environment].after.environments
+
+    def downstream(self, environment: str) -> list[str]:
+        """Environments that list `environment` in their `after`."""
+        return [n for n, e in self.environments.items() if environment in e.after.environments]
+
+    def require_environment(self, name: str) -> EnvironmentConfig:
+        """The environment `name`, or UnknownNameError suggesting the nearest one."""
+        try:
+            return self.environments[name]
+        except KeyError:
+            raise UnknownNameError("environment", name, self.environment_order()) from None
+
+    def require_app(self, name: str) -> AppConfig:
+        """The app `name`, or UnknownNameError suggesting the nearest one."""
+        try:
+            return self.apps[name]
+        except KeyError:
+            raise UnknownNameError("app", name, list(self.apps)) from None
+
+    def require_apps(self, names: Iterable[str]) -> None:
+        """Every one of `names` is a defined app; UnknownNameError names the first that is not."""
+        for name in names:
+            self.require_app(name)
