@@ -4,6 +4,10 @@ A new release enters every root environment that auto-promotes; a release verifi
 an environment enters each downstream environment that auto-promotes once its upstream
 rule holds (`domain.upstream`, the same rule the upstream gate applies). Never twice
 automatically, never into a held (environment, app).
+
+Both are written in the transaction of their cause (the release, the verification). On
+top of that the loop sweeps, level-triggered: the newest release that has no promotion
+at all in a root environment gets one, however the release arrived.
 """
 
 from __future__ import annotations
@@ -44,6 +48,36 @@ def auto_promote_roots(rt: Runtime, s: Session, release_id: str) -> None:
     store.lock_queues(s, roots)
     for name in roots:
         maybe_auto_promote(rt, s, release_id, name)
+
+
+def unpromoted_roots(rt: Runtime, s: Session) -> list[tuple[str, str]]:
+    """(release, root environment) pairs the sweep should auto-promote: the newest
+    release, into each root environment where it has no promotion in any state (one a
+    person aborted stays aborted). Older releases are left alone: the newest supersedes
+    them."""
+    newest = releases.list_releases(s, limit=1).items
+    if not newest:
+        return []
+    release_id = newest[0].id
+    return [
+        (release_id, env)
+        for env in root_environments(rt)
+        if not store.list_promotions(s, environment=env, release_id=release_id, limit=1).items
+    ]
+
+
+def sweep_roots(rt: Runtime, s: Session, missing: list[tuple[str, str]]) -> list[str]:
+    """Create the auto-promotions `unpromoted_roots` found, checking again under the queue
+    locks (another replica may have swept first); the environments promoted into."""
+    store.lock_queues(s, [env for _, env in missing])
+    created = []
+    for release_id, env in missing:
+        if store.list_promotions(s, environment=env, release_id=release_id, limit=1).items:
+            continue
+        if maybe_auto_promote(rt, s, release_id, env):
+            log.info("promotion.auto_swept", environment=env, release=release_id)
+            created.append(env)
+    return created
 
 
 def auto_promote_downstream(rt: Runtime, s: Session, verified: Promotion) -> None:

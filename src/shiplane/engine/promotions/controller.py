@@ -7,7 +7,7 @@ promotion logic of its own: that lives in one module per state or request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.promotion import PromotionKind, PromotionTrigger
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
-from shiplane.engine.promotions import auto, controls, requests
+from shiplane.engine.promotions import auto, controls, releases, requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.explain import explain_promotion
 from shiplane.engine.promotions.loop import PromotionLoop, reconcile
@@ -26,6 +26,7 @@ from shiplane.engine.promotions.runtime import ClusterPort, DeployPort, Notify, 
 from shiplane.engine.promotions.timing import MAX_PARALLEL
 from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
+from shiplane.store.records import ReleaseRecord
 
 T = TypeVar("T")
 
@@ -60,6 +61,10 @@ class PromotionController:
         self.loop = PromotionLoop(
             self.runtime, own_leases=leases is None, max_parallel=max_parallel
         )
+        self.loop.sweep = self.sweep_auto_promotions
+        # (release, environment) pairs this process tried to sweep: a release that cannot
+        # be promoted (an app the project does not define) is tried once, not every tick.
+        self._swept: set[tuple[str, str]] = set()
 
     # The parts tests and the engine reach for.
     @property
@@ -199,3 +204,32 @@ class PromotionController:
     async def on_release_created(self, release_id: str) -> None:
         """A new release enters every root environment that auto-promotes."""
         await self._request(lambda s: auto.auto_promote_roots(self.runtime, s, release_id))
+
+    async def create_release(
+        self,
+        *,
+        artifacts: Mapping[str, str],
+        alias: str | None,
+        labels: Mapping[str, str],
+        creator: str,
+    ) -> tuple[ReleaseRecord, bool]:
+        """Store a release with its audit event and root auto-promotions, in one
+        transaction; True when it is new."""
+        return await self._request(
+            lambda s: releases.create_release(
+                self.runtime, s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
+            )
+        )
+
+    async def sweep_auto_promotions(self) -> list[str]:
+        """Level-triggered auto-promotion into root environments (run by the loop at start
+        and on every pass); the environments it promoted into."""
+        missing = await self.runtime.read(lambda s: auto.unpromoted_roots(self.runtime, s))
+        missing = [pair for pair in missing if pair not in self._swept]
+        if not missing:
+            return []
+        self._swept.update(missing)
+        created = await self.runtime.write(lambda s: auto.sweep_roots(self.runtime, s, missing))
+        if created:
+            self.wake()
+        return created
