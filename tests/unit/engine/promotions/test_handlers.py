@@ -191,3 +191,19 @@ def test_handlers_cover_every_state_that_is_not_finished():
 
     assert set(HANDLERS) == set(PromotionState) - FINISHED_STATES
     assert set(FAULTS.values()) <= set(POINTS)
+
+
+def test_a_transition_from_a_stale_read_is_refused_as_a_conflict(world: World):
+    from shiplane.api.problems import status_of
+    from shiplane.domain.promotion import PromotionEvent
+    from shiplane.engine.promotions.transitions import transition
+    from shiplane.store.promotions import StaleStateError
+
+    p = promote(world, world.release("1.0").id, "dev")
+    world.write(lambda s: requests.abort(world.rt, s, p.id, actor=ALICE, reason="no"))
+    with pytest.raises(StaleStateError) as err:
+        world.write(
+            lambda s: transition(world.rt, s, p.domain(), PromotionEvent.STARTED, "too late")
+        )
+    assert status_of(err.value) == 409
+    assert world.get(p.id).state == "Aborted"
