@@ -13,8 +13,10 @@ written in one transaction with its step, audit event and notification
     explain.py      why a promotion waits or failed
     start.py gates.py deploy.py verify.py rollback.py   one handler per state
     outcome.py      how a promotion ends (verified, failed, rolled back)
-    auto.py         auto-promotion
+    auto.py         auto-promotion (in the cause's transaction, and a level-triggered sweep)
+    releases.py     a new release with its audit event and root auto-promotions
     loop.py         the reconcile loop and its {state: handler} table
+    timing.py       how often the loop looks again
     controller.py   the controller the engine and the API hold
 
 Each step is safe to repeat after a crash: the commit is recognised by its
