@@ -7,7 +7,7 @@ so nothing is global and several apps can coexist in one process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
@@ -15,6 +15,8 @@ from shiplane.api.metrics import ApiMetrics
 from shiplane.api.settings import ApiSettings
 
 if TYPE_CHECKING:
+    from shiplane.config.models import ProjectConfig
+    from shiplane.engine.service import Engine
     from shiplane.store.db import Database
 
 
@@ -24,11 +26,13 @@ class ApiContext:
     database: Database
     metrics: ApiMetrics
     # The deploy/promotion engine, when the server runs with a GitOps repository.
-    engine: Any = None
+    engine: Engine | None = None
 
     @property
-    def project(self) -> Any:
-        return self.settings.project
+    def project(self) -> ProjectConfig | None:
+        """The loaded shiplane.yaml; None when the server runs without one."""
+        project: ProjectConfig | None = self.settings.project
+        return project
 
 
 def get_context(request: Request) -> ApiContext:

@@ -1,12 +1,12 @@
 """Promotions and what people do to them: promote, approve, reject, abort, retry, explain,
 rollback, hold, freeze. The engine writes each change and its audit event in one
-transaction; these routes check roles and scopes and translate errors."""
+transaction; these routes check roles and scopes. A refused request raises a family of
+`shiplane.domain.errors`, which `api/problems.py` turns into its status once."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,14 +19,13 @@ from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.roles import Role
-from shiplane.engine.promotions import Actor, PromotionError
+from shiplane.engine.promotions import Actor
 from shiplane.engine.service import Engine
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord, StepRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["promotions"])
 _ERRORS = (401, 403, 404, 409, 422)
-T = TypeVar("T")
 
 
 class PromoteRequest(BaseModel):
@@ -80,13 +79,6 @@ class Explanation(BaseModel):
     text: str
 
 
-async def _call(awaitable: Awaitable[T]) -> T:
-    try:
-        return await awaitable
-    except PromotionError as exc:
-        raise ProblemError(exc.status, exc.message) from None
-
-
 def _actor(principal: Principal) -> Actor:
     return Actor(principal.name, principal.groups)
 
@@ -104,10 +96,8 @@ async def promote(
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     principal.require_environments([body.environment])
-    record = await _call(
-        engine.promotions.request(
-            body.release, body.environment, actor=_actor(principal), reason=body.reason
-        )
+    record = await engine.promotions.request(
+        body.release, body.environment, actor=_actor(principal), reason=body.reason
     )
     response.headers["Location"] = f"{API_PREFIX}/promotions/{record.id}"
     return record
@@ -181,7 +171,7 @@ async def explain_promotion(
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     engine: Engine = Depends(require_engine),
 ) -> Explanation:
-    text = await _call(engine.promotions.explain(promotion_id))
+    text = await engine.promotions.explain(promotion_id)
     record = await asyncio.to_thread(_get, engine, promotion_id)
     return Explanation(id=promotion_id, state=record.state, text=text)
 
@@ -213,10 +203,8 @@ async def approve(
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
     comment = body.comment if body else ""
-    return await _call(
-        engine.promotions.approve(
-            promotion_id, actor=_actor(principal), decision="approve", comment=comment
-        )
+    return await engine.promotions.approve(
+        promotion_id, actor=_actor(principal), decision="approve", comment=comment
     )
 
 
@@ -232,10 +220,8 @@ async def reject(
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
-    return await _call(
-        engine.promotions.approve(
-            promotion_id, actor=_actor(principal), decision="reject", comment=body.reason
-        )
+    return await engine.promotions.approve(
+        promotion_id, actor=_actor(principal), decision="reject", comment=body.reason
     )
 
 
@@ -251,10 +237,8 @@ async def abort(
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
-    return await _call(
-        engine.promotions.abort(
-            promotion_id, actor=_actor(principal), reason=body.reason if body else ""
-        )
+    return await engine.promotions.abort(
+        promotion_id, actor=_actor(principal), reason=body.reason if body else ""
     )
 
 
@@ -270,7 +254,7 @@ async def retry(
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
-    return await _call(engine.promotions.retry(promotion_id, actor=_actor(principal)))
+    return await engine.promotions.retry(promotion_id, actor=_actor(principal))
 
 
 @router.post(
@@ -286,10 +270,8 @@ async def resolve_check(
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
-    return await _call(
-        engine.promotions.resolve_check(
-            promotion_id, check, passed=body.passed, actor=_actor(principal), comment=body.comment
-        )
+    return await engine.promotions.resolve_check(
+        promotion_id, check, passed=body.passed, actor=_actor(principal), comment=body.comment
     )
 
 
@@ -308,10 +290,8 @@ async def rollback(
 ) -> PromotionRecord:
     principal.require_environments([environment])
     request = body or RollbackRequest()
-    return await _call(
-        engine.promotions.rollback(
-            environment, app, actor=_actor(principal), to=request.to, reason=request.reason
-        )
+    return await engine.promotions.rollback(
+        environment, app, actor=_actor(principal), to=request.to, reason=request.reason
     )
 
 
@@ -328,10 +308,8 @@ async def hold(
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
     principal.require_environments([environment])
-    changed = await _call(
-        engine.promotions.set_hold(
-            environment, app, actor=_actor(principal), on=True, reason=body.reason if body else ""
-        )
+    changed = await engine.promotions.set_hold(
+        environment, app, actor=_actor(principal), on=True, reason=body.reason if body else ""
     )
     return {"environment": environment, "app": app, "held": True, "changed": changed}
 
@@ -348,9 +326,7 @@ async def unhold(
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
     principal.require_environments([environment])
-    changed = await _call(
-        engine.promotions.set_hold(environment, app, actor=_actor(principal), on=False)
-    )
+    changed = await engine.promotions.set_hold(environment, app, actor=_actor(principal), on=False)
     return {"environment": environment, "app": app, "held": False, "changed": changed}
 
 
@@ -370,8 +346,8 @@ async def freeze(
         raise ProblemError(403, "a project-wide freeze needs a token not scoped to environments")
     if target is not None:
         principal.require_environments([target])
-    changed = await _call(
-        engine.promotions.set_freeze(target, actor=_actor(principal), on=True, reason=body.reason)
+    changed = await engine.promotions.set_freeze(
+        target, actor=_actor(principal), on=True, reason=body.reason
     )
     return {"environment": environment, "frozen": True, "changed": changed}
 
@@ -389,7 +365,7 @@ async def unfreeze(
     target = None if environment == "*" else environment
     if target is not None:
         principal.require_environments([target])
-    changed = await _call(engine.promotions.set_freeze(target, actor=_actor(principal), on=False))
+    changed = await engine.promotions.set_freeze(target, actor=_actor(principal), on=False)
     return {"environment": environment, "frozen": False, "changed": changed}
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from anyio import from_thread
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -15,7 +18,8 @@ from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.releases import ReleaseValidationError
 from shiplane.domain.roles import Role
-from shiplane.store import audit, releases
+from shiplane.engine.promotions.releases import record_release
+from shiplane.store import releases
 from shiplane.store.records import ReleaseRecord
 from shiplane.store.releases import AliasConflictError
 
@@ -38,38 +42,25 @@ def create_release(
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     context: ApiContext = Depends(get_context),
 ) -> ReleaseRecord:
+    engine = context.engine
+    fields: dict[str, Any] = {
+        "artifacts": body.artifacts,
+        "alias": body.alias,
+        "labels": body.labels,
+        "creator": principal.name,
+    }
     try:
-        with context.database.session() as session:
-            record, created = releases.create_release(
-                session,
-                artifacts=body.artifacts,
-                alias=body.alias,
-                labels=body.labels,
-                creator=principal.name,
-            )
-            if created:
-                audit.append_event(
-                    session,
-                    actor=principal.name,
-                    action="release.create",
-                    subject=record.id,
-                    # A one-app release is about that app, so `audit list --app` finds it.
-                    app=record.artifacts[0].app if len(record.artifacts) == 1 else None,
-                    details={
-                        "alias": record.alias,
-                        "artifacts": {a.app: a.ref for a in record.artifacts},
-                        "labels": record.labels,
-                    },
-                )
+        if engine is not None:
+            # With its root auto-promotions, in the same transaction.
+            record, created = from_thread.run(partial(engine.promotions.create_release, **fields))
+        else:
+            record, created = context.database.transact(lambda s: record_release(s, **fields))
     except AliasConflictError as exc:
         raise ProblemError(409, f"body.alias: {exc}") from None
     except ReleaseValidationError as exc:
         raise ProblemError(422, f"body: {exc}", title="Invalid request") from None
     if created:
         context.metrics.releases_created.inc()
-        if context.engine is not None:
-            # A new release enters the environments that auto-promote from the start.
-            from_thread.run(context.engine.promotions.on_release_created, record.id)
         context.metrics.audit_events.labels("release.create").inc()
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"{API_PREFIX}/releases/{record.id}"

@@ -61,9 +61,8 @@ async def list_replicas(
         if holder is not None and not lease.name.startswith(leases.REPLICA_PREFIX):
             holder.leases.append(lease.name)
     engine = context.engine
-    keeper = getattr(engine, "leases", None)
     return ReplicasOut(
-        self=None if keeper is None else keeper.holding(),
+        self=None if engine is None else engine.leases.holding(),
         replicas=sorted(replicas.values(), key=lambda r: r.replica),
         leases=[lease.to_json() for lease in named],
     )

@@ -19,6 +19,7 @@ FAULT_ENV = "SHIPLANE_FAULT_POINT"
 ACTION_ENV = "SHIPLANE_FAULT_ACTION"
 
 POINTS = (
+    "release.stored",  # a release and its audit event written, its auto-promotions not yet
     "promotion.started",  # the promotion became Waiting (committed)
     "promotion.gates_passed",  # became Deploying, nothing pushed yet
     "deploy.before_push",  # rendered and dry-run, commit not pushed

@@ -3,7 +3,8 @@
 `after: [qa]` or `after: {all: [qa, perf]}` needs every listed environment, `after:
 {any: [prod-eu, prod-us]}` at least one. An environment counts once the release is
 verified there for every app this promotion deploys: a release train was tested as a
-whole, so half of it verified somewhere is not enough.
+whole, so half of it verified somewhere is not enough. The rule itself is
+`shiplane.domain.upstream`, shared with the auto-promoter; this gate words it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shiplane.config.models import AfterSpec, ProjectConfig
-from shiplane.gates.context import GateContext, UpstreamVerified
+from shiplane.domain.upstream import unverified_apps, upstream_status
+from shiplane.gates.context import GateContext
 from shiplane.gates.registry import Gate, register
 from shiplane.gates.results import GateResult, Outcome
 
-
-def unverified_apps(verified: UpstreamVerified, environment: str, apps: Sequence[str]) -> list[str]:
-    """Apps of `apps` not (yet) verified in `environment`."""
-    per_app = verified.get(environment, {})
-    return [app for app in apps if per_app.get(app) is None]
+__all__ = ["UPSTREAM", "UpstreamGate", "unverified_apps"]
 
 
 def _join(names: Sequence[str], word: str = "and") -> str:
@@ -40,9 +38,7 @@ class UpstreamGate(Gate[AfterSpec]):
 
     def evaluate(self, ctx: GateContext, config: AfterSpec) -> GateResult:
         apps = ctx.promotion.apps
-        missing = {
-            env: unverified_apps(ctx.upstream_verified, env, apps) for env in config.environments
-        }
+        status = upstream_status(config.mode, config.environments, apps, ctx.upstream_verified)
         inputs: dict[str, object] = {
             "mode": config.mode,
             "environments": list(config.environments),
@@ -54,16 +50,12 @@ class UpstreamGate(Gate[AfterSpec]):
         }
         if not config.environments:
             return GateResult(self.name, Outcome.PASS, "no upstream environments", inputs)
-        done = [env for env, left in missing.items() if not left]
-        if config.mode == "any" and done:
-            return GateResult(self.name, Outcome.PASS, f"verified in {_join(done)}", inputs)
-        if config.mode == "all" and len(done) == len(config.environments):
-            return GateResult(self.name, Outcome.PASS, f"verified in {_join(done)}", inputs)
+        if status.satisfied:
+            return GateResult(self.name, Outcome.PASS, f"verified in {_join(status.done)}", inputs)
 
         pending = [
             f"{env} ({', '.join(left)})" if len(left) < len(apps) else env
-            for env, left in missing.items()
-            if left
+            for env, left in status.missing.items()
         ]
         if config.mode == "any":
             reason = f"not yet verified in any of {_join(pending, 'or')}"
@@ -71,7 +63,7 @@ class UpstreamGate(Gate[AfterSpec]):
         else:
             reason = f"not yet verified in {_join(pending)}"
             hint = "it continues once all of them verify the release"
-        inputs["missing"] = {env: left for env, left in missing.items() if left}
+        inputs["missing"] = {env: list(left) for env, left in status.missing.items()}
         return GateResult(self.name, Outcome.WAIT, reason, inputs, unblock_hint=hint)
 
 

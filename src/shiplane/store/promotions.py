@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
 
+from shiplane.domain.errors import ConflictError
 from shiplane.domain.promotion import FINISHED_STATES, Promotion, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Freeze, Hold
 from shiplane.store.db import advisory_key
@@ -169,7 +170,9 @@ def save_promotion(
     return _record(row)
 
 
-class StaleStateError(RuntimeError):
+class StaleStateError(ConflictError, RuntimeError):
+    """The promotion moved on since it was read (a request raced the reconciler)."""
+
     def __init__(self, promotion_id: str, expected: str, actual: str) -> None:
         super().__init__(f"promotion {promotion_id} is {actual}, not {expected}")
         self.actual = actual

@@ -1,0 +1,235 @@
+"""The promotion controller: what `Engine`, the API and tests hold.
+
+It wires a `Runtime` and the reconcile loop, and offers every request as one awaitable
+that runs the request's function in its own transaction and wakes the loop. It holds no
+promotion logic of its own: that lives in one module per state or request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from shiplane.config.models import ProjectConfig
+from shiplane.domain.clock import Clock, SystemClock
+from shiplane.domain.promotion import PromotionKind, PromotionTrigger
+from shiplane.engine.leases import Fence, LeaseKeeper
+from shiplane.engine.metrics import EngineMetrics
+from shiplane.engine.promotions import auto, controls, releases, requests
+from shiplane.engine.promotions.create import create_promotion
+from shiplane.engine.promotions.explain import explain_promotion
+from shiplane.engine.promotions.loop import PromotionLoop, reconcile
+from shiplane.engine.promotions.model import Actor
+from shiplane.engine.promotions.runtime import ClusterPort, DeployPort, Notify, Runtime
+from shiplane.engine.promotions.timing import MAX_PARALLEL
+from shiplane.store.db import Database
+from shiplane.store.promotions import PromotionRecord
+from shiplane.store.records import ReleaseRecord
+
+T = TypeVar("T")
+
+
+class PromotionController:
+    def __init__(
+        self,
+        db: Database,
+        project: ProjectConfig,
+        deployer: DeployPort,
+        clusters: ClusterPort,
+        *,
+        clock: Clock | None = None,
+        health_timeout: float = 300.0,
+        notify: Notify | None = None,
+        metrics: EngineMetrics | None = None,
+        leases: LeaseKeeper | None = None,
+        max_parallel: int = MAX_PARALLEL,
+    ) -> None:
+        self.runtime = Runtime(
+            db=db,
+            project=project,
+            deployer=deployer,
+            clusters=clusters,
+            clock=clock or SystemClock(),
+            # Without a keeper from `serve` (tests, benchmarks) the controller is alone.
+            leases=leases or LeaseKeeper(db, single_process=True),
+            health_timeout=health_timeout,
+            notify=notify,
+            metrics=metrics,
+        )
+        self.loop = PromotionLoop(
+            self.runtime, own_leases=leases is None, max_parallel=max_parallel
+        )
+        self.loop.sweep = self.sweep_auto_promotions
+        # (release, environment) pairs this process tried to sweep: a release that cannot
+        # be promoted (an app the project does not define) is tried once, not every tick.
+        self._swept: set[tuple[str, str]] = set()
+
+    # The parts tests and the engine reach for.
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.runtime.project
+
+    @property
+    def clusters(self) -> ClusterPort:
+        return self.runtime.clusters
+
+    @property
+    def leases(self) -> LeaseKeeper:
+        return self.runtime.leases
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.loop.start()
+
+    async def stop(self) -> None:
+        await self.loop.stop()
+
+    def wake(self) -> None:
+        """Look at due promotions now (an approval, an unfreeze, a new release...)."""
+        self.loop.wake()
+
+    async def reconcile_due(self) -> None:
+        await self.loop.reconcile_due()
+
+    async def reconcile(self, promotion_id: str, fence: Fence | None = None) -> None:
+        await reconcile(self.runtime, promotion_id, fence)
+
+    async def settle(self, seconds: float = 60.0) -> None:
+        await self.loop.settle(seconds)
+
+    # --- requests -----------------------------------------------------------------------------
+
+    async def _request(self, fn: Callable[[Session], T]) -> T:
+        result = await self.runtime.write(fn)
+        self.wake()
+        return result
+
+    async def request(
+        self,
+        release_ref: str,
+        environment: str,
+        *,
+        actor: Actor,
+        reason: str = "",
+        kind: PromotionKind = "normal",
+        trigger: PromotionTrigger = "manual",
+        rollback_of: str | None = None,
+    ) -> PromotionRecord:
+        """Create a promotion (it queues and starts by itself)."""
+        return await self._request(
+            lambda s: create_promotion(
+                self.runtime,
+                s,
+                release_ref,
+                environment,
+                actor=actor,
+                reason=reason,
+                kind=kind,
+                trigger=trigger,
+                rollback_of=rollback_of,
+            )
+        )
+
+    async def approve(
+        self, promotion_id: str, *, actor: Actor, decision: str, comment: str = ""
+    ) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.approve(
+                self.runtime, s, promotion_id, actor=actor, decision=decision, comment=comment
+            )
+        )
+
+    async def abort(self, promotion_id: str, *, actor: Actor, reason: str) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.abort(self.runtime, s, promotion_id, actor=actor, reason=reason)
+        )
+
+    async def retry(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.retry(self.runtime, s, promotion_id, actor=actor)
+        )
+
+    async def rollback(
+        self,
+        environment: str,
+        app: str,
+        *,
+        actor: Actor,
+        to: str | None = None,
+        reason: str = "",
+    ) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.rollback(
+                self.runtime, s, environment, app, actor=actor, to=to, reason=reason
+            )
+        )
+
+    async def resolve_check(
+        self, promotion_id: str, check: str, *, passed: bool, actor: Actor, comment: str = ""
+    ) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.resolve_check(
+                self.runtime, s, promotion_id, check, passed=passed, actor=actor, comment=comment
+            )
+        )
+
+    async def set_hold(
+        self, environment: str, app: str, *, actor: Actor, on: bool, reason: str = ""
+    ) -> bool:
+        return await self._request(
+            lambda s: controls.set_hold(
+                self.runtime, s, environment, app, actor=actor, on=on, reason=reason
+            )
+        )
+
+    async def set_freeze(
+        self, environment: str | None, *, actor: Actor, on: bool, reason: str = ""
+    ) -> bool:
+        return await self._request(
+            lambda s: controls.set_freeze(
+                self.runtime, s, environment, actor=actor, on=on, reason=reason
+            )
+        )
+
+    async def explain(self, promotion_id: str) -> str:
+        return await self.runtime.read(lambda s: explain_promotion(s, promotion_id))
+
+    async def on_release_created(self, release_id: str) -> None:
+        """A new release enters every root environment that auto-promotes."""
+        await self._request(lambda s: auto.auto_promote_roots(self.runtime, s, release_id))
+
+    async def create_release(
+        self,
+        *,
+        artifacts: Mapping[str, str],
+        alias: str | None,
+        labels: Mapping[str, str],
+        creator: str,
+    ) -> tuple[ReleaseRecord, bool]:
+        """Store a release with its audit event and root auto-promotions, in one
+        transaction; True when it is new."""
+        return await self._request(
+            lambda s: releases.create_release(
+                self.runtime, s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
+            )
+        )
+
+    async def sweep_auto_promotions(self) -> list[str]:
+        """Level-triggered auto-promotion into root environments (run by the loop at start
+        and on every pass); the environments it promoted into."""
+        missing = await self.runtime.read(lambda s: auto.unpromoted_roots(self.runtime, s))
+        missing = [pair for pair in missing if pair not in self._swept]
+        if not missing:
+            return []
+        self._swept.update(missing)
+        created = await self.runtime.write(lambda s: auto.sweep_roots(self.runtime, s, missing))
+        if created:
+            self.wake()
+        return created

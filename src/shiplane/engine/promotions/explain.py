@@ -1,0 +1,22 @@
+"""`shiplane promotion explain`: why a promotion waits or failed, in plain words."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shiplane.domain.promotion import PromotionState
+from shiplane.engine.promotions.model import PromotionData
+from shiplane.engine.promotions.transitions import get
+from shiplane.gates import GateResult, explain
+from shiplane.store import promotions as store
+
+
+def explain_promotion(s: Session, promotion_id: str) -> str:
+    record = get(s, promotion_id)
+    data = PromotionData.of(record)
+    results = [GateResult.from_record(r) for r in data.gates or []]
+    steps = [st.domain() for st in store.list_steps(s, promotion_id)]
+    text = explain(record.domain(), results, steps)
+    if record.state == PromotionState.VERIFYING.value and data.verify_reason:
+        text += f"\nverification: {data.verify_reason}"
+    return text

@@ -1,0 +1,71 @@
+"""A new release: stored with its audit event and, with an engine, its root
+auto-promotions, all in one transaction.
+
+So no crash can leave a release stored whose auto-promotions were never created (the
+auto-promotion sweep of `auto.py` repairs releases that arrived some other way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session
+
+from shiplane.engine.faults import fault_point
+from shiplane.engine.promotions.auto import auto_promote_roots, root_environments
+from shiplane.engine.promotions.runtime import Runtime
+from shiplane.store import audit, releases
+from shiplane.store import promotions as store
+from shiplane.store.records import ReleaseRecord
+
+
+def record_release(
+    s: Session,
+    *,
+    artifacts: Mapping[str, str],
+    alias: str | None,
+    labels: Mapping[str, str],
+    creator: str,
+) -> tuple[ReleaseRecord, bool]:
+    """Store a release, or find the one with the same contents; a new one is audited.
+    True when it is new. AliasConflictError, ReleaseValidationError as the store raises."""
+    record, created = releases.create_release(
+        s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
+    )
+    if created:
+        audit.append_event(
+            s,
+            actor=creator,
+            action="release.create",
+            subject=record.id,
+            # A one-app release is about that app, so `audit list --app` finds it.
+            app=record.artifacts[0].app if len(record.artifacts) == 1 else None,
+            details={
+                "alias": record.alias,
+                "artifacts": {a.app: a.ref for a in record.artifacts},
+                "labels": record.labels,
+            },
+        )
+    return record, created
+
+
+def create_release(
+    rt: Runtime,
+    s: Session,
+    *,
+    artifacts: Mapping[str, str],
+    alias: str | None,
+    labels: Mapping[str, str],
+    creator: str,
+) -> tuple[ReleaseRecord, bool]:
+    """`record_release`, then the new release's promotions into every root environment
+    that auto-promotes, in the caller's transaction."""
+    # Queue locks before the audit lock, the order every writer follows.
+    store.lock_queues(s, root_environments(rt))
+    record, created = record_release(
+        s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
+    )
+    if created:
+        fault_point("release.stored")  # nothing is committed yet: all or nothing
+        auto_promote_roots(rt, s, record.id)
+    return record, created

@@ -1,0 +1,211 @@
+"""What people do to promotions: approve or reject, abort, retry, roll back, resolve an
+inconclusive check.
+
+Each request is one function over an open transaction: it checks that the request is
+allowed now (raising a family of `shiplane.domain.errors`, which the API maps to a
+status), then writes the change and its audit event. The controller runs each in its own
+transaction and wakes the loop afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from shiplane.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from shiplane.domain.promotion import PromotionEvent, PromotionState, Step
+from shiplane.domain.promotion_controls import Approval, Hold
+from shiplane.engine.promotions.create import create_promotion, require_app
+from shiplane.engine.promotions.model import Actor, PromotionData
+from shiplane.engine.promotions.runtime import Runtime
+from shiplane.engine.promotions.transitions import get, postpone, save, transition
+from shiplane.gates import ReleaseInfo, check_approver
+from shiplane.gates.checks import base as checks_base
+from shiplane.gates.checks.runner import resolve_inconclusive
+from shiplane.store import audit, deploys, releases
+from shiplane.store import promotions as store
+from shiplane.store.promotions import PromotionRecord
+
+S = PromotionState
+
+ABORTABLE = (S.PENDING, S.WAITING, S.DEPLOYING, S.VERIFYING)
+RETRYABLE = (S.FAILED, S.ABORTED, S.ROLLED_BACK, S.SUPERSEDED)
+# Refusals that are about the promotion's state, not about who asks.
+_STATE_REFUSALS = ("not_waiting", "already_approved", "no_approvals_needed")
+
+
+def release_info(s: Session, release_id: str) -> ReleaseInfo:
+    """What gates know of a promotion's release."""
+    release = releases.get_release(s, release_id)
+    if release is None:
+        raise ConflictError(f"release {release_id} disappeared")
+    return ReleaseInfo(
+        id=release.id,
+        artifacts={a.app: a.ref for a in release.artifacts},
+        creator=release.creator,
+        labels=release.labels,
+        alias=release.alias,
+    )
+
+
+def approve(
+    rt: Runtime, s: Session, promotion_id: str, *, actor: Actor, decision: str, comment: str = ""
+) -> PromotionRecord:
+    """Approve or reject (`decision`); the gates take it into account on their next look."""
+    p = get(s, promotion_id, lock=True).domain()
+    verdict: Literal["approve", "reject"] = "reject" if decision == "reject" else "approve"
+    now = rt.now()
+    refusal = check_approver(
+        policy=rt.project.environments[p.environment].approvals,
+        promotion=p,
+        release=release_info(s, p.release_id),
+        user=actor.name,
+        groups=actor.groups,
+        approvals=store.approvals_for(s, p.release_id, p.environment),
+        now=now,
+        decision=verdict,
+    )
+    if refusal is not None:
+        if refusal.code in _STATE_REFUSALS:
+            raise ConflictError(refusal.message)
+        raise ForbiddenError(refusal.message)
+    store.record_approval(
+        s,
+        Approval(
+            actor.name, actor.groups, now, verdict, p.release_id, p.environment, p.id, comment
+        ),
+    )
+    store.add_step(
+        s, p.id, Step(verdict, now, now, "succeeded", f"{actor.name}: {comment}".rstrip(": "))
+    )
+    audit.append_event(
+        s,
+        actor=actor.name,
+        action=f"promotion.{verdict}",
+        subject=p.id,
+        environment=p.environment,
+        details={"release": p.release_id, "comment": comment},
+    )
+    return postpone(s, p.id, None)
+
+
+def abort(
+    rt: Runtime, s: Session, promotion_id: str, *, actor: Actor, reason: str
+) -> PromotionRecord:
+    p = get(s, promotion_id, lock=True).domain()
+    if p.state not in ABORTABLE:
+        raise ConflictError(
+            f"promotion {p.id} is {p.state.value}; only a pending, waiting, deploying "
+            "or verifying promotion can be aborted"
+        )
+    return transition(
+        rt,
+        s,
+        p,
+        PromotionEvent.ABORTED,
+        f"aborted by {actor.name}: {reason}",
+        actor=actor.name,
+        action="promotion.abort",
+    )
+
+
+def retry(rt: Runtime, s: Session, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+    """A new promotion of the same release into the same environment."""
+    old = get(s, promotion_id)
+    if S(old.state) not in RETRYABLE:
+        raise ConflictError(
+            f"promotion {old.id} is {old.state}; only a failed, aborted, rolled back "
+            "or superseded promotion can be retried"
+        )
+    return create_promotion(
+        rt,
+        s,
+        old.release_id,
+        old.environment,
+        actor=actor,
+        reason=f"retry of {old.id}",
+        kind="rollback" if old.kind == "rollback" else "normal",
+    )
+
+
+def rollback(
+    rt: Runtime,
+    s: Session,
+    environment: str,
+    app: str,
+    *,
+    actor: Actor,
+    to: str | None = None,
+    reason: str = "",
+) -> PromotionRecord:
+    """Promote an earlier release of `app` (default: the last one verified there) and hold
+    auto-promotion, so the next release does not undo it."""
+    if environment not in rt.project.environments:
+        raise NotFoundError(f"environment {environment!r} is not defined")
+    require_app(rt, app)
+    target = to
+    if target is None:
+        current = deploys.running_in(s, environment).get(app)
+        target = store.last_verified_release(s, environment, app, exclude=current)
+        if target is None:
+            raise ConflictError(
+                f"no earlier release was verified in {environment} for {app}; "
+                "name one with --to RELEASE"
+            )
+    record = create_promotion(
+        rt,
+        s,
+        target,
+        environment,
+        actor=actor,
+        kind="rollback",
+        reason=reason or f"rollback of {app} requested",
+    )
+    store.set_hold(s, Hold(environment, app, actor.name, rt.now(), f"rollback {record.id}"))
+    return record
+
+
+def resolve_check(
+    rt: Runtime,
+    s: Session,
+    promotion_id: str,
+    check: str,
+    *,
+    passed: bool,
+    actor: Actor,
+    comment: str = "",
+) -> PromotionRecord:
+    """A person decides a check that could not decide itself (inconclusive)."""
+    record = get(s, promotion_id, lock=True)
+    data = PromotionData.of(record)
+    verify = data.verify_state()
+    states = dict(verify.get("checks") or {})
+    if record.state != S.VERIFYING.value or check not in states:
+        raise ConflictError(f"promotion {promotion_id} has no check {check!r} waiting for a person")
+    try:
+        states[check] = resolve_inconclusive(
+            states[check], passed, actor.name, comment=comment, at=rt.now()
+        )
+    except checks_base.CheckStateError as exc:
+        raise ConflictError(str(exc)) from None
+    verify["checks"] = states
+    audit.append_event(
+        s,
+        actor=actor.name,
+        action="promotion.resolve_check",
+        subject=promotion_id,
+        environment=record.environment,
+        details={"check": check, "passed": passed, "comment": comment},
+    )
+    return save(rt, s, record.domain(), data=data.but(verify=verify), next_check_at=None)
+
+
+__all__ = [
+    "abort",
+    "approve",
+    "release_info",
+    "resolve_check",
+    "retry",
+    "rollback",
+]
