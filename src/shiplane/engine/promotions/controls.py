@@ -12,7 +12,6 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from shiplane.domain.promotion_controls import Freeze, Hold
-from shiplane.engine.promotions.create import require_app, require_environment
 from shiplane.engine.promotions.model import Actor
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.store import audit
@@ -23,8 +22,8 @@ def set_hold(
     rt: Runtime, s: Session, environment: str, app: str, *, actor: Actor, on: bool, reason: str = ""
 ) -> bool:
     """Set (`on`) or lift a hold; True when that changed anything."""
-    require_environment(rt, environment)
-    require_app(rt, app)
+    rt.project.require_environment(environment)
+    rt.project.require_app(app)
     changed = (
         store.set_hold(s, Hold(environment, app, actor.name, rt.now(), reason))
         if on
@@ -48,7 +47,7 @@ def set_freeze(
     """Freeze (`on`) or unfreeze an environment, or the project when `environment` is
     None; True when that changed anything."""
     if environment is not None:
-        require_environment(rt, environment)
+        rt.project.require_environment(environment)
     if on:
         scope: Literal["environment", "project"] = "environment" if environment else "project"
         changed = store.set_freeze(s, Freeze(scope, environment, reason, actor.name, rt.now()))

@@ -30,17 +30,6 @@ from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 
 
-def require_environment(rt: Runtime, environment: str) -> None:
-    if environment not in rt.project.environments:
-        known = ", ".join(rt.project.environment_order())
-        raise NotFoundError(f"environment {environment!r} is not defined (known: {known})")
-
-
-def require_app(rt: Runtime, app: str) -> None:
-    if app not in rt.project.apps:
-        raise NotFoundError(f"app {app!r} is not defined")
-
-
 def create_promotion(
     rt: Runtime,
     s: Session,
@@ -55,7 +44,7 @@ def create_promotion(
 ) -> PromotionRecord:
     """Create a promotion of `release_ref` (id, unique prefix or alias) into
     `environment`; it starts by itself when the queue lets it."""
-    require_environment(rt, environment)
+    rt.project.require_environment(environment)
     release = releases.get_release(s, release_ref)
     if release is None:
         raise NotFoundError(

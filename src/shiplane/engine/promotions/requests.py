@@ -13,10 +13,10 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from shiplane.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from shiplane.domain.errors import ConflictError, ForbiddenError
 from shiplane.domain.promotion import PromotionEvent, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Hold
-from shiplane.engine.promotions.create import create_promotion, require_app
+from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import Actor, PromotionData
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.transitions import get, postpone, save, transition
@@ -40,13 +40,7 @@ def release_info(s: Session, release_id: str) -> ReleaseInfo:
     release = releases.get_release(s, release_id)
     if release is None:
         raise ConflictError(f"release {release_id} disappeared")
-    return ReleaseInfo(
-        id=release.id,
-        artifacts={a.app: a.ref for a in release.artifacts},
-        creator=release.creator,
-        labels=release.labels,
-        alias=release.alias,
-    )
+    return release.info()
 
 
 def approve(
@@ -141,9 +135,8 @@ def rollback(
 ) -> PromotionRecord:
     """Promote an earlier release of `app` (default: the last one verified there) and hold
     auto-promotion, so the next release does not undo it."""
-    if environment not in rt.project.environments:
-        raise NotFoundError(f"environment {environment!r} is not defined")
-    require_app(rt, app)
+    rt.project.require_environment(environment)
+    rt.project.require_app(app)
     target = to
     if target is None:
         current = deploys.running_in(s, environment).get(app)

@@ -19,7 +19,6 @@ from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.timing import IDLE_RECHECK
 from shiplane.engine.promotions.transitions import get, save
 from shiplane.engine.verification import VerifyRound
-from shiplane.gates.checks import base as checks_base
 from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys, releases
 from shiplane.store import promotions as store
@@ -48,16 +47,11 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
         environment=p.environment,
         handle=rt.clusters.for_environment(p.environment),
         refs=refs,
-        release=checks_base.ReleaseInfo(
-            id=release.id,
-            alias=release.alias,
-            labels=release.labels,
-            artifacts={a.app: a.ref for a in release.artifacts},
-        ),
+        release=release.info(),
         apps=p.apps,
         run_id=p.id,
         state=before,
-        now=rt.now,
+        clock=rt.clock,
         health_timeout=rt.health_timeout,
         run_checks=p.kind != "rollback",
     )
