@@ -150,7 +150,7 @@ class Engine:
 def make_engine(root: Path, bare: Path, checkout: Path) -> Engine:
     from shiplane.config import load_project
     from shiplane.engine.clusters import ClusterPool
-    from shiplane.engine.deployer import Deployer
+    from shiplane.engine.deploy import Deployer
     from shiplane.engine.promotions import PromotionController
     from shiplane.gitops.workspace import GitWorkspace
     from shiplane.store.db import Database
@@ -315,7 +315,7 @@ async def overhead_phase(
     report: Report,
     profile: bool,
 ) -> None:
-    from shiplane.engine.deployer import pin_for
+    from shiplane.engine.deploy import pin_for
     from shiplane.gitops.pins import dump_pin, pin_path
 
     watch = ImageWatch(kube, NAMESPACES[ONE_ENV])

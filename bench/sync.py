@@ -194,7 +194,7 @@ def quiet_logs() -> None:
 def make_engine(setup: Setup, db_name: str, on_applied: Any = None) -> Any:
     from shiplane.config import load_project
     from shiplane.engine.clusters import ClusterPool
-    from shiplane.engine.deployer import Deployer
+    from shiplane.engine.deploy import Deployer
     from shiplane.gitops.workspace import GitWorkspace
     from shiplane.store.db import Database
 

@@ -16,7 +16,7 @@ from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.roles import Role
-from shiplane.engine.deployer import DeployError, DeployOutcome
+from shiplane.engine.deploy import DeployOutcome, DeployStepError
 from shiplane.engine.service import Engine
 from shiplane.store import deploys
 from shiplane.store.records import DeployRunRecord
@@ -53,7 +53,7 @@ def _known_app(engine: Engine, app: str) -> None:
         raise ProblemError(404, f"app {app!r} is not defined (known: {known})")
 
 
-def result_of(outcome: DeployOutcome | None, error: DeployError | None) -> DeployResult:
+def result_of(outcome: DeployOutcome | None, error: DeployStepError | None) -> DeployResult:
     if error is None:
         assert outcome is not None
         return DeployResult(status=outcome.status, outcome=outcome.to_json())
@@ -85,9 +85,10 @@ async def sync_environment(
         outcome = await engine.sync(
             environment, request.apps or None, actor=principal.name, wait=request.wait
         )
-    except DeployError as exc:
-        if exc.step == "plan":
-            raise ProblemError(422, exc.message) from None
+    except DeployStepError as exc:
+        # A sync that started and failed is an answer, not an error: the body says which
+        # step failed and what was done. A request that cannot be planned is a problem
+        # (its family's status, from the one handler in api/problems.py).
         return result_of(None, exc)
     return result_of(outcome, None)
 
@@ -105,11 +106,7 @@ async def diff_app(
 ) -> dict[str, Any]:
     _known_environment(engine, environment)
     _known_app(engine, app)
-    try:
-        diff = await engine.diff(environment, app)
-    except DeployError as exc:
-        raise ProblemError(422, str(exc)) from None
-    return diff.to_json()
+    return (await engine.diffs.git_vs_live(environment, app)).to_json()
 
 
 @router.get(
@@ -128,11 +125,7 @@ async def diff_environments(
         _known_environment(engine, env)
     for name in app:
         _known_app(engine, name)
-    try:
-        diff = await engine.diff_envs(a, b, app or None)
-    except DeployError as exc:
-        raise ProblemError(422, str(exc)) from None
-    return diff.to_json()
+    return (await engine.diffs.between(a, b, app or None)).to_json()
 
 
 @router.get(

@@ -39,7 +39,7 @@ from shiplane.domain.promotion_controls import Approval, Freeze, Hold
 from shiplane.domain.promotion_ids import new_promotion_id
 from shiplane.domain.promotion_queue import may_auto_promote, next_to_start, superseded_by
 from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deployer import Deployer, DeployError
+from shiplane.engine.deploy import Deployer, DeployError
 from shiplane.engine.faults import fault_point
 from shiplane.engine.leases import Fence, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics

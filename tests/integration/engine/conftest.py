@@ -17,7 +17,7 @@ from lightkube.resources.core_v1 import Namespace, ServiceAccount
 from shiplane.config import load_project
 from shiplane.config.models import ProjectConfig
 from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deployer import Deployer
+from shiplane.engine.deploy import Deployer
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.localcluster.cluster import ClusterState
 from shiplane.store import releases

@@ -11,7 +11,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Service
 
-from shiplane.engine.deployer import DeployError
+from shiplane.engine.deploy import DeployError
 from shiplane.store import audit, deploys
 from shiplane.store.matrix import get_matrix
 from tests.integration.engine.conftest import PLAIN_APP, GitopsEnv, git
@@ -189,7 +189,7 @@ def test_two_environments_on_two_clusters_deploy_in_parallel(
 ):
     from shiplane.config import load_project
     from shiplane.engine.clusters import ClusterPool
-    from shiplane.engine.deployer import Deployer
+    from shiplane.engine.deploy import Deployer
     from shiplane.gitops.workspace import GitWorkspace
     from tests.integration.engine.conftest import build_repo, make_namespace, project_yaml
     from tests.support.clusters import kube_client

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deployer import Deployer
+from shiplane.engine.deploy import Deployer
 from shiplane.engine.promotions import Actor, PromotionController, PromotionError
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store import audit, releases
