@@ -45,27 +45,18 @@ from shiplane.engine.deploy.plan import (
 from shiplane.engine.deploy.prune import PruneStep
 from shiplane.engine.deploy.recorder import RunRecorder
 from shiplane.engine.deploy.render import RenderStep, render_plan
-from shiplane.engine.deploy.run import (
-    AppliedListener,
-    DeployRun,
-    Progress,
-    Step,
-    StepFailed,
-)
+from shiplane.engine.deploy.run import AppliedListener, DeployRun, Progress, Step
+from shiplane.engine.deploy.runner import run_steps
 from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.gitops.errors import GitError
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store.db import Database
-from shiplane.store.leases import LeaseLostError
 from shiplane.store.records import ReleaseRecord
 
 log = structlog.get_logger(__name__)
 
 Kind = Literal["deploy", "sync", "rollback"]
-# A failure in these steps reports no outcome: nothing of this run was applied, and a
-# promotion reads `outcome.git_commit` as "the cluster may run the new release".
-_NO_OUTCOME = frozenset({"git", "render", "dry-run"})
 
 
 def new_group_id() -> str:
@@ -146,7 +137,7 @@ class Deployer:
                 )
                 run = self._new_run(environment, rec, plans, progress)
                 await self._start(run, {"promotion": promotion_id})
-                outcome = await self._run_steps(run, steps)
+                outcome = await run_steps(run, steps)
         except DeployError:
             self._observe(kind, "failed", started)
             raise
@@ -196,7 +187,7 @@ class Deployer:
                 run.tree, run.head, run.outcome.git_commit = tree, head, head
                 await self._start(run, {"commit": head})
                 steps: list[Step] = [RenderStep(), self._dry_run, *self._to_cluster(wait)]
-                outcome = await self._run_steps(run, steps)
+                outcome = await run_steps(run, steps)
         except DeployError:
             self._observe("sync", "failed", started)
             raise
@@ -224,60 +215,6 @@ class Deployer:
         if wait:
             steps.append(HealthStep(self.health_timeout))
         return steps
-
-    async def _run_steps(self, run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
-        """Run `steps` in order, recording each; finish the run rows however it ends."""
-        rec, outcome = run.rec, run.outcome
-        name = "internal"
-        try:
-            for step in steps:
-                name = step.name
-                if step.recorded:
-                    await rec.step(step.name, "running")
-                report = await step.run(run)
-                if step.recorded:
-                    await rec.step(
-                        step.name,
-                        report.outcome,
-                        detail=report.detail,
-                        audit_details=report.audit,
-                    )
-        except StepFailed as failed:
-            raise await self._fail(run, failed.step or name, dict(failed.errors)) from None
-        except (DeployError, LeaseLostError):
-            raise
-        except Exception as exc:  # a bug or an outage: record it, never leave "running"
-            log.exception("deploy.crashed", group=rec.group_id, kind=rec.kind)
-            raise await self._fail(run, "internal", dict.fromkeys(rec.apps, repr(exc))) from exc
-        failed_apps = outcome.errors
-        outcome.status = "failed" if failed_apps else "succeeded"
-        await rec.finish(
-            outcome.status,
-            git_commit=outcome.git_commit,
-            errors=failed_apps,
-            details={"health": {a: o.health for a, o in outcome.apps.items()}},
-        )
-        if failed_apps:
-            app, error = next(iter(failed_apps.items()))
-            raise DeployStepError("health", f"{app}: {error}", outcome)
-        return outcome
-
-    async def _fail(self, run: DeployRun, step: str, errors: dict[str, str]) -> DeployError:
-        """Record `step` as failed for `errors`' apps and finish the run as failed."""
-        outcome = None if step in _NO_OUTCOME else run.outcome
-        await run.rec.step(step, "failed", apps=list(errors), detail=errors)
-        await run.rec.finish(
-            "failed",
-            git_commit=outcome.git_commit if outcome else None,
-            errors=errors,
-            details={"step": step},
-        )
-        if outcome is not None:
-            outcome.status = "failed"
-            for app, error in errors.items():
-                outcome.apps[app].error = error
-        text = "; ".join(f"{app}: {error}" for app, error in errors.items())
-        return DeployStepError(step, text, outcome)
 
     # --- helpers --------------------------------------------------------------------------
 
