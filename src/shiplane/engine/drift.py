@@ -18,10 +18,12 @@ callback loop between deploying and drift, which lives here and only here:
         --> Deployer.sync(environment, [app])   re-apply what git says
         --on_applied--> ...                     the same objects again: the loop ends
 
-The deployer knows only its `on_applied` listener and the controller only its `resync`
-callback; the supervisor sets both (`DriftSupervisor.__init__`), and `service.py` merely
-builds it. Deploys made by other replicas reach the watching replica through the store:
-on each heartbeat it re-renders the apps whose deployed commit changed.
+The deployer knows only its `on_applied` listener (and `live_objects`, the watch caches'
+copies, with which apply skips objects a dry-run showed unchanged), the controller only
+its `resync` callback; the supervisor sets them (`DriftSupervisor.__init__`), and
+`service.py` merely builds it. Deploys made by other replicas reach the watching replica
+through the store: on each heartbeat it re-renders the apps whose deployed commit
+changed.
 """
 
 from __future__ import annotations
@@ -175,6 +177,15 @@ class DriftController:
     def watching(self, name: str) -> bool:
         return name in self._clusters
 
+    def live(self, cluster: str, ref: ObjRef) -> dict[str, Any] | None:
+        """The object as `cluster`'s watch cache holds it now; None when not cached (not
+        watched here, its kind not watched or not listed yet, or absent)."""
+        drift = self._clusters.get(cluster)
+        cache = None if drift is None else drift.cache
+        if cache is None or not cache.is_synced(ref.api_version, ref.kind):
+            return None
+        return cache.get(ref)
+
     def status(self, environment: str, app: str) -> AppSync | None:
         cluster_name = self.project.environments[environment].cluster
         cluster = self._clusters.get(cluster_name)
@@ -282,6 +293,7 @@ class DriftSupervisor:
             db, project, resync=self.self_heal, guard=self._check_watching
         )
         deployer.on_applied = self.on_applied  # the loop closes here
+        deployer.live_objects = self.controller.live  # apply skips what is unchanged
         # Cluster watches this replica holds (lease per cluster) and, per watched
         # (environment, app), the commit whose objects drift compares with.
         self._watches: dict[str, HeldLease] = {}

@@ -116,7 +116,7 @@ def _run(tmp_path: Path, apps: list[str]) -> tuple[Database, DeployRun]:
 
 
 async def _start(run: DeployRun) -> None:
-    await run.rec.start({})
+    run.rec.start({})
     for app, run_id in run.rec.run_ids.items():
         run.outcome.apps[app] = AppOutcome(app, run_id)
 
@@ -162,20 +162,61 @@ def test_a_failing_step_stops_the_sequence_and_is_recorded(tmp_path: Path) -> No
     db.close()
 
 
-def test_a_bug_in_a_step_is_recorded_as_internal_and_a_render_failure_has_no_outcome(
-    tmp_path: Path,
-) -> None:
+def test_a_bug_in_a_step_is_recorded_as_internal(tmp_path: Path) -> None:
     db, run = _run(tmp_path, ["web"])
 
-    async def main(step: FakeStep) -> None:
+    async def main() -> None:
         await _start(run)
-        await run_steps(run, [step])
+        await run_steps(run, [FakeStep("apply", fail=KeyError("boom"))])
 
     with pytest.raises(DeployStepError) as err:
-        asyncio.run(main(FakeStep("apply", fail=KeyError("boom"))))
+        asyncio.run(main())
     assert err.value.step == "internal" and "KeyError" in err.value.message
-    assert _steps_of(db, run, "web")[1][-1] == ("internal", "failed")
+    assert _steps_of(db, run, "web") == (
+        "failed",
+        [("apply", "running"), ("internal", "failed")],
+    )
+    db.close()
+
+
+def test_a_render_failure_reports_no_outcome(tmp_path: Path) -> None:
+    db, run = _run(tmp_path, ["web"])
+
+    async def main() -> None:
+        await _start(run)
+        await run_steps(run, [FakeStep("render", fail=StepFailed({"web": "bad yaml"}))])
+
     with pytest.raises(DeployStepError) as err:
-        asyncio.run(main(FakeStep("render", fail=StepFailed({"web": "bad yaml"}))))
+        asyncio.run(main())
     assert err.value.step == "render" and err.value.outcome is None
+    assert _steps_of(db, run, "web") == ("failed", [("render", "failed")])
+    db.close()
+
+
+def test_records_are_batched_into_few_transactions(tmp_path: Path) -> None:
+    db, run = _run(tmp_path, ["web", "api"])
+    writes = 0
+    transact = db.transact
+
+    def counting(fn: Any, **kwargs: Any) -> Any:
+        nonlocal writes
+        writes += 1
+        return transact(fn, **kwargs)
+
+    db.transact = counting  # type: ignore[method-assign]
+    steps = [FakeStep(name) for name in ("render", "dry-run", "apply", "prune")]
+
+    async def main() -> None:
+        await _start(run)
+        await run_steps(run, steps)
+
+    asyncio.run(main())
+    # start + 4 steps x (running, ok) + finish: 10 writes unbatched; each step's end
+    # now lands with the next step's start, the start with the first, the last with
+    # the finish.
+    assert writes == 5
+    assert _steps_of(db, run, "api") == (
+        "succeeded",
+        [("render", "ok"), ("dry-run", "ok"), ("apply", "ok"), ("prune", "ok")],
+    )
     db.close()

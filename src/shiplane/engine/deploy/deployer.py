@@ -45,7 +45,13 @@ from shiplane.engine.deploy.plan import (
 from shiplane.engine.deploy.prune import PruneStep
 from shiplane.engine.deploy.recorder import RunRecorder
 from shiplane.engine.deploy.render import RenderStep, render_plan
-from shiplane.engine.deploy.run import AppliedListener, DeployRun, Progress, Step
+from shiplane.engine.deploy.run import (
+    AppliedListener,
+    DeployRun,
+    LiveObjects,
+    Progress,
+    Step,
+)
 from shiplane.engine.deploy.runner import run_steps
 from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
@@ -83,8 +89,10 @@ class Deployer:
         self.clusters = clusters
         self.health_timeout = health_timeout
         self.clock = clock
-        # Told after every app's apply; the drift supervisor sets it (engine/drift.py).
+        # Told after every app's apply, and asked for cached live objects; the drift
+        # supervisor sets both (engine/drift.py).
         self.on_applied = on_applied
+        self.live_objects: LiveObjects | None = None
         self.metrics = metrics
         self.leases = leases
         self._exclusion = AppExclusion(leases)
@@ -136,7 +144,7 @@ class Deployer:
                     app_leases=app_leases,
                 )
                 run = self._new_run(environment, rec, plans, progress)
-                await self._start(run, {"promotion": promotion_id})
+                self._start(run, {"promotion": promotion_id})
                 outcome = await run_steps(run, steps)
         except DeployError:
             self._observe(kind, "failed", started)
@@ -185,7 +193,7 @@ class Deployer:
                 )
                 run = self._new_run(environment, rec, plans, progress)
                 run.tree, run.head, run.outcome.git_commit = tree, head, head
-                await self._start(run, {"commit": head})
+                self._start(run, {"commit": head})
                 steps: list[Step] = [RenderStep(), self._dry_run, *self._to_cluster(wait)]
                 outcome = await run_steps(run, steps)
         except DeployError:
@@ -234,10 +242,11 @@ class Deployer:
             plans=plans,
             progress=progress,
             on_applied=self.on_applied,
+            live_objects=self.live_objects,
         )
 
-    async def _start(self, run: DeployRun, details: dict[str, Any]) -> None:
-        await run.rec.start(details)
+    def _start(self, run: DeployRun, details: dict[str, Any]) -> None:
+        run.rec.start(details)  # written with the first step's start
         for plan in run.plans:
             run.outcome.apps[plan.app] = AppOutcome(plan.app, run.rec.run_ids[plan.app])
 

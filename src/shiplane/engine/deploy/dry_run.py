@@ -1,7 +1,11 @@
 """Step `dry-run`: the cluster validates every object (server-side apply, dryRun=All)
-before anything is pushed or applied; any rejection stops the run."""
+before anything is pushed or applied; any rejection stops the run. The apps of a run
+(a release train, or every app of a sync) are dry-run concurrently."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import ObjectMeta
@@ -15,6 +19,9 @@ from shiplane.kube.apply import blocking
 from shiplane.kube.ownership import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from shiplane.kube.refs import ObjRef
 
+# Apps dry-run at the same time (each sends up to Applier.concurrency requests at once).
+CONCURRENT_APPS = 8
+
 
 class DryRunStep:
     name = "dry-run"
@@ -26,11 +33,22 @@ class DryRunStep:
 
     async def run(self, run: DeployRun) -> StepReport:
         await self._ensure_namespace(run.handle, run.environment, run.env.namespace)
+        # Apps concurrently, as apply does within a dependency level (a dry-run changes
+        # nothing, so order does not matter); bounded, since each app's dry-run already
+        # sends up to the applier's concurrency of requests at once.
+        bound = asyncio.Semaphore(CONCURRENT_APPS)
+
+        async def one(plan: AppPlan) -> str | None:
+            async with bound:
+                return await dry_run_plan(run.handle, run.environment, plan)
+
+        results = await asyncio.gather(*(one(p) for p in run.plans), return_exceptions=True)
         errors: dict[str, str] = {}
-        for plan in run.plans:
-            problems = await dry_run_plan(run.handle, plan)
-            if problems:
-                errors[plan.app] = problems
+        for plan, result in zip(run.plans, results, strict=True):
+            if isinstance(result, BaseException):
+                raise result  # not a rejection: the cluster or a bug (recorded as internal)
+            if result:
+                errors[plan.app] = result
         if errors:
             raise StepFailed(errors)
         return StepReport()
@@ -59,16 +77,20 @@ class DryRunStep:
         self._namespaces_seen.setdefault(handle.name, set()).add(namespace)
 
 
-async def dry_run_plan(handle: ClusterHandle, plan: AppPlan) -> str | None:
-    """Dry-run one app's objects; what blocks it (None: the cluster accepts them all).
-    Remembers the live resourceVersions seen, for apply."""
+async def dry_run_plan(handle: ClusterHandle, environment: str, plan: AppPlan) -> str | None:
+    """Dry-run one app's objects, as apply will send them; what blocks it (None: the
+    cluster accepts them all). Remembers the live resourceVersions and the answers, for
+    apply."""
     versions: dict[ObjRef, str | None] = {}
+    predicted: dict[ObjRef, dict[str, Any]] = {}
     problems = blocking(
         await handle.applier.dry_run(
             plan.objects,
             immutable_policy=plan.config.immutable_field_policy,
             live_versions=versions,
+            owner=(environment, plan.app),
+            predicted=predicted,
         )
     )
-    plan.live_versions = versions
+    plan.live_versions, plan.predicted = versions, predicted
     return problems_text(problems) if problems else None

@@ -14,6 +14,7 @@ class AppOutcome:
     run_id: str
     objects: int = 0
     changed: int = 0
+    skipped: int = 0  # unchanged objects not sent (the dry-run answered the live object)
     pruned: int = 0
     health: str = HealthStatus.UNKNOWN.value
     health_reason: str = ""

@@ -27,6 +27,9 @@ class AppPlan:
     # resourceVersions seen by the dry-run of exactly these objects (None: not dry-run
     # since the last render); lets apply skip its GET per object.
     live_versions: dict[ObjRef, str | None] | None = None
+    # The dry-run's answer per object (what it would be after apply), for the same
+    # objects; apply does not send those that answered exactly the live object.
+    predicted: dict[ObjRef, dict[str, Any]] | None = None
 
 
 def pin_for(release: ReleaseRecord, app: str) -> Pin:

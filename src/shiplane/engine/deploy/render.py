@@ -1,9 +1,10 @@
 """Step `render`: the objects each app's manifests make for the environment.
 
 Before the commit the tree is git's HEAD with the new pins written into a private copy
-(so an invalid manifest never reaches git); after it, the committed tree. When a render
-yields exactly the objects the dry-run saw, the dry-run's resourceVersions stay valid
-and apply skips its GET per object.
+(so an invalid manifest never reaches git); after it, the committed tree, unless that is
+the very tree rendered before (the render is then not repeated). When a render yields
+exactly the objects the dry-run saw, the dry-run's resourceVersions stay valid and apply
+skips its GET per object.
 """
 
 from __future__ import annotations
@@ -55,9 +56,7 @@ class RenderStep:
 
     async def run(self, run: DeployRun) -> StepReport:
         assert run.tree is not None, "a step before render exports the git tree"
-        if not self.with_pins:
-            await self._render_all(run, run.tree)
-        else:
+        if self.with_pins:
             with tempfile.TemporaryDirectory(prefix="shiplane-preview-") as tmp:
                 tree = Path(tmp) / "tree"
                 shutil.copytree(run.tree, tree, symlinks=True)
@@ -67,6 +66,9 @@ class RenderStep:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(dump_pin(plan.pin))
                 await self._render_all(run, tree)
+        elif not run.commit_is_validated_tree:
+            await self._render_all(run, run.tree)
+        # else: the commit holds the very files rendered before it; the objects stand.
         return StepReport(detail={p.app: f"{len(p.objects)} objects" for p in run.plans})
 
     async def _render_all(self, run: DeployRun, tree: Path) -> None:
@@ -80,7 +82,7 @@ class RenderStep:
                 errors[plan.app] = describe(result)
                 continue
             if result != plan.objects:
-                plan.live_versions = None  # the dry-run saw other objects
+                plan.live_versions = plan.predicted = None  # the dry-run saw other objects
             plan.objects = result
         if errors:
             raise StepFailed(errors)

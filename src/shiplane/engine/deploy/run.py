@@ -18,8 +18,11 @@ from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.deploy.outcome import DeployOutcome
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.recorder import RunRecorder
+from shiplane.kube.refs import ObjRef
 
 Progress = Callable[[str], None]
+# (cluster name, object) -> the live object as a watch cache holds it, or None: unknown.
+LiveObjects = Callable[[str, ObjRef], dict[str, Any] | None]
 # (environment, app, cluster, objects sent, git commit they came from)
 AppliedListener = Callable[
     [str, str, ClusterHandle, list[dict[str, Any]], str | None], Awaitable[None]
@@ -39,10 +42,14 @@ class DeployRun:
     progress: Progress | None = None
     # Told after each app's apply (drift watches what was sent); None: nobody listens.
     on_applied: AppliedListener | None = None
+    # Cached live objects (the drift watch caches); None: no cache to ask.
+    live_objects: LiveObjects | None = None
     # The exported git tree the next render reads: HEAD before the commit, the commit
     # after it.
     tree: Path | None = None
     head: str | None = None  # the commit `tree` was exported from
+    # The commit's tree is the one rendered with the pins before it (see commit.py).
+    commit_is_validated_tree: bool = False
 
     @property
     def kind(self) -> str:

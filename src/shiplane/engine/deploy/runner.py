@@ -30,12 +30,16 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
     try:
         for step in steps:
             name = step.name
-            if step.recorded:
+            if step.recorded:  # written with the previous step's end (and the start)
                 await rec.step(step.name, "running")
             report = await step.run(run)
-            if step.recorded:
+            if step.recorded:  # written with the next step's start or the finish
                 await rec.step(
-                    step.name, report.outcome, detail=report.detail, audit_details=report.audit
+                    step.name,
+                    report.outcome,
+                    detail=report.detail,
+                    audit_details=report.audit,
+                    defer=True,
                 )
     except StepFailed as failed:
         raise await _fail(run, failed.step or name, dict(failed.errors)) from None
@@ -61,7 +65,7 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
 async def _fail(run: DeployRun, step: str, errors: dict[str, str]) -> DeployStepError:
     """Record `step` as failed for `errors`' apps and finish the run as failed."""
     outcome = None if step in _NO_OUTCOME else run.outcome
-    await run.rec.step(step, "failed", apps=list(errors), detail=errors)
+    await run.rec.step(step, "failed", apps=list(errors), detail=errors, defer=True)
     await run.rec.finish(
         "failed",
         git_commit=outcome.git_commit if outcome else None,
