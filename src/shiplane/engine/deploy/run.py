@@ -73,12 +73,13 @@ class StepReport:
     audit: dict[str, Any] | None = None
 
 
-@dataclass
 class StepFailed(Exception):
-    """Raised by a step: these apps failed, with why; the deployer records it and stops."""
+    """Raised by a step: these apps failed, with why; the runner records it and stops."""
 
-    errors: Mapping[str, str]
-    step: str | None = None  # default: the step that raised it
+    def __init__(self, errors: Mapping[str, str], step: str | None = None) -> None:
+        self.errors = dict(errors)
+        self.step = step  # default: the step that raised it
+        super().__init__(str(self))
 
     def __str__(self) -> str:
         return "; ".join(f"{app}: {error}" for app, error in self.errors.items())
