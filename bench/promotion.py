@@ -150,7 +150,7 @@ class Engine:
 def make_engine(root: Path, bare: Path, checkout: Path) -> Engine:
     from shiplane.config import load_project
     from shiplane.engine.clusters import ClusterPool
-    from shiplane.engine.deployer import Deployer
+    from shiplane.engine.deploy import Deployer
     from shiplane.engine.promotions import PromotionController
     from shiplane.gitops.workspace import GitWorkspace
     from shiplane.store.db import Database
@@ -315,7 +315,8 @@ async def overhead_phase(
     report: Report,
     profile: bool,
 ) -> None:
-    from shiplane.engine.deployer import pin_for
+    from shiplane.engine.deploy import pin_for
+    from shiplane.gitops import gitcmd
     from shiplane.gitops.pins import dump_pin, pin_path
 
     watch = ImageWatch(kube, NAMESPACES[ONE_ENV])
@@ -363,6 +364,7 @@ async def overhead_phase(
         verifying_ms: list[float] = []
         baseline_ms: list[float] = []
         breakdowns: list[dict[str, float]] = []
+        git_before = sum(gitcmd.STARTED.values())
         wall_started = time.perf_counter()
         for k in range(count):
             tag = f"1.0.{k}"
@@ -383,6 +385,7 @@ async def overhead_phase(
                     f"CI script {p50_p95(baseline_ms)}"
                 )
         total = time.perf_counter() - wall_started
+        git_processes = (sum(gitcmd.STARTED.values()) - git_before) / max(count, 1)
         print_breakdown("where a promotion's time goes (request -> Verifying)", breakdowns)
         base_p50, base_p95 = quantile(baseline_ms, 50), quantile(baseline_ms, 95)
         report.add(
@@ -402,6 +405,7 @@ async def overhead_phase(
             p50_p95(verifying_ms),
             f"{quantile(verifying_ms, 50) / base_p50:.2f}x the CI script (p50)",
         )
+        report.add("overhead: git processes per promotion", f"{git_processes:.1f}")
         say(f"(the {count} promotions with their rollouts took {total:.0f} s)")
 
         if profile:

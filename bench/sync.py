@@ -2,7 +2,8 @@
 
 Starts its own local cluster (under a temporary SHIPLANE_HOME; stopped at the end, also on
 failure), a bare git repository holding the GitOps layout, and a SQLite store, and wires
-the engine as `shiplane serve` does (Deployer with the DriftController's on_applied hook).
+the engine as `shiplane serve` does (Deployer with the DriftController's on_applied hook
+and its watch caches as the deployer's live objects, as DriftSupervisor wires them).
 Four measurements, each with a baseline from the same run:
 
   cold    N apps x 3 objects (Deployment, headless Service, ConfigMap; plain renderer)
@@ -194,7 +195,7 @@ def quiet_logs() -> None:
 def make_engine(setup: Setup, db_name: str, on_applied: Any = None) -> Any:
     from shiplane.config import load_project
     from shiplane.engine.clusters import ClusterPool
-    from shiplane.engine.deployer import Deployer
+    from shiplane.engine.deploy import Deployer
     from shiplane.gitops.workspace import GitWorkspace
     from shiplane.store.db import Database
 
@@ -307,7 +308,9 @@ async def engine_phases(setup: Setup, args: argparse.Namespace, report: Report) 
     deployer = make_engine(setup, "shiplane.db")
     drift = DriftController(deployer.db, deployer.project)
     probe = StatusProbe(drift)
-    deployer.on_applied = drift.on_applied  # as Engine wires it for `shiplane serve`
+    # As DriftSupervisor wires them for `shiplane serve` (engine/drift.py).
+    deployer.on_applied = drift.on_applied
+    deployer.live_objects = drift.live
     try:
         for ns in NAMESPACES.values():
             await kube.create(Namespace(metadata=ObjectMeta(name=ns)))

@@ -16,7 +16,7 @@ from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.roles import Role
-from shiplane.engine.deployer import DeployError, DeployOutcome
+from shiplane.engine.deploy import DeployOutcome, DeployStepError
 from shiplane.engine.service import Engine
 from shiplane.store import deploys
 from shiplane.store.records import DeployRunRecord
@@ -41,7 +41,7 @@ class DeployResult(BaseModel):
     outcome: dict[str, Any] | None = None
 
 
-def result_of(outcome: DeployOutcome | None, error: DeployError | None) -> DeployResult:
+def result_of(outcome: DeployOutcome | None, error: DeployStepError | None) -> DeployResult:
     if error is None:
         assert outcome is not None
         return DeployResult(status=outcome.status, outcome=outcome.to_json())
@@ -72,9 +72,10 @@ async def sync_environment(
         outcome = await engine.sync(
             environment, request.apps or None, actor=principal.name, wait=request.wait
         )
-    except DeployError as exc:
-        if exc.step == "plan":
-            raise ProblemError(422, exc.message) from None
+    except DeployStepError as exc:
+        # A sync that started and failed is an answer, not an error: the body says which
+        # step failed and what was done. A request that cannot be planned is a problem
+        # (its family's status, from the one handler in api/problems.py).
         return result_of(None, exc)
     return result_of(outcome, None)
 
@@ -92,11 +93,7 @@ async def diff_app(
 ) -> dict[str, Any]:
     engine.project.require_environment(environment)
     engine.project.require_app(app)
-    try:
-        diff = await engine.diff(environment, app)
-    except DeployError as exc:
-        raise ProblemError(422, str(exc)) from None
-    return diff.to_json()
+    return (await engine.diffs.git_vs_live(environment, app)).to_json()
 
 
 @router.get(
@@ -114,11 +111,7 @@ async def diff_environments(
     for env in (a, b):
         engine.project.require_environment(env)
     engine.project.require_apps(app)
-    try:
-        diff = await engine.diff_envs(a, b, app or None)
-    except DeployError as exc:
-        raise ProblemError(422, str(exc)) from None
-    return diff.to_json()
+    return (await engine.diffs.between(a, b, app or None)).to_json()
 
 
 @router.get(

@@ -5,17 +5,28 @@ object would become, so defaulting and admission are the cluster's own, then sho
 live -> predicted change as a unified YAML diff, secrets masked. `diff --envs A B` renders
 both environments and compares everything but the versions: config, replicas, env vars,
 resources.
+
+`Diffs` is what the API calls: it reads git, renders through the deployer and asks the
+environment's cluster.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shiplane.config.models import ProjectConfig
+from shiplane.engine.clusters import ClusterPool
+from shiplane.engine.deploy import Deployer, DeployNotFoundError, DeployRequestError
+from shiplane.gitops.pins import load_pin, pin_path
+from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply import Preview
 from shiplane.kube.diff import mask, normalize, to_yaml, unified_diff
+from shiplane.kube.health_wait import get_live
 from shiplane.kube.ownership import (
     APP_LABEL,
     ENVIRONMENT_LABEL,
@@ -23,6 +34,8 @@ from shiplane.kube.ownership import (
     OWNER_ANNOTATION,
 )
 from shiplane.kube.refs import ObjRef
+from shiplane.store import deploys
+from shiplane.store.db import Database
 
 PINNED_IMAGE = "<pinned by release>"
 
@@ -67,6 +80,91 @@ class AppDiff:
             "objects": [o.to_json() for o in self.objects],
             "diff": self.text,
         }
+
+
+@dataclass
+class EnvDiff:
+    a: str
+    b: str
+    apps: dict[str, list[ObjectDiff]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "apps": {app: [o.to_json() for o in objs] for app, objs in self.apps.items()},
+            "changed": any(o.diff for objs in self.apps.values() for o in objs),
+        }
+
+
+class Diffs:
+    """The diffs the API serves, from git (through the deployer's render) and the cluster."""
+
+    def __init__(
+        self,
+        db: Database,
+        project: ProjectConfig,
+        workspace: GitWorkspace,
+        clusters: ClusterPool,
+        deployer: Deployer,
+    ) -> None:
+        self.db = db
+        self.project = project
+        self.workspace = workspace
+        self.clusters = clusters
+        self.deployer = deployer
+
+    async def git_vs_live(self, environment: str, app: str) -> AppDiff:
+        """What a sync of `app` would change in `environment`, and what it would prune."""
+        head = await self.workspace.sync()
+        objects = await self.deployer.render(environment, app, head)
+        handle = self.clusters.for_environment(environment)
+        previews = await handle.applier.preview(objects, environment=environment, app=app)
+        current = {ObjRef.of(o) for o in objects}
+        inventory = await asyncio.to_thread(self._inventory, environment, app)
+        stale_refs = [
+            r
+            for r in inventory
+            if r not in current
+            and (r.group, r.kind, r.namespace, r.name)
+            not in {(c.group, c.kind, c.namespace, c.name) for c in current}
+        ]
+        stale: list[tuple[ObjRef, dict[str, Any] | None]] = []
+        for ref in stale_refs:
+            info = await handle.discovery.resource(ref.api_version, ref.kind)
+            live = None if info is None else await get_live(handle.client, ref)
+            stale.append((ref, live))
+        return app_diff(environment, app, head, previews, stale)
+
+    async def between(self, a: str, b: str, apps: Sequence[str] | None = None) -> EnvDiff:
+        """How environments `a` and `b` differ besides versions, per app in both."""
+        for env in (a, b):
+            if env not in self.project.environments:
+                raise DeployNotFoundError(f"environment {env!r} is not defined")
+        head = await self.workspace.sync()
+        tree = await self.workspace.read_tree(head)
+        names = list(apps) if apps else self.project.app_order()
+        result: dict[str, list[ObjectDiff]] = {}
+        for app in names:
+            have = [env for env in (a, b) if (tree / pin_path(env, app)).parent.is_dir()]
+            if len(have) < 2:
+                if apps:
+                    missing = [e for e in (a, b) if e not in have]
+                    raise DeployRequestError(f"{app!r} is not in {', '.join(missing)}")
+                continue
+            a_objs = await self.deployer.render(a, app, head)
+            b_objs = await self.deployer.render(b, app, head)
+            repos = set(self.project.apps[app].images)
+            for env in (a, b):
+                pin_file = tree / pin_path(env, app)
+                if pin_file.is_file():
+                    repos.update(i.repository for i in load_pin(pin_file.read_bytes()).images)
+            result[app] = env_object_diffs(a, a_objs, b, b_objs, repos)
+        return EnvDiff(a, b, result)
+
+    def _inventory(self, environment: str, app: str) -> list[ObjRef]:
+        with self.db.session(readonly=True) as s:
+            return [ObjRef.from_json(o) for o in deploys.get_inventory(s, environment, app) or []]
 
 
 def app_diff(

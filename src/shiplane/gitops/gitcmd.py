@@ -16,6 +16,7 @@ Every git process Shiplane starts
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,10 @@ from shiplane.gitops.process import ProcessResult, ProcessStartError, run_proces
 from shiplane.gitops.redact import scrub, tail
 
 ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
+
+# Every git process this interpreter started, by subcommand. The promotion hot path is
+# measured in processes (tests assert how many a deploy runs; benchmarks print it).
+STARTED: Counter[str] = Counter()
 
 # Inherited from our own environment: what git needs to find programs, proxies and CA
 # bundles. Nothing else leaks in (no GIT_DIR, GIT_ASKPASS or GIT_CONFIG_* of the caller).
@@ -112,6 +117,7 @@ class GitRunner:
         if extra_env:
             env.update(extra_env)
         limit = self.timeout if timeout is None else timeout
+        STARTED[args[0] if args else ""] += 1
         try:
             result = await run_process(argv, cwd=cwd, env=env, timeout=limit, stdin=stdin)
         except ProcessStartError as exc:

@@ -13,6 +13,13 @@ the idempotency trailer, so a retried promotion finds its earlier commit instead
 making a second one. Concurrent writers are handled by fetch, rebase and a bounded number
 of retries with jittered exponential backoff; a rebase conflict aborts and leaves the
 working copy equal to the remote branch.
+
+The hot path (a promotion: sync, export, commit, push) runs few git processes: a working
+copy that already stands at origin/<branch> is not reset (no checkout, reset or clean),
+and a caller that synced moments ago commits without fetching again (a branch that moved
+meanwhile is found by the push, then fetched, rebased and retried). A marker file in
+`.git/` says a write was under way: a process that died mid-write leaves it behind, and
+the next call resets the working copy in full.
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ _TRANSIENT = (
     "returned error: 504",
 )
 _NETWORK_TRIES = 3
+# In `.git/` while commit_and_push changes the working copy (see the module docstring).
+_WRITING_MARKER = "shiplane-writing"
 # Texts of `git push --porcelain` / stderr that mean "someone else moved the branch":
 # worth a fetch, rebase and retry. Anything else (auth, hooks, network) is an error.
 _RETRYABLE_PUSH = (
@@ -86,6 +95,9 @@ class CommitResult:
     sha: str
     created: bool
     attempts: int
+    # The commit the new one was made on, when it was made on the head the working copy
+    # stood at (no rebase); None otherwise or when nothing was created.
+    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +145,10 @@ def _refuse_symlinked_dirs(root: Path, rel: str) -> None:
         current = current / part
         if current.is_symlink():
             raise GitError(f"refusing to write {rel}: {current.relative_to(root)} is a symlink")
+
+
+def _is_full_sha(sha: str) -> bool:
+    return len(sha) == 40 and set(sha.lower()) <= _SHA
 
 
 def _publish_dir(tmp: Path, dest: Path) -> None:
@@ -230,11 +246,17 @@ class GitWorkspace:
         message: str,
         trailers: Mapping[str, str],
         idempotency_trailer: str = "Shiplane-Promotion",
+        fetch: bool = True,
     ) -> CommitResult:
         """Write `changes` (path -> content, None deletes), commit and push.
 
         Pushes nothing when a commit on the remote branch already carries the same value
         of `idempotency_trailer`, or when the files already have this content.
+
+        `fetch=False`: the caller synced moments ago (a deploy does, to validate the tree
+        it commits), so commit on the remote head as last fetched; when the branch moved
+        meanwhile, the push is rejected and the usual fetch, trailer check, rebase and
+        retry follow, so the result is the same, one fetch cheaper.
         """
         paths = {str(check_repo_path(p)): content for p, content in changes.items()}
         if not paths:
@@ -242,9 +264,12 @@ class GitWorkspace:
         full_message = format_commit_message(message, trailers)
         key_value = trailers.get(idempotency_trailer)
         async with self._locked():
-            await self._sync_locked()
+            base = await self._sync_locked() if fetch else await self._stand_at_origin()
+            self._writing(True)
             try:
-                return await self._commit_loop(paths, full_message, idempotency_trailer, key_value)
+                result = await self._commit_loop(
+                    paths, full_message, idempotency_trailer, key_value, base
+                )
             except GitConflictError:
                 raise  # the working copy was reset already
             except Exception:
@@ -252,6 +277,8 @@ class GitWorkspace:
                 with contextlib.suppress(GitError):
                     await self._reset_to_origin()
                 raise
+            self._writing(False)  # every way out of the loop leaves HEAD pushed and clean
+            return result
 
     async def _commit_loop(
         self,
@@ -259,6 +286,7 @@ class GitWorkspace:
         full_message: str,
         idempotency_trailer: str,
         key_value: str | None,
+        base: str,
     ) -> CommitResult:
         committed = False
         attempt = 0
@@ -289,7 +317,8 @@ class GitWorkspace:
             if pushed:
                 sha = await self._rev_parse("HEAD")
                 log.info("git.commit.pushed", remote=self._shown_url, sha=sha, attempts=attempt)
-                return CommitResult(sha, created=True, attempts=attempt)
+                parent = base if attempt == 1 else None
+                return CommitResult(sha, created=True, attempts=attempt, parent=parent)
             if attempt >= self.max_attempts:
                 with contextlib.suppress(GitError):
                     await self._fetch()  # leave the working copy at the current remote head
@@ -306,7 +335,17 @@ class GitWorkspace:
 
         The directory is shared and must be treated as read-only.
         """
-        full = await self._resolve_commit(sha)
+        if _is_full_sha(sha):
+            # A full sha names its tree: an export already made needs no git at all, and
+            # one of a commit we have needs no resolving first.
+            dest = self.trees_dir / sha.lower()
+            if dest.is_dir():
+                return dest
+            with contextlib.suppress(GitError):
+                return await self._export_tree(sha.lower())
+        return await self._export_tree(await self._resolve_commit(sha))
+
+    async def _export_tree(self, full: str) -> Path:
         dest = self.trees_dir / full
         if dest.is_dir():
             return dest
@@ -397,11 +436,38 @@ class GitWorkspace:
 
     async def _sync_locked(self) -> str:
         if not self._cloned():
-            await self._clone()
-        else:
-            await self._fetch()
+            await self._clone()  # a fresh clone stands at origin, clean
+            return await self._rev_parse("HEAD")
+        await self._fetch()
+        return await self._stand_at_origin()
+
+    async def _stand_at_origin(self) -> str:
+        """Make the working copy equal origin/<branch> as last fetched; its sha. Resets
+        only when needed: a write was under way (or died), a rebase was left behind, or
+        HEAD is elsewhere. Otherwise the copy is clean already: every public call leaves
+        it so, and only this process group writes to it (under the file lock)."""
+        if not self._cloned():
+            return await self._sync_locked()
+        if not self._interrupted():
+            head, origin = await self._rev_parse("HEAD", self._origin)
+            if head == origin:
+                return origin
         await self._reset_to_origin()
         return await self._rev_parse("HEAD")
+
+    def _interrupted(self) -> bool:
+        git_dir = self.repo_dir / ".git"
+        return any(
+            (git_dir / marker).exists()
+            for marker in (_WRITING_MARKER, "rebase-merge", "rebase-apply")
+        )
+
+    def _writing(self, on: bool) -> None:
+        marker = self.repo_dir / ".git" / _WRITING_MARKER
+        if on:
+            marker.touch()
+        else:
+            marker.unlink(missing_ok=True)
 
     async def _clone(self) -> None:
         # Clone into a temporary sibling and rename: an interrupted clone never leaves a
@@ -454,6 +520,7 @@ class GitWorkspace:
         )
         await self._git.run("reset", "--quiet", "--hard", self._origin, cwd=self.repo_dir)
         await self._git.run("clean", "-ffdxq", cwd=self.repo_dir)
+        self._writing(False)
 
     @overload
     async def _rev_parse(self, ref: str, /) -> str: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -70,6 +70,7 @@ class ApplyResult:
     unchanged: list[ObjRef] = field(default_factory=list)  # the apply was a no-op
     created: list[ObjRef] = field(default_factory=list)  # did not exist before (subset of changed)
     recreated: list[ObjRef] = field(default_factory=list)  # deleted + created (subset of changed)
+    skipped: list[ObjRef] = field(default_factory=list)  # known unchanged, not sent (subset)
 
 
 class ApplyError(Exception):
@@ -346,6 +347,8 @@ class Applier:
         *,
         immutable_policy: ImmutablePolicy = "fail",
         live_versions: dict[ObjRef, str | None] | None = None,
+        owner: tuple[str, str] | None = None,
+        predicted: dict[ObjRef, dict[str, Any]] | None = None,
     ) -> list[ApplyProblem]:
         """Server-side apply of every object with dryRun=All: nothing is written.
 
@@ -357,8 +360,12 @@ class Applier:
         `live_versions`, when given, is filled with the current resourceVersion of each
         object that passed (None: it does not exist yet), read from the dry-run's answer,
         which carries the live version (a dry-run create has none). Handing it to `apply`
-        right after saves apply's GET per object."""
-        targets, problems = self._targets(objects, owner=None)
+        right after saves apply's GET per object.
+
+        With `owner` (environment, app), the objects carry the ownership markers apply
+        adds, so that `predicted`, when given, is filled with what each object that passed
+        would be after that apply (the dry-run's answer)."""
+        targets, problems = self._targets(objects, owner=owner)
         unknown = await self._resolve(targets)
         problems += self._duplicate_problems(targets)
         problems += self._unknown_problems(unknown, self._crds_in(targets))
@@ -390,7 +397,7 @@ class Applier:
 
         async def one(t: _Target) -> ApplyProblem | None:
             try:
-                predicted = await self._patch(t, dry_run=True)
+                answer = await self._patch(t, dry_run=True)
             except KubeApiError as err:
                 if is_immutable_error(err):
                     if immutable_policy == "recreate":
@@ -405,7 +412,9 @@ class Applier:
                     return _immutable_problem(t.ref, err)
                 return _problem_from_error(t.ref, err)
             if live_versions is not None:
-                live_versions[t.ref] = _resource_version(predicted)
+                live_versions[t.ref] = _resource_version(answer)
+            if predicted is not None:
+                predicted[t.ref] = answer
             return None
 
         found = await self._map(one, checked)
@@ -422,14 +431,20 @@ class Applier:
         app: str,
         immutable_policy: ImmutablePolicy = "fail",
         live_versions: Mapping[ObjRef, str | None] | None = None,
+        unchanged: Collection[ObjRef] = (),
     ) -> ApplyResult:
         """Mark, order and server-side apply `objects`. Raises ApplyError (with the partial
         result) on the first phase that has a failing object; later phases are not sent.
 
         `live_versions` (optional, e.g. from a watch cache) gives objects' current
         resourceVersions (None: absent), which saves the GET that otherwise tells changed
-        from unchanged; a stale entry only mislabels changed/unchanged."""
+        from unchanged; a stale entry only mislabels changed/unchanged.
+
+        `unchanged` names objects the caller knows an apply would not change (a dry-run
+        answered exactly the live object): they count as applied and unchanged, and no
+        request is sent for them."""
         known = dict(live_versions or {})
+        skip = frozenset(unchanged)
         if immutable_policy not in ("fail", "recreate"):
             raise ValueError(
                 f"immutable_policy must be 'fail' or 'recreate', not {immutable_policy!r}"
@@ -449,7 +464,7 @@ class Applier:
             key=lambda t: ordering.apply_key(t.ref),
         )
         for run in ordering.runs(stage0, key=lambda t: ordering.phase_key(t.ref)):
-            await self._apply_run(run, result, immutable_policy, known)
+            await self._apply_run(run, result, immutable_policy, known, skip)
         crd_targets = [t for t in stage0 if (t.ref.group, t.ref.kind) == ordering.CRD]
         if crd_targets:
             await self._await_crds(crd_targets, result)
@@ -466,7 +481,7 @@ class Applier:
             key=lambda t: ordering.apply_key(t.ref),
         )
         for run in ordering.runs(rest, key=lambda t: ordering.phase_key(t.ref)):
-            await self._apply_run(run, result, immutable_policy, known)
+            await self._apply_run(run, result, immutable_policy, known, skip)
         return result
 
     async def _apply_run(
@@ -475,16 +490,19 @@ class Applier:
         result: ApplyResult,
         policy: ImmutablePolicy,
         known: Mapping[ObjRef, str | None],
+        skip: frozenset[ObjRef],
     ) -> None:
-        outcomes = await self._map(lambda t: self._apply_one(t, policy, known), run)
+        outcomes = await self._map(lambda t: self._apply_one(t, policy, known, skip), run)
         problems = []
         for target, outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, ApplyProblem):
                 problems.append(outcome)
                 continue
             result.applied.append(target.ref)
-            if outcome == "unchanged":
+            if outcome in ("unchanged", "skipped"):
                 result.unchanged.append(target.ref)
+                if outcome == "skipped":
+                    result.skipped.append(target.ref)
             else:
                 result.changed.append(target.ref)
                 if outcome == "created":
@@ -495,9 +513,16 @@ class Applier:
             raise ApplyError(problems, result)
 
     async def _apply_one(
-        self, target: _Target, policy: ImmutablePolicy, known: Mapping[ObjRef, str | None]
+        self,
+        target: _Target,
+        policy: ImmutablePolicy,
+        known: Mapping[ObjRef, str | None],
+        skip: frozenset[ObjRef],
     ) -> str | ApplyProblem:
-        """ "created" | "changed" | "unchanged" | "recreated", or the problem."""
+        """ "created" | "changed" | "unchanged" | "recreated" | "skipped" (not sent), or
+        the problem."""
+        if target.ref in skip:
+            return "skipped"
         try:
             if target.ref in known:
                 before_rv = known[target.ref]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -166,6 +167,19 @@ def compact(obj: dict[str, Any], field_manager: str = "shiplane") -> dict[str, A
     if isinstance(annotations, dict) and LAST_APPLIED in annotations:
         annotations.pop(LAST_APPLIED)
     return obj
+
+
+def answers_live(
+    answer: Mapping[str, Any], live: Mapping[str, Any] | None, field_manager: str = "shiplane"
+) -> bool:
+    """Whether `answer` (a server-side dry-run apply's answer) is the cached `live` object
+    itself: the same resourceVersion and, in compact form, the same content. Applying the
+    same object would then write nothing, so it need not be sent."""
+    if live is None or _rv(answer) is None or _rv(answer) != _rv(live):
+        return False
+    ours = compact(copy.deepcopy(dict(answer)), field_manager)
+    theirs = compact(copy.deepcopy(dict(live)), field_manager)
+    return ours == theirs
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from shiplane.config import ProjectConfig, load_project
 from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deployer import Deployer
+from shiplane.engine.deploy import Deployer
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.localcluster.cluster import ClusterState
 from shiplane.store import releases

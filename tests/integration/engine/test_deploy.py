@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -11,7 +12,8 @@ from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Service
 
-from shiplane.engine.deployer import DeployError
+from shiplane.engine.deploy import DeployError
+from shiplane.gitops import gitcmd
 from shiplane.store import audit, deploys
 from shiplane.store.matrix import get_matrix
 from tests.integration.engine.conftest import GitopsEnv
@@ -128,6 +130,26 @@ def test_repeating_a_deploy_is_idempotent(gitops_env: GitopsEnv):
     assert second.apps["web"].changed == 0 and rv1 == rv2
 
 
+def test_a_promotion_syncs_git_once_and_runs_few_git_processes(gitops_env: GitopsEnv):
+    env = gitops_env
+    first, second = env.release(web=f"{WEB}:1.0.0"), env.release(web=f"{WEB}:1.1.0")
+    run(env, lambda: env.deployer.deploy(first, "dev", actor="a", apps=["web"], wait=False))
+    before = gitcmd.STARTED.copy()
+    outcome = run(
+        env, lambda: env.deployer.deploy(second, "dev", actor="a", apps=["web"], wait=False)
+    )
+    used = gitcmd.STARTED - before
+    assert outcome.ok and outcome.commit_created
+    assert used["fetch"] == 1  # one sync per deploy (there were two)
+    assert used["push"] == 1
+    # The working copy stood at origin: no checkout, reset or clean on the hot path.
+    assert not used & Counter({"checkout": 1, "reset": 1, "clean": 1})
+    # 22 git processes per deploy before issue 11 (two full syncs, two tree exports).
+    assert sum(used.values()) <= 12, used
+    image = env.kube.get(Deployment, "web", namespace=env.namespaces["dev"])
+    assert image.spec.template.spec.containers[0].image == f"{WEB}:1.1.0"
+
+
 def test_invalid_manifest_is_rejected_by_dry_run_before_git(gitops_env: GitopsEnv):
     env = gitops_env
     env.edit("apps/web/app.yaml", PLAIN_APP.replace("replicas: 2", "replicas: two"))
@@ -190,7 +212,7 @@ def test_two_environments_on_two_clusters_deploy_in_parallel(
 ):
     from shiplane.config import load_project
     from shiplane.engine.clusters import ClusterPool
-    from shiplane.engine.deployer import Deployer
+    from shiplane.engine.deploy import Deployer
     from shiplane.gitops.workspace import GitWorkspace
     from tests.support.clusters import kube_client, make_namespace
     from tests.support.gitops_repo import build_repo, project_yaml

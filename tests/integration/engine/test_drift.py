@@ -112,3 +112,59 @@ def test_live_edit_is_out_of_sync_with_a_field_diff_and_self_heal_restores_it(
     assert [(d["path"], d["desired"], d["live"]) for d in detail] == [("spec.replicas", 2, 5)]
     assert detail[0]["object"] == f"Deployment/{ns}/web"
     assert healed == ["web"]
+
+
+def test_a_sync_sends_no_apply_for_objects_the_watch_cache_shows_unchanged(
+    gitops_env: GitopsEnv,
+):
+    env = gitops_env
+    ns = env.namespaces["dev"]
+    rel = env.release(web="registry.example/shop/web:1.0.0")
+    deployer = env.deployer
+    drift = DriftController(env.db, env.project)
+    deployer.on_applied = drift.on_applied  # as DriftSupervisor wires them
+    deployer.live_objects = drift.live
+
+    def versions() -> dict[str, str]:
+        from lightkube.resources.core_v1 import ConfigMap, Service
+
+        return {
+            kind.__name__: env.kube.get(kind, name, namespace=ns).metadata.resourceVersion
+            for kind, name in ((Deployment, "web"), (Service, "web"), (ConfigMap, "web-config"))
+        }
+
+    def synced() -> bool:
+        with env.db.session() as s:
+            return get_matrix(s, apps=["web"], environments=["dev"])[0].sync_status == "Synced"
+
+    async def scenario() -> tuple[Any, Any, dict[str, str], dict[str, str]]:
+        try:
+            await deployer.deploy(rel, "dev", actor="alice", apps=["web"], wait=False)
+            await eventually(lambda: asyncio.to_thread(synced), timeout=15, what="Synced")
+            before = await asyncio.to_thread(versions)
+            steady = await deployer.sync("dev", ["web"], actor="alice", wait=False)
+            after = await asyncio.to_thread(versions)
+            # A live edit makes the Deployment differ: that one is sent again.
+            await asyncio.to_thread(
+                env.kube.patch,
+                Deployment,
+                "web",
+                {"spec": {"replicas": 4}},
+                namespace=ns,
+                field_manager="kubectl-edit",
+            )
+            await eventually(
+                lambda: asyncio.to_thread(lambda: not synced()), timeout=15, what="OutOfSync"
+            )
+            healed = await deployer.sync("dev", ["web"], actor="alice", wait=False)
+            return steady, healed, before, after
+        finally:
+            await drift.stop()
+            await deployer.clusters.close()
+
+    steady, healed, before, after = asyncio.run(scenario())
+    web = steady.apps["web"]
+    assert (web.objects, web.changed, web.skipped) == (3, 0, 3)
+    assert before == after  # nothing written
+    assert (healed.apps["web"].changed, healed.apps["web"].skipped) == (1, 2)
+    assert env.kube.get(Deployment, "web", namespace=ns).spec.replicas == 2

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from shiplane.gitops import GitWorkspace, Pin, PinImage, dump_pin, pin_path
+from shiplane.gitops import GitWorkspace, Pin, PinImage, dump_pin, gitcmd, pin_path
 from shiplane.gitops.credentials import GitCredentials
 from shiplane.gitops.pins import promotion_message, promotion_trailers
 from tests.integration.gitops.conftest import (
@@ -106,6 +107,79 @@ def test_unchanged_content_makes_no_commit(bare_repo: BareRepoFactory, tmp_path:
 
     asyncio.run(scenario())
     assert git("rev-list", "--count", "main", cwd=bare).strip() == "2"
+
+
+RESETS = Counter({"checkout": 1, "reset": 1, "clean": 1})
+
+
+def test_a_working_copy_at_origin_is_not_reset_and_a_commit_may_skip_the_fetch(
+    bare_repo: BareRepoFactory, tmp_path: Path
+) -> None:
+    bare = bare_repo()
+    ws = GitWorkspace(str(bare), tmp_path / "cache")
+
+    async def scenario() -> None:
+        head = await ws.sync()
+        before = gitcmd.STARTED.copy()
+        assert await ws.sync() == head
+        synced = gitcmd.STARTED - before
+        assert synced == Counter({"fetch": 1, "rev-parse": 1})  # no checkout, reset, clean
+
+        before = gitcmd.STARTED.copy()
+        result = await ws.commit_and_push(
+            {pin_path("qa", "web"): pin_bytes("web")}, **promotion("prm-1", "web"), fetch=False
+        )
+        committed = gitcmd.STARTED - before
+        assert result.created and result.parent == head
+        assert committed["fetch"] == 0 and not committed & RESETS
+        # The push left the working copy at origin: the next sync resets nothing either.
+        before = gitcmd.STARTED.copy()
+        assert await ws.sync() == result.sha
+        assert not (gitcmd.STARTED - before) & RESETS
+
+    asyncio.run(scenario())
+
+
+def test_a_write_that_died_half_way_is_undone_by_the_next_call(
+    bare_repo: BareRepoFactory, tmp_path: Path
+) -> None:
+    bare = bare_repo()
+    ws = GitWorkspace(str(bare), tmp_path / "cache")
+
+    async def scenario() -> None:
+        head = await ws.sync()
+        # What a process killed inside commit_and_push leaves: a staged stray file, an
+        # untracked one, and the marker; HEAD still equals origin.
+        (ws.repo_dir / "stray.yaml").write_text("half written\n")
+        git("add", "stray.yaml", cwd=ws.repo_dir)
+        (ws.repo_dir / "untracked.tmp").write_text("x")
+        (ws.repo_dir / ".git" / "shiplane-writing").touch()
+        result = await ws.commit_and_push(
+            {pin_path("qa", "web"): pin_bytes("web")}, **promotion("prm-2", "web"), fetch=False
+        )
+        assert result.created and result.parent == head
+        assert not (ws.repo_dir / "untracked.tmp").exists()
+        assert not (ws.repo_dir / ".git" / "shiplane-writing").exists()
+
+    asyncio.run(scenario())
+    tree = git("ls-tree", "-r", "--name-only", "main", cwd=bare)
+    assert "stray.yaml" not in tree and pin_path("qa", "web") in tree
+
+
+def test_read_tree_of_an_exported_full_sha_runs_no_git(
+    bare_repo: BareRepoFactory, tmp_path: Path
+) -> None:
+    bare = bare_repo()
+    ws = GitWorkspace(str(bare), tmp_path / "cache")
+
+    async def scenario() -> None:
+        head = await ws.sync()
+        first = await ws.read_tree(head)
+        before = gitcmd.STARTED.copy()
+        assert await ws.read_tree(head) == first
+        assert before == gitcmd.STARTED
+
+    asyncio.run(scenario())
 
 
 def test_none_deletes_and_history_is_kept(bare_repo: BareRepoFactory, tmp_path: Path) -> None:

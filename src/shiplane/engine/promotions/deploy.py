@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shiplane.domain.promotion import PromotionEvent
-from shiplane.engine.deployer import DeployError
+from shiplane.engine.deploy import DeployError
 from shiplane.engine.leases import Fence
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.outcome import fail

@@ -10,7 +10,7 @@ import pytest
 from shiplane.api.problems import status_of
 from shiplane.domain.errors import ConflictError, ShiplaneError
 from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deployer import Deployer
+from shiplane.engine.deploy import Deployer
 from shiplane.engine.promotions import Actor, PromotionController
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store import audit, releases

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import ManualClock
-from shiplane.engine.deployer import DeployError, DeployOutcome
+from shiplane.engine.deploy import DeployError, DeployOutcome
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.promotions.loop import reconcile
 from shiplane.engine.promotions.model import Actor

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from shiplane.engine.deployer import DeployError, DeployOutcome
+from shiplane.engine.deploy import DeployError, DeployOutcome
 from shiplane.engine.promotions import requests
 from shiplane.engine.promotions.auto import auto_promote_roots
 from shiplane.engine.promotions.create import create_promotion

@@ -2,6 +2,11 @@
 
 Every write runs in a worker thread (the store is synchronous) and in its own short
 transaction, so a crash leaves each finished step recorded and nothing half-written.
+
+Records may be deferred (`start`, `step(..., defer=True)`): they are written in the
+transaction of the next write, so a run costs a few transactions, not two per step. The
+runner defers a step's end, which then lands together with the next step's start; a
+crash in between loses only the end of a step whose effects are repeated on resume.
 """
 
 from __future__ import annotations
@@ -47,26 +52,43 @@ class RunRecorder:
         self.release_id = release_id
         self.actor = actor
         self.clock = clock
-        self.run_ids: dict[str, str] = {}
+        # Known before the rows are written, so that a deferred start can be used at once.
+        self.run_ids: dict[str, str] = {app: deploys.new_run_id() for app in self.apps}
         self._step_started: dict[tuple[str, str], datetime] = {}
+        self._deferred: list[Callable[[Session], None]] = []
 
     async def write(self, fn: Callable[[Session], T]) -> T:
-        """One transaction; with a fence, only while the leases are still ours."""
+        """One transaction, with the deferred records first; with a fence, only while
+        the leases are still ours."""
         fence = self.fence
+        deferred, self._deferred = self._deferred, []
 
         def run(s: Session) -> T:
             if fence is not None:
                 fence.check(s)
+            for record in deferred:
+                record(s)
             return fn(s)
 
-        return await asyncio.to_thread(self.db.transact, run)
+        try:
+            return await asyncio.to_thread(self.db.transact, run)
+        except BaseException:
+            self._deferred[:0] = deferred  # not written: keep them for the next write
+            raise
+
+    async def flush(self) -> None:
+        """Write the deferred records now."""
+        if self._deferred:
+            await self.write(lambda s: None)
 
     def assert_held(self) -> None:
         """Before a side effect outside the database (push, apply, prune)."""
         if self.fence is not None:
             self.fence.assert_held()
 
-    async def start(self, details: dict[str, Any]) -> None:
+    def start(self, details: dict[str, Any]) -> None:
+        """The run rows (deferred: written with the first step or the finish)."""
+
         def fn(s: Session) -> None:
             # The caller holds its apps exclusively: a run of theirs still `running`
             # belongs to a deploy that died (or lost its lease) before finishing.
@@ -79,7 +101,7 @@ class RunRecorder:
                 now=self.clock,
             )
             for app in self.apps:
-                run = deploys.start_run(
+                deploys.start_run(
                     s,
                     group_id=self.group_id,
                     environment=self.environment,
@@ -87,13 +109,13 @@ class RunRecorder:
                     kind=self.kind,
                     release_id=self.release_id,
                     actor=self.actor,
+                    run_id=self.run_ids[app],
                     replica=self.replica,
                     now=self.clock,
                 )
-                self.run_ids[app] = run.id
             self._audit(s, f"{self.kind}.started", details)
 
-        await self.write(fn)
+        self._deferred.append(fn)
 
     def _audit(self, s: Session, action: str, details: dict[str, Any]) -> None:
         audit.append_event(
@@ -115,9 +137,11 @@ class RunRecorder:
         apps: Sequence[str] | None = None,
         detail: str | dict[str, str] | None = None,
         audit_details: dict[str, Any] | None = None,
+        defer: bool = False,
     ) -> None:
         """Record step `name` for `apps` (default: all); `detail` may differ per app.
-        With `audit_details`, the step also writes one audit event."""
+        With `audit_details`, the step also writes one audit event. With `defer`, the
+        record is written by the next write."""
         targets = list(apps) if apps is not None else self.apps
         now = self.clock()
 
@@ -133,14 +157,17 @@ class RunRecorder:
                     outcome=outcome,
                     started_at=started,
                     detail=text,
-                    now=self.clock,
+                    now=lambda: now,  # when the step ended, even if written later
                 )
                 if outcome != "running":
                     self._step_started.pop(key, None)
             if audit_details is not None:
                 self._audit(s, f"{self.kind}.{name}", {"outcome": outcome, **audit_details})
 
-        await self.write(fn)
+        if defer:
+            self._deferred.append(fn)
+        else:
+            await self.write(fn)
 
     async def finish(
         self,

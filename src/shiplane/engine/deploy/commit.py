@@ -1,0 +1,56 @@
+"""Step `commit`: the release's pins for the environment, one commit pushed to git.
+
+Safe to repeat: a commit carrying the same `Shiplane-Promotion` trailer is found instead
+of making a second one. The `git` step fetched moments ago, so the commit is made on that
+head without fetching again (a branch that moved meanwhile is found by the push).
+
+When the commit's tree is the one the render step validated (HEAD plus these pins:
+pushed without a rebase, or the pins were in git already), the next render keeps the
+objects it has; otherwise `run.tree` becomes the committed tree, which it renders.
+"""
+
+from __future__ import annotations
+
+from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
+from shiplane.engine.faults import fault_point
+from shiplane.gitops.errors import GitError
+from shiplane.gitops.pins import dump_pin, pin_path, promotion_message, promotion_trailers
+from shiplane.gitops.workspace import GitWorkspace
+from shiplane.store.records import ReleaseRecord
+
+
+class CommitStep:
+    name = "commit"
+    recorded = True
+
+    def __init__(self, workspace: GitWorkspace, release: ReleaseRecord, actor: str) -> None:
+        self.workspace = workspace
+        self.release = release
+        self.actor = actor
+
+    async def run(self, run: DeployRun) -> StepReport:
+        changes = {pin_path(run.environment, p.app): dump_pin(p.pin) for p in run.plans if p.pin}
+        message = promotion_message(run.apps, self.release.alias, self.release.id, run.environment)
+        trailers = promotion_trailers(run.rec.group_id, self.release.id, self.actor)
+        fault_point("deploy.before_push")
+        run.rec.assert_held()  # a replica paused past its lease must not push
+        try:
+            result = await self.workspace.commit_and_push(
+                changes, message=message, trailers=trailers, fetch=False
+            )
+        except GitError as exc:
+            raise StepFailed(dict.fromkeys(run.apps, str(exc))) from None
+        fault_point("rollback.after_push" if run.kind == "rollback" else "deploy.after_push")
+        run.outcome.git_commit, run.outcome.commit_created = result.sha, result.created
+        run.commit_is_validated_tree = result.sha == run.head or (
+            result.created and result.parent == run.head
+        )
+        if not run.commit_is_validated_tree:
+            run.tree = await self.workspace.read_tree(result.sha)
+        run.head = result.sha
+        what = "pushed" if result.created else "already in git"
+        run.say(f"commit {result.sha[:12]} {what}")
+        return StepReport(
+            detail=f"{result.sha[:12]} {what}",
+            audit={"commit": result.sha, "created": result.created},
+        )

@@ -1,0 +1,24 @@
+"""Step `git` (not a row of the run): bring the working copy to the remote branch and
+export HEAD's tree, which the first render reads."""
+
+from __future__ import annotations
+
+from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
+from shiplane.gitops.errors import GitError
+from shiplane.gitops.workspace import GitWorkspace
+
+
+class GitSyncStep:
+    name = "git"
+    recorded = False  # changes nothing the run's steps should list
+
+    def __init__(self, workspace: GitWorkspace) -> None:
+        self.workspace = workspace
+
+    async def run(self, run: DeployRun) -> StepReport:
+        try:
+            run.head = await self.workspace.sync()
+            run.tree = await self.workspace.read_tree(run.head)
+        except GitError as exc:
+            raise StepFailed(dict.fromkeys(run.apps, str(exc))) from None
+        return StepReport()

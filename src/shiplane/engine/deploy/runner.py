@@ -1,0 +1,80 @@
+"""Running the steps of one deploy: in order, each recorded as it starts and ends, and
+the run rows finished however the sequence ends (succeeded, failed at a step, or a bug),
+so that no run is ever left `running` by a process that is still alive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+
+from shiplane.engine.deploy.errors import DeployError, DeployStepError
+from shiplane.engine.deploy.outcome import DeployOutcome
+from shiplane.engine.deploy.run import DeployRun, Step, StepFailed
+from shiplane.store.leases import LeaseLostError
+
+log = structlog.get_logger(__name__)
+
+# A failure in these steps reports no outcome: nothing of this run was applied, and a
+# promotion reads `outcome.git_commit` as "the cluster may run the new release".
+_NO_OUTCOME = frozenset({"git", "render", "dry-run"})
+
+
+async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
+    """Run `steps` in order on `run`; the outcome, or DeployStepError naming the step.
+
+    A LeaseLostError passes through unrecorded: another replica owns the apps now and
+    writes their rows."""
+    rec, outcome = run.rec, run.outcome
+    name = "internal"
+    try:
+        for step in steps:
+            name = step.name
+            if step.recorded:  # written with the previous step's end (and the start)
+                await rec.step(step.name, "running")
+            report = await step.run(run)
+            if step.recorded:  # written with the next step's start or the finish
+                await rec.step(
+                    step.name,
+                    report.outcome,
+                    detail=report.detail,
+                    audit_details=report.audit,
+                    defer=True,
+                )
+    except StepFailed as failed:
+        raise await _fail(run, failed.step or name, dict(failed.errors)) from None
+    except (DeployError, LeaseLostError):
+        raise
+    except Exception as exc:  # a bug or an outage: record it, never leave "running"
+        log.exception("deploy.crashed", group=rec.group_id, kind=rec.kind, step=name)
+        raise await _fail(run, "internal", dict.fromkeys(rec.apps, repr(exc))) from exc
+    failed_apps = outcome.errors
+    outcome.status = "failed" if failed_apps else "succeeded"
+    await rec.finish(
+        outcome.status,
+        git_commit=outcome.git_commit,
+        errors=failed_apps,
+        details={"health": {a: o.health for a, o in outcome.apps.items()}},
+    )
+    if failed_apps:  # only health records a failure without raising
+        app, error = next(iter(failed_apps.items()))
+        raise DeployStepError("health", f"{app}: {error}", outcome)
+    return outcome
+
+
+async def _fail(run: DeployRun, step: str, errors: dict[str, str]) -> DeployStepError:
+    """Record `step` as failed for `errors`' apps and finish the run as failed."""
+    outcome = None if step in _NO_OUTCOME else run.outcome
+    await run.rec.step(step, "failed", apps=list(errors), detail=errors, defer=True)
+    await run.rec.finish(
+        "failed",
+        git_commit=outcome.git_commit if outcome else None,
+        errors=errors,
+        details={"step": step},
+    )
+    if outcome is not None:
+        outcome.status = "failed"
+        for app, error in errors.items():
+            outcome.apps[app].error = error
+    text = "; ".join(f"{app}: {error}" for app, error in errors.items())
+    return DeployStepError(step, text, outcome)
