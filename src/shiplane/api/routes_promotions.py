@@ -22,6 +22,7 @@ from shiplane.domain.roles import Role
 from shiplane.engine.promotions import Actor
 from shiplane.engine.service import Engine
 from shiplane.store import promotions as store
+from shiplane.store.id_prefixes import promotion_ids_with_prefix
 from shiplane.store.promotions import PromotionRecord, StepRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["promotions"])
@@ -77,6 +78,25 @@ class Explanation(BaseModel):
     id: str
     state: str
     text: str
+
+
+async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_context)) -> str:
+    """The path's promotion id, or the one promotion whose id starts with it (git-style
+    short ids, as `shiplane` tables show them). Unknown stays as given (-> 404 later)."""
+
+    def read() -> list[str]:
+        with context.database.session(readonly=True) as s:
+            return promotion_ids_with_prefix(s, promotion_id)
+
+    matches = await asyncio.to_thread(read)
+    if promotion_id in matches or not matches:
+        return promotion_id
+    if len(matches) == 1:
+        return matches[0]
+    shown = ", ".join(matches[:4]) + (", ..." if len(matches) > 4 else "")
+    raise ProblemError(
+        404, f"promotion id prefix {promotion_id[:40]!r} is ambiguous: {shown}; give more of it"
+    )
 
 
 def _actor(principal: Principal) -> Actor:
@@ -144,7 +164,7 @@ async def list_promotions(
     responses=problem_openapi_responses(401, 403, 404),
 )
 async def show_promotion(
-    promotion_id: str,
+    promotion_id: str = Depends(promotion_ref),
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PromotionDetail:
@@ -167,7 +187,7 @@ async def show_promotion(
     responses=problem_openapi_responses(401, 403, 404, 409),
 )
 async def explain_promotion(
-    promotion_id: str,
+    promotion_id: str = Depends(promotion_ref),
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     engine: Engine = Depends(require_engine),
 ) -> Explanation:
@@ -196,7 +216,7 @@ async def _scoped(engine: Engine, principal: Principal, promotion_id: str) -> Pr
     responses=problem_openapi_responses(*_ERRORS),
 )
 async def approve(
-    promotion_id: str,
+    promotion_id: str = Depends(promotion_ref),
     body: Decision | None = None,
     principal: Principal = Depends(require_role(Role.APPROVER)),
     engine: Engine = Depends(require_engine),
@@ -214,8 +234,8 @@ async def approve(
     responses=problem_openapi_responses(*_ERRORS),
 )
 async def reject(
-    promotion_id: str,
     body: Rejection,
+    promotion_id: str = Depends(promotion_ref),
     principal: Principal = Depends(require_role(Role.APPROVER)),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
@@ -231,7 +251,7 @@ async def reject(
     responses=problem_openapi_responses(*_ERRORS),
 )
 async def abort(
-    promotion_id: str,
+    promotion_id: str = Depends(promotion_ref),
     body: Reason | None = None,
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
@@ -249,7 +269,7 @@ async def abort(
     responses=problem_openapi_responses(*_ERRORS),
 )
 async def retry(
-    promotion_id: str,
+    promotion_id: str = Depends(promotion_ref),
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
@@ -263,9 +283,9 @@ async def retry(
     responses=problem_openapi_responses(*_ERRORS),
 )
 async def resolve_check(
-    promotion_id: str,
     check: str,
     body: Resolution,
+    promotion_id: str = Depends(promotion_ref),
     principal: Principal = Depends(require_role(Role.APPROVER)),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:

@@ -7,19 +7,21 @@ import sys
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from shiplane.cli.args import check_time
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
     OutputFormat,
+    age_columns,
     emit,
+    emit_page,
     fail,
+    no_headers_option,
     output_option,
-    page_table,
     reporting_failures,
-    short_time,
+    text,
 )
+from shiplane.cli.tables import Column
 
 audit_app = typer.Typer(name="audit", help="Read and verify the audit trail.", no_args_is_help=True)
 
@@ -39,6 +41,7 @@ def list_(
     until: str | None = typer.Option(None, "--until", help="ISO 8601 time, exclusive."),
     limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
     cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    no_headers: bool = no_headers_option(),
     output: OutputFormat = output_option(),
 ) -> None:
     """List audit events, newest first."""
@@ -55,24 +58,17 @@ def list_(
     with reporting_failures(), open_client() as client:
         page = client.get("/audit", params)
 
-    def table(data: dict[str, Any]) -> Table | str:
-        return page_table(
-            data,
-            "Audit events",
-            ["SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "APP", "ENV", "DETAILS"],
-            lambda e: [
-                str(e["seq"]),
-                short_time(e.get("time")),
-                e["actor"],
-                e["action"],
-                e["subject"],
-                e.get("app") or "-",
-                e.get("environment") or "-",
-                _details_text(e.get("details") or {}),
-            ],
-        )
-
-    emit(page, output, table)
+    columns = [
+        text("seq", "SEQ"),
+        *age_columns("time", wide_header="TIME"),
+        text("actor", "ACTOR"),
+        text("action", "ACTION"),
+        text("subject", "SUBJECT"),
+        text("app", "APP", wide=True),
+        text("environment", "ENV"),
+        Column("DETAILS", lambda e: _details_text(e.get("details") or {}), flex=True),
+    ]
+    emit_page(page, output, columns, what="audit events", no_headers=no_headers, name="seq")
 
 
 @audit_app.command("verify")

@@ -11,13 +11,16 @@ from rich.table import Table
 from shiplane.cli.client import ApiClient, load_credentials, open_client
 from shiplane.cli.output import (
     OutputFormat,
+    age_columns,
     emit,
+    emit_page,
+    no_headers_option,
     output_option,
-    page_table,
     reporting_failures,
-    short_time,
+    text,
     usage_error,
 )
+from shiplane.cli.tables import Column, short_ids
 
 # A sync waits for health; the server bounds that wait, the client must outlast it.
 SYNC_TIMEOUT_S = 900.0
@@ -130,6 +133,7 @@ def history(
     app: str | None = typer.Argument(None, help="App (default: all)."),
     limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
     cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    no_headers: bool = no_headers_option(),
     output: OutputFormat = output_option(),
 ) -> None:
     """Deploys, syncs and rollbacks, newest first, with their outcome."""
@@ -137,27 +141,24 @@ def history(
     with reporting_failures(), open_client() as client:
         page = client.get("/history", params)
 
-    def table(data: dict[str, Any]) -> Table | str:
-        def row(item: dict[str, Any]) -> list[str]:
-            failed = [s for s in item["steps"] if s["outcome"] == "failed"]
-            detail = item.get("error") or (failed[0]["detail"] if failed else "") or ""
-            return [
-                short_time(item["started_at"]),
-                item["environment"],
-                item["app"],
-                item["kind"],
-                item["status"],
-                (item.get("release_id") or "-"),
-                (item.get("git_commit") or "-")[:12],
-                item["actor"],
-                detail[:80],
-            ]
+    items: list[dict[str, Any]] = page.get("items") or []
+    releases = [str(i["release_id"]) for i in items if i.get("release_id")]
+    wide = output is OutputFormat.wide
+    shown = {r: r for r in releases} if wide else short_ids(releases, type_prefix="rel-", minimum=8)
 
-        return page_table(
-            data,
-            "History",
-            ["TIME", "ENV", "APP", "KIND", "STATUS", "RELEASE", "COMMIT", "ACTOR", "DETAIL"],
-            row,
-        )
+    def detail(item: Any) -> str:
+        failed = [s for s in item["steps"] if s["outcome"] == "failed"]
+        return str(item.get("error") or (failed[0]["detail"] if failed else "") or "-")
 
-    emit(page, output, table)
+    columns = [
+        *age_columns("started_at", wide_header="STARTED"),
+        text("environment", "ENV"),
+        text("app", "APP"),
+        text("kind", "KIND"),
+        text("status", "STATUS"),
+        Column("RELEASE", lambda i: shown.get(str(i.get("release_id")), "-")),
+        Column("COMMIT", lambda i: str(i.get("git_commit") or "-")[: None if wide else 12]),
+        text("actor", "ACTOR", wide=True),
+        Column("DETAIL", detail, flex=True),
+    ]
+    emit_page(page, output, columns, what="deploys", no_headers=no_headers)

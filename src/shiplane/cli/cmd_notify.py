@@ -11,13 +11,17 @@ from rich.table import Table
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
     OutputFormat,
+    age_columns,
     emit,
+    emit_page,
+    no_headers_option,
     output_option,
-    page_table,
     reporting_failures,
     short_time,
+    text,
     usage_error,
 )
+from shiplane.cli.tables import Column
 
 STATUSES = ("pending", "delivered", "failed")
 
@@ -52,6 +56,7 @@ def list_(
     promotion: str | None = typer.Option(None, "--promotion", help="Only this promotion's."),
     limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
     cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    no_headers: bool = no_headers_option(),
     output: OutputFormat = output_option(),
 ) -> None:
     """List notification deliveries, newest first."""
@@ -68,25 +73,23 @@ def list_(
     with reporting_failures(), open_client() as client:
         page = client.get("/notifications", params)
 
-    def table(data: dict[str, Any]) -> Table | str:
-        return page_table(
-            data,
-            "Notifications",
-            ["ID", "STATUS", "CHANNEL", "EVENT", "PROMOTION", "SEQ", "ATTEMPTS", "NEXT", "ERROR"],
-            lambda d: [
-                d["id"],
-                d["status"],
-                d["channel"],
-                d["event"],
-                d["promotion_id"],
-                str(d["sequence"]),
-                str(d["attempts"]),
-                short_time(d.get("next_attempt_at")) if d["status"] == "pending" else "-",
-                _error(d),
-            ],
-        )
-
-    emit(page, output, table)
+    columns = [
+        text("id", "ID"),
+        text("status", "STATUS"),
+        text("channel", "CHANNEL"),
+        text("event", "EVENT"),
+        text("promotion_id", "PROMOTION", wide=True),
+        text("sequence", "SEQ", wide=True),
+        text("attempts", "ATTEMPTS"),
+        Column(
+            "NEXT",
+            lambda d: short_time(d.get("next_attempt_at")) if d["status"] == "pending" else "-",
+            wide=True,
+        ),
+        *age_columns("created_at"),
+        Column("ERROR", lambda d: str(d.get("last_error") or "-"), flex=True),
+    ]
+    emit_page(page, output, columns, what="notifications", no_headers=no_headers)
 
 
 @notifications_app.command("show")

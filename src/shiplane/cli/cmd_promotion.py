@@ -7,18 +7,27 @@ import sys
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
     OutputFormat,
+    age_columns,
     emit,
+    emit_page,
+    id_column,
+    no_headers_option,
     output_option,
-    page_table,
     reporting_failures,
-    short_time,
+    table_width,
+    text,
     usage_error,
 )
+from shiplane.cli.tables import Column, render_table, short_ids
+
+# A promotion id is `prm-` + a ULID whose first 10 characters are the creation time in
+# milliseconds; promotions of the same millisecond get longer prefixes in a table.
+PROMOTION_ID_MIN = 10
+RELEASE_ID_MIN = 8
 
 promotion_app = typer.Typer(
     name="promotion", help="Inspect and steer promotions.", no_args_is_help=True
@@ -60,7 +69,8 @@ def list_(
     state: str | None = typer.Option(None, "--state", help="e.g. Waiting, Failed."),
     open_only: bool = typer.Option(False, "--open", help="Only queued or active ones."),
     limit: int = typer.Option(50, "--limit", min=1, max=500),
-    cursor: str | None = typer.Option(None, "--cursor"),
+    cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    no_headers: bool = no_headers_option(),
     output: OutputFormat = output_option(),
 ) -> None:
     """List promotions, newest first."""
@@ -74,25 +84,29 @@ def list_(
     }
     with reporting_failures(), open_client() as client:
         page = client.get("/promotions", params)
+    emit_page(
+        page, output, promotion_columns(page.get("items") or [], output),
+        what="promotions", no_headers=no_headers,
+    )  # fmt: skip
 
-    def table(data: dict[str, Any]) -> Table | str:
-        return page_table(
-            data,
-            "Promotions",
-            ["ID", "CREATED", "ENV", "APPS", "RELEASE", "KIND", "STATE", "REASON"],
-            lambda r: [
-                r["id"],
-                short_time(r["created_at"]),
-                r["environment"],
-                ",".join(r["apps"]),
-                r["release_id"],
-                f"{r['kind']}/{r['trigger']}",
-                r["state"],
-                (r.get("reason") or "")[:70],
-            ],
-        )
 
-    emit(page, output, table)
+def promotion_columns(items: list[dict[str, Any]], fmt: OutputFormat) -> list[Column]:
+    """ID ENV APPS RELEASE STATE AGE REASON; `-o wide` adds KIND and CREATED, full ids."""
+    releases = [str(r["release_id"]) for r in items]
+    if fmt is OutputFormat.wide:
+        release_shown = {r: r for r in releases}
+    else:
+        release_shown = short_ids(releases, type_prefix="rel-", minimum=RELEASE_ID_MIN)
+    return [
+        id_column(items, fmt, type_prefix="prm-", minimum=PROMOTION_ID_MIN),
+        text("environment", "ENV"),
+        Column("APPS", lambda r: ",".join(r.get("apps") or []) or "-"),
+        Column("RELEASE", lambda r: release_shown.get(str(r.get("release_id")), "-")),
+        Column("KIND", lambda r: f"{r.get('kind')}/{r.get('trigger')}", wide=True),
+        text("state", "STATE"),
+        *age_columns("created_at"),
+        text("reason", "REASON", flex=True),
+    ]
 
 
 @promotion_app.command("show")
@@ -104,25 +118,24 @@ def show(
     with reporting_failures(), open_client() as client:
         detail = client.get(f"/promotions/{promotion_id}")
 
-    def table(data: dict[str, Any]) -> Table | str:
-        grid = Table(
-            "STEP",
-            "STARTED",
-            "OUTCOME",
-            "DETAIL",
-            title=_short(data["promotion"]),
-            title_justify="left",
+    def table(data: dict[str, Any]) -> str:
+        steps = render_table(
+            data["steps"],
+            [
+                text("name", "STEP"),
+                *age_columns("started_at", wide_header="STARTED"),
+                text("outcome", "OUTCOME"),
+                text("detail", "DETAIL", flex=True),
+            ],
+            wide=output is OutputFormat.wide,
+            width=table_width(),
         )
-        for step in data["steps"]:
-            grid.add_row(
-                step["name"],
-                short_time(step["started_at"]),
-                step["outcome"],
-                (step.get("detail") or "")[:100],
-            )
-        return grid
+        return _short(data["promotion"]) + "\n\n" + steps
 
-    emit(detail, output, table)
+    if output is OutputFormat.name:
+        emit(detail["promotion"], output, _short)
+    else:
+        emit(detail, output, table)
 
 
 @promotion_app.command("explain")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -12,21 +13,28 @@ from shiplane.cli.args import parse_artifact_args, parse_key_values
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
     OutputFormat,
+    age_columns,
     emit,
+    emit_page,
+    id_column,
+    no_headers_option,
     output_option,
-    page_table,
     reporting_failures,
     short_time,
+    text,
 )
+from shiplane.cli.tables import Column
+
+RELEASE_ID_MIN = 8
 
 release_app = typer.Typer(name="release", help="Create and inspect releases.", no_args_is_help=True)
 
 
-def _artifacts_text(release: dict[str, Any]) -> str:
+def _artifacts_text(release: Mapping[str, Any]) -> str:
     return "\n".join(f"{a['app']}={a['ref']}" for a in release.get("artifacts", []))
 
 
-def _labels_text(release: dict[str, Any]) -> str:
+def _labels_text(release: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in (release.get("labels") or {}).items()) or "-"
 
 
@@ -69,6 +77,7 @@ def list_(
     label: list[str] = typer.Option([], "--label", "-l", help="KEY=VALUE; repeatable."),
     limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
     cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    no_headers: bool = no_headers_option(),
     output: OutputFormat = output_option(),
 ) -> None:
     """List releases, newest first."""
@@ -77,22 +86,16 @@ def list_(
     with reporting_failures(), open_client() as client:
         page = client.get("/releases", params)
 
-    def table(data: dict[str, Any]) -> Table | str:
-        return page_table(
-            data,
-            "Releases",
-            ["ID", "ALIAS", "ARTIFACTS", "LABELS", "CREATOR", "CREATED"],
-            lambda r: [
-                r["id"],
-                r["alias"],
-                _artifacts_text(r),
-                _labels_text(r),
-                r["creator"],
-                short_time(r.get("created_at")),
-            ],
-        )
-
-    emit(page, output, table)
+    items = page.get("items") or []
+    columns = [
+        id_column(items, output, type_prefix="rel-", minimum=RELEASE_ID_MIN),
+        text("alias", "ALIAS"),
+        text("creator", "CREATOR"),
+        *age_columns("created_at"),
+        Column("LABELS", _labels_text, wide=True),
+        Column("ARTIFACTS", lambda r: ",".join(_artifacts_text(r).split()), flex=True),
+    ]
+    emit_page(page, output, columns, what="releases", no_headers=no_headers)
 
 
 @release_app.command("show")

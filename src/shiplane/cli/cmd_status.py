@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.table import Table
+import sys
+from typing import TYPE_CHECKING, Any
 
 from shiplane.cli.client import open_client
-from shiplane.cli.output import OutputFormat, emit, output_option, reporting_failures
+from shiplane.cli.output import (
+    OutputFormat,
+    emit,
+    no_headers_option,
+    output_option,
+    reporting_failures,
+    table_width,
+)
+from shiplane.cli.tables import Column, render_table
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = False) -> str:
+    """The matrix as plain columns (piped output, `--no-headers`): one line per app, each
+    cell `RELEASE HEALTH/SYNC`, and a `+N pending` note when promotions wait there."""
+    environments: list[str] = matrix.get("environments") or []
+    apps: list[str] = matrix.get("apps") or []
+    if not apps or not environments:
+        return "no apps or environments: start the server with --config shiplane.yaml"
+    cells = {(c["app"], c["environment"]): c for c in matrix.get("cells") or []}
+    pending: dict[tuple[str, str], int] = {}
+    for promotion in matrix.get("pending") or []:
+        for app in promotion["apps"]:
+            key = (app, promotion["environment"])
+            pending[key] = pending.get(key, 0) + 1
+
+    def cell(app: str, env: str) -> str:
+        data = cells.get((app, env)) or {}
+        release = (data.get("release_id") if wide else None) or data.get("release_alias")
+        release = release or data.get("release_id")
+        state = "/".join(s for s in (data.get("health"), data.get("sync_status")) if s)
+        parts = [release or ("(unpinned)" if state else "-")] + ([state] if state else [])
+        if pending.get((app, env)):
+            parts.append(f"+{pending[(app, env)]} pending")
+        return " ".join(parts)
+
+    def column(env: str) -> Column:
+        return Column(env.upper(), lambda r: cell(str(r["app"]), env))
+
+    columns = [Column("APP", lambda r: str(r["app"])), *(column(e) for e in environments)]
+    rows = [{"app": app} for app in apps]
+    return render_table(rows, columns, headers=headers, wide=wide, width=table_width())
 
 
 def matrix_table(matrix: dict[str, Any]) -> Table | str:
@@ -20,6 +62,8 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
     for promotion in matrix.get("pending") or []:
         for app in promotion["apps"]:
             pending.setdefault((app, promotion["environment"]), []).append(promotion)
+    from rich.table import Table
+
     table = Table("APP", *environments, title=f"Project {matrix.get('project')}")
     for app in apps:
         row = [app]
@@ -42,8 +86,20 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
     return table
 
 
-def status(output: OutputFormat = output_option()) -> None:
-    """Show the apps x environments matrix: the release each environment runs."""
+def status(no_headers: bool = no_headers_option(), output: OutputFormat = output_option()) -> None:
+    """Show the apps x environments matrix: the release each environment runs.
+
+    On a terminal each cell also lists the promotions waiting there; piped, or with
+    --no-headers, the matrix is plain columns, one line per app.
+    """
     with reporting_failures(), open_client() as client:
         matrix = client.get("/matrix")
+    plain = no_headers or output is OutputFormat.wide or not sys.stdout.isatty()
+    if output in (OutputFormat.table, OutputFormat.wide) and plain:
+        wide = output is OutputFormat.wide
+        sys.stdout.write(matrix_plain(matrix, headers=not no_headers, wide=wide) + "\n")
+        return
+    if output is OutputFormat.name:
+        sys.stdout.write("".join(f"{app}\n" for app in matrix.get("apps") or []))
+        return
     emit(matrix, output, matrix_table)

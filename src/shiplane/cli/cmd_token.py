@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -11,24 +12,27 @@ from rich.table import Table
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
     OutputFormat,
+    age_columns,
     emit,
+    emit_page,
+    no_headers_option,
     output_option,
-    page_table,
     reporting_failures,
-    short_time,
+    text,
     usage_error,
 )
+from shiplane.cli.tables import Column
 
 ROLES = ("viewer", "promoter", "approver", "admin")
 
 token_app = typer.Typer(name="token", help="Manage API tokens.", no_args_is_help=True)
 
 
-def _scope(token: dict[str, Any]) -> str:
+def _scope(token: Mapping[str, Any]) -> str:
     return ", ".join(token.get("environments") or []) or "all"
 
 
-def _status(token: dict[str, Any]) -> str:
+def _status(token: Mapping[str, Any]) -> str:
     return "revoked" if token.get("revoked_at") else "active"
 
 
@@ -77,29 +81,23 @@ def create(
 def list_(
     limit: int = typer.Option(50, "--limit", min=1, max=500, help="Page size (1..500)."),
     cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of a previous page."),
+    no_headers: bool = no_headers_option(),
     output: OutputFormat = output_option(),
 ) -> None:
     """List tokens (never their secrets)."""
     with reporting_failures(), open_client() as client:
         page = client.get("/tokens", {"limit": limit, "cursor": cursor})
 
-    def table(data: dict[str, Any]) -> Table | str:
-        return page_table(
-            data,
-            "Tokens",
-            ["ID", "NAME", "ROLE", "ENVIRONMENTS", "STATUS", "CREATED BY", "LAST USED"],
-            lambda t: [
-                t["id"],
-                t["name"],
-                t["role"],
-                _scope(t),
-                _status(t),
-                t["created_by"],
-                short_time(t.get("last_used_at")),
-            ],
-        )
-
-    emit(page, output, table)
+    columns = [
+        text("id", "ID"),
+        text("name", "NAME"),
+        text("role", "ROLE"),
+        Column("ENVIRONMENTS", _scope, flex=True),
+        Column("STATUS", _status),
+        text("created_by", "CREATED BY", wide=True),
+        *age_columns("last_used_at", header="LAST USED", wide_header="LAST USED AT"),
+    ]
+    emit_page(page, output, columns, what="tokens", no_headers=no_headers)
 
 
 @token_app.command("revoke")

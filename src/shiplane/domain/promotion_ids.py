@@ -46,3 +46,19 @@ def is_promotion_id(text: str) -> bool:
     return text.startswith(PROMOTION_ID_PREFIX) and bool(
         _ULID.fullmatch(text[len(PROMOTION_ID_PREFIX) :])
     )
+
+
+MIN_PREFIX_CHARS = 4
+_CROCKFORD_PREFIX = re.compile(r"[0-9A-HJKMNP-TV-Z]{1,26}")
+
+
+def promotion_id_prefix(text: str) -> str | None:
+    """`prm-01jx3k` or bare `01JX3K` (at least MIN_PREFIX_CHARS ULID characters) -> the
+    id prefix `prm-01JX3K`; None when `text` cannot start a promotion id."""
+    body = text.strip()
+    if body.lower().startswith(PROMOTION_ID_PREFIX):
+        body = body[len(PROMOTION_ID_PREFIX) :]
+    body = body.upper()
+    if len(body) < MIN_PREFIX_CHARS or not _CROCKFORD_PREFIX.fullmatch(body):
+        return None
+    return PROMOTION_ID_PREFIX + body

@@ -72,7 +72,9 @@ def test_release_create_list_show_as_json(logged_in: Shiplane) -> None:
 
     table = logged_in("release", "list", "--app", app)
     assert table.returncode == 0
-    assert release["id"] in table.stdout and "ALIAS" in table.stdout
+    # Tables show a unique id prefix (issue 12); `-o wide` the whole id.
+    assert release["id"][:12] in table.stdout and "ALIAS" in table.stdout
+    assert release["id"] in logged_in("release", "list", "--app", app, "-o", "wide").stdout
 
 
 def test_release_list_pages_with_cursor(logged_in: Shiplane) -> None:

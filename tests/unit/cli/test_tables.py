@@ -1,0 +1,110 @@
+"""Plain kubectl-style tables: columns, short unique ids, AGE, fitting 80 columns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shiplane.cli.tables import Column, absolute, age, render_table, short_ids
+from shiplane.domain.promotion_ids import promotion_id_prefix
+
+NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
+
+
+def _columns() -> list[Column]:
+    return [
+        Column("ID", lambda r: str(r["id"])),
+        Column("STATE", lambda r: str(r["state"])),
+        Column("CREATED", lambda r: absolute(r["at"]), wide=True),
+        Column("REASON", lambda r: str(r["reason"]), flex=True),
+    ]
+
+
+ROWS = [
+    {"id": "prm-01JX3K4M5N6P7Q8R9S0T1V2W3X", "state": "Waiting", "at": "2026-12-06T11:00:00Z",
+     "reason": "waiting for 1 approval from release-managers and 20s of soak in staging"},
+    {"id": "prm-01JX3K4M5N6P7Q8R9S0T1V2W3Y", "state": "Succeeded", "at": None,
+     "reason": "verified"},
+]  # fmt: skip
+
+
+def test_plain_columns_left_aligned_with_a_header_line() -> None:
+    text = render_table(ROWS, _columns())
+    lines = text.splitlines()
+    assert lines[0].split() == ["ID", "STATE", "REASON"]
+    assert lines[1].startswith("prm-01JX3K4M5N6P7Q8R9S0T1V2W3X   Waiting     waiting for")
+    assert "│" not in text and "━" not in text and "┃" not in text
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_no_headers_leaves_out_the_header_line_only() -> None:
+    lines = render_table(ROWS, _columns(), headers=False).splitlines()
+    assert len(lines) == 2 and lines[0].startswith("prm-")
+
+
+def test_wide_adds_wide_columns() -> None:
+    header = render_table(ROWS, _columns(), wide=True).splitlines()[0]
+    assert header.split() == ["ID", "STATE", "CREATED", "REASON"]
+    assert "2026-12-06T11:00:00Z" in render_table(ROWS, _columns(), wide=True)
+
+
+def test_fits_80_columns_by_shortening_free_text_never_ids() -> None:
+    text = render_table(ROWS, _columns(), width=80)
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert ROWS[0]["id"] in text and ROWS[1]["id"] in text
+    assert "…" in text  # the reason was shortened, visibly
+
+
+def test_multi_line_cells_become_one_line() -> None:
+    rows = [{"id": "a", "state": "x", "at": None, "reason": "two\nlines"}]
+    assert render_table(rows, _columns()).splitlines()[1].endswith("two lines")
+
+
+def test_short_ids_are_unique_prefixes_with_a_minimum_length() -> None:
+    ids = ["rel-3f9c2a41d0e5b6c7aa00", "rel-3f9c2a41d0e5b6c7bb00", "rel-77aa00112233445566ff"]
+    shown = short_ids(ids, type_prefix="rel-", minimum=8)
+    assert shown["rel-77aa00112233445566ff"] == "77aa0011"
+    assert shown["rel-3f9c2a41d0e5b6c7aa00"] == "3f9c2a41d0e5b6c7a"
+    assert shown["rel-3f9c2a41d0e5b6c7bb00"] == "3f9c2a41d0e5b6c7b"
+    assert len(set(shown.values())) == 3
+    assert short_ids(["rel-12"], type_prefix="rel-", minimum=8) == {"rel-12": "12"}
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [
+        (timedelta(seconds=5), "5s"),
+        (timedelta(seconds=119), "119s"),
+        (timedelta(minutes=3, seconds=7), "3m7s"),
+        (timedelta(minutes=42), "42m"),
+        (timedelta(hours=5, minutes=2), "5h2m"),
+        (timedelta(hours=30), "30h"),
+        (timedelta(days=3, hours=4), "3d4h"),
+        (timedelta(days=40), "40d"),
+        (timedelta(days=800), "2y"),
+        (timedelta(seconds=-3), "0s"),
+    ],
+)
+def test_age_reads_like_kubectl(delta: timedelta, expected: str) -> None:
+    assert age((NOW - delta).isoformat(), NOW) == expected
+
+
+def test_age_and_absolute_of_missing_times() -> None:
+    assert age(None, NOW) == "-" and absolute("") == "-"
+    assert absolute("2026-12-06T13:00:00+01:00") == "2026-12-06T12:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("prm-01JX3K", "prm-01JX3K"),
+        ("01jx3k", "prm-01JX3K"),
+        ("PRM-01jx3k4m", "prm-01JX3K4M"),
+        ("01J", None),  # too short to mean anything
+        ("prm-01JU", None),  # U is not Crockford base32
+        ("prm-01JX%", None),  # no LIKE wildcards get through
+    ],
+)
+def test_promotion_id_prefixes(text: str, expected: str | None) -> None:
+    assert promotion_id_prefix(text) == expected
