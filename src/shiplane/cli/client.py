@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 CONFIG_ENV = "SHIPLANE_CONFIG"
 SERVER_ENV = "SHIPLANE_SERVER"
 TOKEN_ENV = "SHIPLANE_TOKEN"  # noqa: S105 - a variable name, not a secret
+CONTEXT_ENV = "SHIPLANE_CONTEXT"
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -55,6 +55,18 @@ class Credentials:
     token: str
 
 
+@dataclass
+class Overrides:
+    """The root command's `--server`, `--token` and `--context` for this call."""
+
+    server: str | None = None
+    token: str | None = None
+    context: str | None = None
+
+
+OVERRIDES = Overrides()
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text()
@@ -62,22 +74,79 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise CliFailure(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliFailure(f"{path} is not UTF-8 text; run `shiplane login` again") from None
+    import yaml
+
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError:
         raise CliFailure(f"{path} is not valid YAML; run `shiplane login` again") from None
     if not isinstance(data, dict):
-        raise CliFailure(f"{path} must be a mapping with 'server' and 'token'")
+        raise CliFailure(f"{path} must be a mapping of contexts (see `shiplane context list`)")
     return data
 
 
-def write_config_file(path: Path, credentials: Credentials) -> None:
+@dataclass(frozen=True)
+class Contexts:
+    """The CLI config file: named contexts (server + token) and the current one.
+
+    A file written before contexts existed (`server:` and `token:` at the top) reads as
+    one context named `default`.
+    """
+
+    current: str | None
+    contexts: dict[str, Credentials]
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], path: Path) -> Contexts:
+        contexts: dict[str, Credentials] = {}
+        for name, entry in (data.get("contexts") or {}).items():
+            if not isinstance(entry, dict) or not entry.get("server") or not entry.get("token"):
+                raise CliFailure(f"{path}: context {name!r} needs a server and a token")
+            contexts[str(name)] = Credentials(str(entry["server"]), str(entry["token"]))
+        current = data.get("current-context")
+        if not contexts and data.get("server") and data.get("token"):
+            contexts[DEFAULT_CONTEXT] = Credentials(str(data["server"]), str(data["token"]))
+            current = DEFAULT_CONTEXT
+        return cls(current=str(current) if current else None, contexts=contexts)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "current-context": self.current,
+            "contexts": {
+                name: {"server": c.server, "token": c.token}
+                for name, c in sorted(self.contexts.items())
+            },
+        }
+
+
+DEFAULT_CONTEXT = "default"
+
+
+def load_contexts(path: Path | None = None) -> Contexts:
+    path = path or config_path()
+    return Contexts.parse(read_config_file(path), path)
+
+
+def save_contexts(path: Path, contexts: Contexts) -> None:
+    import yaml
+
+    _write_private(path, yaml.safe_dump(contexts.to_data(), sort_keys=False))
+
+
+def write_config_file(path: Path, credentials: Credentials, name: str = DEFAULT_CONTEXT) -> None:
+    """Store `credentials` as context `name` and make it the current one."""
+    existing = load_contexts(path) if path.exists() else Contexts(None, {})
+    save_contexts(path, Contexts(current=name, contexts={**existing.contexts, name: credentials}))
+
+
+def _write_private(path: Path, text: str) -> None:
     """Write atomically with mode 0600; create the parent directory with mode 0700."""
     parent = path.parent
     if not parent.exists():
         parent.mkdir(parents=True, mode=0o700)
         parent.chmod(0o700)  # mkdir's mode is filtered by the umask
-    text = yaml.safe_dump({"server": credentials.server, "token": credentials.token})
     temporary = parent / f".{path.name}.{os.getpid()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -91,18 +160,27 @@ def write_config_file(path: Path, credentials: Credentials) -> None:
 
 
 def load_credentials() -> Credentials:
-    """Environment first (`SHIPLANE_SERVER`, `SHIPLANE_TOKEN`), then the config file."""
+    """`--server`/`--token` first, then `SHIPLANE_SERVER`/`SHIPLANE_TOKEN`, then the
+    context (`--context`, else `SHIPLANE_CONTEXT`, else the current one)."""
     path = config_path()
-    stored = read_config_file(path)
-    server = os.environ.get(SERVER_ENV) or stored.get("server")
-    token = os.environ.get(TOKEN_ENV) or stored.get("token")
+    stored = load_contexts(path)
+    wanted = OVERRIDES.context or os.environ.get(CONTEXT_ENV) or stored.current
+    chosen: Credentials | None = None
+    if wanted:
+        chosen = stored.contexts.get(wanted)
+        named = OVERRIDES.context or os.environ.get(CONTEXT_ENV)
+        if chosen is None and named:
+            known = ", ".join(sorted(stored.contexts)) or "none"
+            raise CliFailure(f"no context named {wanted!r} in {path} (known: {known})")
+    server = OVERRIDES.server or os.environ.get(SERVER_ENV) or (chosen and chosen.server)
+    token = OVERRIDES.token or os.environ.get(TOKEN_ENV) or (chosen and chosen.token)
     if not server or not token:
         missing = "server" if not server else "token"
         raise CliFailure(
-            f"no {missing} configured: run `shiplane login SERVER --token TOKEN` "
-            f"or set {SERVER_ENV} and {TOKEN_ENV}"
+            f"no {missing} configured: run `shiplane login SERVER --token TOKEN`, "
+            f"pass --server and --token, or set {SERVER_ENV} and {TOKEN_ENV}"
         )
-    return Credentials(server=normalize_server(str(server)), token=str(token))
+    return Credentials(server=normalize_server(str(server)), token=str(token).strip())
 
 
 def _problem_detail(response: httpx.Response) -> str:

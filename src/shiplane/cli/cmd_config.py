@@ -58,10 +58,3 @@ def init(
         raise typer.Exit(1) from None
     typer.echo(f"created {directory}: shiplane.yaml, apps/web, apps/api, envs/ (first commit made)")
     typer.echo(f"next: shiplane validate {directory / 'shiplane.yaml'}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    app.command("validate")(validate)
-    app.command("schema")(schema)
-    app.command("init")(init)

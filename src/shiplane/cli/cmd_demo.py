@@ -288,7 +288,3 @@ Stop everything: shiplane demo --stop
 """,
         flush=True,
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)

@@ -75,7 +75,7 @@ def diff(
     environment: str | None = typer.Argument(None, help="Environment (with APP)."),
     app: str | None = typer.Argument(None, help="App to diff against the live cluster."),
     envs: tuple[str, str] | None = typer.Option(
-        None, "--envs", help="Compare two environments: --envs A B (versions aside)."
+        None, "--envs", metavar="ENV ENV", help="Compare two environments (versions aside)."
     ),
     only_app: list[str] = typer.Option([], "--app", help="With --envs: only these apps."),
     exit_code: bool = typer.Option(

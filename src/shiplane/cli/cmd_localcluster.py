@@ -14,6 +14,7 @@ from shiplane.localcluster.build import BuildError, build_all, component_dir
 from shiplane.localcluster.components import component
 
 localcluster = typer.Typer(
+    name="localcluster",
     help="Local Kubernetes control planes (etcd, kube-apiserver, controller-manager, "
     "scheduler, kwok fake nodes) on 127.0.0.1, no Docker needed.",
     no_args_is_help=True,
@@ -135,8 +136,3 @@ def kubectl_cmd(
         [str(kubectl), f"--kubeconfig={state.kubeconfig}", *ctx.args], check=False
     )
     raise typer.Exit(proc.returncode)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `shiplane localcluster ...` to the root app."""
-    app.add_typer(localcluster, name="localcluster")

@@ -27,6 +27,7 @@ from shiplane.cli.tables import Column, render_table, short_ids
 # A promotion id is `prm-` + a ULID whose first 10 characters are the creation time in
 # milliseconds; promotions of the same millisecond get longer prefixes in a table.
 PROMOTION_ID_MIN = 10
+ID_HELP = "Promotion id, or a unique prefix of it as tables show it."
 RELEASE_ID_MIN = 8
 
 promotion_app = typer.Typer(
@@ -49,7 +50,7 @@ def _emit_record(record: dict[str, Any], output: OutputFormat) -> None:
 
 def promote(
     release: str = typer.Argument(..., help="Release id, unique id prefix, or alias."),
-    to: str = typer.Option(..., "--to", help="Target environment."),
+    to: str = typer.Option(..., "--to", metavar="ENV", help="Target environment."),
     reason: str = typer.Option("", "--reason", help="Why (recorded in the audit trail)."),
     output: OutputFormat = output_option(),
 ) -> None:
@@ -111,7 +112,7 @@ def promotion_columns(items: list[dict[str, Any]], fmt: OutputFormat) -> list[Co
 
 @promotion_app.command("show")
 def show(
-    promotion_id: str = typer.Argument(...),
+    promotion_id: str = typer.Argument(..., help=ID_HELP),
     output: OutputFormat = output_option(),
 ) -> None:
     """A promotion and every recorded step."""
@@ -138,9 +139,8 @@ def show(
         emit(detail, output, table)
 
 
-@promotion_app.command("explain")
 def explain(
-    promotion_id: str = typer.Argument(...), output: OutputFormat = output_option()
+    promotion_id: str = typer.Argument(..., help=ID_HELP), output: OutputFormat = output_option()
 ) -> None:
     """Why a promotion waits or failed, and what would unblock it."""
     with reporting_failures(), open_client() as client:
@@ -150,7 +150,7 @@ def explain(
 
 @promotion_app.command("abort")
 def abort(
-    promotion_id: str = typer.Argument(...),
+    promotion_id: str = typer.Argument(..., help=ID_HELP),
     reason: str = typer.Option("", "--reason"),
     output: OutputFormat = output_option(),
 ) -> None:
@@ -163,7 +163,9 @@ def abort(
 
 
 @promotion_app.command("retry")
-def retry(promotion_id: str = typer.Argument(...), output: OutputFormat = output_option()) -> None:
+def retry(
+    promotion_id: str = typer.Argument(..., help=ID_HELP), output: OutputFormat = output_option()
+) -> None:
     """Promote the same release again, as a new promotion."""
     with reporting_failures(), open_client() as client:
         record = client.request("POST", f"/promotions/{promotion_id}/retry")
@@ -172,7 +174,7 @@ def retry(promotion_id: str = typer.Argument(...), output: OutputFormat = output
 
 @promotion_app.command("resolve")
 def resolve(
-    promotion_id: str = typer.Argument(...),
+    promotion_id: str = typer.Argument(..., help=ID_HELP),
     check: str = typer.Argument(..., help="The inconclusive check."),
     passed: bool | None = typer.Option(None, "--pass/--fail", help="Your verdict."),
     comment: str = typer.Option("", "--comment"),
@@ -191,7 +193,7 @@ def resolve(
 
 
 def approve(
-    promotion_id: str = typer.Argument(...),
+    promotion_id: str = typer.Argument(..., help=ID_HELP),
     comment: str = typer.Option("", "--comment"),
     output: OutputFormat = output_option(),
 ) -> None:
@@ -204,7 +206,7 @@ def approve(
 
 
 def reject(
-    promotion_id: str = typer.Argument(...),
+    promotion_id: str = typer.Argument(..., help=ID_HELP),
     reason: str = typer.Option(..., "--reason", help="Why; the promotion ends."),
     output: OutputFormat = output_option(),
 ) -> None:
@@ -217,9 +219,11 @@ def reject(
 
 
 def rollback(
-    environment: str = typer.Argument(...),
-    app: str = typer.Argument(...),
-    to: str | None = typer.Option(None, "--to", help="Release (default: last verified there)."),
+    environment: str = typer.Argument(..., help="Environment."),
+    app: str = typer.Argument(..., help="App."),
+    to: str | None = typer.Option(
+        None, "--to", metavar="RELEASE", help="Release (default: the last verified there)."
+    ),
     reason: str = typer.Option("", "--reason"),
     output: OutputFormat = output_option(),
 ) -> None:
@@ -234,8 +238,8 @@ def rollback(
 
 
 def hold(
-    environment: str = typer.Argument(...),
-    app: str = typer.Argument(...),
+    environment: str = typer.Argument(..., help="Environment."),
+    app: str = typer.Argument(..., help="App."),
     reason: str = typer.Option("", "--reason"),
 ) -> None:
     """Stop auto-promotion of APP into ENV until `unhold`."""
@@ -246,7 +250,10 @@ def hold(
     sys.stdout.write(f"held: {app} in {environment}\n")
 
 
-def unhold(environment: str = typer.Argument(...), app: str = typer.Argument(...)) -> None:
+def unhold(
+    environment: str = typer.Argument(..., help="Environment."),
+    app: str = typer.Argument(..., help="App."),
+) -> None:
     """Lift a hold."""
     with reporting_failures(), open_client() as client:
         client.request("DELETE", f"/environments/{environment}/apps/{app}/hold")
@@ -263,20 +270,15 @@ def freeze(
     sys.stdout.write(f"frozen: {environment}\n")
 
 
-def unfreeze(environment: str = typer.Argument(...)) -> None:
+def unfreeze(environment: str = typer.Argument(..., help="Environment, or '*'.")) -> None:
     """Lift a freeze."""
     with reporting_failures(), open_client() as client:
         client.request("DELETE", f"/environments/{environment}/freeze")
     sys.stdout.write(f"unfrozen: {environment}\n")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("promote")(promote)
-    app.add_typer(promotion_app)
-    app.command("approve")(approve)
-    app.command("reject")(reject)
-    app.command("rollback")(rollback)
-    app.command("hold")(hold)
-    app.command("unhold")(unhold)
-    app.command("freeze")(freeze)
-    app.command("unfreeze")(unfreeze)
+# One home for each verb: `promotion approve`; the registry adds top-level aliases
+# (`shiplane approve`) that point at the same functions.
+promotion_app.command("explain")(explain)
+promotion_app.command("approve")(approve)
+promotion_app.command("reject")(reject)

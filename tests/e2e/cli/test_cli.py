@@ -38,9 +38,11 @@ def test_login_checks_the_token_and_writes_a_private_file(
     assert "as bootstrap (role admin" in good.stdout
     assert stat.S_IMODE(cli_config.stat().st_mode) == 0o600
     assert stat.S_IMODE(cli_config.parent.stat().st_mode) == 0o700
+    # Stored as a named context (issue 12), by default named after the server.
+    name = cli_server.url.split("://", 1)[1]
     assert yaml.safe_load(cli_config.read_text()) == {
-        "server": cli_server.url,
-        "token": cli_server.admin_token,
+        "current-context": name,
+        "contexts": {name: {"server": cli_server.url, "token": cli_server.admin_token}},
     }
     assert cli_server.admin_token not in good.stdout + good.stderr
 
@@ -73,7 +75,7 @@ def test_release_create_list_show_as_json(logged_in: Shiplane) -> None:
     table = logged_in("release", "list", "--app", app)
     assert table.returncode == 0
     # Tables show a unique id prefix (issue 12); `-o wide` the whole id.
-    assert release["id"][:12] in table.stdout and "ALIAS" in table.stdout
+    assert release["id"][4:12] in table.stdout and "ALIAS" in table.stdout
     assert release["id"] in logged_in("release", "list", "--app", app, "-o", "wide").stdout
 
 
