@@ -1,10 +1,22 @@
 """Shiplane: application promotion for Kubernetes."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("shiplane")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from typing import Any
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Looked up on first use: importlib.metadata costs tens of milliseconds, and most
+    # `shiplane` commands never need the version (CLI start-up budget, docs/cli.md).
+    if name != "__version__":
+        raise AttributeError(f"module 'shiplane' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("shiplane")
+    except PackageNotFoundError:  # running from a source tree without installation
+        value = "0.0.0+unknown"
+    globals()["__version__"] = value
+    return value

@@ -6,11 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shiplane.cli.output import usage_error
-from shiplane.domain.releases import (
-    ReleaseValidationError,
-    parse_image_ref,
-    validate_app_name,
-)
 
 
 def parse_artifact_args(values: Sequence[str]) -> dict[str, str]:
@@ -19,6 +14,14 @@ def parse_artifact_args(values: Sequence[str]) -> dict[str, str]:
     Checked locally with the same rules as the server, so a typo is a usage error (exit 2)
     with a precise message before anything is sent.
     """
+    # Imported here: the release rules compile many patterns, and only `release create`
+    # needs them (CLI start-up budget).
+    from shiplane.domain.releases import (
+        ReleaseValidationError,
+        parse_image_ref,
+        validate_app_name,
+    )
+
     artifacts: dict[str, str] = {}
     for value in values:
         app, sep, image = value.partition("=")

@@ -6,13 +6,15 @@ layer prints it and exits 1. Nothing here prints or logs the token.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 CONFIG_ENV = "SHIPLANE_CONFIG"
 SERVER_ENV = "SHIPLANE_SERVER"
@@ -183,42 +185,79 @@ def load_credentials() -> Credentials:
     return Credentials(server=normalize_server(str(server)), token=str(token).strip())
 
 
-def _problem_detail(response: httpx.Response) -> str:
+def _problem_detail(status: int, reason: str, body: bytes) -> str:
     try:
-        body = response.json()
+        data = json.loads(body)
     except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return str(body["detail"])
-    text = response.text.strip().splitlines()
-    return text[0][:200] if text else response.reason_phrase or "request failed"
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("detail"), str):
+        return str(data["detail"])
+    text = body.decode("utf-8", "replace").strip().splitlines()
+    return text[0][:200] if text else reason or f"HTTP {status}"
 
 
 class ApiClient:
+    """A small JSON client on the standard library's http.client: importing httpx costs
+    more than the whole start-up budget of a CLI call (docs/cli.md). One connection per
+    request; the CLI makes one or two."""
+
     def __init__(self, credentials: Credentials, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self.server = credentials.server
-        self._http = httpx.Client(
-            base_url=credentials.server + API_PREFIX,
-            headers={"Authorization": f"Bearer {credentials.token}"},
-            timeout=timeout,
-        )
+        parts = urlsplit(credentials.server)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CliFailure(f"{credentials.server!r} is not an http(s) server URL")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._base = parts.path.rstrip("/") + API_PREFIX
+        self._headers = {
+            "Authorization": f"Bearer {credentials.token}",
+            "Accept": "application/json",
+            "User-Agent": "shiplane-cli",
+        }
+        self._timeout = timeout
 
     def __enter__(self) -> ApiClient:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._http.close()
+        return None
 
-    def _transport_failure(self, exc: httpx.TransportError) -> CliFailure:
-        if isinstance(exc, httpx.ConnectError):
+    def _transport_failure(self, exc: BaseException) -> CliFailure:
+        if isinstance(exc, ConnectionRefusedError | socket.gaierror):
             return CliFailure(
                 f"cannot connect to the Shiplane server at {self.server} "
                 f"({_reason(exc)}); is it running? Start one with `shiplane serve`, "
                 "or point to another with `shiplane login SERVER --token TOKEN`"
             )
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, TimeoutError):
             return CliFailure(f"the Shiplane server at {self.server} did not answer in time")
         return CliFailure(f"request to {self.server} failed: {_reason(exc)}")
+
+    def _open(
+        self, method: str, path: str, params: QueryParams | None, body: Any, timeout: float
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        clean = {k: v for k, v in (params or {}).items() if v is not None and v != []}
+        url = self._base + path + ("?" + urlencode(clean, doseq=True) if clean else "")
+        headers = dict(self._headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if self._https:
+            import ssl
+
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self._host, self._port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+        try:
+            connection.request(method, url, body=data, headers=headers)
+            return connection, connection.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise self._transport_failure(exc) from None
 
     def request(
         self,
@@ -228,38 +267,52 @@ class ApiClient:
         params: QueryParams | None = None,
         json: Any = None,
     ) -> Any:
-        clean = {k: v for k, v in (params or {}).items() if v is not None and v != []}
+        connection, response = self._open(method, path, params, json, self._timeout)
         try:
-            response = self._http.request(method, path, params=clean, json=json)
-        except httpx.TransportError as exc:
+            content = response.read()
+        except (OSError, http.client.HTTPException) as exc:
             raise self._transport_failure(exc) from None
-        if response.status_code >= 400:
-            raise ApiError(response.status_code, _problem_detail(response))
-        if response.status_code == 204 or not response.content:
+        finally:
+            connection.close()
+        if response.status >= 400:
+            raise ApiError(
+                response.status, _problem_detail(response.status, response.reason, content)
+            )
+        if response.status == 204 or not content:
             return None
         try:
-            return response.json()
+            return _json_loads(content)
         except ValueError:
             raise CliFailure(f"the server at {self.server} sent a non-JSON answer") from None
 
     def get(self, path: str, params: QueryParams | None = None) -> Any:
         return self.request("GET", path, params=params)
 
-    def stream_lines(self, path: str) -> Iterator[str]:
+    def stream_lines(
+        self, path: str, params: QueryParams | None = None, *, read_timeout: float = 300.0
+    ) -> Iterator[str]:
+        """The body's lines as they arrive (JSON lines, server-sent events)."""
+        connection, response = self._open("GET", path, params, None, read_timeout)
         try:
-            with self._http.stream("GET", path, timeout=httpx.Timeout(30.0, read=300.0)) as r:
-                if r.status_code >= 400:
-                    r.read()
-                    raise ApiError(r.status_code, _problem_detail(r))
-                yield from r.iter_lines()
-        except httpx.TransportError as exc:
+            if response.status >= 400:
+                detail = _problem_detail(response.status, response.reason, response.read())
+                raise ApiError(response.status, detail)
+            for raw in response:
+                yield raw.decode("utf-8", "replace").rstrip("\r\n")
+        except (OSError, http.client.HTTPException) as exc:
             raise self._transport_failure(exc) from None
+        finally:
+            connection.close()
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip()
-    if "Connection refused" in text or "ECONNREFUSED" in text:
+def _json_loads(content: bytes) -> Any:
+    return json.loads(content)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
+    text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 

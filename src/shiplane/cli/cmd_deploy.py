@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from shiplane.cli.client import ApiClient, load_credentials, open_client
 from shiplane.cli.output import (
@@ -22,6 +21,9 @@ from shiplane.cli.output import (
 )
 from shiplane.cli.tables import Column, short_ids
 
+if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
+    from rich.table import Table
+
 # A sync waits for health; the server bounds that wait, the client must outlast it.
 SYNC_TIMEOUT_S = 900.0
 
@@ -31,6 +33,8 @@ def _outcome_table(result: dict[str, Any]) -> Table | str:
     apps: dict[str, Any] = outcome.get("apps") or {}
     if not apps:
         return f"{result['status']}: {result.get('step')}: {result.get('error')}"
+    from rich.table import Table
+
     table = Table(
         "APP",
         "OBJECTS",

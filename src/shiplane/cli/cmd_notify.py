@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
-from rich.table import Table
 
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
@@ -23,6 +22,9 @@ from shiplane.cli.output import (
 )
 from shiplane.cli.tables import Column
 
+if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
+    from rich.table import Table
+
 STATUSES = ("pending", "delivered", "failed")
 
 notifications_app = typer.Typer(
@@ -38,6 +40,8 @@ def _error(delivery: dict[str, Any]) -> str:
 
 
 def _delivery_table(delivery: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
-from rich.table import Table
 
 from shiplane.cli.args import parse_artifact_args, parse_key_values
 from shiplane.cli.client import open_client
@@ -25,6 +24,9 @@ from shiplane.cli.output import (
 )
 from shiplane.cli.tables import Column
 
+if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
+    from rich.table import Table
+
 RELEASE_ID_MIN = 8
 
 release_app = typer.Typer(name="release", help="Create and inspect releases.", no_args_is_help=True)
@@ -39,6 +41,8 @@ def _labels_text(release: Mapping[str, Any]) -> str:
 
 
 def release_table(release: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
-from rich.table import Table
 
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
@@ -23,6 +22,9 @@ from shiplane.cli.output import (
 )
 from shiplane.cli.tables import Column
 
+if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
+    from rich.table import Table
+
 ROLES = ("viewer", "promoter", "approver", "admin")
 
 token_app = typer.Typer(name="token", help="Manage API tokens.", no_args_is_help=True)
@@ -37,6 +39,8 @@ def _status(token: Mapping[str, Any]) -> str:
 
 
 def token_table(token: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
