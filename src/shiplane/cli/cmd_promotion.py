@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from shiplane.cli.client import open_client
+from shiplane.cli.cmd_watch import follow_promotion, timeout_option, watch
 from shiplane.cli.output import (
     OutputFormat,
     age_columns,
@@ -52,6 +53,10 @@ def promote(
     release: str = typer.Argument(..., help="Release id, unique id prefix, or alias."),
     to: str = typer.Option(..., "--to", metavar="ENV", help="Target environment."),
     reason: str = typer.Option("", "--reason", help="Why (recorded in the audit trail)."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Follow it until it ends; exit 0 only when it succeeded."
+    ),
+    timeout: float = timeout_option(),
     output: OutputFormat = output_option(),
 ) -> None:
     """Promote a release into an environment: it queues, waits for its gates, deploys,
@@ -60,7 +65,10 @@ def promote(
         record = client.request(
             "POST", "/promotions", json={"release": release, "environment": to, "reason": reason}
         )
-    _emit_record(record, output)
+        _emit_record(record, output)
+        if wait:
+            sys.stdout.flush()
+            raise typer.Exit(follow_promotion(client, record["id"], timeout))
 
 
 @promotion_app.command("list")
@@ -282,3 +290,4 @@ def unfreeze(environment: str = typer.Argument(..., help="Environment, or '*'.")
 promotion_app.command("explain")(explain)
 promotion_app.command("approve")(approve)
 promotion_app.command("reject")(reject)
+promotion_app.command("watch")(watch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+import typer
+
 from shiplane.cli.client import open_client
 from shiplane.cli.output import (
     OutputFormat,
@@ -86,14 +88,30 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
     return table
 
 
-def status(no_headers: bool = no_headers_option(), output: OutputFormat = output_option()) -> None:
+def status(
+    watch: bool = typer.Option(
+        False, "--watch", "-w", help="Print it again whenever something happens (Ctrl-C ends)."
+    ),
+    no_headers: bool = no_headers_option(),
+    output: OutputFormat = output_option(),
+) -> None:
     """Show the apps x environments matrix: the release each environment runs.
 
     On a terminal each cell also lists the promotions waiting there; piped, or with
     --no-headers, the matrix is plain columns, one line per app.
     """
+    if watch:
+        from shiplane.cli.cmd_watch import watch_matrix
+
+        with reporting_failures(), open_client() as client:
+            watch_matrix(client, lambda m: _show(m, no_headers, output))
+        return
     with reporting_failures(), open_client() as client:
         matrix = client.get("/matrix")
+    _show(matrix, no_headers, output)
+
+
+def _show(matrix: dict[str, Any], no_headers: bool, output: OutputFormat) -> None:
     plain = no_headers or output is OutputFormat.wide or not sys.stdout.isatty()
     if output in (OutputFormat.table, OutputFormat.wide) and plain:
         wide = output is OutputFormat.wide

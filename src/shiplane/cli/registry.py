@@ -41,6 +41,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "audit": _spec("cmd_audit", "audit_app", "Read and verify the audit trail."),
     "notifications": _spec("cmd_notify", "notifications_app", "Notification deliveries."),
     "replicas": _spec("cmd_replicas", "replicas", "Live server replicas and their leases."),
+    "events": _spec("cmd_watch", "events", "Print audit events as they happen."),
     # Deploying
     "sync": _spec("cmd_deploy", "sync", "Re-apply what git says to an environment."),
     "diff": _spec("cmd_deploy", "diff", "What a sync would change, or how two envs differ."),
@@ -63,7 +64,7 @@ GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
         "release", "promote", "promotion", "approve", "reject", "explain", "rollback",
         "hold", "unhold", "freeze", "unfreeze",
     )),
-    ("Observing", ("status", "history", "audit", "notifications", "replicas")),
+    ("Observing", ("status", "events", "history", "audit", "notifications", "replicas")),
     ("Deploying", ("sync", "diff")),
     ("Connecting and administration", ("login", "context", "token", "serve", "completion")),
     ("Local tools (no server needed)", ("init", "validate", "schema", "localcluster", "demo")),
