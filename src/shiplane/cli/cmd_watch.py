@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import typer
 
@@ -77,7 +78,7 @@ def events(
 
 def follow_promotion(client: ApiClient, promotion_id: str, timeout: float) -> int:
     """Print the promotion's state whenever it changes until it finishes; its exit code."""
-    record = client.get(f"/promotions/{promotion_id}")["promotion"]
+    record = client.get(f"/promotions/{quote(promotion_id, safe='')}")["promotion"]
     full_id, environment = record["id"], record["environment"]
     shown: tuple[str, str] | None = None
     deadline = time.monotonic() + timeout
