@@ -15,6 +15,7 @@ from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.roles import Role
 from shiplane.store import audit, outbox
+from shiplane.store.id_prefixes import delivery_ids_with_prefix, unique_match
 from shiplane.store.outbox import DeliveryNotFailedError, DeliveryNotFoundError, DeliveryRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["notifications"])
@@ -49,13 +50,24 @@ def list_notifications(
     return PageOut[DeliveryRecord](items=list(result.items), next_cursor=result.next_cursor)
 
 
+def delivery_ref(delivery_id: str, context: ApiContext = Depends(get_context)) -> str:
+    """The path's delivery id, or the one delivery whose id starts with it (git-style)."""
+    with context.database.session(readonly=True) as session:
+        matches = delivery_ids_with_prefix(session, delivery_id)
+    resolved = unique_match(delivery_id, matches)
+    if resolved is None:
+        raise ProblemError(404, f"delivery id prefix {delivery_id[:40]!r} is ambiguous: "
+                           f"{', '.join(matches)}; give more of it")  # fmt: skip
+    return resolved
+
+
 @router.get(
     "/notifications/{delivery_id}",
     summary="Show one notification delivery",
     responses=problem_openapi_responses(*_AUTH_ERRORS, 404),
 )
 def show_notification(
-    delivery_id: str,
+    delivery_id: str = Depends(delivery_ref),
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> DeliveryRecord:
@@ -72,7 +84,7 @@ def show_notification(
     responses=problem_openapi_responses(*_AUTH_ERRORS, 404, 409),
 )
 def retry_notification(
-    delivery_id: str,
+    delivery_id: str = Depends(delivery_ref),
     principal: Principal = Depends(require_role(Role.ADMIN)),
     context: ApiContext = Depends(get_context),
 ) -> DeliveryRecord:

@@ -14,6 +14,7 @@ from shiplane.api.schemas import TokenCreate, TokenCreated, WhoAmI
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
 from shiplane.store import audit, tokens
+from shiplane.store.id_prefixes import token_ids_with_prefix, unique_match
 from shiplane.store.records import TokenRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["tokens"])
@@ -113,6 +114,13 @@ def revoke_token(
     context: ApiContext = Depends(get_context),
 ) -> TokenRecord:
     with context.database.session() as session:
+        # A unique prefix, as tables show ids (git-style), stands for its token.
+        matches = token_ids_with_prefix(session, token_id)
+        resolved = unique_match(token_id, matches)
+        if resolved is None:
+            raise ProblemError(404, f"token id prefix {token_id[:40]!r} is ambiguous: "
+                               f"{', '.join(matches)}; give more of it")  # fmt: skip
+        token_id = resolved
         record = tokens.revoke_token(session, token_id)
         if record is None:
             raise ProblemError(404, f"no token with id {token_id!r}")

@@ -13,6 +13,7 @@ from shiplane.cli.output import (
     age_columns,
     emit,
     emit_page,
+    id_column,
     no_headers_option,
     output_option,
     reporting_failures,
@@ -77,8 +78,10 @@ def list_(
     with reporting_failures(), open_client() as client:
         page = client.get("/notifications", params)
 
+    items = page.get("items") or []
     columns = [
-        text("id", "ID"),
+        # dlv- + 12 hex of the creation time in ms + random: 14 keep one ms apart.
+        id_column(items, output, type_prefix="dlv-", minimum=14),
         text("status", "STATUS"),
         text("channel", "CHANNEL"),
         text("event", "EVENT"),

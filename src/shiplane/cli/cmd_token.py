@@ -14,6 +14,7 @@ from shiplane.cli.output import (
     age_columns,
     emit,
     emit_page,
+    id_column,
     no_headers_option,
     output_option,
     reporting_failures,
@@ -92,8 +93,9 @@ def list_(
     with reporting_failures(), open_client() as client:
         page = client.get("/tokens", {"limit": limit, "cursor": cursor})
 
+    items = page.get("items") or []
     columns = [
-        text("id", "ID"),
+        id_column(items, output, type_prefix="tok-", minimum=8),
         text("name", "NAME"),
         text("role", "ROLE"),
         Column("ENVIRONMENTS", _scope, flex=True),

@@ -161,7 +161,7 @@ def test_tokens_create_list_revoke(logged_in: Shiplane, cli_server: ServerProces
     assert record["environments"] == ["dev"] and record["role"] == "promoter"
     assert token not in json.dumps(listing)
 
-    revoked = logged_in("token", "revoke", record["id"])
+    revoked = logged_in("token", "revoke", record["id"][4:12])  # a unique prefix (issue 12)
     assert revoked.returncode == 0, revoked.stderr
     env = {"SHIPLANE_SERVER": cli_server.url, "SHIPLANE_TOKEN": token}
     after = logged_in("release", "list", env=env)

@@ -80,11 +80,12 @@ def test_failed_delivery_is_visible_and_retry_resends_it(
         assert listed.returncode == 0, listed.stderr
         assert [d["id"] for d in json.loads(listed.stdout)["items"]] == [item["id"]]
         table = _cli(server, viewer, "list", "--status", "failed")
-        assert item["id"] in table.stdout and "HTTP 500" in table.stdout
+        # Tables show a unique id prefix without `dlv-` (issue 12); commands accept it.
+        assert item["id"][4:18] in table.stdout and "HTTP 500" in table.stdout
         denied = _cli(server, viewer, "retry", item["id"])
         assert denied.returncode == 1 and "admin" in denied.stderr
 
-        retried = _cli(server, server.admin_token, "retry", item["id"])
+        retried = _cli(server, server.admin_token, "retry", item["id"][4:18])  # a prefix
         assert retried.returncode == 0, retried.stderr
         assert "will be sent again" in retried.stdout
         again = _cli(server, server.admin_token, "retry", item["id"])
