@@ -18,6 +18,7 @@ from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_pa
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
+from shiplane.domain.promotion_ids import is_promotion_id
 from shiplane.domain.roles import Role
 from shiplane.engine.promotions import Actor
 from shiplane.engine.service import Engine
@@ -83,6 +84,8 @@ class Explanation(BaseModel):
 async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_context)) -> str:
     """The path's promotion id, or the one promotion whose id starts with it (git-style
     short ids, as `shiplane` tables show them). Unknown stays as given (-> 404 later)."""
+    if is_promotion_id(promotion_id):
+        return promotion_id  # a whole id: no lookup
 
     def read() -> list[str]:
         with context.database.session(readonly=True) as s:
