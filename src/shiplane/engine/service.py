@@ -70,6 +70,7 @@ class Engine:
             project,
             self.clusters,
             health_timeout=settings.health_timeout,
+            clock=settings.clock,
             metrics=self.metrics,
             leases=self.leases,
         )
