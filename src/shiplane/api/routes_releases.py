@@ -54,7 +54,10 @@ def create_release(
             # With its root auto-promotions, in the same transaction.
             record, created = from_thread.run(partial(engine.promotions.create_release, **fields))
         else:
-            record, created = context.database.transact(lambda s: record_release(s, **fields))
+            project = context.project
+            record, created = context.database.transact(
+                lambda s: record_release(s, project=project, **fields)
+            )
     except AliasConflictError as exc:
         raise ProblemError(409, f"body.alias: {exc}") from None
     except ReleaseValidationError as exc:
