@@ -26,7 +26,7 @@ from shiplane.api.context import ApiContext
 from shiplane.api.engine import start_engine
 from shiplane.api.metrics import ApiMetrics
 from shiplane.api.middleware import RequestContextMiddleware
-from shiplane.api.problems import install_problem_handlers
+from shiplane.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers, status_title
 from shiplane.api.schemas import Problem
 from shiplane.api.settings import API_PREFIX, ApiSettings
 from shiplane.store.db import Database
@@ -103,7 +103,33 @@ def _document_problems(app: FastAPI) -> None:
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components["Problem"] = Problem.model_json_schema()
+            declare_problem_responses(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def declare_problem_responses(schema: dict[str, Any]) -> None:
+    """Every 4xx answer of every operation is `application/problem+json` (FastAPI's own
+    422 says `application/json` with its validation shape, which the API never sends),
+    and an operation with a body also answers 400 for a body that is not JSON."""
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("400", {"description": status_title(400)})
+            for status, response in responses.items():
+                if str(status).startswith("4"):
+                    response["content"] = dict(problem)
+                    if response.get("description") == "Validation Error":
+                        response["description"] = status_title(422)
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
