@@ -14,6 +14,7 @@ from shiplane.api import (
     routes_audit,
     routes_deploy,
     routes_events,
+    routes_index,
     routes_matrix,
     routes_notifications,
     routes_ops,
@@ -59,7 +60,8 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         version=__version__,
         description="Releases, audit trail, tokens and the apps x environments matrix.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # FastAPI's docs page loads its assets from a CDN; ours is rendered here.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -70,6 +72,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
     # Routers carry the /api/v1 prefix themselves, so each route's template (the
     # metrics label) is the full path.
     modules = (
+        routes_index,
         routes_ops,
         routes_releases,
         routes_audit,

@@ -141,17 +141,25 @@ def lock_sqlite(url: str) -> TextIO | None:
     return handle
 
 
-def prepare_database(url: str, out: TextIO) -> Database:
-    """Migrate and make sure an admin token exists; print a new one exactly once."""
+def prepare_database(url: str) -> Database:
+    """Open and migrate the database (idempotent)."""
     database = Database.from_url(url)
     try:
         database.migrate()
-        preset = os.environ.get(BOOTSTRAP_ENV) or None
-        with database.session() as session:
-            created = tokens.ensure_bootstrap_token(session, preset)
     except Exception:
         database.close()
         raise
+    return database
+
+
+def ensure_admin_token(database: Database, out: TextIO) -> None:
+    """Make sure an admin token exists; print a new one exactly once.
+
+    Called only once the port listens: a start that fails earlier (port taken, bad
+    settings) must not consume the one chance to see the first token."""
+    preset = os.environ.get(BOOTSTRAP_ENV) or None
+    with database.session() as session:
+        created = tokens.ensure_bootstrap_token(session, preset)
     if created is not None and preset is None:
         out.write(
             "Created the first admin token. It is shown only this once; keep it safe:\n"
@@ -161,7 +169,6 @@ def prepare_database(url: str, out: TextIO) -> Database:
     elif created is not None:
         out.write(f"Created the first admin token from ${BOOTSTRAP_ENV}.\n")
     out.flush()
-    return database
 
 
 class _Server(uvicorn.Server):
@@ -222,7 +229,7 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     except ValueError as exc:
         raise ServeError(str(exc)) from None
     try:
-        database = prepare_database(url, out)
+        database = prepare_database(url)
     except ValueError as exc:  # a bad URL or bootstrap token: the message says which
         raise ServeError(str(exc)) from None
     except Exception as exc:
@@ -239,7 +246,19 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         replica_id=replica_id,
     )
     app = create_app(settings, database=database)
-    sock = bind_socket(host, port)
+    try:
+        sock = bind_socket(host, port)
+    except ServeError:
+        database.close()
+        raise
+    try:
+        ensure_admin_token(database, out)
+    except Exception as exc:
+        sock.close()
+        database.close()
+        if isinstance(exc, ValueError):  # a bad SHIPLANE_BOOTSTRAP_TOKEN: the message says
+            raise ServeError(str(exc)) from None
+        raise ServeError(f"cannot create the admin token: {type(exc).__name__}: {exc}") from None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     out.write(f"Shiplane API listening on http://{shown_host}:{bound_port}\n")
