@@ -23,7 +23,12 @@ import uvicorn
 
 from shiplane.api.app import create_app
 from shiplane.api.logging import configure_logging
-from shiplane.api.settings import ApiSettings, default_data_dir, parse_listen
+from shiplane.api.settings import (
+    ApiSettings,
+    check_public_url,
+    default_data_dir,
+    parse_listen,
+)
 from shiplane.store import tokens
 from shiplane.store.db import Database, default_database_url
 
@@ -33,6 +38,7 @@ REPO_ENV = "SHIPLANE_REPO"
 LEASE_TTL_ENV = "SHIPLANE_LEASE_TTL"
 _REPLICA_ID = re.compile(r"[A-Za-z0-9._-]{1,60}")
 REPLICA_ID_ENV = "SHIPLANE_REPLICA_ID"
+PUBLIC_URL_ENV = "SHIPLANE_PUBLIC_URL"
 
 
 class ServeError(Exception):
@@ -50,6 +56,8 @@ class ServeOptions:
     health_timeout: float = 300.0
     lease_ttl: float | None = None
     replica_id: str | None = None
+    # Where people reach this server; else $SHIPLANE_PUBLIC_URL (links in notifications).
+    public_url: str | None = None
 
 
 def resolve_lease_ttl(options: ServeOptions) -> float:
@@ -224,6 +232,12 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         raise ServeError(
             f"replica id {replica_id!r} is not valid: use 1-60 letters, digits, '.', '_' or '-'"
         )
+    public_url = options.public_url or os.environ.get(PUBLIC_URL_ENV) or None
+    if public_url is not None:
+        try:
+            public_url = check_public_url(public_url)
+        except ValueError as exc:
+            raise ServeError(str(exc)) from None
     try:
         sqlite_lock = lock_sqlite(url)
     except ValueError as exc:
@@ -244,6 +258,7 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         health_timeout=options.health_timeout,
         lease_ttl=lease_ttl,
         replica_id=replica_id,
+        public_url=public_url,
     )
     app = create_app(settings, database=database)
     try:
