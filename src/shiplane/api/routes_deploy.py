@@ -66,9 +66,10 @@ async def sync_environment(
     engine: Engine = Depends(require_engine),
 ) -> DeployResult:
     request = body or SyncRequest()
-    principal.require_environments([environment])
+    # Names first: a typo is answered with the nearest name, not as a scope problem.
     engine.project.require_environment(environment)
     engine.project.require_apps(request.apps)
+    principal.require_environments([environment])
     try:
         outcome = await engine.sync(
             environment, request.apps or None, actor=principal.name, wait=request.wait
