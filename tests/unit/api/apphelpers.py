@@ -15,24 +15,7 @@ from shiplane.config import load_project_text
 from shiplane.config.models import ProjectConfig
 from shiplane.store import tokens
 from shiplane.store.db import Database
-
-PROJECT_YAML = """\
-apiVersion: shiplane/v1alpha1
-project: shop
-clusters:
-  local: {inCluster: true}
-environments:
-  dev: {cluster: local, namespace: dev}
-  staging: {cluster: local, namespace: stg, after: [dev]}
-  prod: {cluster: local, namespace: prod, after: [staging]}
-apps:
-  checkout:
-    images: [registry.example/shop/checkout]
-    manifests: {path: apps/checkout}
-  payments:
-    images: [registry.example/shop/payments, registry.example/shop/payments-worker]
-    manifests: {path: apps/payments}
-"""
+from tests.support.api_project import PROJECT_YAML
 
 
 @dataclass

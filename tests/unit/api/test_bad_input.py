@@ -9,7 +9,8 @@ import pytest
 
 from shiplane.config import load_project_text
 from shiplane.config.models import ProjectConfig
-from tests.unit.api.apphelpers import PROJECT_YAML, api_app, project
+from tests.support.api_project import PROJECT_YAML
+from tests.unit.api.apphelpers import api_app, project
 
 PROBLEM = "application/problem+json"
 
