@@ -39,3 +39,22 @@ def test_overrides_let_other_repositories_through(make_world: Callable[..., Worl
     fork = _stored(world, {"web": "r.example/fork/web:1"})
     promotion = world.write(lambda s: create_promotion(world.rt, s, fork.id, "dev", actor=ALICE))
     assert promotion.state == "Pending"
+
+
+def test_the_engine_refuses_a_misfit_release_at_creation(world: World) -> None:
+    from shiplane.engine.promotions.releases import create_release
+
+    def create(artifacts: dict[str, str]) -> None:
+        world.write(
+            lambda s: create_release(
+                world.rt, s, artifacts=artifacts, alias=None, labels={}, creator="ci"
+            )
+        )
+
+    with pytest.raises(ReleaseMisfitError, match=r"apps\.web\.images allows: r\.example/web"):
+        create({"web": "r.example/api:1"})
+    with pytest.raises(ReleaseMisfitError) as info:
+        create({"wb": "r.example/web:1"})
+    assert info.value.hint is not None and "did you mean 'web'?" in info.value.hint
+    create({"web": "r.example/web:1"})
+    assert len(world.write(lambda s: releases.list_releases(s).items)) == 1
