@@ -109,6 +109,9 @@ def parse_image_ref(text: str) -> ImageRef:
         registry = parts.pop(0)
         if not _REGISTRY.fullmatch(registry):
             raise fail(f"registry {registry!r} is not a valid host[:port]")
+        port = registry.rpartition(":")[2] if not registry.endswith("]") else ""
+        if ":" in registry and port.isdigit() and not 0 < int(port) <= 65535:
+            raise fail(f"registry {registry!r} has port {port}, outside 1..65535")
     if not parts or parts == [""]:
         raise fail("the repository name is missing")
     for component in parts:

@@ -60,6 +60,7 @@ def test_digest_is_lowercased() -> None:
         ("registry.example/shop/checkout:bad/tag", "repository component"),
         ("registry.example/shop/checkout:-x", "tag '-x'"),
         ("registry.example/shop/check out:1", "whitespace"),
+        ("localhost:99999/shop/checkout:1", "outside 1..65535"),
         ("reg_istry.example:99/app:1", "registry"),
         ("registry.example/:1", "repository name is missing"),
         ("registry.example/app--x__y..z:1", "repository component"),
