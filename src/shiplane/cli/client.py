@@ -29,10 +29,17 @@ class CliFailure(Exception):
 
 
 class ApiError(CliFailure):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
         super().__init__(f"{detail} (HTTP {status})")
         self.status = status
         self.detail = detail
+        # The request field the server refused (`query.environment`), when it says.
+        self.field = field
+
+    @property
+    def bad_filter(self) -> bool:
+        """A read-only filter the server does not know (a typo): a usage error, exit 2."""
+        return self.status == 422 and (self.field or "").startswith("query.")
 
 
 def config_path() -> Path:
@@ -105,15 +112,19 @@ def load_credentials() -> Credentials:
     return Credentials(server=normalize_server(str(server)), token=str(token))
 
 
-def _problem_detail(response: httpx.Response) -> str:
+def _problem_detail_and_field(response: httpx.Response) -> tuple[str, str | None]:
+    """The problem's detail with its hint (`did you mean 'staging'?`), and its field."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return str(body["detail"])
+        hint = body.get("hint")
+        field = body.get("field")
+        detail = str(body["detail"]) + (f"; {hint}" if isinstance(hint, str) and hint else "")
+        return detail, field if isinstance(field, str) else None
     text = response.text.strip().splitlines()
-    return text[0][:200] if text else response.reason_phrase or "request failed"
+    return (text[0][:200] if text else response.reason_phrase or "request failed"), None
 
 
 class ApiClient:
@@ -156,7 +167,7 @@ class ApiClient:
         except httpx.TransportError as exc:
             raise self._transport_failure(exc) from None
         if response.status_code >= 400:
-            raise ApiError(response.status_code, _problem_detail(response))
+            raise ApiError(response.status_code, *_problem_detail_and_field(response))
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -172,7 +183,7 @@ class ApiClient:
             with self._http.stream("GET", path, timeout=httpx.Timeout(30.0, read=300.0)) as r:
                 if r.status_code >= 400:
                     r.read()
-                    raise ApiError(r.status_code, _problem_detail(r))
+                    raise ApiError(r.status_code, *_problem_detail_and_field(r))
                 yield from r.iter_lines()
         except httpx.TransportError as exc:
             raise self._transport_failure(exc) from None

@@ -20,7 +20,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from shiplane.cli.client import CliFailure
+from shiplane.cli.client import ApiError, CliFailure
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -56,6 +56,11 @@ def reporting_failures() -> Iterator[None]:
     """Turn every expected failure into one readable line and exit code 1."""
     try:
         yield
+    except ApiError as exc:
+        if exc.bad_filter:  # a typo in a filter is a usage error (exit 2), like kubectl
+            sys.stderr.write(f"error: {exc}\n")
+            raise typer.Exit(EXIT_USAGE) from None
+        fail(str(exc))
     except CliFailure as exc:
         fail(str(exc))
 

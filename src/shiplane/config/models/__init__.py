@@ -52,7 +52,7 @@ from shiplane.config.models.notifications import (
     SlackChannel,
     WebhookChannel,
 )
-from shiplane.config.models.project import ProjectConfig, UnknownNameError
+from shiplane.config.models.project import ProjectConfig, ReleasePolicy, UnknownNameError
 from shiplane.config.models.windows import Days, TimeOrDate, WindowConfig, WindowRule
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "PrometheusCheckConfig",
     "PrunePolicy",
     "Ref",
+    "ReleasePolicy",
     "RollbackPolicy",
     "SecretNotSetError",
     "SlackChannel",
