@@ -27,9 +27,10 @@ from .factory import T0, approval, context, project, promotion
 
 PROJECT = project(
     {
-        "staging": {"soak": "30m"},
+        "staging": {},
         "prod": {
             "after": ["staging"],
+            "soak": "30m",
             "approvals": {"required": 2, "groups": ["release-managers"]},
             "windows": ["business-hours"],
         },

@@ -199,7 +199,8 @@ class PromotionController:
         )
 
     async def explain(self, promotion_id: str) -> str:
-        return await self.runtime.read(lambda s: explain_promotion(s, promotion_id))
+        now = self.runtime.now()
+        return await self.runtime.read(lambda s: explain_promotion(s, promotion_id, now=now))
 
     async def on_release_created(self, release_id: str) -> None:
         """A new release enters every root environment that auto-promotes."""
