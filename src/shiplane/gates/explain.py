@@ -13,6 +13,8 @@ from datetime import datetime
 
 from shiplane.config.durations import format_duration
 from shiplane.domain.promotion import Promotion, PromotionState, Step
+from shiplane.domain.promotion_controls import Hold
+from shiplane.gates.explain_failure import FAILURE_STATES, failure_lines
 from shiplane.gates.results import GateResult, Outcome, next_check
 
 S = PromotionState
@@ -81,12 +83,17 @@ def explain(
     steps: Sequence[Step],
     *,
     now: datetime | None = None,
+    holds: Sequence[Hold] = (),
 ) -> str:
     """A few lines of text: what state it is in, why, and what would unblock it (and,
-    given `now`, how long a timed wait has left)."""
+    given `now`, how long a timed wait has left). A failed or rolled-back promotion leads
+    with its root cause, then the rollback and the `holds` on its apps."""
     lines = [_headline(promotion)]
     state = promotion.state
-    if promotion.reason and state != S.WAITING:
+    if state in FAILURE_STATES:
+        lines += failure_lines(promotion, steps, holds)
+    said = f"Root cause: {promotion.reason}" in lines  # no need to say it twice
+    if promotion.reason and state != S.WAITING and not said:
         lines.append(f"Reason: {promotion.reason}")
     if state == S.PENDING:
         lines.append(

@@ -19,7 +19,8 @@ def explain_promotion(s: Session, promotion_id: str, *, now: datetime | None = N
     data = PromotionData.of(record)
     results = [GateResult.from_record(r) for r in data.gates or []]
     steps = [st.domain() for st in store.list_steps(s, promotion_id)]
-    text = explain(record.domain(), results, steps, now=now)
+    holds = store.list_holds(s, record.environment)
+    text = explain(record.domain(), results, steps, now=now, holds=holds)
     if record.state == PromotionState.VERIFYING.value and data.verify_reason:
         text += f"\nverification: {data.verify_reason}"
     return text
