@@ -21,6 +21,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
+from shiplane.engine.promotions.live_health import LiveHealthFn, assess_live
 from shiplane.engine.verification import VerifyRound, verify_round
 from shiplane.store import promotions as store
 from shiplane.store.db import Database
@@ -80,6 +81,7 @@ class Runtime:
     notify: Notify | None = None
     metrics: EngineMetrics | None = None
     verify_round: VerifyFn = field(default=verify_round)
+    live_health: LiveHealthFn = field(default=assess_live)
 
     def now(self) -> datetime:
         return self.clock.now()
