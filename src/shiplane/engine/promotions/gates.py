@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from shiplane.domain.errors import InvalidError
 from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState, Step
 from shiplane.domain.promotion_queue import rollbacks_first
 from shiplane.engine.leases import Fence
@@ -61,7 +62,12 @@ def evaluate_gates(rt: Runtime, s: Session, promotion_id: str) -> PromotionRecor
         if reason == record.reason:
             return postpone(s, p.id, rt.now() + IDLE_RECHECK)
         return save(rt, s, p, reason=reason, next_check_at=rt.now() + IDLE_RECHECK)
-    results = evaluate_all(gate_context(rt, s, p), gates_for(rt.project, p.environment))
+    try:
+        results = evaluate_all(gate_context(rt, s, p), gates_for(rt.project, p.environment))
+    except InvalidError as exc:
+        # A gate's configuration found wrong only now: no later evaluation can pass, so
+        # the promotion fails at once with what to fix (never a retry loop of tracebacks).
+        return transition(rt, s, p, E.GATE_REJECTED, f"gates cannot be evaluated: {exc}")
     decision = overall(results)
     records = [r.to_record() for r in results]
     before = PromotionData.of(record)
