@@ -7,7 +7,6 @@ promotion logic of its own: that lives in one module per state or request.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -66,8 +65,6 @@ class PromotionController:
         # (release, environment) pairs this process tried to sweep: a release that cannot
         # be promoted (an app the project does not define) is tried once, not every tick.
         self._swept: set[tuple[str, str]] = set()
-        # Work a request starts and does not wait for (health after an abort).
-        self._background: set[asyncio.Task[None]] = set()
 
     # The parts tests and the engine reach for.
     @property
@@ -93,9 +90,7 @@ class PromotionController:
 
     async def stop(self) -> None:
         await self.loop.stop()
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.runtime.stop_background()
 
     def wake(self) -> None:
         """Look at due promotions now (an approval, an unfreeze, a new release...)."""
@@ -159,7 +154,6 @@ class PromotionController:
             actor=actor,
             reason=reason,
             then=self.wake,
-            background=self._background,
         )
 
     async def retry(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:

@@ -9,7 +9,6 @@ transaction and wakes the loop afterwards.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Literal
 
@@ -114,21 +113,15 @@ async def abort_and_reassess(
     actor: Actor,
     reason: str,
     then: Callable[[], None] = lambda: None,
-    background: set[asyncio.Task[None]] | None = None,
 ) -> PromotionRecord:
     """Abort (one transaction), call `then` (wake the loop), and when something may have
     been deployed, assess the apps' health again from the live objects (live_health) in
-    a task kept in `background`, so the request does not wait for a rollout to settle."""
+    the background, so the request does not wait for a rollout to settle."""
     before = await rt.read(lambda s: get(s, promotion_id).state)
     aborted = await rt.write(lambda s: abort(rt, s, promotion_id, actor=actor, reason=reason))
     then()
     if before in (S.DEPLOYING.value, S.VERIFYING.value):
-        task = asyncio.create_task(
-            refresh_health(rt, aborted.domain()), name=f"health after abort {promotion_id}"
-        )
-        if background is not None:
-            background.add(task)
-            task.add_done_callback(background.discard)
+        rt.spawn(refresh_health(rt, aborted.domain()), f"health after abort {promotion_id}")
     return aborted
 
 

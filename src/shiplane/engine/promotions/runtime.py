@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -82,9 +82,22 @@ class Runtime:
     metrics: EngineMetrics | None = None
     verify_round: VerifyFn = field(default=verify_round)
     live_health: LiveHealthFn = field(default=assess_live)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    """Work a step starts and does not wait for (health after an abort); the controller
+    cancels what is left when it stops."""
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def stop_background(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
 
     # --- the store ----------------------------------------------------------------------
 

@@ -59,14 +59,12 @@ def test_an_abort_while_verifying_records_the_live_health(
     woken: list[bool] = []
 
     async def abort() -> None:
-        background: set[asyncio.Task[None]] = set()
         aborted = await requests.abort_and_reassess(
-            w.rt, p.id, actor=ALICE, reason="stop", then=lambda: woken.append(True),
-            background=background,
-        )  # fmt: skip
+            w.rt, p.id, actor=ALICE, reason="stop", then=lambda: woken.append(True)
+        )
         assert aborted.state == "Aborted" and woken == [True]
         w.clock.advance(timedelta(seconds=5))  # the second look is due at once
-        await asyncio.gather(*background)
+        await asyncio.gather(*w.rt.background)
 
     asyncio.run(abort())
     assert live.asked == [[DEPLOYMENT], [DEPLOYMENT]]
@@ -82,6 +80,32 @@ def test_an_abort_before_deploying_leaves_health_alone(make_world: Callable[...,
 
     async def abort() -> None:
         await requests.abort_and_reassess(w.rt, p.id, actor=ALICE, reason="no")
+        assert not w.rt.background
 
     asyncio.run(abort())
     assert live.asked == []
+
+
+def test_a_deploy_that_fails_after_its_commit_records_the_live_health(
+    make_world: Callable[..., World],
+) -> None:
+    from shiplane.engine.deploy import DeployError, DeployOutcome
+    from shiplane.engine.promotions.loop import reconcile
+
+    w = make_world({"dev": {}})  # no automatic rollback: nothing else will verify the apps
+    w.write(
+        lambda s: deploys.save_inventory(s, "dev", "web", [DEPLOYMENT.to_json()], git_commit=None)
+    )
+    pushed = DeployOutcome("grp", "dev", "deploy", None, git_commit="c" * 40)
+    w.deployer.failures = [DeployError("prune", "refused: too many deletions", pushed)]
+    live = LiveCluster((HealthStatus.DEGRADED, "ProgressDeadlineExceeded"))
+    w.rt.live_health = live
+    p = w.write(lambda s: create_promotion(w.rt, s, w.release("1.0").id, "dev", actor=ALICE))
+
+    async def run() -> None:
+        await reconcile(w.rt, p.id)
+        await asyncio.gather(*w.rt.background)
+
+    asyncio.run(run())
+    assert w.get(p.id).state == "Failed"
+    assert cell(w) == ("Degraded", f"after the failed promotion {p.id}: ProgressDeadlineExceeded")
