@@ -101,6 +101,13 @@ def explain(
             "it starts when that one finishes."
         )
     elif state == S.WAITING:
+        # The reason is the gates' summary, unless something else holds the promotion
+        # (it lets a rollback go first).
+        summary = "; ".join(
+            f"{r.gate}: {r.reason}" for r in gate_results if r.outcome != Outcome.PASS
+        )
+        if promotion.reason not in ("", summary, "evaluating gates"):
+            lines.append(f"Now: {promotion.reason}.")
         lines += _waiting(gate_results, now)
     elif state in (S.DEPLOYING, S.VERIFYING, S.ROLLING_BACK):
         running = [s for s in steps if s.ended is None]

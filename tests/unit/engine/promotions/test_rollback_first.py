@@ -10,6 +10,7 @@ from typing import Any
 from shiplane.engine.promotions import requests
 from shiplane.engine.promotions.controls import set_freeze
 from shiplane.engine.promotions.create import create_promotion
+from shiplane.engine.promotions.explain import explain_promotion
 from shiplane.store.promotions import PromotionRecord
 from tests.unit.engine.promotions.conftest import ALICE, BOB, World
 
@@ -46,6 +47,8 @@ def test_a_rollback_runs_before_a_promotion_waiting_for_approval(
     waiting = w.reconcile(held)
     assert waiting.state == "Waiting"
     assert waiting.reason == f"letting rollback {rollback.id} go first"
+    text = w.read(lambda s: explain_promotion(s, held, now=w.clock.now()))
+    assert f"Now: letting rollback {rollback.id} go first." in text.splitlines()
 
     assert w.reconcile(rollback.id).state == "Succeeded"
     assert [c["kind"] for c in w.deployer.calls][-1] == "rollback"
