@@ -14,6 +14,7 @@ from shiplane.api import (
     routes_audit,
     routes_deploy,
     routes_events,
+    routes_index,
     routes_matrix,
     routes_notifications,
     routes_ops,
@@ -26,7 +27,7 @@ from shiplane.api.context import ApiContext
 from shiplane.api.engine import start_engine
 from shiplane.api.metrics import ApiMetrics
 from shiplane.api.middleware import RequestContextMiddleware
-from shiplane.api.problems import install_problem_handlers
+from shiplane.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers, status_title
 from shiplane.api.schemas import Problem
 from shiplane.api.settings import API_PREFIX, ApiSettings
 from shiplane.store.db import Database
@@ -59,7 +60,8 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         version=__version__,
         description="Releases, audit trail, tokens and the apps x environments matrix.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # FastAPI's docs page loads its assets from a CDN; ours is rendered here.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -70,6 +72,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
     # Routers carry the /api/v1 prefix themselves, so each route's template (the
     # metrics label) is the full path.
     modules = (
+        routes_index,
         routes_ops,
         routes_releases,
         routes_audit,
@@ -103,7 +106,33 @@ def _document_problems(app: FastAPI) -> None:
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components["Problem"] = Problem.model_json_schema()
+            declare_problem_responses(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def declare_problem_responses(schema: dict[str, Any]) -> None:
+    """Every 4xx answer of every operation is `application/problem+json` (FastAPI's own
+    422 says `application/json` with its validation shape, which the API never sends),
+    and an operation with a body also answers 400 for a body that is not JSON."""
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("400", {"description": status_title(400)})
+            for status, response in responses.items():
+                if str(status).startswith("4"):
+                    response["content"] = dict(problem)
+                    if response.get("description") == "Validation Error":
+                        response["description"] = status_title(422)
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)

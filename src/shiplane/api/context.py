@@ -34,6 +34,14 @@ class ApiContext:
         project: ProjectConfig | None = self.settings.project
         return project
 
+    @property
+    def current_project(self) -> ProjectConfig | None:
+        """The project in force: the engine's (it may follow the GitOps repository), else
+        the one loaded at start."""
+        if self.engine is not None:
+            return self.engine.project
+        return self.project
+
 
 def get_context(request: Request) -> ApiContext:
     context = request.app.state.shiplane

@@ -28,6 +28,7 @@ def start_engine(settings: ApiSettings, db: Database) -> Engine | None:
             health_timeout=settings.health_timeout,
             lease_ttl=settings.lease_ttl,
             replica_id=settings.replica_id,
+            public_url=settings.public_url,
         ),
     )
 

@@ -7,6 +7,7 @@ with a `detail` a person can act on, plus the request id so logs can be found.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shiplane.config.suggest import closest
 from shiplane.domain.errors import (
     ConflictError,
     ExternalError,
@@ -27,6 +29,28 @@ from shiplane.domain.errors import (
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://shiplane.dev/problems/"
+# A problem body never carries unbounded input back: messages quote input shortened
+# (`names.bounded`), and these caps are the last line for anything that slipped through.
+DETAIL_LIMIT = 1000
+INSTANCE_LIMIT = 200
+EXTRA_TEXT_LIMIT = 200
+
+
+def cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters marked as cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 20] + f"... ({len(text)} chars)"
+
+
+def _bounded_extra(value: Any) -> Any:
+    if isinstance(value, str):
+        return cut(value, EXTRA_TEXT_LIMIT)
+    if isinstance(value, list | tuple):
+        return [_bounded_extra(v) for v in value[:50]]
+    if isinstance(value, dict):
+        return {k: _bounded_extra(v) for k, v in list(value.items())[:50]}
+    return value
 
 
 class ProblemResponse(JSONResponse):
@@ -82,11 +106,11 @@ def problem_body(
         "type": type_ or type_for(status),
         "title": title or status_title(status),
         "status": status,
-        "detail": detail,
-        "instance": instance,
+        "detail": cut(detail, DETAIL_LIMIT),
+        "instance": cut(instance, INSTANCE_LIMIT),
         "request_id": request_id,
     }
-    body.update(extra or {})
+    body.update({k: _bounded_extra(v) for k, v in (extra or {}).items()})
     return body
 
 
@@ -128,14 +152,38 @@ def _location(loc: Sequence[Any]) -> str:
     return text or "request"
 
 
+def _suggestion(error: Mapping[str, Any]) -> str:
+    """`; did you mean 'viewer'?` for a value outside a fixed set, when one is close."""
+    value = error.get("input")
+    expected = (error.get("ctx") or {}).get("expected")
+    if error.get("type") not in ("enum", "literal_error") or not isinstance(value, str):
+        return ""
+    if not isinstance(expected, str) or len(value) > 100:
+        return ""
+    choices = re.findall(r"'([^']*)'", expected)
+    match = closest(value, choices)
+    return f"; did you mean '{match}'?" if match is not None else ""
+
+
 def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
     """One readable sentence per validation error, naming the field."""
     parts = []
     for error in errors:
         where = _location(error.get("loc", ()))
         message = str(error.get("msg", "invalid value"))
-        parts.append(f"{where}: {message}")
+        parts.append(f"{where}: {message}{_suggestion(error)}")
     return "; ".join(parts) or "the request is invalid"
+
+
+def json_error_detail(errors: Sequence[Mapping[str, Any]]) -> str | None:
+    """The detail of a body that is not JSON at all (a 400, not a field problem)."""
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            loc = list(error.get("loc", ()))
+            where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+            reason = str((error.get("ctx") or {}).get("error", "invalid JSON"))
+            return f"body: not valid JSON{where} ({reason}); send a JSON object"
+    return None
 
 
 def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -172,7 +220,7 @@ async def _handle_http(request: Request, exc: Exception) -> ProblemResponse:
     template = _ROUTING_DETAILS.get(exc.status_code)
     generic = exc.detail == status_title(exc.status_code)
     if template and generic:
-        detail = template.format(method=request.method, path=request.url.path)
+        detail = template.format(method=request.method, path=cut(request.url.path, 100))
     elif exc.detail == _BODY_PARSE_ERROR:
         detail = "body: cannot be parsed; send UTF-8 JSON with Content-Type: application/json"
     else:
@@ -196,6 +244,9 @@ def allowed_methods(request: Request) -> list[str]:
 async def _handle_validation(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
+    malformed = json_error_detail(errors)
+    if malformed is not None:
+        return problem_response(request, 400, malformed, title="Malformed request")
     return problem_response(
         request,
         422,

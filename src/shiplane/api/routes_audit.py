@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
+from shiplane.api.names import check_names
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
@@ -40,6 +41,8 @@ def list_audit_events(
     principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PageOut[AuditRecord]:
+    check_names(context.current_project, environments=[environment], field="query.environment")
+    check_names(context.current_project, apps=[app], field="query.app")
     if environment is not None:
         principal.require_environments([environment])
     if since is not None and until is not None and _comparable(since) > _comparable(until):

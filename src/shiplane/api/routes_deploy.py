@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.engine import require_engine
+from shiplane.api.names import bounded, check_names
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
@@ -65,9 +66,10 @@ async def sync_environment(
     engine: Engine = Depends(require_engine),
 ) -> DeployResult:
     request = body or SyncRequest()
-    principal.require_environments([environment])
+    # Names first: a typo is answered with the nearest name, not as a scope problem.
     engine.project.require_environment(environment)
     engine.project.require_apps(request.apps)
+    principal.require_environments([environment])
     try:
         outcome = await engine.sync(
             environment, request.apps or None, actor=principal.name, wait=request.wait
@@ -126,6 +128,9 @@ async def history(
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PageOut[DeployRunRecord]:
+    check_names(context.current_project, environments=[environment], field="query.environment")
+    check_names(context.current_project, apps=[app], field="query.app")
+
     def read() -> PageOut[DeployRunRecord]:
         with context.database.session(readonly=True) as s:
             result = deploys.list_runs(
@@ -155,5 +160,5 @@ async def history_run(
 
     run = await asyncio.to_thread(read)
     if run is None:
-        raise ProblemError(404, f"no deploy run {run_id!r}")
+        raise ProblemError(404, f"no deploy run {bounded(run_id)}")
     return run

@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
+from shiplane.api.names import check_names
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
@@ -57,6 +58,7 @@ async def stream_events(
     principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> StreamingResponse:
+    check_names(context.current_project, environments=[environment], field="query.environment")
     if environment is not None:
         principal.require_environments([environment])
     start = after

@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.engine import require_engine
+from shiplane.api.names import check_names, parse_choice
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
+from shiplane.domain.promotion import PromotionState
 from shiplane.domain.promotion_ids import is_promotion_id
 from shiplane.domain.roles import Role
 from shiplane.engine.promotions import Actor
@@ -118,6 +120,7 @@ async def promote(
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
+    engine.project.require_environment(body.environment)
     principal.require_environments([body.environment])
     record = await engine.promotions.request(
         body.release, body.environment, actor=_actor(principal), reason=body.reason
@@ -134,20 +137,30 @@ async def promote(
 async def list_promotions(
     environment: str | None = Query(None, max_length=63),
     app: str | None = Query(None, max_length=63),
-    state: str | None = Query(None, max_length=16),
+    state: str | None = Query(
+        None,
+        max_length=16,
+        description="Only promotions in this state (case is ignored).",
+        json_schema_extra={"enum": [s.value for s in PromotionState]},
+    ),
     release: str | None = Query(None, max_length=40, description="Release id."),
     open_only: bool = Query(False, alias="open", description="Only queued or active ones."),
     page: PageParams = Depends(page_params),
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PageOut[PromotionRecord]:
+    project = context.current_project
+    check_names(project, environments=[environment], field="query.environment")
+    check_names(project, apps=[app], field="query.app")
+    wanted = parse_choice(PromotionState, state, "query.state", "state")
+
     def read() -> PageOut[PromotionRecord]:
         with context.database.session(readonly=True) as s:
             result = store.list_promotions(
                 s,
                 environment=environment,
                 app=app,
-                state=state,
+                state=wanted.value if wanted is not None else None,
                 release_id=release,
                 open_only=open_only,
                 limit=page.limit,
@@ -311,6 +324,7 @@ async def rollback(
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
+    _check_path(engine, environment, app)
     principal.require_environments([environment])
     request = body or RollbackRequest()
     return await engine.promotions.rollback(
@@ -330,6 +344,7 @@ async def hold(
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
+    _check_path(engine, environment, app)
     principal.require_environments([environment])
     changed = await engine.promotions.set_hold(
         environment, app, actor=_actor(principal), on=True, reason=body.reason if body else ""
@@ -348,6 +363,7 @@ async def unhold(
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
+    _check_path(engine, environment, app)
     principal.require_environments([environment])
     changed = await engine.promotions.set_hold(environment, app, actor=_actor(principal), on=False)
     return {"environment": environment, "app": app, "held": False, "changed": changed}
@@ -368,6 +384,7 @@ async def freeze(
     if target is None and not principal.unscoped:
         raise ProblemError(403, "a project-wide freeze needs a token not scoped to environments")
     if target is not None:
+        engine.project.require_environment(target)
         principal.require_environments([target])
     changed = await engine.promotions.set_freeze(
         target, actor=_actor(principal), on=True, reason=body.reason
@@ -387,6 +404,7 @@ async def unfreeze(
 ) -> dict[str, Any]:
     target = None if environment == "*" else environment
     if target is not None:
+        engine.project.require_environment(target)
         principal.require_environments([target])
     changed = await engine.promotions.set_freeze(target, actor=_actor(principal), on=False)
     return {"environment": environment, "frozen": False, "changed": changed}
@@ -428,3 +446,10 @@ async def controls(
         }
 
     return await asyncio.to_thread(read)
+
+
+def _check_path(engine: Engine, environment: str, app: str) -> None:
+    """Unknown names in the path are 404 with the nearest name, before the token's scope
+    is asked (a typo is not a permission problem)."""
+    engine.project.require_environment(environment)
+    engine.project.require_app(app)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.filters import parse_label_filters
+from shiplane.api.names import bounded, check_names
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.schemas import ReleaseCreate
@@ -54,7 +55,10 @@ def create_release(
             # With its root auto-promotions, in the same transaction.
             record, created = from_thread.run(partial(engine.promotions.create_release, **fields))
         else:
-            record, created = context.database.transact(lambda s: record_release(s, **fields))
+            project = context.project
+            record, created = context.database.transact(
+                lambda s: record_release(s, project=project, **fields)
+            )
     except AliasConflictError as exc:
         raise ProblemError(409, f"body.alias: {exc}") from None
     except ReleaseValidationError as exc:
@@ -81,6 +85,7 @@ def list_releases(
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PageOut[ReleaseRecord]:
+    check_names(context.current_project, apps=[app], field="query.app")
     labels = parse_label_filters(label)
     try:
         with context.database.session(readonly=True) as session:
@@ -105,5 +110,7 @@ def show_release(
     with context.database.session(readonly=True) as session:
         record = releases.get_release(session, ref)
     if record is None:
-        raise ProblemError(404, f"no release matches {ref!r} (by id, unique id prefix or alias)")
+        raise ProblemError(
+            404, f"no release matches {bounded(ref)} (by id, unique id prefix or alias)"
+        )
     return record

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
+from shiplane.api.names import check_names
 from shiplane.api.pagination import PageOut, PageParams, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.schemas import TokenCreate, TokenCreated, WhoAmI
@@ -34,6 +35,9 @@ def create_token(
     context: ApiContext = Depends(get_context),
 ) -> TokenCreated:
     environments = sorted(set(body.environments))
+    project = context.current_project
+    check_names(project, environments=environments, field="body.environments")
+    check_names(project, groups=body.groups, field="body.groups")
     # A scoped admin may only hand out access it has itself.
     if not principal.unscoped:
         if not environments:

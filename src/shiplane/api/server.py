@@ -23,7 +23,12 @@ import uvicorn
 
 from shiplane.api.app import create_app
 from shiplane.api.logging import configure_logging
-from shiplane.api.settings import ApiSettings, default_data_dir, parse_listen
+from shiplane.api.settings import (
+    ApiSettings,
+    check_public_url,
+    default_data_dir,
+    parse_listen,
+)
 from shiplane.store import tokens
 from shiplane.store.db import Database, default_database_url
 
@@ -33,6 +38,7 @@ REPO_ENV = "SHIPLANE_REPO"
 LEASE_TTL_ENV = "SHIPLANE_LEASE_TTL"
 _REPLICA_ID = re.compile(r"[A-Za-z0-9._-]{1,60}")
 REPLICA_ID_ENV = "SHIPLANE_REPLICA_ID"
+PUBLIC_URL_ENV = "SHIPLANE_PUBLIC_URL"
 
 
 class ServeError(Exception):
@@ -50,6 +56,8 @@ class ServeOptions:
     health_timeout: float = 300.0
     lease_ttl: float | None = None
     replica_id: str | None = None
+    # Where people reach this server; else $SHIPLANE_PUBLIC_URL (links in notifications).
+    public_url: str | None = None
 
 
 def resolve_lease_ttl(options: ServeOptions) -> float:
@@ -141,17 +149,25 @@ def lock_sqlite(url: str) -> TextIO | None:
     return handle
 
 
-def prepare_database(url: str, out: TextIO) -> Database:
-    """Migrate and make sure an admin token exists; print a new one exactly once."""
+def prepare_database(url: str) -> Database:
+    """Open and migrate the database (idempotent)."""
     database = Database.from_url(url)
     try:
         database.migrate()
-        preset = os.environ.get(BOOTSTRAP_ENV) or None
-        with database.session() as session:
-            created = tokens.ensure_bootstrap_token(session, preset)
     except Exception:
         database.close()
         raise
+    return database
+
+
+def ensure_admin_token(database: Database, out: TextIO) -> None:
+    """Make sure an admin token exists; print a new one exactly once.
+
+    Called only once the port listens: a start that fails earlier (port taken, bad
+    settings) must not consume the one chance to see the first token."""
+    preset = os.environ.get(BOOTSTRAP_ENV) or None
+    with database.session() as session:
+        created = tokens.ensure_bootstrap_token(session, preset)
     if created is not None and preset is None:
         out.write(
             "Created the first admin token. It is shown only this once; keep it safe:\n"
@@ -161,7 +177,6 @@ def prepare_database(url: str, out: TextIO) -> Database:
     elif created is not None:
         out.write(f"Created the first admin token from ${BOOTSTRAP_ENV}.\n")
     out.flush()
-    return database
 
 
 class _Server(uvicorn.Server):
@@ -217,12 +232,18 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         raise ServeError(
             f"replica id {replica_id!r} is not valid: use 1-60 letters, digits, '.', '_' or '-'"
         )
+    public_url = options.public_url or os.environ.get(PUBLIC_URL_ENV) or None
+    if public_url is not None:
+        try:
+            public_url = check_public_url(public_url)
+        except ValueError as exc:
+            raise ServeError(str(exc)) from None
     try:
         sqlite_lock = lock_sqlite(url)
     except ValueError as exc:
         raise ServeError(str(exc)) from None
     try:
-        database = prepare_database(url, out)
+        database = prepare_database(url)
     except ValueError as exc:  # a bad URL or bootstrap token: the message says which
         raise ServeError(str(exc)) from None
     except Exception as exc:
@@ -237,9 +258,22 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         health_timeout=options.health_timeout,
         lease_ttl=lease_ttl,
         replica_id=replica_id,
+        public_url=public_url,
     )
     app = create_app(settings, database=database)
-    sock = bind_socket(host, port)
+    try:
+        sock = bind_socket(host, port)
+    except ServeError:
+        database.close()
+        raise
+    try:
+        ensure_admin_token(database, out)
+    except Exception as exc:
+        sock.close()
+        database.close()
+        if isinstance(exc, ValueError):  # a bad SHIPLANE_BOOTSTRAP_TOKEN: the message says
+            raise ServeError(str(exc)) from None
+        raise ServeError(f"cannot create the admin token: {type(exc).__name__}: {exc}") from None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     out.write(f"Shiplane API listening on http://{shown_host}:{bound_port}\n")

@@ -38,6 +38,9 @@ class ApiSettings:
     # Leases of this replica (docs/durability.md): TTL in seconds and its name.
     lease_ttl: float = 15.0
     replica_id: str | None = None
+    # Where people reach this server (`https://shiplane.example`), for links in
+    # notifications; None leaves `links.api` null.
+    public_url: str | None = None
     # Slow clients must not hold an export thread forever; see streaming.py.
     export_queue_size: int = 256
 
@@ -48,6 +51,20 @@ def default_data_dir() -> Path:
     if home:
         return Path(home).expanduser()
     return Path("~/.local/share/shiplane").expanduser()
+
+
+def check_public_url(value: str) -> str:
+    """`http(s)://host[:port][/prefix]` without a trailing slash; ValueError otherwise."""
+    text = value.strip().rstrip("/")
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ValueError(
+            f"public URL {value[:100]!r} must start with http:// or https:// and name a host "
+            "(e.g. https://shiplane.example)"
+        )
+    if any(c.isspace() for c in text) or "?" in text or "#" in text:
+        raise ValueError(f"public URL {value[:100]!r} may not hold spaces, a query or a fragment")
+    return text
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -31,10 +31,17 @@ class CliFailure(Exception):
 
 
 class ApiError(CliFailure):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
         super().__init__(f"{detail} (HTTP {status})")
         self.status = status
         self.detail = detail
+        # The request field the server refused (`query.environment`), when it says.
+        self.field = field
+
+    @property
+    def bad_filter(self) -> bool:
+        """A read-only filter the server does not know (a typo): a usage error, exit 2."""
+        return self.status == 422 and (self.field or "").startswith("query.")
 
 
 def config_path() -> Path:
@@ -185,15 +192,19 @@ def load_credentials() -> Credentials:
     return Credentials(server=normalize_server(str(server)), token=str(token).strip())
 
 
-def _problem_detail(status: int, reason: str, body: bytes) -> str:
+def _problem_detail_and_field(status: int, reason: str, body: bytes) -> tuple[str, str | None]:
+    """The problem's detail with its hint (`did you mean 'staging'?`), and its field."""
     try:
         data = json.loads(body)
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("detail"), str):
-        return str(data["detail"])
+        hint = data.get("hint")
+        field = data.get("field")
+        detail = str(data["detail"]) + (f"; {hint}" if isinstance(hint, str) and hint else "")
+        return detail, field if isinstance(field, str) else None
     text = body.decode("utf-8", "replace").strip().splitlines()
-    return text[0][:200] if text else reason or f"HTTP {status}"
+    return (text[0][:200] if text else reason or f"HTTP {status}"), None
 
 
 class ApiClient:
@@ -275,9 +286,8 @@ class ApiClient:
         finally:
             connection.close()
         if response.status >= 400:
-            raise ApiError(
-                response.status, _problem_detail(response.status, response.reason, content)
-            )
+            detail, field = _problem_detail_and_field(response.status, response.reason, content)
+            raise ApiError(response.status, detail, field)
         if response.status == 204 or not content:
             return None
         try:
@@ -295,8 +305,10 @@ class ApiClient:
         connection, response = self._open("GET", path, params, None, read_timeout)
         try:
             if response.status >= 400:
-                detail = _problem_detail(response.status, response.reason, response.read())
-                raise ApiError(response.status, detail)
+                problem = _problem_detail_and_field(
+                    response.status, response.reason, response.read()
+                )
+                raise ApiError(response.status, *problem)
             for raw in response:
                 yield raw.decode("utf-8", "replace").rstrip("\r\n")
         except (OSError, http.client.HTTPException) as exc:

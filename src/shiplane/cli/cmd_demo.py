@@ -213,6 +213,9 @@ def _run_story(url: str, admin_token: str) -> dict[str, str]:
         _say(f"alice tries to approve her own request: refused ({refused})")
     _say("bob (release-managers) approves")
     bob.request("POST", f"/promotions/{prod['id']}/approve", json={"comment": "looks good"})
+    waiting = admin.get(f"/promotions/{prod['id']}")["promotion"]
+    if waiting["state"] == "Waiting":  # the soak is not over yet: prod waits it out
+        _say(f"approved; prod still waits: {waiting['reason']}")
     _until(admin, "prod", good["id"], {"Succeeded"})
     _status(admin, "1.0.0 everywhere")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from shiplane.cli.client import CliFailure
+from shiplane.cli.client import ApiError, CliFailure
 from shiplane.cli.tables import Column, absolute, age, render_table, short_ids
 
 if TYPE_CHECKING:  # Rich is imported only when a command prints a Rich table.
@@ -84,6 +84,11 @@ def reporting_failures() -> Iterator[None]:
     """Turn every expected failure into one readable line and exit code 1."""
     try:
         yield
+    except ApiError as exc:
+        if exc.bad_filter:  # a typo in a filter is a usage error (exit 2), like kubectl
+            sys.stderr.write(f"error: {exc}\n")
+            raise typer.Exit(EXIT_USAGE) from None
+        fail(str(exc))
     except CliFailure as exc:
         fail(str(exc))
 

@@ -11,6 +11,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.config.problems import ConfigError, ConfigProblem, format_path
 from shiplane.config.references import check_references
 from shiplane.config.suggest import describe
+from shiplane.config.textfile import decode_text
 from shiplane.config.yamlnodes import parse_yaml
 
 _TOP_LEVEL = "apiVersion, project, clusters, environments and apps"
@@ -24,15 +25,15 @@ def load_project(path: Path | str) -> ProjectConfig:
     """
     filename = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(filename, 0, 0, "", "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start})"
-        raise ConfigError([ConfigProblem(filename, 0, 0, "", message)]) from None
     except OSError as exc:
         message = f"cannot read: {exc.strerror or exc}"
         raise ConfigError([ConfigProblem(filename, 0, 0, "", message)]) from None
+    text, problems = decode_text(data, filename)
+    if text is None:
+        raise ConfigError(problems)
     return load_project_text(text, filename)
 
 

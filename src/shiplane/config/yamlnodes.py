@@ -166,7 +166,12 @@ class _TooLarge(Exception):
 def parse_yaml(text: str) -> ParsedDocument:
     """Parse one YAML document; syntax problems are returned, never raised."""
     doc = ParsedDocument(data=None)
-    loader = _Loader(text)
+    text = text.removeprefix("\ufeff")  # a byte-order mark is allowed, and not a column
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # PyYAML checks the first chunk at once
+        doc.problems.append(_reader_problem(text, exc))
+        return doc
     try:
         root = loader.get_single_node()
         if root is None:
@@ -191,9 +196,24 @@ def parse_yaml(text: str) -> ParsedDocument:
             message = f"{exc.context}: {message}"
         doc.data = None
         doc.problems.append(NodeProblem(position, (), f"invalid YAML: {message}"))
+    except yaml.reader.ReaderError as exc:
+        doc.data = None
+        doc.problems.append(_reader_problem(text, exc))
     except yaml.YAMLError as exc:  # pragma: no cover - reader errors carry no mark type
         doc.data = None
         doc.problems.append(NodeProblem(Position(1, 1), (), f"invalid YAML: {exc}"))
     finally:
         loader.dispose()
     return doc
+
+
+def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> NodeProblem:
+    """A character YAML does not allow (NUL, other control characters), located."""
+    index = min(max(exc.position, 0), len(text))
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else 0
+    what = "a NUL byte: this looks like a binary file" if code == 0 else f"character U+{code:04X}"
+    return NodeProblem(
+        Position(line, column), (), f"invalid YAML: {what}, which YAML does not allow"
+    )

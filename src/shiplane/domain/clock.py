@@ -10,7 +10,6 @@ waits by a clock, so a `ManualClock` jumps to the wake-up time instead of sleepi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -58,17 +57,6 @@ class SystemClock:
     async def sleep_until(self, when: datetime) -> None:
         delay = (ensure_utc(when) - self.now()).total_seconds()
         await anyio.sleep(max(delay, 0))
-
-
-class FunctionClock:
-    """A Clock over a function that returns the time, for code that holds a
-    `() -> datetime` (the store's `now=` arguments take `clock.now` the other way)."""
-
-    def __init__(self, now: Callable[[], datetime]) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now()
 
 
 class FixedClock:

@@ -27,15 +27,28 @@ _UNDEFINED = re.compile(r"Undefined variable or function: '([^']+)'")
 
 class ExpressionError(InvalidError):
     """An expression that does not compile, fails while evaluating, or does not give
-    what its caller needs (a boolean). `problem` is the message without the expression."""
+    what its caller needs (a boolean). `problem` is the message without the expression.
+
+    `fatal`: the expression itself is wrong (it does not compile, names an unknown
+    variable, or gives something other than true or false), so evaluating it again on
+    other data cannot help; a check fails at once. Otherwise the data did not fit (a
+    missing key in a response), which a later measurement may not repeat.
+    """
 
     def __init__(
-        self, expression: str, problem: str, line: int | None = None, column: int | None = None
+        self,
+        expression: str,
+        problem: str,
+        line: int | None = None,
+        column: int | None = None,
+        *,
+        fatal: bool = True,
     ) -> None:
         self.expression = expression
         self.problem = problem
         self.line = line
         self.column = column
+        self.fatal = fatal
         where = f" at line {line}, column {column}" if line is not None else ""
         super().__init__(f"`{expression}`{where}: {problem}")
 
@@ -90,7 +103,8 @@ def check_expression(text: str) -> str:
         compile_expression(text)
     except ExpressionError as exc:
         # pydantic reports ValueErrors raised by validators; ours carries the location.
-        raise ValueError(f"not a valid CEL expression: {exc.problem}") from None
+        where = f"at line {exc.line}, column {exc.column}: " if exc.line is not None else ""
+        raise ValueError(f"not a valid CEL expression: {where}{exc.problem}") from None
     return text
 
 
@@ -106,7 +120,7 @@ def evaluate(text: str, variables: Mapping[str, Any]) -> Any:
         key = str(exc.args[0]) if exc.args else "?"
         line, column = _locate(text, key)
         raise ExpressionError(
-            text, f"no such key {key!r} (use has(...) to test for it)", line, column
+            text, f"no such key {key!r} (use has(...) to test for it)", line, column, fatal=False
         ) from None
     except BaseException as exc:
         # The Rust extension can raise a panic exception that derives from BaseException;
@@ -120,7 +134,7 @@ def evaluate(text: str, variables: Mapping[str, Any]) -> Any:
             raise ExpressionError(
                 text, f"unknown name {undefined.group(1)!r}", line, column
             ) from None
-        raise ExpressionError(text, message) from None
+        raise ExpressionError(text, message, fatal=False) from None
 
 
 def evaluate_bool(text: str, variables: Mapping[str, Any]) -> bool:

@@ -4,7 +4,10 @@ One active promotion per (environment, app). Later ones queue in creation order.
 auto-promotion supersedes queued older auto-promotions of the same apps (deploying a
 release that is already outdated is wasted work), while manual promotions keep their
 order because a person asked for each one. Auto-promotion never touches a held
-(environment, app). Pure functions over lists of `Promotion` values.
+(environment, app). A rollback never queues behind a promotion held at its gates (an
+approval, a soak, a window): it starts at once, and the held promotion waits until the
+rollback is done (a broken environment must not wait for a person or a clock to get
+back to a working release). Pure functions over lists of `Promotion` values.
 """
 
 from __future__ import annotations
@@ -78,27 +81,67 @@ def superseded_by(queue: Iterable[Promotion], newer: Promotion) -> list[Promotio
     ]
 
 
+def yields_to_rollbacks(promotion: Promotion) -> bool:
+    """Whether `promotion`, while active, gives its slots to a rollback that asks for them:
+    a normal promotion still at its gates (Waiting) has changed nothing yet."""
+    return promotion.kind == "normal" and promotion.state == PromotionState.WAITING
+
+
+def rollbacks_first(queue: Iterable[Promotion], promotion: Promotion) -> list[Promotion]:
+    """The open rollbacks that `promotion` (Waiting at its gates) must let go first.
+
+    While any is listed, the promotion's gates must not let it deploy; it is evaluated
+    again once they are done.
+    """
+    if not yields_to_rollbacks(promotion):
+        return []
+    mine = slots(promotion)
+    return [
+        q
+        for q in queue_order(queue)
+        if q.id != promotion.id
+        and q.kind == "rollback"
+        and (q.state == PromotionState.PENDING or q.is_active)
+        and slots(q) & mine
+    ]
+
+
 def next_to_start(queue: Iterable[Promotion], holds: Sequence[Hold] = ()) -> list[Promotion]:
     """Pending promotions that may start now, in the order to start them.
 
     A pending promotion starts when none of its (environment, app) slots is taken by an
     active promotion or by an older pending one still waiting its turn: first come,
     first served per slot, and a release train waits until all its slots are free.
-    Held auto-promotions never start and do not block others (see held_auto_promotions).
+    Rollbacks go first: a pending rollback starts even while a promotion holds its slots
+    at the gates (that one waits for it, see `rollbacks_first`), and no normal promotion
+    starts in a slot a rollback asks for. Held auto-promotions never start and do not
+    block others (see held_auto_promotions).
     """
     ordered = queue_order(queue)
-    taken: set[SlotKey] = set()
+    busy: set[SlotKey] = set()  # active, and will not give way
+    at_gates: set[SlotKey] = set()  # active, but give way to rollbacks
     for p in ordered:
         if p.is_active:
-            taken |= slots(p)
+            (at_gates if yields_to_rollbacks(p) else busy).update(slots(p))
+    rollbacks_asking = {
+        slot for p in ordered if p.state == PromotionState.PENDING and p.kind == "rollback"
+        for slot in slots(p)
+    }  # fmt: skip
     starting: list[Promotion] = []
+    turn: set[SlotKey] = set()  # claimed by older pending promotions
+    rollback_turn: set[SlotKey] = set()  # claimed by older pending rollbacks
     for p in ordered:
         if p.state != PromotionState.PENDING:
             continue
         if p.trigger == "auto" and held_slots(p, holds):
             continue
         mine = slots(p)
-        if not mine & taken:
+        if p.kind == "rollback":
+            blocked = mine & (busy | rollback_turn)
+            rollback_turn |= mine
+        else:
+            blocked = mine & (busy | at_gates | turn | rollbacks_asking)
+        if not blocked:
             starting.append(p)
-        taken |= mine
+        turn |= mine
     return starting

@@ -109,6 +109,9 @@ def parse_image_ref(text: str) -> ImageRef:
         registry = parts.pop(0)
         if not _REGISTRY.fullmatch(registry):
             raise fail(f"registry {registry!r} is not a valid host[:port]")
+        port = registry.rpartition(":")[2] if not registry.endswith("]") else ""
+        if ":" in registry and port.isdigit() and not 0 < int(port) <= 65535:
+            raise fail(f"registry {registry!r} has port {port}, outside 1..65535")
     if not parts or parts == [""]:
         raise fail("the repository name is missing")
     for component in parts:
@@ -166,8 +169,15 @@ def parse_artifacts(artifacts: Mapping[str, str]) -> list[Artifact]:
     result: list[Artifact] = []
     for app in sorted(artifacts):
         validate_app_name(app)
+        text = artifacts[app]
+        if text != text.strip():
+            # What a release names is recorded exactly: a pasted newline or space is a
+            # mistake to show now, not something to guess around.
+            raise ImageRefError(
+                f"app {app!r}: invalid image reference {text!r}: it starts or ends with whitespace"
+            )
         try:
-            ref = parse_image_ref(artifacts[app])
+            ref = parse_image_ref(text)
         except ImageRefError as exc:
             raise ImageRefError(f"app {app!r}: {exc}") from None
         result.append(Artifact(app=app, image=ref.name, tag=ref.tag, digest=ref.digest))

@@ -21,7 +21,8 @@ from typing import Any
 
 from shiplane.config.models import ProjectConfig
 from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deploy import Deployer, DeployNotFoundError, DeployRequestError
+from shiplane.engine.deploy import Deployer, DeployRequestError
+from shiplane.engine.deploy.plan import check_environment
 from shiplane.gitops.pins import load_pin, pin_path
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply import Preview
@@ -139,8 +140,7 @@ class Diffs:
     async def between(self, a: str, b: str, apps: Sequence[str] | None = None) -> EnvDiff:
         """How environments `a` and `b` differ besides versions, per app in both."""
         for env in (a, b):
-            if env not in self.project.environments:
-                raise DeployNotFoundError(f"environment {env!r} is not defined")
+            check_environment(self.project, env)
         head = await self.workspace.sync()
         tree = await self.workspace.read_tree(head)
         names = list(apps) if apps else self.project.app_order()

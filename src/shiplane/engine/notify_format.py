@@ -56,8 +56,10 @@ class PromotionSummary(BaseModel):
     reason: str | None = None
     """Why: the failure, the freeze's reason, the rollback's cause."""
     requested_by: str | None = None
-    kind: str = "promote"
-    """promote | auto | rollback."""
+    kind: str = "normal"
+    """normal | rollback, as the API's promotion `kind`."""
+    trigger: str = "manual"
+    """manual | auto, as the API's promotion `trigger`."""
     approvals: Approvals | None = None
     """For `promotion.waiting_for_approval`: approvals received and required."""
 
@@ -231,8 +233,10 @@ def slack_message(payload: Mapping[str, Any]) -> dict[str, Any]:
     ]
     if promotion.get("requested_by"):
         context.append(f"requested by {_escape(str(promotion['requested_by']))}")
-    if promotion.get("kind") and promotion.get("kind") != "promote":
+    if promotion.get("kind") and promotion.get("kind") != "normal":
         context.append(f"kind {_escape(str(promotion['kind']))}")
+    if promotion.get("trigger") == "auto":
+        context.append("automatic")
     links: Mapping[str, Any] = payload.get("links") or {}
     if links.get("api"):
         context.append(f"<{links['api']}|details>")

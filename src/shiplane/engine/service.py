@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from shiplane.config.models import ProjectConfig
-from shiplane.domain.clock import Clock
+from shiplane.domain.clock import Clock, ensure_utc
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployOutcome
 from shiplane.engine.diffs import Diffs
@@ -31,6 +31,8 @@ from shiplane.engine.promotions import PromotionController
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply_rest import request
 from shiplane.store import leases as lease_store
+from shiplane.store import promotions as promotion_store
+from shiplane.store import releases
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord
 
@@ -47,6 +49,8 @@ class EngineSettings:
     clock: Clock | None = None  # injectable for tests; the system clock otherwise
     lease_ttl: float = DEFAULT_TTL
     replica_id: str | None = None  # default: host-pid-random
+    # Where people reach this server (SHIPLANE_PUBLIC_URL): links in notifications.
+    public_url: str | None = None
 
 
 class Engine:
@@ -70,6 +74,7 @@ class Engine:
             project,
             self.clusters,
             health_timeout=settings.health_timeout,
+            clock=settings.clock,
             metrics=self.metrics,
             leases=self.leases,
         )
@@ -92,7 +97,15 @@ class Engine:
 
     def _notify(self, s: Any, event: str, record: Any) -> None:
         # In the promotion's own transaction: a notification exists iff the change does.
-        enqueue_event(s, self.project, event, promotion_payload(record), now=utcnow())
+        now = utcnow()
+        enqueue_event(
+            s,
+            self.project,
+            event,
+            promotion_payload(record, s, self.project, event=event, now=now),
+            now=now,
+            base_url=self.settings.public_url,
+        )
         self.notifier.wake()
 
     async def start(self) -> None:
@@ -177,14 +190,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def promotion_payload(record: Any) -> dict[str, Any]:
-    """The promotion as notifications describe it (no secrets: ids, names, states)."""
-    kind = (
-        "rollback"
-        if record.kind == "rollback"
-        else ("auto" if record.trigger == "auto" else "promote")
-    )
-    return {
+def promotion_payload(
+    record: Any,
+    s: Any = None,
+    project: ProjectConfig | None = None,
+    *,
+    event: str = "",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The promotion as notifications describe it (no secrets: ids, names, states), with
+    `kind` and `trigger` named as the API names them. With the session and project: the
+    release's alias and version, and for `waiting_for_approval` the approvals."""
+    payload: dict[str, Any] = {
         "id": record.id,
         "release": record.release_id,
         "environment": record.environment,
@@ -192,5 +209,29 @@ def promotion_payload(record: Any) -> dict[str, Any]:
         "state": record.state,
         "reason": record.reason,
         "requested_by": record.requested_by,
-        "kind": kind,
+        "kind": record.kind,
+        "trigger": record.trigger,
     }
+    if s is None:
+        return payload
+    release = releases.get_release(s, record.release_id)
+    if release is not None:
+        payload["alias"] = release.alias
+        payload["version"] = release_version(release, record.apps)
+    policy = project.environments[record.environment].approvals if project else None
+    if event == "promotion.waiting_for_approval" and policy is not None:
+        moment = now or utcnow()
+        approvers = {
+            a.user
+            for a in promotion_store.approvals_for(s, record.release_id, record.environment)
+            if a.decision == "approve"
+            and (moment - ensure_utc(a.at)).total_seconds() < policy.expiry
+        }
+        payload["approvals"] = {"received": len(approvers), "required": policy.required}
+    return payload
+
+
+def release_version(release: ReleaseRecord, apps: Sequence[str]) -> str | None:
+    """The image tag(s) of the promoted apps: `1.4.2`, or `1.4.2, 2.0.1` when they differ."""
+    tags = dict.fromkeys(a.tag for a in release.artifacts if a.app in apps and a.tag)
+    return ", ".join(t for t in tags if t) or None

@@ -7,7 +7,6 @@ restart resumes verification where it was instead of starting over.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from lightkube import AsyncClient
 
 from shiplane.config import ProjectConfig
-from shiplane.domain.clock import Clock, FunctionClock, SystemClock
+from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.health import HealthStatus
 from shiplane.domain.releases import ReleaseInfo
 from shiplane.engine.clusters import ClusterHandle
@@ -50,17 +49,13 @@ async def verify_round(
     state: dict[str, Any],
     health_timeout: float,
     clock: Clock | None = None,
-    now: Callable[[], datetime] | None = None,
     run_checks: bool = True,
 ) -> VerifyRound:
     """One round: health until Healthy (deadline `health_timeout` from the first round),
     then each check of the environment's `verify`, in order. A rollback (`run_checks`
     False) goes back to a release already verified there: health is enough, and the
-    checks' signals (error rates...) still describe the release being replaced.
-
-    Time comes from `clock`; `now` (a function) is the older way to give it."""
-    if clock is None:
-        clock = FunctionClock(now) if now is not None else SystemClock()
+    checks' signals (error rates...) still describe the release being replaced."""
+    clock = clock or SystemClock()
     state = dict(state)
     current = clock.now()
     started = datetime.fromisoformat(state.setdefault("started_at", current.isoformat()))

@@ -1,8 +1,10 @@
 """Gate `soak`: the release must have run verified upstream for a while.
 
-`soak: 30m` on staging means environments after staging take a release only 30 minutes
-after staging verified it. With `after: {any: [...]}` one soaked upstream is enough. The
-gate waits with `next_check_at` = verified_at + soak, so the engine wakes exactly then.
+`soak: 30m` on prod (with `after: [staging]`) holds promotions *into* prod until staging
+verified the release at least 30 minutes ago. With `after: {any: [...]}` one soaked
+upstream is enough. The gate waits with `next_check_at` = verified_at + soak, so the
+engine wakes exactly then. The reason names that instant, never a remaining time (which
+would be stale as soon as it is stored); `explain` counts down from the time it is read.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from shiplane.gates.results import GateResult, Outcome
 
 
 class SoakGateConfig(BaseModel):
-    """Soak time per upstream environment (seconds; 0 = none) and whether all or any count."""
+    """Soak time per upstream environment (seconds; the soak of the environment promoted
+    into, for each of its upstreams) and whether all or any count."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -35,11 +38,11 @@ class SoakGate(Gate[SoakGateConfig]):
     schema = SoakGateConfig
 
     def configure(self, project: ProjectConfig, environment: str) -> SoakGateConfig | None:
-        after = project.environments[environment].after
-        soaks = {env: project.environments[env].soak or 0 for env in after.environments}
-        if not any(soaks.values()):
-            return None
-        return SoakGateConfig(mode=after.mode, upstream=soaks)
+        target = project.environments[environment]
+        if not target.soak or not target.after.environments:
+            return None  # nothing upstream to have soaked in
+        soaks = {env: target.soak for env in target.after.environments}
+        return SoakGateConfig(mode=target.after.mode, upstream=soaks)
 
     def evaluate(self, ctx: GateContext, config: SoakGateConfig) -> GateResult:
         now = ctx.now()
@@ -76,10 +79,9 @@ class SoakGate(Gate[SoakGateConfig]):
             if not waiting:
                 return self._not_verified(unverified, inputs)
             env, until = min(waiting.items(), key=lambda item: item[1])
-        left = format_duration(int((until - now).total_seconds() + 0.999))
         reason = (
             f"soaking in {env}: {format_duration(config.upstream[env])} after verification, "
-            f"{left} left (until {until:%Y-%m-%d %H:%M:%S} UTC)"
+            f"until {until:%Y-%m-%d %H:%M:%S} UTC"
         )
         return GateResult(
             self.name,

@@ -258,6 +258,10 @@ def _terminated_message(container: Mapping[str, Any]) -> str:
 
 
 def _pod(obj: Obj, policy: HealthPolicy) -> Health:
+    """Argo CD's pod rules. Only a pod that restarts `Always` is Degraded by a container
+    stuck waiting (CrashLoopBackOff, ImagePullBackOff, ...): a pod with restartPolicy
+    Never or OnFailure runs to completion (a hook, a test), and Argo CD keeps such a pod
+    Progressing until it ends, since the condition may clear and the pod then runs."""
     spec, status = _spec(obj), _status(obj)
     restart_policy = spec.get("restartPolicy") or "Always"
     containers = [
@@ -272,7 +276,7 @@ def _pod(obj: Obj, policy: HealthPolicy) -> Health:
         if not message:
             message = next(filter(None, map(_terminated_message, containers)), "pod failed")
         return _h(DEGRADED, str(status.get("reason") or "PodFailed"), message)
-    for container in containers:
+    for container in containers if restart_policy == "Always" else ():
         bad = _bad_waiting(container)
         if bad:
             reason, message = bad
@@ -311,8 +315,16 @@ def _job(obj: Obj, policy: HealthPolicy) -> Health:
         if _is(cond, "True") and cond is not None:
             return _from_condition(HEALTHY, cond, "Completed")
     suspended = conds.get("Suspended")
-    if spec.get("suspend") or _is(suspended, "True"):
-        return _h(SUSPENDED, "Suspended", "job is suspended")
+    if _is(suspended, "True") and suspended is not None:
+        # The Job controller's own words, as Argo CD shows them ("JobSuspended: Job
+        # suspended").
+        return _h(
+            SUSPENDED,
+            str(suspended.get("reason") or "JobSuspended"),
+            str(suspended.get("message") or "Job suspended"),
+        )
+    if spec.get("suspend"):  # suspended before the controller said so
+        return _h(SUSPENDED, "JobSuspended", "Job suspended")
     active = _int(status.get("active"))
     return _h(PROGRESSING, "Running", f"{active} active pods")
 
@@ -534,10 +546,25 @@ def _group(api_version: str) -> str:
     return api_version.split("/")[0] if "/" in api_version else ""
 
 
+IGNORE_HEALTHCHECK = ("shiplane.dev/ignore-healthcheck", "argocd.argoproj.io/ignore-healthcheck")
+"""Annotations (value "true") that leave an object out of its app's health, as Argo CD
+does; Argo CD's own name is honoured too, so manifests written for it mean the same."""
+
+
+def _ignored(obj: Obj) -> str | None:
+    annotations = _meta(obj).get("annotations") or {}
+    return next((a for a in IGNORE_HEALTHCHECK if annotations.get(a) == "true"), None)
+
+
 def assess(obj: Obj | None, policy: HealthPolicy = DEFAULT_POLICY) -> Health:
-    """The health of one live object. `None` (the object does not exist) is Missing."""
+    """The health of one live object. `None` (the object does not exist) is Missing. An
+    object annotated to be ignored counts as Healthy: it can never lower its app's
+    health, which is what leaving it out of the aggregation means."""
     if obj is None:
         return _h(MISSING, "NotFound", "object does not exist")
+    ignored = _ignored(obj)
+    if ignored is not None:
+        return _h(HEALTHY, "HealthCheckIgnored", f'health not checked ({ignored}: "true")')
     kind = str(obj.get("kind") or "")
     if _meta(obj).get("deletionTimestamp"):
         return _h(PROGRESSING, "Terminating", "object is being deleted")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shiplane.domain.errors import ConflictError
@@ -225,6 +225,18 @@ def due_promotion_ids(s: Session, now: datetime) -> list[str]:
         .order_by(PromotionRow.created_at, PromotionRow.id)
     )
     return list(s.scalars(query))
+
+
+def wake_promotions(s: Session, promotion_ids: Iterable[str]) -> None:
+    """Make open promotions due now (something they wait for has ended); only the
+    next-check time is written, so a reconciler working on one loses nothing."""
+    ids = list(promotion_ids)
+    if ids:
+        s.execute(
+            update(PromotionRow)
+            .where(PromotionRow.id.in_(ids), PromotionRow.state.in_(_OPEN_STATES))
+            .values(next_check_at=None)
+        )
 
 
 def rollbacks_of(s: Session, promotion_id: str) -> list[PromotionRecord]:

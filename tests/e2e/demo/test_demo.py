@@ -26,6 +26,9 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
         assert "alice tries to approve her own request: refused" in out
         assert "cannot approve" in out  # separation of duties, not a role error
         assert ": RolledBack (rolled back by prm-" in out
+        # prod's own soak holds it: explain shows it counting down (issue 12).
+        assert "  - soak: soaking in staging: 20s after verification, until " in out
+        assert "s left" in out
         assert out.count("Healthy/Synced") >= 6
 
         # The server keeps running: the CLI works against it as the demo says.

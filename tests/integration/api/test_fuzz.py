@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.api_project import PROJECT_YAML
 from tests.support.serverproc import ServerProcess, running_server
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
@@ -21,6 +22,17 @@ def test_openapi_fuzzing_finds_no_server_errors(tmp_path: Path) -> None:
     assert result.returncode == 0, report
     assert "unhandled error" not in logs, logs[-4000:]
     assert server.admin_token not in logs
+
+
+def test_fuzzing_a_server_with_a_project_finds_no_server_errors(tmp_path: Path) -> None:
+    """With a project loaded, every name in a request is checked against it (issue 12)."""
+    config = tmp_path / "shiplane.yaml"
+    config.write_text(PROJECT_YAML)
+    with running_server(tmp_path, f"sqlite:///{tmp_path / 'fuzz.db'}", config=config) as server:
+        result = _fuzz(server, tmp_path)
+        logs = server.logs()
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "unhandled error" not in logs, logs[-4000:]
 
 
 def _fuzz(server: ServerProcess, workdir: Path) -> subprocess.CompletedProcess[str]:

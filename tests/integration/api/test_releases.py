@@ -128,4 +128,5 @@ def test_invalid_bodies_are_422_naming_the_field(api_server: ServerProcess) -> N
         response = admin.post(
             "/api/v1/releases", content=b"{not json", headers={"content-type": "application/json"}
         )
-        assert_problem(response, 422)
+        # Not JSON at all is a malformed request (400, docs/api.md), not a field problem.
+        assert_problem(response, 400, "not valid JSON")

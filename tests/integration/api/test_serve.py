@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -58,6 +59,24 @@ def test_first_start_prints_a_working_admin_token_once(tmp_path: Path) -> None:
             server.url + "/api/v1/whoami", headers={"Authorization": f"Bearer {tokens[0]}"}
         )
         assert response.json()["role"] == "admin"
+
+
+def test_a_start_that_cannot_listen_does_not_consume_the_first_token(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        failed = subprocess.run(
+            [SHIPLANE, "serve", "--listen", f"127.0.0.1:{port}"],
+            capture_output=True, text=True, env=_serve_env(home), timeout=60,
+        )  # fmt: skip
+    assert failed.returncode == 1
+    assert "cannot listen" in failed.stderr
+    assert not re.findall(r"shp_[A-Za-z0-9_-]{20,}", failed.stdout + failed.stderr)
+    printed = _start_and_stop(home, tmp_path / "out.log")
+    assert len(re.findall(r"shp_[A-Za-z0-9_-]{20,}", printed)) == 1, printed
+    assert printed.index("admin token") < printed.index("listening on"), printed
 
 
 def test_bad_config_fails_start_with_located_errors(tmp_path: Path) -> None:

@@ -173,6 +173,14 @@ def test_plain_errors_name_app_environment_and_file(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match=r"apps/web/broken.yaml: document 1 is a list"):
         render(repo, "web", "plain")
 
+    (repo / "apps/web/broken.yaml").write_bytes(b"kind: ConfigMap\ndata: {a: caf\xe9}\n")
+    with pytest.raises(RenderError, match=r"line 2, column 14: not UTF-8 text: byte 0xe9"):
+        render(repo, "web", "plain")
+
+    (repo / "apps/web/broken.yaml").write_bytes(b"kind: ConfigMap\n\x00\n")
+    with pytest.raises(RenderError, match=r"line 2, column 1: a NUL byte"):
+        render(repo, "web", "plain")
+
     (repo / "apps/web/broken.yaml").write_text(SERVICE)  # same Service as service.yml
     with pytest.raises(RenderError, match="Service shop-staging/web is also defined in apps/web/b"):
         render(repo, "web", "plain")

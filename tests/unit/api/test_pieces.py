@@ -99,3 +99,13 @@ def test_stream_from_thread_stops_the_producer_when_the_reader_leaves() -> None:
 
     assert len(asyncio.run(_collect(produce, limit=3))) == 3
     assert finished.wait(timeout=10), "the producer thread ended"
+
+
+def test_public_url_for_notification_links() -> None:
+    from shiplane.api.settings import check_public_url
+
+    assert check_public_url("https://shiplane.example/") == "https://shiplane.example"
+    assert check_public_url("http://127.0.0.1:8080/ship") == "http://127.0.0.1:8080/ship"
+    for bad in ("shiplane.example", "ftp://x", "https:///path", "https://a b", "https://a?x=1"):
+        with pytest.raises(ValueError, match="public URL"):
+            check_public_url(bad)

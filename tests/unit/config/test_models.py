@@ -154,7 +154,9 @@ def test_missing_and_undecodable_files_are_config_errors(tmp_path: Path) -> None
     binary.write_bytes(b"project: \xff\xfe\n")
     with pytest.raises(ConfigError) as info:
         load_project(binary)
-    assert info.value.problems[0].message == "not UTF-8 text (byte 9)"
+    problem = info.value.problems[0]
+    assert (problem.line, problem.column) == (1, 10)  # located now (issue 12)
+    assert problem.message.startswith("not UTF-8 text: byte 0xff")
 
 
 def test_python_callers_can_build_models_by_field_name() -> None:

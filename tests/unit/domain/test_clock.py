@@ -11,7 +11,6 @@ import pytest
 from shiplane.domain.clock import (
     DEFAULT_START,
     FixedClock,
-    FunctionClock,
     ManualClock,
     SystemClock,
     WaitingClock,
@@ -54,8 +53,7 @@ def test_manual_clock_moves_by_hand_and_jumps_when_waited_on() -> None:
 
 
 def test_a_clock_that_cannot_wait_is_waited_on_in_real_time() -> None:
-    moments = [T0]
-    clock = FunctionClock(lambda: moments[-1])
+    clock = FixedClock(T0)
     assert clock.now() == T0
 
     async def wait() -> None:

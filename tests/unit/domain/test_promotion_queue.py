@@ -10,6 +10,7 @@ from shiplane.domain.promotion_queue import (
     may_auto_promote,
     next_to_start,
     queue_order,
+    rollbacks_first,
     superseded_by,
 )
 
@@ -132,3 +133,36 @@ def test_held_auto_promotions_do_not_start_and_do_not_block():
 
 def test_a_deploying_auto_promotion_is_left_to_finish_when_held():
     assert held_auto_promotions([prm(1, state=S.DEPLOYING)], [hold()]) == []
+
+
+def test_a_rollback_starts_while_a_promotion_is_held_at_its_gates():
+    held_at_gates = prm(1, release="rel-new", trigger="manual", state=S.WAITING)
+    rollback = prm(2, release="rel-old", kind="rollback", trigger="manual")
+    assert ids(next_to_start([held_at_gates, rollback])) == ["prm-02"]
+    # The held promotion lets it go first, while it is queued and while it runs.
+    assert ids(rollbacks_first([held_at_gates, rollback], held_at_gates)) == ["prm-02"]
+    running = prm(2, release="rel-old", kind="rollback", state=S.DEPLOYING)
+    assert ids(rollbacks_first([held_at_gates, running], held_at_gates)) == ["prm-02"]
+    done = prm(2, release="rel-old", kind="rollback", state=S.SUCCEEDED)
+    assert rollbacks_first([held_at_gates, done], held_at_gates) == []
+
+
+def test_a_rollback_still_waits_for_a_promotion_that_changes_the_cluster():
+    for state in (S.DEPLOYING, S.VERIFYING, S.ROLLING_BACK):
+        rollback = prm(2, release="rel-old", kind="rollback", trigger="manual")
+        assert next_to_start([prm(1, state=state), rollback]) == []
+    # And for an older rollback of the same slot; a Waiting rollback gives way to nobody.
+    older = prm(1, release="rel-0", kind="rollback", state=S.WAITING)
+    assert next_to_start([older, prm(2, release="rel-1", kind="rollback")]) == []
+    assert rollbacks_first([older, prm(2, kind="rollback")], older) == []
+
+
+def test_no_normal_promotion_starts_in_a_slot_a_rollback_asks_for():
+    held_at_gates = prm(1, release="rel-new", trigger="manual", state=S.WAITING)
+    rollback = prm(2, release="rel-old", kind="rollback", trigger="manual")
+    elsewhere = prm(3, release="rel-x", trigger="manual", apps=("payments",))
+    newer = prm(0, release="rel-y", trigger="manual")  # older than the rollback, still behind
+    queue = [held_at_gates, rollback, elsewhere]
+    assert ids(next_to_start(queue)) == ["prm-02", "prm-03"]
+    assert ids(next_to_start([newer, prm(2, release="rel-old", kind="rollback")])) == ["prm-02"]
+    assert rollbacks_first(queue, elsewhere) == []

@@ -60,6 +60,7 @@ def test_digest_is_lowercased() -> None:
         ("registry.example/shop/checkout:bad/tag", "repository component"),
         ("registry.example/shop/checkout:-x", "tag '-x'"),
         ("registry.example/shop/check out:1", "whitespace"),
+        ("localhost:99999/shop/checkout:1", "outside 1..65535"),
         ("reg_istry.example:99/app:1", "registry"),
         ("registry.example/:1", "repository name is missing"),
         ("registry.example/app--x__y..z:1", "repository component"),
@@ -100,8 +101,10 @@ def test_release_id_depends_on_contents() -> None:
     assert r.release_id_for({"checkout": "reg.example/c:2"}) != base
     assert r.release_id_for({"payments": "reg.example/c:1"}) != base
     assert r.release_id_for({"checkout": "reg.example/c:1", "x": "reg.example/x:1"}) != base
-    # The canonical form makes equivalent spellings one release.
-    assert r.release_id_for({"checkout": " reg.example/c:1 "}) == base
+    # A reference is recorded as given: surrounding whitespace is refused (issue 12),
+    # not silently made into another spelling of the same release.
+    with pytest.raises(ImageRefError, match="whitespace"):
+        r.release_id_for({"checkout": " reg.example/c:1 "})
 
 
 def test_parse_artifacts_validates() -> None:

@@ -97,7 +97,7 @@ def test_event_payload_schema() -> None:
         "time": "2026-11-27T09:30:00.000000Z",
         "project": "shop",
         "promotion": {**PROMOTION, "alias": None, "reason": None, "requested_by": None,
-                      "kind": "promote", "approvals": None},
+                      "kind": "normal", "trigger": "manual", "approvals": None},
         "links": {"api": "https://s.example/api/v1/promotions/prm-1",
                   "cli": "shiplane promotion show prm-1"},
     }  # fmt: skip

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pydantic import ValidationError
+
+from shiplane.config.models.conditions import ConditionConfig
 from shiplane.gates import Outcome
 from shiplane.gates.condition import CONDITION, ConditionGateConfig
 
@@ -74,9 +77,25 @@ def test_each_app_of_a_train_is_checked():
     assert result.outcome == Outcome.REJECT and "app payments" in result.reason
 
 
-def test_compile_error_is_located_and_rejects():
-    proj = conditions(broken={"reject": "release.labels.branch != "})
-    result = evaluate(proj)
+def test_a_syntax_error_is_refused_when_the_config_is_read():
+    try:
+        conditions(broken={"reject": "release.labels.branch != "})
+    except ValidationError as exc:
+        (error,) = exc.errors()
+        assert error["loc"] == ("conditions", "broken", "reject")
+        assert "not a valid CEL expression: at line 1, column 26: Syntax error" in error["msg"]
+    else:
+        raise AssertionError("a broken condition was accepted")
+
+
+def test_a_compile_error_met_at_run_time_is_located_and_rejects():
+    # A config that skipped validation (it cannot come from shiplane.yaml): never a crash.
+    broken = ConditionConfig.model_construct(
+        environments=(), eligible=None, reject="release.labels.branch != "
+    )
+    proj = conditions(ok={"reject": "false"})
+    config = ConditionGateConfig.model_construct(conditions={"broken": broken})
+    result = CONDITION.evaluate(context(proj, env="prod"), config)
     assert result.outcome == Outcome.REJECT
     assert result.reason.startswith(
         "condition broken (reject, app checkout): `release.labels.branch != ` at line 1, "

@@ -27,9 +27,10 @@ from .factory import T0, approval, context, project, promotion
 
 PROJECT = project(
     {
-        "staging": {"soak": "30m"},
+        "staging": {},
         "prod": {
             "after": ["staging"],
+            "soak": "30m",
             "approvals": {"required": 2, "groups": ["release-managers"]},
             "windows": ["business-hours"],
         },
@@ -175,7 +176,8 @@ def test_explain_a_rejected_promotion():
         reason="rejected by dave: not today",
     )
     text = explain(failed, results, [])
-    assert "State: Failed.\nReason: rejected by dave: not today\nRejected by its gates:" in text
+    # The root cause leads; a gate rejection deployed nothing, so there is no rollback.
+    assert "State: Failed.\nRoot cause: rejected by dave: not today\nRejected by its gates:" in text
     assert "  - approval: rejected by dave: not today" in text
 
 
@@ -192,7 +194,7 @@ def test_explain_a_failed_verification_lists_the_failed_step():
         ),
     ]
     text = explain(failed, [], steps)
-    assert "Reason: verification failed: error-rate" in text
+    assert "State: Failed.\nRoot cause: verification failed: error-rate\n" in text
     assert (
         "Failed steps:\n  - check error-rate [failed] 2026-11-27 12:00:00 UTC to "
         "2026-11-27 12:05:00 UTC: 2 of 5 measurements > 0.01" in text

@@ -12,11 +12,12 @@ from .factory import T0, context, project, promotion
 ALL = project(
     {
         "qa": {},
-        "perf": {"soak": "1h"},
-        "staging": {"after": ["qa"], "soak": "30m"},
-        "prod": {"after": {"all": ["staging", "perf"]}},
-        "prod-us": {"after": {"any": ["staging", "perf"]}},
+        "perf": {},
+        "staging": {"after": ["qa"]},
+        "prod": {"after": {"all": ["staging", "perf"]}, "soak": "1h"},
+        "prod-us": {"after": {"any": ["staging", "perf"]}, "soak": "30m"},
         "dev": {},
+        "lone": {"soak": "5m"},
     }
 )
 
@@ -71,11 +72,13 @@ def soak(env: str, verified, now_offset: timedelta, apps=("checkout",)):
     return SOAK.evaluate(ctx, config)
 
 
-def test_soak_config_comes_from_the_upstream_environments():
+def test_soak_holds_promotions_into_the_environment_it_is_set_on():
+    # prod's own soak applies to each of its upstreams (README, `shiplane init`).
     assert SOAK.configure(ALL, "prod") == SoakGateConfig(
-        mode="all", upstream={"staging": 1800, "perf": 3600}
+        mode="all", upstream={"staging": 3600, "perf": 3600}
     )
-    assert SOAK.configure(ALL, "staging") is None  # qa has no soak
+    assert SOAK.configure(ALL, "staging") is None  # no soak of its own
+    assert SOAK.configure(ALL, "lone") is None  # nothing upstream to soak in
 
 
 def test_soak_waits_until_verified_at_plus_soak_in_every_upstream():
@@ -84,13 +87,14 @@ def test_soak_waits_until_verified_at_plus_soak_in_every_upstream():
     assert result.outcome == Outcome.WAIT
     # all: the last one to finish soaking decides (perf: verified 12:10 + 1h).
     assert result.next_check_at == T0 + timedelta(minutes=70)
-    assert result.reason.startswith("soaking in perf: 1h after verification, 50m left")
+    # The instant, not a remaining time that would go stale once recorded.
+    assert result.reason == "soaking in perf: 1h after verification, until 2026-11-27 13:10:00 UTC"
     assert soak("prod", verified, timedelta(minutes=69, seconds=59)).outcome == Outcome.WAIT
     assert soak("prod", verified, timedelta(minutes=70)).outcome == Outcome.PASS
 
 
 def test_soak_any_takes_the_first_environment_to_finish():
-    verified = {"staging": {"checkout": T0}, "perf": {"checkout": T0}}
+    verified = {"staging": {"checkout": T0}, "perf": {"checkout": T0 + timedelta(minutes=1)}}
     result = soak("prod-us", verified, timedelta(minutes=5))
     assert result.outcome == Outcome.WAIT and result.next_check_at == T0 + timedelta(minutes=30)
     passed = soak("prod-us", verified, timedelta(minutes=30))
@@ -100,7 +104,7 @@ def test_soak_any_takes_the_first_environment_to_finish():
 def test_soak_of_a_train_counts_from_its_last_verified_app():
     verified = {
         "staging": {"checkout": T0, "payments": T0 + timedelta(minutes=15)},
-        "perf": {"checkout": T0, "payments": T0},
+        "perf": {"checkout": T0 + timedelta(minutes=20), "payments": T0},
     }
     result = soak("prod-us", verified, timedelta(minutes=40), apps=("checkout", "payments"))
     assert result.outcome == Outcome.WAIT

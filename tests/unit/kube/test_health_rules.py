@@ -282,9 +282,34 @@ def test_pod_bad_waiting_reasons_are_degraded(reason: str):
     assert "container main" in h.message
 
 
-def test_pod_pending_image_pull_is_degraded_for_any_restart_policy():
-    p = pod("Pending", restart="Never", state={"waiting": {"reason": "ImagePullBackOff"}})
-    assert assess(p).status is H.DEGRADED
+@pytest.mark.parametrize("restart", ["Never", "OnFailure"])
+def test_pod_that_runs_to_completion_stays_progressing_while_a_container_waits(restart: str):
+    # Argo CD: only restartPolicy Always makes a waiting container Degraded; a pod that
+    # runs to completion may still start once the image is there.
+    for phase in ("Pending", "Running"):
+        p = pod(phase, restart=restart, state={"waiting": {"reason": "ImagePullBackOff"}})
+        assert assess(p).status is H.PROGRESSING
+    always = pod("Pending", state={"waiting": {"reason": "ImagePullBackOff"}})
+    assert assess(always).status is H.DEGRADED
+    # It ends Degraded when it fails, like any pod.
+    failed = pod("Failed", restart=restart, state={"terminated": {"exitCode": 2}})
+    assert assess(failed).status is H.DEGRADED
+
+
+@pytest.mark.parametrize(
+    "annotation", ["shiplane.dev/ignore-healthcheck", "argocd.argoproj.io/ignore-healthcheck"]
+)
+def test_an_object_annotated_to_be_ignored_never_lowers_its_app_health(annotation: str):
+    crashing = pod("Running", state={"waiting": {"reason": "CrashLoopBackOff"}})
+    crashing["metadata"]["annotations"] = {annotation: "true"}
+    h = assess(crashing)
+    assert (h.status, h.reason) == (H.HEALTHY, "HealthCheckIgnored")
+    assert annotation in h.message
+    ref = ObjRef("v1", "Pod", "shop", "web-abc")
+    ready = assess(pod("Running", ready=True))
+    assert aggregate([(ref, h), (ref, ready)]).status is H.HEALTHY
+    crashing["metadata"]["annotations"] = {annotation: "false"}
+    assert assess(crashing).status is H.DEGRADED
 
 
 def test_pod_container_creating_is_progressing():
@@ -372,10 +397,21 @@ def test_job_failure_target_alone_already_fails_fast():
     assert h.status is H.DEGRADED
 
 
-def test_job_suspended():
-    assert assess(job(suspend=True)).status is H.SUSPENDED
-    cond = [{"type": "Suspended", "status": "True", "reason": "JobSuspended"}]
-    assert assess(job(cond)).status is H.SUSPENDED
+def test_job_suspended_reads_like_argo_cd():
+    h = assess(job(suspend=True))
+    assert (h.status, h.reason, h.message) == (H.SUSPENDED, "JobSuspended", "Job suspended")
+    cond = [
+        {
+            "type": "Suspended",
+            "status": "True",
+            "reason": "JobSuspended",
+            "message": "Job suspended",
+        }
+    ]
+    h = assess(job(cond))
+    assert (h.status, h.reason, h.message) == (H.SUSPENDED, "JobSuspended", "Job suspended")
+    resumed = [{"type": "Suspended", "status": "False", "reason": "JobResumed"}]
+    assert assess(job(resumed)).status is H.PROGRESSING
 
 
 def cronjob(**fields: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from shiplane.config.models.base import (
     API_VERSION,
     ConfigModel,
     Duration,
+    Expression,
     HttpUrl,
     Name,
     Ref,
@@ -23,7 +24,6 @@ from shiplane.config.models.checks import (
     CHECK_SCHEMAS,
     CheckConfig,
     CheckKind,
-    Expression,
     HealthCheckConfig,
     HttpCheckConfig,
     JobCheckConfig,
@@ -52,7 +52,7 @@ from shiplane.config.models.notifications import (
     SlackChannel,
     WebhookChannel,
 )
-from shiplane.config.models.project import ProjectConfig, UnknownNameError
+from shiplane.config.models.project import ProjectConfig, ReleasePolicy, UnknownNameError
 from shiplane.config.models.windows import Days, TimeOrDate, WindowConfig, WindowRule
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "PrometheusCheckConfig",
     "PrunePolicy",
     "Ref",
+    "ReleasePolicy",
     "RollbackPolicy",
     "SecretNotSetError",
     "SlackChannel",

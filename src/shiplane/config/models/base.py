@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 from shiplane.config import values
 from shiplane.config.durations import DURATION_HELP, DURATION_PATTERN, parse_duration
 from shiplane.config.suggest import describe
+from shiplane.domain.expressions import check_expression
 
 API_VERSION = "shiplane/v1alpha1"
 
@@ -35,6 +36,15 @@ Ref = Annotated[StrictStr, WithJsonSchema({"type": "string", "minLength": 1})]
 """A reference to a name defined elsewhere in the file (checked by `references`)."""
 
 Text = Annotated[StrictStr, AfterValidator(values.check_non_empty)]
+
+Expression = Annotated[
+    StrictStr,
+    AfterValidator(check_expression),
+    WithJsonSchema({"type": "string", "minLength": 1, "description": "A CEL expression."}),
+]
+"""A CEL expression (condition, check expectation, success or failure criterion),
+compiled when the config is read, so `validate` and `serve` refuse a syntax error with
+its location instead of a promotion finding it at run time."""
 
 Duration = Annotated[
     int,

@@ -21,21 +21,12 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    WithJsonSchema,
     model_validator,
 )
 
-from shiplane.config.models.base import ConfigModel, Duration, HttpUrl
+from shiplane.config.models.base import ConfigModel, Duration, Expression, HttpUrl
 from shiplane.config.suggest import describe
-from shiplane.domain.expressions import check_expression
 from shiplane.domain.templates import check_template
-
-Expression = Annotated[
-    StrictStr,
-    AfterValidator(check_expression),
-    WithJsonSchema({"type": "string", "minLength": 1, "description": "A CEL expression."}),
-]
-"""A CEL expression, compiled when the config is read so syntax errors surface early."""
 
 Templated = Annotated[StrictStr, AfterValidator(check_template)]
 """Text with `{{environment}}`, `{{namespace}}`, `{{app}}`, `{{release}}` placeholders."""

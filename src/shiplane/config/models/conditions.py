@@ -8,11 +8,7 @@ from pydantic import (
     model_validator,
 )
 
-from shiplane.config.models.base import (
-    ConfigModel,
-    Ref,
-    Text,
-)
+from shiplane.config.models.base import ConfigModel, Expression, Ref
 
 
 class ConditionConfig(ConfigModel):
@@ -20,9 +16,9 @@ class ConditionConfig(ConfigModel):
 
     environments: tuple[Ref, ...] = ()
     """Environments this condition applies to; all environments when empty."""
-    eligible: Text | None = None
+    eligible: Expression | None = None
     """The release may be promoted only when this expression is true."""
-    reject: Text | None = None
+    reject: Expression | None = None
     """The release is rejected when this expression is true."""
 
     @model_validator(mode="after")

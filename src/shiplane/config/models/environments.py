@@ -121,7 +121,7 @@ class EnvironmentConfig(ConfigModel):
     auto_promote: StrictBool = False
     """Promote automatically once every gate passes."""
     soak: Duration | None = Field(default=None, json_schema_extra={"default": None})
-    """How long a release must run healthy here before downstream environments may take it."""
+    """How long a release must have been verified upstream (`after`) before it may come here."""
     approvals: ApprovalPolicy | None = None
     """Approvals needed before deploying; none when omitted."""
     windows: tuple[Ref, ...] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import (
@@ -21,6 +21,7 @@ from shiplane.config.models.conditions import ConditionConfig
 from shiplane.config.models.environments import EnvironmentConfig
 from shiplane.config.models.notifications import NotificationChannel
 from shiplane.config.models.windows import WindowConfig
+from shiplane.config.release_fit import check_release_fits
 from shiplane.config.suggest import closest
 from shiplane.domain.errors import NotFoundError
 
@@ -45,6 +46,13 @@ class UnknownNameError(NotFoundError, KeyError):
         self.name = name
 
 
+class ReleasePolicy(ConfigModel):
+    """`releases`: what a release may name."""
+
+    allow_image_overrides: bool = False
+    """Accept images from repositories other than the app's `images` (refused by default)."""
+
+
 class ProjectConfig(ConfigModel):
     """A Shiplane project: clusters, the environment graph, apps and policies."""
 
@@ -66,6 +74,8 @@ class ProjectConfig(ConfigModel):
     """Expression gates by name."""
     notifications: dict[Name, NotificationChannel] = {}
     """Notification channels by name: where promotion events are sent."""
+    releases: ReleasePolicy = ReleasePolicy()
+    """What a release may name (see `releases.allowImageOverrides`)."""
 
     @field_validator("environments", "apps", "clusters", mode="before")
     @classmethod
@@ -108,6 +118,11 @@ class ProjectConfig(ConfigModel):
             return self.apps[name]
         except KeyError:
             raise UnknownNameError("app", name, list(self.apps)) from None
+
+    def require_release_fits(self, artifacts: Mapping[str, str]) -> None:
+        """Every app of `artifacts` is defined and its image is one the app deploys;
+        ReleaseMisfitError (invalid input) says which and what is allowed."""
+        check_release_fits(self, artifacts)
 
     def require_apps(self, names: Iterable[str]) -> None:
         """Every one of `names` is a defined app; UnknownNameError names the first that is not."""

@@ -16,13 +16,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import structlog
 
 from shiplane.config.models import ProjectConfig
+from shiplane.domain.clock import Clock, SystemClock
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy.apply import ApplyStep
 from shiplane.engine.deploy.commit import CommitStep
@@ -78,7 +78,7 @@ class Deployer:
         clusters: ClusterPool,
         *,
         health_timeout: float = 300.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
         on_applied: AppliedListener | None = None,
         metrics: EngineMetrics | None = None,
         leases: LeaseKeeper | None = None,
@@ -88,7 +88,7 @@ class Deployer:
         self.project = project
         self.clusters = clusters
         self.health_timeout = health_timeout
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         # Told after every app's apply, and asked for cached live objects; the drift
         # supervisor sets both (engine/drift.py).
         self.on_applied = on_applied
@@ -272,7 +272,7 @@ class Deployer:
             kind=kind,
             release_id=release_id,
             actor=actor,
-            clock=self.clock,
+            clock=self.clock.now,
             # Lease rows before promotion rows: the lock order every writer keeps.
             fence=Fences([*app_fences, fence]),
             replica=None if keeper is None else keeper.replica_id,

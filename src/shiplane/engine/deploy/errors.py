@@ -43,8 +43,14 @@ class DeployError(ShiplaneError):
 class DeployNotFoundError(DeployError, NotFoundError):
     """The environment or app to deploy is not defined."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(PLAN, message)
+        self.hint = hint
+
+    @classmethod
+    def of(cls, error: NotFoundError) -> DeployNotFoundError:
+        """The same lookup failure (message and did-you-mean hint), as a deploy error."""
+        return cls(error.message, hint=error.hint)
 
 
 class DeployRequestError(DeployError, InvalidError):

@@ -3,11 +3,11 @@ and inventory, and an older commit could be applied after a newer one."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from shiplane.engine.leases import HeldLease, LeaseKeeper
+from shiplane.engine.locks import KeyedLocks
 
 
 def deploy_lease(environment: str, app: str) -> str:
@@ -22,7 +22,7 @@ class AppExclusion:
 
     def __init__(self, leases: LeaseKeeper | None) -> None:
         self.leases = leases
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
 
     @contextlib.asynccontextmanager
     async def hold(
@@ -35,9 +35,7 @@ class AppExclusion:
         `waiting` is called once when another replica makes us wait a second or more."""
         chosen = sorted(set(apps))
         async with contextlib.AsyncExitStack() as stack:
-            for app in chosen:
-                lock = self._locks.setdefault((environment, app), asyncio.Lock())
-                await stack.enter_async_context(lock)
+            await stack.enter_async_context(self._locks.hold(*((environment, a) for a in chosen)))
             if self.leases is None:
                 yield []
                 return

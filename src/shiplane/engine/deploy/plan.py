@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shiplane.config.models import AppConfig, ProjectConfig
+from shiplane.config.models.project import UnknownNameError
 from shiplane.engine.deploy.errors import DeployNotFoundError, DeployRequestError
 from shiplane.gitops.errors import PinError
 from shiplane.gitops.pins import Pin, PinImage, load_pin, pin_path
@@ -43,9 +44,11 @@ def pin_for(release: ReleaseRecord, app: str) -> Pin:
 
 
 def check_environment(project: ProjectConfig, environment: str) -> None:
-    if environment not in project.environments:
-        known = ", ".join(project.environments)
-        raise DeployNotFoundError(f"environment {environment!r} is not defined (known: {known})")
+    """The project's one unknown-name check, as a deploy error of the plan step."""
+    try:
+        project.require_environment(environment)
+    except UnknownNameError as exc:
+        raise DeployNotFoundError.of(exc) from None
 
 
 def release_plans(
@@ -74,9 +77,10 @@ def tree_plans(
 ) -> list[AppPlan]:
     """The apps git says are part of `environment` (all, or `apps`), with their pins."""
     names = list(apps) if apps else project.app_order()
-    unknown = [a for a in names if a not in project.apps]
-    if unknown:
-        raise DeployNotFoundError(f"unknown app(s): {', '.join(unknown)}")
+    try:
+        project.require_apps(names)
+    except UnknownNameError as exc:
+        raise DeployNotFoundError.of(exc) from None
     plans: list[AppPlan] = []
     for app in names:
         path = tree / pin_path(environment, app)

@@ -90,6 +90,7 @@ class PromotionController:
 
     async def stop(self) -> None:
         await self.loop.stop()
+        await self.runtime.stop_background()
 
     def wake(self) -> None:
         """Look at due promotions now (an approval, an unfreeze, a new release...)."""
@@ -147,8 +148,12 @@ class PromotionController:
         )
 
     async def abort(self, promotion_id: str, *, actor: Actor, reason: str) -> PromotionRecord:
-        return await self._request(
-            lambda s: requests.abort(self.runtime, s, promotion_id, actor=actor, reason=reason)
+        return await requests.abort_and_reassess(
+            self.runtime,
+            promotion_id,
+            actor=actor,
+            reason=reason,
+            then=self.wake,
         )
 
     async def retry(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:
@@ -199,7 +204,8 @@ class PromotionController:
         )
 
     async def explain(self, promotion_id: str) -> str:
-        return await self.runtime.read(lambda s: explain_promotion(s, promotion_id))
+        now = self.runtime.now()
+        return await self.runtime.read(lambda s: explain_promotion(s, promotion_id, now=now))
 
     async def on_release_created(self, release_id: str) -> None:
         """A new release enters every root environment that auto-promotes."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from shiplane.config.release_fit import ReleaseMisfitError
 from shiplane.domain.errors import InvalidError, NotFoundError
 from shiplane.domain.promotion import (
     Promotion,
@@ -100,12 +101,16 @@ def create_promotion(
 
 
 def _check_release_fits(rt: Runtime, s: Session, release: ReleaseRecord, environment: str) -> None:
-    unknown = [a for a in release.apps if a not in rt.project.apps]
-    if unknown:
-        raise InvalidError(
-            f"release {release.id} names apps that shiplane.yaml does not define: "
-            + ", ".join(unknown)
-        )
+    # Releases are checked when created; one stored before (or from before a config
+    # change) is checked again here, so nothing that does not fit is ever deployed.
+    try:
+        rt.project.require_release_fits({a.app: a.ref for a in release.artifacts})
+    except ReleaseMisfitError as exc:
+        raise ReleaseMisfitError(
+            f"release {release.id} does not fit shiplane.yaml: {exc.message}",
+            hint=exc.hint,
+            details=exc.details,
+        ) from None
     # An app needs its dependencies: in the release, or already running there.
     deployed = set(deploys.running_in(s, environment))
     for app in release.apps:

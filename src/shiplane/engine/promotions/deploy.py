@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shiplane.domain.promotion import PromotionEvent
+from shiplane.domain.promotion import PromotionEvent, PromotionState
 from shiplane.engine.deploy import DeployError
 from shiplane.engine.leases import Fence
+from shiplane.engine.promotions.live_health import refresh_health
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.outcome import fail
 from shiplane.engine.promotions.runtime import Runtime
@@ -38,7 +39,7 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
     except DeployError as exc:
         commit = exc.outcome.git_commit if exc.outcome is not None else None
         why = f"deploy failed at {exc.step}: {exc.message}"
-        return await rt.fenced(
+        failed = await rt.fenced(
             fence,
             lambda s: fail(
                 rt,
@@ -51,6 +52,11 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
             ),
             queues=[p.environment],
         )
+        if commit is not None and failed.state == PromotionState.FAILED.value:
+            # Something may have been applied and no rollback will verify the apps:
+            # say what the live objects show, not the Progressing of the apply.
+            rt.spawn(refresh_health(rt, failed.domain()), f"health after {p.id} failed")
+        return failed
     commit = outcome.git_commit
 
     def deployed(s: Session) -> PromotionRecord:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from shiplane.domain.promotion import PromotionState
@@ -11,12 +13,14 @@ from shiplane.gates import GateResult, explain
 from shiplane.store import promotions as store
 
 
-def explain_promotion(s: Session, promotion_id: str) -> str:
+def explain_promotion(s: Session, promotion_id: str, *, now: datetime | None = None) -> str:
+    """The text of `explain`; `now` (the runtime's clock) makes timed waits count down."""
     record = get(s, promotion_id)
     data = PromotionData.of(record)
     results = [GateResult.from_record(r) for r in data.gates or []]
     steps = [st.domain() for st in store.list_steps(s, promotion_id)]
-    text = explain(record.domain(), results, steps)
+    holds = store.list_holds(s, record.environment)
+    text = explain(record.domain(), results, steps, now=now, holds=holds)
     if record.state == PromotionState.VERIFYING.value and data.verify_reason:
         text += f"\nverification: {data.verify_reason}"
     return text

@@ -4,6 +4,10 @@ Every evaluation records its inputs and outcome on the promotion (for `explain`)
 is recorded only when what it waits for changes, not on every re-check. The promotion
 is looked at again when the earliest gate can change (a window opens, a soak ends), or
 after IDLE_RECHECK when no gate knows (an approval; events wake it earlier).
+
+A rollback of the same (environment, app) goes first (docs/gates.md, "Queueing"): while
+one is queued or running, the gates are not evaluated and the promotion is evaluated
+afresh once the rollback is done.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from shiplane.domain.errors import InvalidError
 from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState, Step
+from shiplane.domain.promotion_queue import rollbacks_first
 from shiplane.engine.leases import Fence
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.requests import release_info
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.timing import IDLE_RECHECK
-from shiplane.engine.promotions.transitions import get, save, transition
+from shiplane.engine.promotions.transitions import get, postpone, save, transition
 from shiplane.gates import (
     GateContext,
     GateResult,
@@ -44,7 +50,24 @@ def evaluate_gates(rt: Runtime, s: Session, promotion_id: str) -> PromotionRecor
     if record.state != S.WAITING.value:
         return record
     p = record.domain()
-    results = evaluate_all(gate_context(rt, s, p), gates_for(rt.project, p.environment))
+    # Serialise with a rollback starting in this environment (start.try_start): either
+    # this promotion deploys first and the rollback queues behind it, or it sees the
+    # rollback and lets it go first.
+    store.lock_queue(s, p.environment)
+    first = rollbacks_first(
+        [r.domain() for r in store.open_promotions(s, environment=p.environment)], p
+    )
+    if first:
+        reason = f"letting rollback {', '.join(q.id for q in first)} go first"
+        if reason == record.reason:
+            return postpone(s, p.id, rt.now() + IDLE_RECHECK)
+        return save(rt, s, p, reason=reason, next_check_at=rt.now() + IDLE_RECHECK)
+    try:
+        results = evaluate_all(gate_context(rt, s, p), gates_for(rt.project, p.environment))
+    except InvalidError as exc:
+        # A gate's configuration found wrong only now: no later evaluation can pass, so
+        # the promotion fails at once with what to fix (never a retry loop of tracebacks).
+        return transition(rt, s, p, E.GATE_REJECTED, f"gates cannot be evaluated: {exc}")
     decision = overall(results)
     records = [r.to_record() for r in results]
     before = PromotionData.of(record)

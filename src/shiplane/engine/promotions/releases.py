@@ -8,15 +8,20 @@ auto-promotion sweep of `auto.py` repairs releases that arrived some other way).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from shiplane.domain.releases import parse_artifacts
 from shiplane.engine.faults import fault_point
 from shiplane.engine.promotions.auto import auto_promote_roots, root_environments
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.store import audit, releases
 from shiplane.store import promotions as store
 from shiplane.store.records import ReleaseRecord
+
+if TYPE_CHECKING:
+    from shiplane.config.models import ProjectConfig
 
 
 def record_release(
@@ -26,9 +31,15 @@ def record_release(
     alias: str | None,
     labels: Mapping[str, str],
     creator: str,
+    project: ProjectConfig | None = None,
 ) -> tuple[ReleaseRecord, bool]:
     """Store a release, or find the one with the same contents; a new one is audited.
-    True when it is new. AliasConflictError, ReleaseValidationError as the store raises."""
+    True when it is new. AliasConflictError, ReleaseValidationError as the store raises;
+    with a project, ReleaseMisfitError for an app or image that does not fit it."""
+    if project is not None:
+        # Syntax first (the store's reasons are the most precise), then the fit.
+        parse_artifacts(artifacts)
+        project.require_release_fits(artifacts)
     record, created = releases.create_release(
         s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
     )
@@ -63,7 +74,7 @@ def create_release(
     # Queue locks before the audit lock, the order every writer follows.
     store.lock_queues(s, root_environments(rt))
     record, created = record_release(
-        s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
+        s, artifacts=artifacts, alias=alias, labels=labels, creator=creator, project=rt.project
     )
     if created:
         fault_point("release.stored")  # nothing is committed yet: all or nothing

@@ -9,6 +9,7 @@ transaction and wakes the loop afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from shiplane.domain.errors import ConflictError, ForbiddenError
 from shiplane.domain.promotion import PromotionEvent, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Hold
 from shiplane.engine.promotions.create import create_promotion
+from shiplane.engine.promotions.live_health import refresh_health
 from shiplane.engine.promotions.model import Actor, PromotionData
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.transitions import get, postpone, save, transition
@@ -102,6 +104,25 @@ def abort(
         actor=actor.name,
         action="promotion.abort",
     )
+
+
+async def abort_and_reassess(
+    rt: Runtime,
+    promotion_id: str,
+    *,
+    actor: Actor,
+    reason: str,
+    then: Callable[[], None] = lambda: None,
+) -> PromotionRecord:
+    """Abort (one transaction), call `then` (wake the loop), and when something may have
+    been deployed, assess the apps' health again from the live objects (live_health) in
+    the background, so the request does not wait for a rollout to settle."""
+    before = await rt.read(lambda s: get(s, promotion_id).state)
+    aborted = await rt.write(lambda s: abort(rt, s, promotion_id, actor=actor, reason=reason))
+    then()
+    if before in (S.DEPLOYING.value, S.VERIFYING.value):
+        rt.spawn(refresh_health(rt, aborted.domain()), f"health after abort {promotion_id}")
+    return aborted
 
 
 def retry(rt: Runtime, s: Session, promotion_id: str, *, actor: Actor) -> PromotionRecord:

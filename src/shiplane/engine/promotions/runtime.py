@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -21,6 +21,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
+from shiplane.engine.promotions.live_health import LiveHealthFn, assess_live
 from shiplane.engine.verification import VerifyRound, verify_round
 from shiplane.store import promotions as store
 from shiplane.store.db import Database
@@ -80,9 +81,23 @@ class Runtime:
     notify: Notify | None = None
     metrics: EngineMetrics | None = None
     verify_round: VerifyFn = field(default=verify_round)
+    live_health: LiveHealthFn = field(default=assess_live)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    """Work a step starts and does not wait for (health after an abort); the controller
+    cancels what is left when it stops."""
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def stop_background(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
 
     # --- the store ----------------------------------------------------------------------
 

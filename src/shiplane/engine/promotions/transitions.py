@@ -85,7 +85,22 @@ def transition(
     notified = _NOTIFIED.get(moved.state)
     if notified is not None:
         rt.emit(s, notified, record)
+    if moved.kind == "rollback" and moved.is_finished:
+        _wake_the_held(s, moved)
     return record
+
+
+def _wake_the_held(s: Session, rollback: Promotion) -> None:
+    """A finished rollback: the promotions that let it go first are evaluated afresh now,
+    against the environment as the rollback left it."""
+    store.wake_promotions(
+        s,
+        [
+            q.id
+            for q in store.open_promotions(s, environment=rollback.environment)
+            if q.state == S.WAITING.value and set(q.apps) & set(rollback.apps)
+        ],
+    )
 
 
 def save(

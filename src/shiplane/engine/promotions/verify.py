@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shiplane.domain.promotion import PromotionEvent, PromotionState, Step, StepOutcome
+from shiplane.domain.errors import InvalidError
+from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState, Step, StepOutcome
 from shiplane.domain.promotion_health import health_after_round
 from shiplane.engine.leases import Fence
 from shiplane.engine.promotions.model import PromotionData
@@ -42,7 +43,30 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
     refs, release = await rt.read(gather)
     assert release is not None  # releases are never deleted
     before = PromotionData.of(record).verify_state()
-    round_: VerifyRound = await rt.verify_round(
+    try:
+        round_ = await _round(rt, p, refs, release, before)
+    except InvalidError as exc:
+        # Wrong configuration found only now (an expression, a template, a check's
+        # settings): no later round can pass, so the promotion fails at once, saying
+        # what to fix, instead of staying Verifying while the loop retries it.
+        round_ = VerifyRound("failed", f"verification cannot run: {exc}", None, before)
+    if fence is not None:
+        fence.assert_held()  # a paused replica must not record a stale round
+    return await rt.fenced(
+        fence,
+        lambda s: record_round(rt, s, p.id, round_, before),
+        queues=rt.queues_touched(p.environment),
+    )
+
+
+async def _round(
+    rt: Runtime,
+    p: Promotion,
+    refs: list[ObjRef],
+    release: ReleaseRecord,
+    before: dict[str, object],
+) -> VerifyRound:
+    return await rt.verify_round(
         project=rt.project,
         environment=p.environment,
         handle=rt.clusters.for_environment(p.environment),
@@ -54,13 +78,6 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
         clock=rt.clock,
         health_timeout=rt.health_timeout,
         run_checks=p.kind != "rollback",
-    )
-    if fence is not None:
-        fence.assert_held()  # a paused replica must not record a stale round
-    return await rt.fenced(
-        fence,
-        lambda s: record_round(rt, s, p.id, round_, before),
-        queues=rt.queues_touched(p.environment),
     )
 
 

@@ -90,6 +90,8 @@ class HttpCheck(Check[HttpCheckConfig]):
                     f"{config.expect} is {str(ok).lower()}"
                 )
             except ExpressionError as exc:
+                if exc.fatal:
+                    raise  # a wrong expression: the check fails at once (runner.step)
                 ok = False
                 detail = f"{config.method} {url} -> {response.status_code}; {exc}"
             if not ok:

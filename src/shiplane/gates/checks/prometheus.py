@@ -141,7 +141,11 @@ class PrometheusCheck(Check[PrometheusCheckConfig]):
             else:
                 outcome, detail = judge(config, value, ctx.expression_values())
                 detail = f"result {_describe(value)}: {detail}"
-        except (QueryError, ExpressionError, ValueError, TypeError, KeyError, IndexError) as exc:
+        except ExpressionError as exc:
+            if exc.fatal:
+                raise  # a wrong expression: the check fails at once (runner.step)
+            outcome, detail = "error", f"{type(exc).__name__}: {exc}"
+        except (QueryError, ValueError, TypeError, KeyError, IndexError) as exc:
             outcome, detail = "error", f"{type(exc).__name__}: {exc}"
         now = ctx.clock.now()
         measurement = Measurement(now, value, outcome, detail)

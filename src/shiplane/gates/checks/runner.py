@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from shiplane.config.models import CheckConfig
 from shiplane.domain.clock import sleep_until
+from shiplane.domain.errors import InvalidError
 from shiplane.domain.registry import PluginConfigError
 from shiplane.gates.checks.base import (
     CHECKS,
@@ -26,6 +27,7 @@ from shiplane.gates.checks.base import (
     CheckStateError,
     Measurement,
     Outcome,
+    Progress,
     Resolution,
     to_iso,
     utc,
@@ -121,7 +123,12 @@ async def step(
         return stored, current
 
     plugin = CHECKS.get(spec.kind).plugin
-    progress = await plugin.step(ctx, spec.name, spec.config, dict(current["plugin"]))
+    try:
+        progress = await plugin.step(ctx, spec.name, spec.config, dict(current["plugin"]))
+    except InvalidError as exc:
+        # Something in the check's configuration is wrong (an expression, a template):
+        # no later step can pass, so it fails now, saying what to fix.
+        progress = Progress("failed", f"invalid configuration: {exc}", dict(current["plugin"]))
     current["plugin"] = progress.state
     current["steps"] = int(current["steps"]) + 1
     for measurement in progress.measurements:

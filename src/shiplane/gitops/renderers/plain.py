@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from shiplane.config.textfile import decode_text
 from shiplane.gitops.pins import PIN_FILE
 from shiplane.gitops.renderers.context import KUSTOMIZATION_FILES, Document, RenderContext
 from shiplane.gitops.renderers.registry import RendererConfig, register_renderer
@@ -52,10 +53,11 @@ async def render_plain(ctx: RenderContext, config: PlainConfig) -> list[Document
     docs: list[Document] = []
     for path in files:
         rel = ctx.rel(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ctx.fail(rel, "not UTF-8 text") from None
+        text, problems = decode_text(path.read_bytes(), rel)
+        if text is None:
+            # The same located message as shiplane.yaml's (`line:col: not UTF-8 text…`).
+            first = problems[0]
+            raise ctx.fail(rel, f"line {first.line}, column {first.column}: {first.message}")
         try:
             docs += load_documents(text, rel)
         except ManifestError as exc:

@@ -162,3 +162,14 @@ async def test_expectation_sees_the_context(http_server: ScriptedServer) -> None
     )
     result, _ = await run_to_completion(context(), spec)
     assert result.outcome == "passed", result.reason
+
+
+async def test_a_wrong_expression_fails_at_once_instead_of_retrying(
+    http_server: ScriptedServer,
+) -> None:
+    # It compiles (so the config accepts it), but names no variable the check has.
+    typo = http(url=f"{http_server.url}/ok", expect="respnse.status == 200", attempts=5)
+    result, _ = await step(context(), typo)
+    assert result.outcome == "failed"
+    assert result.reason.startswith("invalid configuration: `respnse.status == 200`")
+    assert "unknown name 'respnse'" in result.reason
