@@ -96,13 +96,14 @@ def follow_promotion(client: ApiClient, promotion_id: str, timeout: float) -> in
     if report(record):
         return exit_code(record["state"])
     last_read = time.monotonic()
-    params = {"environment": environment}
-    for frame in _stream(client, params):
-        # Read again on an event of its environment, and at least every few seconds
-        # (keep-alives): the greeting also closes the gap between the first read and
-        # the stream's start.
+    first = True
+    for frame in _stream(client, {"environment": environment}):
+        # Read again on an event of its environment, and on a keep-alive when the last
+        # read is a few seconds old; the stream's greeting (its first frame) closes the
+        # gap between the first read and the stream's start.
         stale = time.monotonic() - last_read >= REREAD_AFTER_S
-        if frame.data is not None or (frame.comment is not None and (stale or shown is None)):
+        if frame.data is not None or first or stale:
+            first = False
             record = client.get(f"/promotions/{full_id}")["promotion"]
             last_read = time.monotonic()
             if report(record):
