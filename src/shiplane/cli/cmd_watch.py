@@ -133,11 +133,13 @@ def watch(
 
 
 def watch_matrix(client: ApiClient, show: Callable[[dict[str, Any]], None]) -> None:
-    """Print the matrix, then again after every batch of events, until Ctrl-C."""
-    show(client.get("/matrix"))
-    sys.stdout.flush()
+    """Print the matrix once the stream is open (its greeting: no event between the read
+    and the stream's start is lost), then again after every event, until Ctrl-C."""
+    first = True
     for frame in _stream(client, {}):
-        if frame.data is not None:
-            sys.stdout.write("\n")
+        if first or frame.data is not None:
+            if not first:
+                sys.stdout.write("\n")
+            first = False
             show(client.get("/matrix"))
             sys.stdout.flush()

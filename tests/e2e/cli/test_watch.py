@@ -131,3 +131,21 @@ def test_events_prints_events_from_a_sequence_number_on(
     finally:
         table.kill()
         table.wait(timeout=10)
+
+
+def test_status_watch_prints_the_matrix_again_on_each_event(
+    cli_server: ServerProcess, cli_config: Path
+) -> None:
+    db = Database.from_url(cli_server.database_url)
+    process = _spawn(cli_server, cli_config, "status", "--watch")
+    try:
+        # Printed once the stream is open: every event from now on is news.
+        assert "no apps or environments" in _line(process)
+        with db.session() as s:
+            audit.append_event(s, actor="tester", action="test.status", subject="z", details={})
+        assert _line(process) == "\n"
+        assert "no apps or environments" in _line(process)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        db.close()
