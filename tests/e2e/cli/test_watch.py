@@ -9,7 +9,6 @@ import queue
 import secrets
 import subprocess
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,7 +86,6 @@ def test_promotion_watch_follows_until_the_end_and_exits_with_the_outcome(
         p = _promotion(db, release_id, app, env)
         process = _spawn(cli_server, cli_config, "promotion", "watch", p.id[4:16])
         assert "Waiting: waiting for 1 approval" in _line(process)
-        time.sleep(0.2)  # let the stream open; missing it is covered by the re-read anyway
         _finish(db, p, state, "verified" if code == 0 else "smoke test failed")
         assert process.wait(timeout=DEADLINE_S) == code, process.stderr
         assert process.stdout is not None
