@@ -114,7 +114,12 @@ class _ClusterDrift:
         detector = DriftDetector(
             cache, on_status=self.controller.on_status, on_drift=self.controller.on_drift
         )
-        await cache.start(timeout=60)
+        try:
+            await cache.start(timeout=60)
+        except BaseException:
+            # A start that failed or was cancelled (a shutdown) leaves no watch running.
+            await asyncio.shield(cache.stop())
+            raise
         for (environment, app), objects in self.desired.items():
             detector.register(environment, app, objects)
         self.cache, self.detector = cache, detector
@@ -154,6 +159,7 @@ class DriftController:
         self._latest: dict[tuple[str, str], AppSync] = {}
         self._write_locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = False
 
     async def on_applied(
         self,
@@ -164,6 +170,8 @@ class DriftController:
         commit: str | None = None,
     ) -> None:
         """The deployer's hook: from now on, `objects` is what (environment, app) wants."""
+        if self._stopped:
+            return  # a deploy that finishes during shutdown must not start a new watch
         cluster = self._clusters.get(handle.name)
         if cluster is None:
             cluster = self._clusters[handle.name] = _ClusterDrift(handle, self)
@@ -265,6 +273,7 @@ class DriftController:
             self._healing.discard(key)
 
     async def stop(self) -> None:
+        self._stopped = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -435,8 +435,9 @@ class ClusterWatchCache:
             for task in (watch, restart):
                 if not task.done():
                     task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+            # gather, not `suppress(BaseException)`: a cancellation of this task that
+            # arrives while it waits here must propagate, or the watch never stops.
+            await asyncio.gather(watch, restart, return_exceptions=True)
 
     async def _apply_event(self, kw: _KindWatch, op: str, raw: Any) -> None:
         obj = self._prepare(raw)
@@ -493,8 +494,11 @@ class ClusterWatchCache:
         kw.stats.errors += 1
         log.warning("watch of %s failed (%s); retrying in %.1fs", kw.kind, exc, delay)
         # wake early when asked to restart
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
+        # that arrives as its timeout fires, and the retry loop would outlive stop().
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(kw.restart.wait(), timeout=delay * (0.5 + random.random()))
+            async with asyncio.timeout(delay * (0.5 + random.random())):
+                await kw.restart.wait()
         return min(delay * 2, self._backoff_max)
 
 

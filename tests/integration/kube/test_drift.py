@@ -170,6 +170,8 @@ def test_live_edit_is_out_of_sync_with_field_diff_and_self_heal_restores_it(
         )
         ref = ObjRef("apps/v1", "Deployment", namespace, "web")
         assert sync.diffs == (FieldDiff("spec.replicas", 2, 3, ref, ("shiplane-tests",)),)
+        # The status is published first; the on_drift hook runs as its own task right after.
+        await eventually(lambda: h.drift_calls, timeout=5, what="the on_drift hook")
         assert h.drift_calls[-1][:2] == ("dev", "web")
         assert h.drift_calls[-1][2] == list(sync.diffs)
 
