@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(VENV)/.tools-$(shell sha256sum < requirements-bootstrap.lock | cut -c1-16)
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: test demo system-deps venv tools lock lock-bootstrap lockcheck binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
+.PHONY: test demo system-deps system-deps-demo venv tools lock lock-bootstrap lockcheck binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
 
 test: system-deps venv lockcheck binaries lint typecheck imports pytest
 
@@ -76,7 +76,11 @@ imports: venv
 pytest: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-demo: system-deps venv binaries
+# The demo needs fewer system packages than the tests (no PostgreSQL, no Prometheus).
+system-deps-demo:
+	@scripts/ensure-system-deps.sh demo
+
+demo: system-deps-demo venv binaries
 	$(BIN)/shiplane demo
 
 clean-venv:

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Shiplane's build and tests need, when missing.
+# Installs the Debian packages Shiplane needs, when missing: `ensure-system-deps.sh test`
+# (the default) for the build and the whole test suite, `ensure-system-deps.sh demo` for
+# `make demo` only (no PostgreSQL or Prometheus: the demo uses neither).
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
+profile="${1:-test}"
+case "$profile" in
+  test|demo) ;;
+  *) echo "usage: $0 [test|demo]" >&2; exit 2 ;;
+esac
 
 missing=()
 need() { # need <command-or-path> <package>
@@ -12,8 +19,10 @@ need git git
 need openssl openssl
 need runuser util-linux
 need make make
-need '/usr/lib/postgresql/*/bin/initdb' postgresql
-need /usr/bin/prometheus prometheus
+if [ "$profile" = test ]; then
+  need '/usr/lib/postgresql/*/bin/initdb' postgresql
+  need /usr/bin/prometheus prometheus
+fi
 need python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 

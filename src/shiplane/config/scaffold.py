@@ -149,6 +149,10 @@ Check the file with `shiplane validate shiplane.yaml`.
 """
 
 
+# Scaffolded only when missing; an existing one is kept (never overwritten, never refused).
+OPTIONAL_FILES = ("README.md",)
+
+
 def scaffold_files(project: str, kubeconfig_of: KubeconfigOf) -> dict[str, str]:
     """Relative path -> content of every file of a new project.
 
@@ -197,9 +201,14 @@ def create_project(directory: Path, kubeconfig_of: KubeconfigOf) -> list[str]:
     """Write the scaffold into `directory`, `git init` it and commit; return the paths.
 
     Nothing is written when any target file exists already, so a second `init` never
-    clobbers a user's work.
+    clobbers a user's work; an existing README.md is kept and left out of the commit. In a
+    clone (a `.git` already there) the scaffold is committed on the current branch.
     """
     files = scaffold_files(project_name_for(directory), kubeconfig_of)
+    # A fresh clone of an empty project repository already has its own README: keep it.
+    for rel in OPTIONAL_FILES:
+        if (directory / rel).exists():
+            del files[rel]
     if (directory / "shiplane.yaml").exists():
         raise ScaffoldError(f"{directory / 'shiplane.yaml'} already exists; not overwriting it")
     existing = [p for p in files if (directory / p).exists()]

@@ -90,3 +90,16 @@ def test_create_project_refuses_other_existing_files(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match=r"apps/web/service\.yaml"):
         create_project(tmp_path, kubeconfig_of)
     assert not (tmp_path / "shiplane.yaml").exists()
+
+
+def test_create_project_in_a_clone_with_a_readme_keeps_it(tmp_path: Path) -> None:
+    # A fresh clone of a new, empty repository from a forge: a README and a .git already.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "README.md").write_text("# our platform repo\n")
+    paths = create_project(tmp_path, kubeconfig_of)
+    assert (tmp_path / "README.md").read_text() == "# our platform repo\n"
+    assert "README.md" not in paths and "shiplane.yaml" in paths
+    tracked = subprocess.run(
+        ["git", "-C", str(tmp_path), "ls-files"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert sorted(tracked) == sorted(paths)  # the user's README is theirs to commit

@@ -51,3 +51,13 @@ def test_lock_header_names_the_command_that_regenerates_it() -> None:
     header = (ROOT / "requirements.lock").read_text().splitlines()[:2]
     assert header[1].strip("# ") == "make lock"
     assert any(line.startswith("lock:") for line in (ROOT / "Makefile").read_text().splitlines())
+
+
+def test_make_demo_asks_only_for_what_the_demo_uses() -> None:
+    makefile = (ROOT / "Makefile").read_text().splitlines()
+    demo = next(line for line in makefile if line.startswith("demo:"))
+    assert "system-deps " not in demo + " ", "the demo must not install the test packages"
+    assert _recipe("system-deps-demo:") == ["@scripts/ensure-system-deps.sh demo"]
+    script = (ROOT / "scripts" / "ensure-system-deps.sh").read_text()
+    test_only = script[script.index('if [ "$profile" = test ]') :].split("fi\n", 1)[0]
+    assert "postgresql" in test_only and "prometheus" in test_only
