@@ -51,6 +51,7 @@ EXAMPLES: dict[str, str] = {
     "unfreeze": "shiplane unfreeze prod",
     "status": "shiplane status -o wide",
     "history": "shiplane history prod web --limit 20",
+    "health": "kubectl get deploy web -o yaml | shiplane health -f -",
     "audit": "shiplane audit list --env prod --since 2026-05-01",
     "audit list": "shiplane audit list --env prod --since 2026-05-01",
     "audit verify": "shiplane audit verify",

@@ -45,6 +45,7 @@ COMMANDS: dict[str, CommandSpec] = {
     # Deploying
     "sync": _spec("cmd_deploy", "sync", "Re-apply what git says to an environment."),
     "diff": _spec("cmd_deploy", "diff", "What a sync would change, or how two envs differ."),
+    "health": _spec("cmd_health", "health", "Health of live apps, or of objects in a file."),
     # Connecting and administration
     "login": _spec("cmd_login", "login", "Check a token and store it as a named context."),
     "context": _spec("cmd_context", "context_app", "List and switch named contexts."),
@@ -64,7 +65,9 @@ GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
         "release", "promote", "promotion", "approve", "reject", "explain", "rollback",
         "hold", "unhold", "freeze", "unfreeze",
     )),
-    ("Observing", ("status", "events", "history", "audit", "notifications", "replicas")),
+    ("Observing", (
+        "status", "health", "events", "history", "audit", "notifications", "replicas",
+    )),
     ("Deploying", ("sync", "diff")),
     ("Connecting and administration", ("login", "context", "token", "serve", "completion")),
     ("Local tools (no server needed)", ("init", "validate", "schema", "localcluster", "demo")),
