@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
@@ -49,6 +50,7 @@ def get_matrix(
             }
             for r in promotions.open_promotions(session)
         ]
+        controls = controls_json(session)
     # Plain rows straight to JSON: thousands of cells through pydantic models cost
     # more than the query itself (bench/matrix.py). The shape is MatrixOut's.
     document = {
@@ -57,8 +59,34 @@ def get_matrix(
         "apps": apps,
         "cells": cells,
         "pending": pending,
+        **controls,
     }
     return Response(json.dumps(document, default=_json_default), media_type="application/json")
+
+
+def controls_json(session: Session) -> dict[str, list[dict[str, str]]]:
+    """Holds and freezes in force, as `/matrix` and `/controls` show them."""
+    return {
+        "holds": [
+            {
+                "environment": h.environment,
+                "app": h.app,
+                "set_by": h.set_by,
+                "set_at": h.set_at.isoformat(),
+                "reason": h.reason,
+            }
+            for h in promotions.list_holds(session)
+        ],
+        "freezes": [
+            {
+                "environment": f.environment or "*",
+                "set_by": f.set_by,
+                "set_at": f.set_at.isoformat(),
+                "reason": f.reason,
+            }
+            for f in promotions.list_freezes(session)
+        ],
+    }
 
 
 def _json_default(value: object) -> str:

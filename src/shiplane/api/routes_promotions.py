@@ -17,6 +17,7 @@ from shiplane.api.engine import require_engine
 from shiplane.api.names import check_names, parse_choice
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
+from shiplane.api.routes_matrix import controls_json
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.promotion import PromotionState
@@ -421,29 +422,7 @@ async def controls(
 ) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with context.database.session(readonly=True) as s:
-            holds = store.list_holds(s)
-            freezes = store.list_freezes(s)
-        return {
-            "holds": [
-                {
-                    "environment": h.environment,
-                    "app": h.app,
-                    "set_by": h.set_by,
-                    "set_at": h.set_at.isoformat(),
-                    "reason": h.reason,
-                }
-                for h in holds
-            ],
-            "freezes": [
-                {
-                    "environment": f.environment or "*",
-                    "set_by": f.set_by,
-                    "set_at": f.set_at.isoformat(),
-                    "reason": f.reason,
-                }
-                for f in freezes
-            ],
-        }
+            return controls_json(s)
 
     return await asyncio.to_thread(read)
 

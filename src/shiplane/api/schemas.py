@@ -80,6 +80,29 @@ class MatrixOut(BaseModel):
     apps: list[str]
     cells: list[MatrixCell]
     pending: list[PendingPromotion] = []
+    holds: list[HoldOut] = []
+    """(environment, app) pairs that take no auto-promotion until `unhold`."""
+    freezes: list[FreezeOut] = []
+    """Frozen environments (`*`: the whole project): promotions into them wait."""
+
+
+class HoldOut(BaseModel):
+    """A hold in force: auto-promotion of `app` into `environment` is stopped."""
+
+    environment: str
+    app: str
+    set_by: str
+    set_at: str
+    reason: str = ""
+
+
+class FreezeOut(BaseModel):
+    """A freeze in force (`environment` `*` for the whole project)."""
+
+    environment: str
+    set_by: str
+    set_at: str
+    reason: str = ""
 
 
 class PendingPromotion(BaseModel):

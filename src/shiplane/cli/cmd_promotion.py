@@ -260,12 +260,61 @@ def hold(
 
 def unhold(
     environment: str = typer.Argument(..., help="Environment."),
-    app: str = typer.Argument(..., help="App."),
+    app: str | None = typer.Argument(None, help="App (or --all)."),
+    all_apps: bool = typer.Option(False, "--all", help="Lift every hold in ENV."),
 ) -> None:
-    """Lift a hold."""
+    """Lift a hold (or, with --all, every hold in ENV)."""
+    if (app is None) == (not all_apps):
+        raise usage_error("give APP, or --all for every hold in ENV")
     with reporting_failures(), open_client() as client:
-        client.request("DELETE", f"/environments/{environment}/apps/{app}/hold")
-    sys.stdout.write(f"hold lifted: {app} in {environment}\n")
+        if app is not None:
+            apps = [app]
+        else:
+            holds = client.get("/controls")["holds"]
+            apps = [h["app"] for h in holds if h["environment"] == environment]
+        for name in apps:
+            client.request("DELETE", f"/environments/{environment}/apps/{name}/hold")
+            sys.stdout.write(f"hold lifted: {name} in {environment}\n")
+    if not apps:
+        sys.stderr.write(f"no holds in {environment}\n")
+
+
+HOLD_COLUMNS = [
+    text("what", "KIND"),
+    text("environment", "ENV"),
+    text("app", "APP"),
+    text("set_by", "BY"),
+    *age_columns("set_at", wide_header="SINCE"),
+    text("reason", "REASON", flex=True),
+]
+
+
+def holds(
+    environment: str | None = typer.Option(None, "--env", metavar="ENV", help="Only this one."),
+    no_headers: bool = no_headers_option(),
+    output: OutputFormat = output_option(),
+) -> None:
+    """List holds (no auto-promotion of an app into an environment) and freezes."""
+    with reporting_failures(), open_client() as client:
+        controls = client.get("/controls")
+    rows = [{"what": "hold", **h} for h in controls["holds"]]
+    rows += [{"what": "freeze", "app": None, **f} for f in controls["freezes"]]
+    if environment is not None:
+        rows = [r for r in rows if r["environment"] in (environment, "*")]
+    if output not in (OutputFormat.table, OutputFormat.wide):
+        emit(rows, output, lambda _d: "", name="environment")
+        return
+    if not rows:
+        sys.stderr.write("no holds or freezes\n")
+        return
+    table = render_table(
+        rows,
+        HOLD_COLUMNS,
+        wide=output is OutputFormat.wide,
+        headers=not no_headers,
+        width=table_width(),
+    )
+    sys.stdout.write(table + "\n")
 
 
 def freeze(

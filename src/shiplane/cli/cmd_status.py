@@ -35,6 +35,7 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
         for app in promotion["apps"]:
             key = (app, promotion["environment"])
             pending[key] = pending.get(key, 0) + 1
+    held = held_cells(matrix)
 
     def cell(app: str, env: str) -> str:
         data = cells.get((app, env)) or {}
@@ -42,6 +43,8 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
         release = release or data.get("release_id")
         state = "/".join(s for s in (data.get("health"), data.get("sync_status")) if s)
         parts = [release or ("(unpinned)" if state else "-")] + ([state] if state else [])
+        if (app, env) in held:
+            parts.append("held")
         if pending.get((app, env)):
             parts.append(f"+{pending[(app, env)]} pending")
         return " ".join(parts)
@@ -51,7 +54,23 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
 
     columns = [Column("APP", lambda r: str(r["app"])), *(column(e) for e in environments)]
     rows = [{"app": app} for app in apps]
-    return render_table(rows, columns, headers=headers, wide=wide, width=table_width())
+    table = render_table(rows, columns, headers=headers, wide=wide, width=table_width())
+    return "\n".join([table, *freeze_lines(matrix)])
+
+
+def held_cells(matrix: dict[str, Any]) -> set[tuple[str, str]]:
+    """(app, environment) pairs under a hold (no auto-promotion until `unhold`)."""
+    return {(h["app"], h["environment"]) for h in matrix.get("holds") or []}
+
+
+def freeze_lines(matrix: dict[str, Any]) -> list[str]:
+    """One line per freeze in force, after the matrix: frozen environments are not a cell."""
+    lines = []
+    for f in matrix.get("freezes") or []:
+        where = "the whole project" if f["environment"] == "*" else f["environment"]
+        reason = f": {f['reason']}" if f.get("reason") else ""
+        lines.append(f"FROZEN {where} (by {f['set_by']}){reason}")
+    return lines
 
 
 def matrix_table(matrix: dict[str, Any]) -> Table | str:
@@ -66,7 +85,9 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
             pending.setdefault((app, promotion["environment"]), []).append(promotion)
     from rich.table import Table
 
-    table = Table("APP", *environments, title=f"Project {matrix.get('project')}")
+    held = held_cells(matrix)
+    caption = "\n".join(freeze_lines(matrix)) or None
+    table = Table("APP", *environments, title=f"Project {matrix.get('project')}", caption=caption)
     for app in apps:
         row = [app]
         for env in environments:
@@ -77,12 +98,14 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
                 f"-> {p['release_id'][:12]} {p['state']}: {p['reason'][:60]}"
                 for p in pending.get((app, env), [])
             ]
-            if not release and not state and not waiting:
+            hold = ["held (no auto-promotion)"] if (app, env) in held else []
+            if not release and not state and not waiting and not hold:
                 row.append("-")
                 continue
             # Synced from git without a pinned release: the manifests as they are.
             lines = [release or ("(unpinned)" if state else "-")]
             lines += [state] if state else []
+            lines += hold
             row.append("\n".join(lines + waiting))
         table.add_row(*row)
     return table

@@ -32,7 +32,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "explain": _spec("cmd_promotion", "explain", "Alias of `promotion explain`."),
     "rollback": _spec("cmd_promotion", "rollback", "Roll an app back in an environment."),
     "hold": _spec("cmd_promotion", "hold", "Stop auto-promotion of an app into an environment."),
-    "unhold": _spec("cmd_promotion", "unhold", "Lift a hold."),
+    "unhold": _spec("cmd_promotion", "unhold", "Lift a hold (or --all in an environment)."),
+    "holds": _spec("cmd_promotion", "holds", "List holds and freezes in force."),
     "freeze": _spec("cmd_promotion", "freeze", "Stop promotions into an environment."),
     "unfreeze": _spec("cmd_promotion", "unfreeze", "Lift a freeze."),
     # Observing
@@ -63,7 +64,7 @@ COMMANDS: dict[str, CommandSpec] = {
 GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Releases and promotions", (
         "release", "promote", "promotion", "approve", "reject", "explain", "rollback",
-        "hold", "unhold", "freeze", "unfreeze",
+        "hold", "unhold", "holds", "freeze", "unfreeze",
     )),
     ("Observing", (
         "status", "health", "events", "history", "audit", "notifications", "replicas",
