@@ -18,14 +18,13 @@ from shiplane.cli.output import (
     EXIT_FAILURE,
     OutputFormat,
     emit,
+    emit_rows,
     no_headers_option,
     output_option,
     reporting_failures,
-    table_width,
     text,
     usage_error,
 )
-from shiplane.cli.tables import render_table
 
 
 def objects_in(data: bytes, filename: str) -> list[dict[str, Any]]:
@@ -141,16 +140,8 @@ def _file_health(file: Path, output: OutputFormat, no_headers: bool) -> None:
     except OSError as exc:
         raise usage_error(f"cannot read {name}: {exc.strerror or exc}", "-f") from None
     report = assess_objects(objects_in(data, name))
-    rows = _resource_rows(report)
     if output in (OutputFormat.table, OutputFormat.wide):
-        table = render_table(
-            rows,
-            RESOURCE_COLUMNS,
-            wide=output is OutputFormat.wide,
-            headers=not no_headers,
-            width=table_width(),
-        )
-        sys.stdout.write(table + "\n")
+        emit_rows(_resource_rows(report), RESOURCE_COLUMNS, output, no_headers=no_headers)
         sys.stderr.write(f"{report['status']}: {report['message']}\n")
     else:
         emit(report, output, lambda _d: "", name="status")
@@ -159,7 +150,6 @@ def _file_health(file: Path, output: OutputFormat, no_headers: bool) -> None:
 
 
 def _live_health(environment: str, app: str | None, output: OutputFormat, no_headers: bool) -> None:
-    import sys
 
     from shiplane.cli.client import open_client
 
@@ -182,11 +172,6 @@ def _live_health(environment: str, app: str | None, output: OutputFormat, no_hea
         for cell in matrix.get("cells") or []
         if cell.get("environment") == environment and (app is None or cell.get("app") == app)
     ]
-    if output in (OutputFormat.table, OutputFormat.wide):
-        sys.stdout.write(
-            render_table(rows, APP_COLUMNS, headers=not no_headers, width=table_width()) + "\n"
-        )
-    else:
-        emit(rows, output, lambda _d: "", name="app")
+    emit_rows(rows, APP_COLUMNS, output, no_headers=no_headers, empty="no apps", name="app")
     if any(row["health"] not in ("Healthy", None) for row in rows):
         raise typer.Exit(EXIT_FAILURE)

@@ -15,6 +15,7 @@ from shiplane.cli.output import (
     age_columns,
     emit,
     emit_page,
+    emit_rows,
     id_column,
     no_headers_option,
     output_option,
@@ -301,20 +302,14 @@ def holds(
     rows += [{"what": "freeze", "app": None, **f} for f in controls["freezes"]]
     if environment is not None:
         rows = [r for r in rows if r["environment"] in (environment, "*")]
-    if output not in (OutputFormat.table, OutputFormat.wide):
-        emit(rows, output, lambda _d: "", name="environment")
-        return
-    if not rows:
-        sys.stderr.write("no holds or freezes\n")
-        return
-    table = render_table(
+    emit_rows(
         rows,
         HOLD_COLUMNS,
-        wide=output is OutputFormat.wide,
-        headers=not no_headers,
-        width=table_width(),
+        output,
+        no_headers=no_headers,
+        empty="no holds or freezes",
+        name="environment",
     )
-    sys.stdout.write(table + "\n")
 
 
 def freeze(

@@ -119,6 +119,30 @@ def emit(
             stdout_console().print(rendered)
 
 
+def emit_rows(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    *,
+    no_headers: bool = False,
+    empty: str = "",
+    name: str = "id",
+) -> None:
+    """Print rows that are not a page: a table (fitted to the terminal; `empty` on
+    stderr when there are none), or the rows as JSON/YAML/names."""
+    if fmt not in (OutputFormat.table, OutputFormat.wide):
+        emit([dict(r) for r in rows], fmt, lambda _d: "", name=name)
+        return
+    if not rows:
+        if empty:
+            sys.stderr.write(empty + "\n")
+        return
+    table = render_table(
+        rows, columns, wide=fmt is OutputFormat.wide, headers=not no_headers, width=table_width()
+    )
+    sys.stdout.write(table + "\n")
+
+
 def emit_page(
     page: dict[str, Any],
     fmt: OutputFormat,
