@@ -52,6 +52,8 @@ def test_matrix_without_config_is_empty(api_server: ServerProcess) -> None:
             "apps": [],
             "cells": [],
             "pending": [],
+            "holds": [],
+            "freezes": [],
         }
 
 
