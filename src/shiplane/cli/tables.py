@@ -128,33 +128,28 @@ def parse_time(value: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# Each larger unit of AGE: (name, size in the smaller unit, below how many it keeps the
+# smaller unit as a remainder, below how many it stands alone; past that, the next unit).
+_AGE_UNITS = (("m", 60, 10, 180), ("h", 60, 8, 48), ("d", 24, 8, 730))
+
+
 def age(value: object, now: datetime) -> str:
     """kubectl's AGE: `45s`, `12m`, `5h`, `3d`, `2y` (two units while that stays short)."""
     moment = parse_time(value)
     if moment is None:
         return "-"
-    seconds = max(int((now - moment).total_seconds()), 0)
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if days < 8:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
-    if days < 730:
-        return f"{days}d"
-    return f"{days // 365}y"
+    amount = max(int((now - moment).total_seconds()), 0)
+    if amount < 120:
+        return f"{amount}s"
+    smaller = "s"
+    for unit, size, with_rest_below, alone_below in _AGE_UNITS:
+        whole, rest = divmod(amount, size)
+        if whole < with_rest_below:
+            return f"{whole}{unit}{rest}{smaller}" if rest else f"{whole}{unit}"
+        if whole < alone_below:
+            return f"{whole}{unit}"
+        amount, smaller = whole, unit
+    return f"{amount // 365}y"
 
 
 def absolute(value: object) -> str:
