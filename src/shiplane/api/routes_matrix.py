@@ -51,6 +51,7 @@ def get_matrix(
             for r in promotions.open_promotions(session)
         ]
         controls = controls_json(session)
+        orphans = matrix.list_orphans(session, environments=environments)
     # Plain rows straight to JSON: thousands of cells through pydantic models cost
     # more than the query itself (bench/matrix.py). The shape is MatrixOut's.
     document = {
@@ -60,6 +61,7 @@ def get_matrix(
         "cells": cells,
         "pending": pending,
         **controls,
+        "orphans": orphans,
     }
     return Response(json.dumps(document, default=_json_default), media_type="application/json")
 

@@ -84,6 +84,17 @@ class MatrixOut(BaseModel):
     """(environment, app) pairs that take no auto-promotion until `unhold`."""
     freezes: list[FreezeOut] = []
     """Frozen environments (`*`: the whole project): promotions into them wait."""
+    orphans: list[OrphanOut] = []
+    """Apps removed from git whose objects were left in the cluster (prune disabled), apps
+    no longer defined in shiplane.yaml included (those have no cell)."""
+
+
+class OrphanOut(BaseModel):
+    """An orphaned (environment, app): removed from git, its objects still in the cluster."""
+
+    environment: str
+    app: str
+    reason: str
 
 
 class HoldOut(BaseModel):

@@ -53,7 +53,7 @@ def _outcome_table(result: dict[str, Any]) -> Table | str:
             str(app["changed"]),
             str(app["pruned"]),
             app["health"],
-            app.get("error") or app.get("health_reason") or "",
+            app.get("error") or app.get("removed") or app.get("health_reason") or "",
         )
     return table
 
@@ -152,7 +152,10 @@ def history(
 
     def detail(item: Any) -> str:
         failed = [s for s in item["steps"] if s["outcome"] == "failed"]
-        return str(item.get("error") or (failed[0]["detail"] if failed else "") or "-")
+        # An app removed from git: what its removal did (deleted, kept, orphaned).
+        removed = [s for s in item["steps"] if s["name"] == "remove"]
+        shown = failed or removed
+        return str(item.get("error") or (shown[0]["detail"] if shown else "") or "-")
 
     columns = [
         *age_columns("started_at", wide_header="STARTED"),

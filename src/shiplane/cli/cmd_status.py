@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = False) -> str:
     """The matrix as plain columns (piped output, `--no-headers`): one line per app, each
-    cell `RELEASE HEALTH/SYNC`, and a `+N pending` note when promotions wait there."""
+    cell `RELEASE HEALTH/SYNC` (SYNC `Orphaned`: removed from git, objects left), and a
+    `+N pending` note when promotions wait there; freezes and orphans follow."""
     environments: list[str] = matrix.get("environments") or []
     apps: list[str] = matrix.get("apps") or []
     if not apps or not environments:
@@ -55,7 +56,7 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
     columns = [Column("APP", lambda r: str(r["app"])), *(column(e) for e in environments)]
     rows = [{"app": app} for app in apps]
     table = render_table(rows, columns, headers=headers, wide=wide, width=table_width())
-    return "\n".join([table, *freeze_lines(matrix)])
+    return "\n".join([table, *freeze_lines(matrix), *orphan_lines(matrix)])
 
 
 def held_cells(matrix: dict[str, Any]) -> set[tuple[str, str]]:
@@ -73,6 +74,16 @@ def freeze_lines(matrix: dict[str, Any]) -> list[str]:
     return lines
 
 
+def orphan_lines(matrix: dict[str, Any]) -> list[str]:
+    """One line per orphaned (environment, app), after the matrix: apps removed from git
+    whose objects were left in the cluster (prune disabled), including apps that
+    shiplane.yaml no longer defines (they have no row)."""
+    return [
+        f"ORPHANED {o['app']} in {o['environment']}: {o['reason']}"
+        for o in matrix.get("orphans") or []
+    ]
+
+
 def matrix_table(matrix: dict[str, Any]) -> Table | str:
     environments: list[str] = matrix.get("environments") or []
     apps: list[str] = matrix.get("apps") or []
@@ -86,7 +97,7 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
     from rich.table import Table
 
     held = held_cells(matrix)
-    caption = "\n".join(freeze_lines(matrix)) or None
+    caption = "\n".join([*freeze_lines(matrix), *orphan_lines(matrix)]) or None
     table = Table("APP", *environments, title=f"Project {matrix.get('project')}", caption=caption)
     for app in apps:
         row = [app]

@@ -124,6 +124,11 @@ class _ClusterDrift:
             detector.register(environment, app, objects)
         self.cache, self.detector = cache, detector
 
+    def unregister(self, environment: str, app: str) -> None:
+        self.desired.pop((environment, app), None)
+        if self.detector is not None:
+            self.detector.unregister(environment, app)
+
     def status(self, environment: str, app: str) -> AppSync | None:
         if self.detector is None or (environment, app) not in self.desired:
             return None
@@ -177,6 +182,13 @@ class DriftController:
             cluster = self._clusters[handle.name] = _ClusterDrift(handle, self)
         await cluster.register(environment, app, objects)
 
+    def on_removed(self, environment: str, app: str, cluster: str) -> None:
+        """(environment, app) is no longer deployed: stop comparing it (no status, no
+        self-heal)."""
+        drift = self._clusters.get(cluster)
+        if drift is not None:
+            drift.unregister(environment, app)
+
     async def stop_cluster(self, name: str) -> None:
         """Stop watching one cluster (another replica watches it now)."""
         cluster = self._clusters.pop(name, None)
@@ -226,6 +238,9 @@ class DriftController:
                     app=app,
                     sync_status=str(sync.status),
                     sync_detail=detail,
+                    # A removed app's row is gone for good: a late status must not
+                    # bring it back into the matrix.
+                    create=False,
                     now=self.clock.now,
                 )
 
@@ -304,6 +319,7 @@ class DriftSupervisor:
         )
         deployer.on_applied = self.on_applied  # the loop closes here
         deployer.live_objects = self.controller.live  # apply skips what is unchanged
+        deployer.on_removed = self.on_removed  # an app removed from git is not watched
         # Cluster watches this replica holds (lease per cluster) and, per watched
         # (environment, app), the commit whose objects drift compares with.
         self._watches: dict[str, HeldLease] = {}
@@ -345,6 +361,10 @@ class DriftSupervisor:
             return
         await self.controller.on_applied(environment, app, handle, objects, commit)
         self._watched_commits[(environment, app)] = commit
+
+    async def on_removed(self, environment: str, app: str, handle: ClusterHandle) -> None:
+        self.controller.on_removed(environment, app, handle.name)
+        self._watched_commits.pop((environment, app), None)
 
     async def self_heal(self, environment: str, app: str) -> None:
         lease = self._watches.get(self.project.environments[environment].cluster)
@@ -394,7 +414,17 @@ class DriftSupervisor:
             with self.db.session(readonly=True) as s:
                 return deploys.deployed_commits(s, envs)
 
-        for (environment, app), commit in (await asyncio.to_thread(commits)).items():
+        deployed = await asyncio.to_thread(commits)
+        gone = [
+            key
+            for key, commit in self._watched_commits.items()
+            if key[0] in envs and key not in deployed and commit is not None
+        ]
+        for key in gone:
+            # Removed from git (by another replica's sync): nothing to compare any more.
+            self.controller.on_removed(*key, cluster)
+            self._watched_commits.pop(key, None)
+        for (environment, app), commit in deployed.items():
             if app not in self.project.apps:
                 continue
             if self._watched_commits.get((environment, app)) == commit:

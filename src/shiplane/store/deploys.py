@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shiplane.store.keyset import Keyset, keyset_page
@@ -20,10 +20,14 @@ from shiplane.store.records import DeployRunRecord, DeployStep, Page
 
 __all__ = [
     "finish_run",
+    "forget_app",
     "get_inventory",
     "get_run",
+    "inventories_in",
     "list_runs",
+    "mark_orphaned",
     "new_run_id",
+    "orphaned_in",
     "record_step",
     "save_inventory",
     "start_run",
@@ -176,17 +180,20 @@ def list_runs(
 
 def running_in(s: Session, environment: str) -> dict[str, str | None]:
     """app -> the release it runs in `environment` (None: synced from git, unpinned), for
-    every app that has been deployed there."""
+    every app that has been deployed there and is still part of it (not orphaned)."""
     query = select(Deployment.app, Deployment.release_id).where(
-        Deployment.environment == environment
+        Deployment.environment == environment, Deployment.orphaned.is_(None)
     )
     return {app: release for app, release in s.execute(query)}
 
 
 def deployed_commits(s: Session, environments: list[str]) -> dict[tuple[str, str], str]:
-    """(environment, app) -> the git commit last applied there, for `environments`."""
+    """(environment, app) -> the git commit last applied there, for `environments`; not
+    for orphaned apps, which git no longer describes."""
     query = select(Deployment.environment, Deployment.app, Deployment.git_commit).where(
-        Deployment.environment.in_(environments), Deployment.git_commit.is_not(None)
+        Deployment.environment.in_(environments),
+        Deployment.git_commit.is_not(None),
+        Deployment.orphaned.is_(None),
     )
     return {(env, app): str(commit) for env, app, commit in s.execute(query)}
 
@@ -194,6 +201,39 @@ def deployed_commits(s: Session, environments: list[str]) -> dict[tuple[str, str
 def get_inventory(s: Session, environment: str, app: str) -> list[dict[str, str]] | None:
     row = s.get(Inventory, (environment, app))
     return None if row is None else [dict(o) for o in row.objects]
+
+
+def inventories_in(s: Session, environment: str) -> dict[str, list[dict[str, str]]]:
+    """app -> its inventory, for every app with one in `environment`."""
+    query = select(Inventory.app, Inventory.objects).where(Inventory.environment == environment)
+    return {app: [dict(o) for o in objects or []] for app, objects in s.execute(query)}
+
+
+def orphaned_in(s: Session, environment: str) -> dict[str, str]:
+    """app -> why it is orphaned, for the orphaned apps of `environment`."""
+    query = select(Deployment.app, Deployment.orphaned).where(
+        Deployment.environment == environment, Deployment.orphaned.is_not(None)
+    )
+    return {app: str(reason) for app, reason in s.execute(query)}
+
+
+def mark_orphaned(
+    s: Session, environment: str, app: str, reason: str, *, now: Now = _utcnow
+) -> None:
+    """Show (environment, app) as orphaned: removed from git, its objects still there."""
+    update_deployment(
+        s, environment=environment, app=app, orphaned=reason, sync_status="Orphaned", now=now
+    )
+
+
+def forget_app(s: Session, environment: str, app: str) -> None:
+    """(environment, app) is no longer deployed: drop its inventory and its matrix row
+    (its run history stays)."""
+    s.execute(delete(Inventory).where(Inventory.environment == environment, Inventory.app == app))
+    s.execute(
+        delete(Deployment).where(Deployment.environment == environment, Deployment.app == app)
+    )
+    s.flush()
 
 
 def save_inventory(
@@ -237,14 +277,19 @@ def update_deployment(
     sync_detail: Any = _UNSET,
     health: str | None = _UNSET,
     health_reason: str | None = _UNSET,
+    orphaned: str | None = _UNSET,
+    create: bool = True,
     now: Now = _utcnow,
 ) -> bool:
     """Set only the given fields of what (environment, app) runs; True when a value
-    changed. Unchanged values write nothing (no status churn)."""
+    changed. Unchanged values write nothing (no status churn). Without `create`, an
+    (environment, app) with no row (never deployed, or removed) is left alone."""
     row = s.scalar(
         select(Deployment).where(Deployment.environment == environment, Deployment.app == app)
     )
     if row is None:
+        if not create:
+            return False
         row = Deployment(environment=environment, app=app, updated_at=now())
         s.add(row)
     changed = False
@@ -255,6 +300,7 @@ def update_deployment(
         ("sync_detail", sync_detail),
         ("health", health),
         ("health_reason", health_reason),
+        ("orphaned", orphaned),
     ):
         if value is not _UNSET and getattr(row, field) != value:
             setattr(row, field, value)

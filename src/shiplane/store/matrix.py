@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 from shiplane.store.models import Deployment, Release
 from shiplane.store.records import MatrixCell
 
-__all__ = ["get_matrix", "record_deployment"]
+__all__ = ["get_matrix", "list_orphans", "record_deployment"]
+
+ORPHANED = "Orphaned"
+"""The sync status of an orphaned cell: git no longer wants what runs there."""
 
 _EMPTY: dict[str, Any] = dict.fromkeys(
     (
@@ -24,8 +27,9 @@ _EMPTY: dict[str, Any] = dict.fromkeys(
         "health_reason",
         "sync_detail",
         "updated_at",
+        "orphaned_reason",
     )
-)
+) | {"orphaned": False}
 
 
 def get_matrix(s: Session, *, apps: Sequence[str], environments: Sequence[str]) -> list[MatrixCell]:
@@ -55,6 +59,7 @@ def get_matrix_rows(
         Deployment.health_reason,
         Deployment.sync_detail,
         Deployment.updated_at,
+        Deployment.orphaned.label("orphaned_reason"),
     )
     if env_list and app_list:
         # One query by environment (a handful of bound parameters) and a set lookup per
@@ -69,12 +74,27 @@ def get_matrix_rows(
         names = [c.key for c in columns]
         for row in s.execute(query):
             if row[0] in wanted:
-                found[(row[0], row[1])] = dict(zip(names, row, strict=True))
+                cell = dict(zip(names, row, strict=True))
+                cell["orphaned"] = cell["orphaned_reason"] is not None
+                if cell["orphaned"]:  # never "Synced": git no longer wants it
+                    cell["sync_status"] = ORPHANED
+                found[(row[0], row[1])] = cell
     return [
         found.get((app, env)) or {"app": app, "environment": env, **_EMPTY}
         for app in app_list
         for env in env_list
     ]
+
+
+def list_orphans(s: Session, *, environments: Sequence[str]) -> list[dict[str, Any]]:
+    """Every orphaned (environment, app) of `environments`, apps no longer defined in
+    shiplane.yaml included (they have no cell), by environment then app."""
+    query = (
+        select(Deployment.environment, Deployment.app, Deployment.orphaned)
+        .where(Deployment.environment.in_(list(environments)), Deployment.orphaned.is_not(None))
+        .order_by(Deployment.environment, Deployment.app)
+    )
+    return [{"environment": e, "app": a, "reason": r} for e, a, r in s.execute(query)]
 
 
 def record_deployment(

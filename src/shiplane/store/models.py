@@ -171,6 +171,9 @@ class Deployment(Base):
     # Added in 0002 (deploy engine): why the health is what it is, and the drift found.
     health_reason: Mapped[str | None] = mapped_column(Text())
     sync_detail: Mapped[Any | None] = mapped_column(JSON())
+    # Added in 0006: why the app is orphaned (removed from git, its objects left in the
+    # cluster); None while the app is part of the environment.
+    orphaned: Mapped[str | None] = mapped_column(Text())
 
     __table_args__ = (UniqueConstraint("environment", "app"),)
 

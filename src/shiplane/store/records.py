@@ -99,6 +99,9 @@ class MatrixCell(_Record):
     health_reason: str | None = None
     sync_detail: list[dict[str, Any]] | None = None  # drifted fields when OutOfSync
     updated_at: datetime | None
+    # Removed from git with its objects left in the cluster (sync_status "Orphaned").
+    orphaned: bool = False
+    orphaned_reason: str | None = None
 
 
 class Page(BaseModel, Generic[T]):

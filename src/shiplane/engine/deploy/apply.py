@@ -114,6 +114,11 @@ async def record_applied(run: DeployRun, applied: list[tuple[AppPlan, ApplyResul
 
     def fn(s: Any) -> None:
         for plan, result in applied:
+            progressing: dict[str, Any] = (
+                {"health": HealthStatus.PROGRESSING.value, "health_reason": "applied"}
+                if result.changed
+                else {}
+            )
             deploys.update_deployment(
                 s,
                 environment=run.environment,
@@ -122,11 +127,8 @@ async def record_applied(run: DeployRun, applied: list[tuple[AppPlan, ApplyResul
                 git_commit=run.outcome.git_commit,
                 sync_status="Synced",
                 sync_detail=None,
-                **(
-                    {"health": HealthStatus.PROGRESSING.value, "health_reason": "applied"}
-                    if result.changed
-                    else {}
-                ),
+                orphaned=None,  # back in git (if it was removed): part of it again
+                **progressing,
                 now=run.rec.clock,
             )
 

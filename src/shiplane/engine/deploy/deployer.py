@@ -3,7 +3,8 @@ truthfully whether it is healthy.
 
 deploy = git -> render (HEAD + the new pins) -> dry-run -> commit -> render (the commit)
          -> apply -> prune -> health
-sync   = render (HEAD) -> dry-run -> apply -> prune -> health
+sync   = render (HEAD) -> dry-run -> apply -> prune [-> remove] -> health
+         (`remove`: the apps removed from git, in a sync of the whole environment)
 
 The `Deployer` only plans, takes the apps exclusively and runs the sequence; each step is
 a module of this package working on one `DeployRun`. Every step is recorded as it starts
@@ -44,6 +45,7 @@ from shiplane.engine.deploy.plan import (
 )
 from shiplane.engine.deploy.prune import PruneStep
 from shiplane.engine.deploy.recorder import RunRecorder
+from shiplane.engine.deploy.removal import Removal, RemovedListener, RemoveStep, find_removal
 from shiplane.engine.deploy.render import RenderStep, render_plan
 from shiplane.engine.deploy.run import (
     AppliedListener,
@@ -93,6 +95,8 @@ class Deployer:
         # supervisor sets both (engine/drift.py).
         self.on_applied = on_applied
         self.live_objects: LiveObjects | None = None
+        # Told when an app removed from git is no longer deployed (drift stops watching).
+        self.on_removed: RemovedListener | None = None
         self.metrics = metrics
         self.leases = leases
         self._exclusion = AppExclusion(leases)
@@ -133,18 +137,18 @@ class Deployer:
             async with self._exclusion.hold(
                 environment, [p.app for p in plans], self._waiting(environment, progress)
             ) as app_leases:
-                rec = self._recorder(
+                run = self._begin(
                     environment,
                     plans,
-                    group_id=promotion_id or new_group_id(),
+                    group_id=promotion_id,
                     kind=kind,
                     release_id=release.id,
                     actor=actor,
                     fence=fence,
                     app_leases=app_leases,
+                    details={"promotion": promotion_id},
+                    progress=progress,
                 )
-                run = self._new_run(environment, rec, plans, progress)
-                self._start(run, {"promotion": promotion_id})
                 outcome = await run_steps(run, steps)
         except DeployError:
             self._observe(kind, "failed", started)
@@ -161,40 +165,65 @@ class Deployer:
         wait: bool = True,
         progress: Progress | None = None,
     ) -> DeployOutcome:
-        """Re-apply what git says for `environment` (all apps with a pin, or `apps`)."""
+        """Re-apply what git says for `environment` (all apps with a pin, or `apps`). A
+        sync of the whole environment also removes the apps gone from git (removal.py)."""
+        outcome = await self._sync(environment, apps, actor, wait=wait, progress=progress)
+        assert outcome is not None  # a sync that applies always has something to do
+        return outcome
+
+    async def prune_removed(self, environment: str, *, actor: str) -> DeployOutcome | None:
+        """Only the removal part of a sync of `environment`, at the branch head: delete the
+        objects of the apps removed from git (or show them orphaned), recorded like a sync.
+        None, recording nothing, when no app was removed. A refused removal raises
+        DeployStepError (step `remove`) after recording the failed run."""
+        return await self._sync(environment, None, actor, wait=False, apply=False)
+
+    async def _sync(
+        self,
+        environment: str,
+        apps: Sequence[str] | None,
+        actor: str,
+        *,
+        wait: bool,
+        progress: Progress | None = None,
+        apply: bool = True,
+    ) -> DeployOutcome | None:
         started = time.monotonic()
         try:
             check_environment(self.project, environment)
-            planned = [p.app for p in tree_plans(
-                self.project, environment, await self._git_tree(None), apps
-            )]  # fmt: skip
-            if not planned:
-                raise DeployRequestError(
-                    f"nothing to sync in {environment!r}: no app directory under "
-                    f"envs/{environment}/ in git (promote a release first)"
-                )
+            tree = await self._git_tree(None)
+            plans = tree_plans(self.project, environment, tree, apps) if apply else []
+            planned = [p.app for p in plans]
+            removed = [] if apps else (await self._removal(environment, tree)).apps
+            if not planned and not removed:
+                return self._nothing(environment, apply)
             async with self._exclusion.hold(
-                environment, planned, self._waiting(environment, progress)
+                environment, planned + removed, self._waiting(environment, progress)
             ) as app_leases:
                 # Read git again now that no deploy of these apps runs: sync what is newest.
                 head = await self._git_head()
                 tree = await self._git_tree(head)
-                plans = tree_plans(self.project, environment, tree, planned)
+                plans = tree_plans(self.project, environment, tree, planned) if planned else []
+                removal = (await self._removal(environment, tree)).only(removed)
+                if not plans and not removal.apps:  # removed meanwhile by another replica
+                    return self._nothing(environment, apply)
                 release_ids = sorted({p.pin.release for p in plans if p.pin is not None})
-                rec = self._recorder(
+                run = self._begin(
                     environment,
                     plans,
-                    group_id=new_group_id(),
+                    removed=removal.apps,
                     kind="sync",
                     release_id=release_ids[0] if len(release_ids) == 1 else None,
                     actor=actor,
-                    fence=None,
                     app_leases=app_leases,
+                    details={"commit": head, "removed": removal.apps},
+                    progress=progress,
                 )
-                run = self._new_run(environment, rec, plans, progress)
                 run.tree, run.head, run.outcome.git_commit = tree, head, head
-                self._start(run, {"commit": head})
-                steps: list[Step] = [RenderStep(), self._dry_run, *self._to_cluster(wait)]
+                remove = RemoveStep(removal, self.on_removed)
+                steps: list[Step] = [remove]
+                if plans and not removal.plan.refusal:  # a refusal runs alone: no change
+                    steps = [RenderStep(), self._dry_run, *self._to_cluster(wait, remove)]
                 outcome = await run_steps(run, steps)
         except DeployError:
             self._observe("sync", "failed", started)
@@ -217,23 +246,49 @@ class Deployer:
 
     # --- the sequence ---------------------------------------------------------------------
 
-    def _to_cluster(self, wait: bool) -> list[Step]:
-        """The steps after the last render: apply, prune, and (with `wait`) health."""
-        steps: list[Step] = [self._apply, self._prune]
+    def _to_cluster(self, wait: bool, remove: RemoveStep | None = None) -> list[Step]:
+        """The steps after the last render: apply, prune, the removed apps (a sync of the
+        whole environment), and (with `wait`) health."""
+        steps: list[Step] = [self._apply, self._prune, *([remove] if remove else [])]
         if wait:
             steps.append(HealthStep(self.health_timeout))
         return steps
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _new_run(
+    def _begin(
         self,
         environment: str,
-        rec: RunRecorder,
         plans: list[AppPlan],
-        progress: Progress | None,
+        *,
+        removed: Sequence[str] = (),
+        kind: str,
+        release_id: str | None,
+        actor: str,
+        app_leases: list[HeldLease],
+        details: dict[str, Any],
+        group_id: str | None = None,
+        fence: Fence | None = None,
+        progress: Progress | None = None,
     ) -> DeployRun:
-        return DeployRun(
+        """The run of `plans` (and of the `removed` apps), its rows started (deferred: they
+        are written with the first step's start)."""
+        keeper = self.leases
+        app_fences = [] if keeper is None else [keeper.fence(lease) for lease in app_leases]
+        rec = RunRecorder(
+            self.db,
+            group_id=group_id or new_group_id(),
+            environment=environment,
+            apps=[p.app for p in plans] + list(removed),
+            kind=kind,
+            release_id=release_id,
+            actor=actor,
+            clock=self.clock.now,
+            # Lease rows before promotion rows: the lock order every writer keeps.
+            fence=Fences([*app_fences, fence]),
+            replica=None if keeper is None else keeper.replica_id,
+        )
+        run = DeployRun(
             environment=environment,
             env=self.project.environments[environment],
             handle=self.clusters.for_environment(environment),
@@ -243,40 +298,24 @@ class Deployer:
             progress=progress,
             on_applied=self.on_applied,
             live_objects=self.live_objects,
+            removed=tuple(removed),
         )
+        rec.start(details)
+        for app in rec.apps:
+            run.outcome.apps[app] = AppOutcome(app, rec.run_ids[app])
+        return run
 
-    def _start(self, run: DeployRun, details: dict[str, Any]) -> None:
-        run.rec.start(details)  # written with the first step's start
-        for plan in run.plans:
-            run.outcome.apps[plan.app] = AppOutcome(plan.app, run.rec.run_ids[plan.app])
+    async def _removal(self, environment: str, tree: Path) -> Removal:
+        return await find_removal(self.db, self.project, environment, tree)
 
-    def _recorder(
-        self,
-        environment: str,
-        plans: Sequence[AppPlan],
-        *,
-        group_id: str,
-        kind: str,
-        release_id: str | None,
-        actor: str,
-        fence: Fence | None,
-        app_leases: list[HeldLease],
-    ) -> RunRecorder:
-        keeper = self.leases
-        app_fences = [] if keeper is None else [keeper.fence(lease) for lease in app_leases]
-        return RunRecorder(
-            self.db,
-            group_id=group_id,
-            environment=environment,
-            apps=[p.app for p in plans],
-            kind=kind,
-            release_id=release_id,
-            actor=actor,
-            clock=self.clock.now,
-            # Lease rows before promotion rows: the lock order every writer keeps.
-            fence=Fences([*app_fences, fence]),
-            replica=None if keeper is None else keeper.replica_id,
-        )
+    @staticmethod
+    def _nothing(environment: str, apply: bool) -> None:
+        """No app to sync or remove: fine for `prune_removed`, an error for a sync."""
+        if apply:
+            raise DeployRequestError(
+                f"nothing to sync in {environment!r}: no app directory under "
+                f"envs/{environment}/ in git (promote a release first)"
+            )
 
     async def _git_head(self) -> str:
         try:

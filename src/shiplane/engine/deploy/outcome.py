@@ -19,6 +19,8 @@ class AppOutcome:
     health: str = HealthStatus.UNKNOWN.value
     health_reason: str = ""
     error: str | None = None
+    # Removed from the environment in git: what the sync did with its objects.
+    removed: str | None = None
 
 
 @dataclass

@@ -50,6 +50,9 @@ class DeployRun:
     head: str | None = None  # the commit `tree` was exported from
     # The commit's tree is the one rendered with the pins before it (see commit.py).
     commit_is_validated_tree: bool = False
+    # Apps removed from git (a sync of the whole environment): their run rows record
+    # only step `remove` (removal.py), not the steps of the synced apps.
+    removed: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -58,6 +61,11 @@ class DeployRun:
     @property
     def apps(self) -> list[str]:
         return [p.app for p in self.plans]
+
+    @property
+    def stepped_apps(self) -> list[str]:
+        """The apps whose run rows record the sequence's steps."""
+        return [a for a in self.rec.apps if a not in self.removed]
 
     def say(self, line: str) -> None:
         if self.progress is not None:

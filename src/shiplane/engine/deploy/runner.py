@@ -30,13 +30,15 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
     try:
         for step in steps:
             name = step.name
+            # Rows of the synced apps (a removed app's rows say only what removal did).
             if step.recorded:  # written with the previous step's end (and the start)
-                await rec.step(step.name, "running")
+                await rec.step(step.name, "running", apps=run.stepped_apps)
             report = await step.run(run)
             if step.recorded:  # written with the next step's start or the finish
                 await rec.step(
                     step.name,
                     report.outcome,
+                    apps=run.stepped_apps,
                     detail=report.detail,
                     audit_details=report.audit,
                     defer=True,

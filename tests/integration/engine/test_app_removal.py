@@ -1,0 +1,194 @@
+"""Removing an app from an environment in git, on real git and a real local cluster: a
+sync of the whole environment deletes its objects (prune enabled, with the prune's
+safety), or leaves them and shows the app orphaned (prune disabled); visibly in the
+deploy history and the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from lightkube import Client
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Service
+
+from shiplane.config import load_project
+from shiplane.engine.clusters import ClusterPool
+from shiplane.engine.deploy import Deployer, DeployError
+from shiplane.gitops.pins import pin_path
+from shiplane.gitops.workspace import GitWorkspace
+from shiplane.localcluster.cluster import ClusterState
+from shiplane.store import audit, deploys
+from shiplane.store.db import Database
+from shiplane.store.matrix import get_matrix_rows, list_orphans
+from tests.integration.engine.conftest import GitopsEnv
+from tests.support.clusters import make_namespace
+from tests.support.gitops_repo import build_repo, project_yaml
+
+pytestmark = pytest.mark.cluster
+
+T = TypeVar("T")
+WEB = "registry.example/shop/web"
+PAY = "registry.example/shop/pay"
+
+
+@pytest.fixture
+def removal_env(tmp_path: Path, cluster: ClusterState, kube: Client) -> Iterator[GitopsEnv]:
+    """dev prunes (up to 80% of its objects at once); prod keeps what leaves git."""
+    namespaces = {"dev": make_namespace(kube, "dev"), "prod": make_namespace(kube, "prod")}
+    config = project_yaml(
+        {"local": cluster.kubeconfig},
+        {"dev": ("local", namespaces["dev"]), "prod": ("local", namespaces["prod"])},
+    )
+    for name, prune in (("dev", "{maxFraction: 0.8}"), ("prod", "{enabled: false}")):
+        ns = f"namespace: {namespaces[name]}"
+        config = config.replace(ns, f"{ns}, prune: {prune}")
+    bare, work = build_repo(tmp_path, config)
+    project = load_project(work / "shiplane.yaml")
+    db = Database.from_url(f"sqlite:///{tmp_path / 'shiplane.db'}")
+    db.migrate()
+    workspace = GitWorkspace(str(bare), tmp_path / "git-cache")
+    deployer = Deployer(db, workspace, project, ClusterPool(project, work), health_timeout=60)
+    yield GitopsEnv(bare, work, project, db, deployer, namespaces, kube)
+    db.close()
+    for ns in namespaces.values():
+        kube.delete(Namespace, ns)
+
+
+def run(env: GitopsEnv, scenario: Callable[[], Awaitable[T]]) -> T:
+    """One event loop per scenario; cluster clients are closed with it."""
+
+    async def main() -> T:
+        try:
+            return await scenario()
+        finally:
+            await env.deployer.clusters.close()
+
+    return asyncio.run(main())
+
+
+def exists(env: GitopsEnv, kind: Any, name: str, ns: str) -> bool:
+    try:
+        env.kube.get(kind, name, namespace=ns)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return False
+        raise
+    return True
+
+
+def runs_of(env: GitopsEnv, environment: str, app: str) -> list[Any]:
+    with env.db.session() as s:
+        return list(deploys.list_runs(s, environment=environment, app=app).items)
+
+
+def events(env: GitopsEnv, action: str, environment: str) -> list[Any]:
+    with env.db.session() as s:
+        return list(audit.list_events(s, action=action, environment=environment).items)
+
+
+def test_removing_an_app_from_git_deletes_its_objects_and_an_emptied_env_is_refused(
+    removal_env: GitopsEnv,
+):
+    env = removal_env
+    ns = env.namespaces["dev"]
+    rel = env.release(web=f"{WEB}:1.0.0", pay=f"{PAY}:1.0.0")
+    run(env, lambda: env.deployer.deploy(rel, "dev", actor="alice", apps=["web", "pay"]))
+    assert exists(env, Deployment, "web", ns) and exists(env, Deployment, "pay", ns)
+    keep = {"metadata": {"annotations": {"shiplane.dev/prune": "false"}}}
+    env.kube.patch(ConfigMap, "web-config", keep, namespace=ns)
+
+    # web leaves dev in git: 3 of the environment's 4 objects (75%, the limit is 80%).
+    head = env.edit(pin_path("dev", "web"), None, "remove web from dev")
+    outcome = run(env, lambda: env.deployer.sync("dev", actor="bob"))
+    assert outcome.ok and outcome.git_commit == head
+    assert outcome.apps["web"].removed == "removed from git: deleted 2, kept 1 (opt-out)"
+    assert outcome.apps["web"].pruned == 2 and outcome.apps["pay"].objects == 1
+    assert not exists(env, Deployment, "web", ns) and not exists(env, Service, "web", ns)
+    assert exists(env, ConfigMap, "web-config", ns)  # opted out of prune
+    assert exists(env, Deployment, "pay", ns)
+
+    # History names the removed app, with what was done, at which commit.
+    latest = runs_of(env, "dev", "web")[0]
+    assert (latest.kind, latest.status, latest.actor, latest.git_commit) == (
+        "sync", "succeeded", "bob", head,
+    )  # fmt: skip
+    assert [(s.name, s.detail) for s in latest.steps] == [
+        ("remove", "removed from git: deleted 2, kept 1 (opt-out)")
+    ]
+    # The audit trail (and so the event stream) lists the objects.
+    (removed,) = events(env, "app.removed", "dev")
+    assert removed.app == "web" and removed.actor == "bob"
+    assert removed.details["commit"] == head and removed.details["deleted_count"] == 2
+    assert sorted(removed.details["deleted"]) == sorted(
+        [f"Deployment/{ns}/web", f"Service/{ns}/web"]
+    )
+    assert removed.details["kept_opt_out"] == [f"ConfigMap/{ns}/web-config"]
+    # Gone from the inventory and the matrix.
+    with env.db.session() as s:
+        assert deploys.get_inventory(s, "dev", "web") is None
+        cells = get_matrix_rows(s, apps=["web", "pay"], environments=["dev"])
+    assert [(c["app"], c["git_commit"] is not None) for c in cells] == [
+        ("web", False), ("pay", True),
+    ]  # fmt: skip
+
+    # Nothing removed since: the watcher's entry point records nothing.
+    assert run(env, lambda: env.deployer.prune_removed("dev", actor="watcher")) is None
+    assert len(runs_of(env, "dev", "web")) == 2  # the deploy and the removal
+
+    # The last app leaves too: envs/dev/ is empty, 100% of the objects. Refused.
+    head = env.edit(pin_path("dev", "pay"), None, "empty dev")
+    with pytest.raises(DeployError) as err:
+        run(env, lambda: env.deployer.prune_removed("dev", actor="watcher"))
+    assert err.value.step == "remove"
+    for part in ("refusing to remove 1 app(s) from dev (pay)", "100%", "80%", "emptied"):
+        assert part in str(err.value)
+    assert exists(env, Deployment, "pay", ns)
+    with env.db.session() as s:
+        assert deploys.get_inventory(s, "dev", "pay")  # untouched
+    refused = runs_of(env, "dev", "pay")[0]
+    assert refused.status == "failed" and "refusing" in (refused.error or "")
+    assert refused.git_commit == head and refused.steps[-1].name == "remove"
+    assert [e.app for e in events(env, "app.removed", "dev")] == ["web"]
+
+
+def test_with_prune_disabled_the_objects_stay_and_the_app_is_orphaned(removal_env: GitopsEnv):
+    env = removal_env
+    ns = env.namespaces["prod"]
+    rel = env.release(web=f"{WEB}:1.0.0", pay=f"{PAY}:1.0.0")
+    run(env, lambda: env.deployer.deploy(rel, "prod", actor="alice", apps=["web", "pay"]))
+
+    head = env.edit(pin_path("prod", "web"), None, "remove web from prod")
+    outcome = run(env, lambda: env.deployer.sync("prod", actor="bob", wait=False))
+    text = "orphaned: removed from git, prune disabled (3 objects kept)"
+    assert outcome.apps["web"].removed == text
+    assert exists(env, Deployment, "web", ns) and exists(env, ConfigMap, "web-config", ns)
+    assert [(s.name, s.detail) for s in runs_of(env, "prod", "web")[0].steps] == [("remove", text)]
+    (orphaned,) = events(env, "app.orphaned", "prod")
+    assert orphaned.app == "web" and orphaned.details["commit"] == head
+    assert orphaned.details["kept_count"] == 3
+
+    with env.db.session() as s:
+        (cell,) = get_matrix_rows(s, apps=["web"], environments=["prod"])
+        orphans = list_orphans(s, environments=["prod"])
+        assert "web" not in deploys.running_in(s, "prod")
+    assert cell["orphaned"] is True and cell["sync_status"] == "Orphaned"
+    assert cell["orphaned_reason"].startswith(f"removed from git at {head[:12]}, prune disabled")
+    assert [(o["app"], o["environment"]) for o in orphans] == [("web", "prod")]
+
+    # Already orphaned: a later sync records nothing new about it.
+    runs = len(runs_of(env, "prod", "web"))
+    run(env, lambda: env.deployer.sync("prod", actor="bob", wait=False))
+    assert run(env, lambda: env.deployer.prune_removed("prod", actor="watcher")) is None
+    assert len(runs_of(env, "prod", "web")) == runs
+
+    # Promoted again: part of prod again, no longer orphaned.
+    run(env, lambda: env.deployer.deploy(rel, "prod", actor="alice", apps=["web"], wait=False))
+    with env.db.session() as s:
+        (cell,) = get_matrix_rows(s, apps=["web"], environments=["prod"])
+        assert not list_orphans(s, environments=["prod"])
+    assert cell["orphaned"] is False and cell["sync_status"] == "Synced"
