@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,10 +31,9 @@ from shiplane.engine.deploy.dry_run import DryRunStep
 from shiplane.engine.deploy.errors import (
     DeployError,
     DeployRequestError,
-    DeployStepError,
 )
-from shiplane.engine.deploy.exclusive import AppExclusion
-from shiplane.engine.deploy.git_sync import GitSyncStep
+from shiplane.engine.deploy.exclusive import AppExclusion, waiting_note
+from shiplane.engine.deploy.git_sync import GitSyncStep, head_and_tree
 from shiplane.engine.deploy.health import HealthStep
 from shiplane.engine.deploy.outcome import AppOutcome, DeployOutcome
 from shiplane.engine.deploy.plan import (
@@ -57,7 +56,6 @@ from shiplane.engine.deploy.run import (
 from shiplane.engine.deploy.runner import run_steps
 from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
-from shiplane.gitops.errors import GitError
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord
@@ -135,7 +133,7 @@ class Deployer:
             check_environment(self.project, environment)
             plans = release_plans(self.project, release, apps)
             async with self._exclusion.hold(
-                environment, [p.app for p in plans], self._waiting(environment, progress)
+                environment, [p.app for p in plans], waiting_note(environment, progress)
             ) as app_leases:
                 run = self._begin(
                     environment,
@@ -191,18 +189,17 @@ class Deployer:
         started = time.monotonic()
         try:
             check_environment(self.project, environment)
-            tree = await self._git_tree(None)
+            _, tree = await head_and_tree(self.workspace)
             plans = tree_plans(self.project, environment, tree, apps) if apply else []
             planned = [p.app for p in plans]
             removed = [] if apps else (await self._removal(environment, tree)).apps
             if not planned and not removed:
                 return self._nothing(environment, apply)
             async with self._exclusion.hold(
-                environment, planned + removed, self._waiting(environment, progress)
+                environment, planned + removed, waiting_note(environment, progress)
             ) as app_leases:
                 # Read git again now that no deploy of these apps runs: sync what is newest.
-                head = await self._git_head()
-                tree = await self._git_tree(head)
+                head, tree = await head_and_tree(self.workspace)
                 plans = tree_plans(self.project, environment, tree, planned) if planned else []
                 removal = (await self._removal(environment, tree)).only(removed)
                 if not plans and not removal.apps:  # removed meanwhile by another replica
@@ -316,26 +313,6 @@ class Deployer:
                 f"nothing to sync in {environment!r}: no app directory under "
                 f"envs/{environment}/ in git (promote a release first)"
             )
-
-    async def _git_head(self) -> str:
-        try:
-            return await self.workspace.sync()
-        except GitError as exc:
-            raise DeployStepError("git", str(exc)) from None
-
-    async def _git_tree(self, head: str | None) -> Path:
-        try:
-            return await self.workspace.read_tree(head or await self.workspace.sync())
-        except GitError as exc:
-            raise DeployStepError("git", str(exc)) from None
-
-    @staticmethod
-    def _waiting(environment: str, progress: Progress | None) -> Callable[[], None]:
-        def say() -> None:
-            if progress is not None:
-                progress(f"waiting for another replica deploying to {environment}")
-
-        return say
 
     def _observe(self, kind: str, status: str, started: float) -> None:
         if self.metrics is not None:

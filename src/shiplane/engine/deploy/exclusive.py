@@ -50,3 +50,13 @@ class AppExclusion:
             names = [deploy_lease(environment, app) for app in chosen]
             async with self.leases.hold_all(names, waiting=tell) as held:
                 yield held
+
+
+def waiting_note(environment: str, say: Callable[[str], None] | None) -> Callable[[], None]:
+    """What `AppExclusion.hold` calls when another replica makes a deploy wait."""
+
+    def note() -> None:
+        if say is not None:
+            say(f"waiting for another replica deploying to {environment}")
+
+    return note

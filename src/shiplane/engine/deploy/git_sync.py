@@ -3,6 +3,9 @@ export HEAD's tree, which the first render reads."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from shiplane.engine.deploy.errors import DeployStepError
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.gitops.errors import GitError
 from shiplane.gitops.workspace import GitWorkspace
@@ -22,3 +25,13 @@ class GitSyncStep:
         except GitError as exc:
             raise StepFailed(dict.fromkeys(run.apps, str(exc))) from None
         return StepReport()
+
+
+async def head_and_tree(workspace: GitWorkspace) -> tuple[str, Path]:
+    """The remote branch's head and its exported tree, before a run is recorded (a git
+    failure is the `git` step's)."""
+    try:
+        head = await workspace.sync()
+        return head, await workspace.read_tree(head)
+    except GitError as exc:
+        raise DeployStepError("git", str(exc)) from None
