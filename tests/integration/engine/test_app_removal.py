@@ -6,6 +6,7 @@ deploy history and the audit trail."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,10 +18,12 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Service
 
 from shiplane.config import load_project
-from shiplane.engine.clusters import ClusterPool
+from shiplane.engine.clusters import ClusterHandle, ClusterPool
 from shiplane.engine.deploy import Deployer, DeployError
+from shiplane.engine.drift import DriftController
 from shiplane.gitops.pins import pin_path
 from shiplane.gitops.workspace import GitWorkspace
+from shiplane.kube.refs import ObjRef
 from shiplane.localcluster.cluster import ClusterState
 from shiplane.store import audit, deploys
 from shiplane.store.db import Database
@@ -192,3 +195,87 @@ def test_with_prune_disabled_the_objects_stay_and_the_app_is_orphaned(removal_en
         (cell,) = get_matrix_rows(s, apps=["web"], environments=["prod"])
         assert not list_orphans(s, environments=["prod"])
     assert cell["orphaned"] is False and cell["sync_status"] == "Synced"
+
+
+def test_an_app_no_longer_defined_in_shiplane_yaml_is_removed(removal_env: GitopsEnv):
+    env = removal_env
+    ns = env.namespaces["dev"]
+    rel = env.release(web=f"{WEB}:1.0.0", pay=f"{PAY}:1.0.0")
+    run(env, lambda: env.deployer.deploy(rel, "dev", actor="alice", apps=["web", "pay"]))
+
+    # pay leaves shiplane.yaml (its envs/dev/pay/ stays): the server loads the new project.
+    config = (env.checkout / "shiplane.yaml").read_text()
+    without_pay = config.split("  pay:\n")[0]
+    head = env.edit("shiplane.yaml", without_pay, "drop pay")
+    project = load_project(env.checkout / "shiplane.yaml")
+    assert "pay" not in project.apps
+    deployer = Deployer(
+        env.db, env.deployer.workspace, project, ClusterPool(project, env.checkout),
+        health_timeout=60,
+    )  # fmt: skip
+    env.deployer = deployer
+    outcome = run(env, lambda: deployer.sync("dev", actor="bob"))
+    text = "no longer defined in shiplane.yaml: deleted 1, kept 0 (opt-out)"
+    assert outcome.apps["pay"].removed == text
+    assert not exists(env, Deployment, "pay", ns) and exists(env, Deployment, "web", ns)
+    (removed,) = events(env, "app.removed", "dev")
+    assert removed.app == "pay" and removed.details["commit"] == head
+    assert removed.details["reason"] == "no longer defined in shiplane.yaml"
+    assert runs_of(env, "dev", "pay")[0].steps[0].detail == text
+
+
+def test_drift_stops_watching_a_removed_app(removal_env: GitopsEnv):
+    env = removal_env
+    ns = env.namespaces["dev"]
+    rel = env.release(web=f"{WEB}:1.0.0", pay=f"{PAY}:1.0.0")
+    drift = DriftController(env.db, env.project)
+    deployer = env.deployer
+    deployer.on_applied = drift.on_applied
+
+    async def removed(environment: str, app: str, handle: ClusterHandle) -> None:
+        drift.on_removed(environment, app, handle.name)
+
+    deployer.on_removed = removed
+    web = ObjRef("apps/v1", "Deployment", ns, "web")
+    cluster = env.project.environments["dev"].cluster
+
+    def row(app: str) -> Any:
+        with env.db.session() as s:
+            return get_matrix_rows(s, apps=[app], environments=["dev"])[0]
+
+    async def scenario() -> None:
+        try:
+            await deployer.deploy(rel, "dev", actor="alice", apps=["web", "pay"])
+            await eventually(lambda: drift.status("dev", "web") is not None, "web watched")
+            env.edit(pin_path("dev", "web"), None, "remove web from dev")
+            await deployer.sync("dev", actor="bob", wait=False)
+            assert drift.status("dev", "web") is None  # no longer compared
+            assert drift.status("dev", "pay") is not None
+            # The watch sees the deletion; nothing brings web back into the matrix. A live
+            # edit of pay after it, on the same watch, shows when the deletion was seen.
+            await eventually(lambda: drift.live(cluster, web) is None, "web deleted")
+            await asyncio.to_thread(
+                env.kube.patch, Deployment, "pay", {"spec": {"replicas": 3}}, namespace=ns,
+                field_manager="kubectl-edit",
+            )  # fmt: skip
+            await eventually(
+                lambda: row("pay")["sync_status"] == "OutOfSync", "pay's edit recorded"
+            )
+            detector = drift._clusters[cluster].detector
+            assert detector is not None
+            await detector.drain()  # every status write started so far
+            gone = await asyncio.to_thread(row, "web")
+            assert gone["updated_at"] is None and gone["sync_status"] is None  # no row
+            assert (await asyncio.to_thread(row, "pay"))["git_commit"] is not None
+        finally:
+            await drift.stop()
+
+    run(env, scenario)
+
+
+async def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for: {what}")
+        await asyncio.sleep(0.05)
