@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shiplane.cli.cmd_status import matrix_plain
+from shiplane.cli.cmd_status import matrix_plain, matrix_table
 from shiplane.store import deploys
 from tests.unit.api.apphelpers import api_app, project
 
@@ -42,12 +42,21 @@ def test_orphaned_cells_and_orphans_of_undefined_apps(tmp_path: Path) -> None:
     assert "Healthy/Orphaned" in text and "Healthy/Synced" in text
     assert f"ORPHANED checkout in prod: {REASON}" in text
     assert "ORPHANED legacy in prod: no longer defined in shiplane.yaml" in text
+    table = matrix_table(matrix)  # on a terminal: the same lines under the table
+    assert not isinstance(table, str) and f"ORPHANED checkout in prod: {REASON}" in str(
+        table.caption
+    )
 
 
 def test_an_orphaned_app_does_not_count_as_running_there(tmp_path: Path) -> None:
     with api_app(tmp_path, project()) as api, api.database.session() as s:
         deploys.update_deployment(s, environment="prod", app="checkout", release_id=None)
         assert "checkout" in deploys.running_in(s, "prod")
+        # A late drift status for a removed app (no row) brings nothing back.
+        assert not deploys.update_deployment(
+            s, environment="prod", app="gone", sync_status="OutOfSync", create=False
+        )
+        assert "gone" not in deploys.running_in(s, "prod")
         deploys.mark_orphaned(s, "prod", "checkout", REASON)
         assert "checkout" not in deploys.running_in(s, "prod")
         # Deployed again (back in git): part of the environment again.

@@ -21,7 +21,7 @@ from shiplane.engine.deploy.outcome import AppOutcome
 from shiplane.engine.deploy.plan import dependency_levels, tree_plans
 from shiplane.engine.deploy.recorder import RunRecorder
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
-from shiplane.engine.deploy.runner import run_steps
+from shiplane.engine.deploy.runner import errors_text, run_steps
 from shiplane.gitops.pins import Pin, dump_pin, pin_path
 from shiplane.store import deploys
 from shiplane.store.db import Database
@@ -220,3 +220,10 @@ def test_records_are_batched_into_few_transactions(tmp_path: Path) -> None:
         [("render", "ok"), ("dry-run", "ok"), ("apply", "ok"), ("prune", "ok")],
     )
     db.close()
+
+
+def test_one_reason_for_several_apps_is_said_once() -> None:
+    # A refused removal fails every app of the run for one reason: say it once.
+    assert errors_text({"web": "refused", "api": "refused"}) == "web, api: refused"
+    assert errors_text({"web": "a", "api": "b"}) == "web: a; api: b"
+    assert errors_text({"web": "a"}) == "web: a"

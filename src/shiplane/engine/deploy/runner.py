@@ -78,5 +78,13 @@ async def _fail(run: DeployRun, step: str, errors: dict[str, str]) -> DeployStep
         outcome.status = "failed"
         for app, error in errors.items():
             outcome.apps[app].error = error
-    text = "; ".join(f"{app}: {error}" for app, error in errors.items())
-    return DeployStepError(step, text, outcome)
+    return DeployStepError(step, errors_text(errors), outcome)
+
+
+def errors_text(errors: dict[str, str]) -> str:
+    """`app: error; ...`, or, when several apps failed for one reason (a refused removal,
+    a crash), `app, app: error` (the reason once)."""
+    reasons = set(errors.values())
+    if len(errors) > 1 and len(reasons) == 1:
+        return f"{', '.join(errors)}: {reasons.pop()}"
+    return "; ".join(f"{app}: {error}" for app, error in errors.items())
