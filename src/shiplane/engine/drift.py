@@ -18,12 +18,13 @@ callback loop between deploying and drift, which lives here and only here:
         --> Deployer.sync(environment, [app])   re-apply what git says
         --on_applied--> ...                     the same objects again: the loop ends
 
-The deployer knows only its `on_applied` listener (and `live_objects`, the watch caches'
-copies, with which apply skips objects a dry-run showed unchanged), the controller only
+The deployer knows only its `on_applied` listener (and `on_removed`, told when an app
+removed from git is no longer deployed, and `live_objects`, the watch caches' copies,
+with which apply skips objects a dry-run showed unchanged), the controller only
 its `resync` callback; the supervisor sets them (`DriftSupervisor.__init__`), and
 `service.py` merely builds it. Deploys made by other replicas reach the watching replica
 through the store: on each heartbeat it re-renders the apps whose deployed commit
-changed.
+changed, and stops watching the apps whose deployment row is gone (removed by a sync).
 """
 
 from __future__ import annotations

@@ -69,10 +69,11 @@ async def find_removal(
 ) -> Removal:
     """The apps removed from `environment` in `tree` (an exported git commit)."""
 
-    def read(s: Any) -> tuple[dict[str, list[dict[str, str]]], dict[str, str]]:
-        return deploys.inventories_in(s, environment), deploys.orphaned_in(s, environment)
+    def read() -> tuple[dict[str, list[dict[str, str]]], dict[str, str]]:
+        with db.session(readonly=True) as s:
+            return deploys.inventories_in(s, environment), deploys.orphaned_in(s, environment)
 
-    inventories, orphaned = await asyncio.to_thread(db.transact, read)
+    inventories, orphaned = await asyncio.to_thread(read)
     refs = {
         app: list(dict.fromkeys(ObjRef.from_json(o) for o in objects))
         for app, objects in inventories.items()
