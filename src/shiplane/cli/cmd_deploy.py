@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -132,6 +133,15 @@ def _print_diff(data: dict[str, Any], between_envs: bool) -> None:
             out.write(f"# {obj['change']} {obj['object']}\n{obj['diff']}")
 
 
+def run_detail(item: Mapping[str, Any]) -> str:
+    """The DETAIL of a history row: the error or the failing step's detail; for an app
+    removed from git, what its removal did (deleted, kept, orphaned)."""
+    failed = [s for s in item["steps"] if s["outcome"] == "failed"]
+    removed = [s for s in item["steps"] if s["name"] == "remove"]
+    shown = failed or removed
+    return str(item.get("error") or (shown[0]["detail"] if shown else "") or "-")
+
+
 def history(
     environment: str | None = typer.Argument(None, help="Environment (default: all)."),
     app: str | None = typer.Argument(None, help="App (default: all)."),
@@ -150,13 +160,6 @@ def history(
     wide = output is OutputFormat.wide
     shown = {r: r for r in releases} if wide else short_ids(releases, type_prefix="rel-", minimum=8)
 
-    def detail(item: Any) -> str:
-        failed = [s for s in item["steps"] if s["outcome"] == "failed"]
-        # An app removed from git: what its removal did (deleted, kept, orphaned).
-        removed = [s for s in item["steps"] if s["name"] == "remove"]
-        shown = failed or removed
-        return str(item.get("error") or (shown[0]["detail"] if shown else "") or "-")
-
     columns = [
         *age_columns("started_at", wide_header="STARTED"),
         text("environment", "ENV"),
@@ -166,6 +169,6 @@ def history(
         Column("RELEASE", lambda i: shown.get(str(i.get("release_id")), "-")),
         Column("COMMIT", lambda i: str(i.get("git_commit") or "-")[: None if wide else 12]),
         text("actor", "ACTOR", wide=True),
-        Column("DETAIL", detail, flex=True),
+        Column("DETAIL", run_detail, flex=True),
     ]
     emit_page(page, output, columns, what="deploys", no_headers=no_headers)

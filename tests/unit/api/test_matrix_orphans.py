@@ -1,10 +1,11 @@
 """An app removed from git with its objects left (prune disabled) shows as orphaned: in
-the matrix API and in `shiplane status`."""
+the matrix API and in `shiplane status`; its history row says what was done."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from shiplane.cli.cmd_deploy import run_detail
 from shiplane.cli.cmd_status import matrix_plain, matrix_table
 from shiplane.store import deploys
 from tests.unit.api.apphelpers import api_app, project
@@ -62,3 +63,11 @@ def test_an_orphaned_app_does_not_count_as_running_there(tmp_path: Path) -> None
         # Deployed again (back in git): part of the environment again.
         deploys.update_deployment(s, environment="prod", app="checkout", orphaned=None)
         assert "checkout" in deploys.running_in(s, "prod")
+
+
+def test_history_rows_of_removed_apps_say_what_was_done() -> None:
+    step = {"name": "remove", "outcome": "ok", "detail": "removed from git: deleted 2, kept 1"}
+    assert run_detail({"steps": [step], "error": None}) == step["detail"]
+    failed = {**step, "outcome": "failed", "detail": "refusing to remove ..."}
+    assert run_detail({"steps": [failed], "error": "refusing ..."}) == "refusing ..."
+    assert run_detail({"steps": [{**step, "name": "apply"}], "error": None}) == "-"
