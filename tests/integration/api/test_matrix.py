@@ -54,6 +54,7 @@ def test_matrix_without_config_is_empty(api_server: ServerProcess) -> None:
             "pending": [],
             "holds": [],
             "freezes": [],
+            "orphans": [],
         }
 
 
