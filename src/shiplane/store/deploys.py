@@ -24,6 +24,7 @@ __all__ = [
     "get_inventory",
     "get_run",
     "inventories_in",
+    "inventory_apps",
     "list_runs",
     "mark_orphaned",
     "new_run_id",
@@ -201,6 +202,12 @@ def deployed_commits(s: Session, environments: list[str]) -> dict[tuple[str, str
 def get_inventory(s: Session, environment: str, app: str) -> list[dict[str, str]] | None:
     row = s.get(Inventory, (environment, app))
     return None if row is None else [dict(o) for o in row.objects]
+
+
+def inventory_apps(s: Session, environment: str) -> list[str]:
+    """The apps with an inventory in `environment` (names only: no objects are read)."""
+    query = select(Inventory.app).where(Inventory.environment == environment)
+    return sorted(s.scalars(query))
 
 
 def inventories_in(s: Session, environment: str) -> dict[str, list[dict[str, str]]]:

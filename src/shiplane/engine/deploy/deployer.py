@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import structlog
@@ -44,7 +43,13 @@ from shiplane.engine.deploy.plan import (
 )
 from shiplane.engine.deploy.prune import PruneStep
 from shiplane.engine.deploy.recorder import RunRecorder
-from shiplane.engine.deploy.removal import Removal, RemovedListener, RemoveStep, find_removal
+from shiplane.engine.deploy.removal import (
+    Removal,
+    RemovedListener,
+    RemoveStep,
+    find_removal,
+    removal_candidates,
+)
 from shiplane.engine.deploy.render import RenderStep, render_plan
 from shiplane.engine.deploy.run import (
     AppliedListener,
@@ -192,7 +197,10 @@ class Deployer:
             _, tree = await head_and_tree(self.workspace)
             plans = tree_plans(self.project, environment, tree, apps) if apply else []
             planned = [p.app for p in plans]
-            removed = [] if apps else (await self._removal(environment, tree)).apps
+            # Apps gone from git (only a sync of the whole environment removes them).
+            removed: list[str] = []
+            if not apps:
+                removed = await removal_candidates(self.db, self.project, environment, tree)
             if not planned and not removed:
                 return self._nothing(environment, apply)
             async with self._exclusion.hold(
@@ -201,7 +209,10 @@ class Deployer:
                 # Read git again now that no deploy of these apps runs: sync what is newest.
                 head, tree = await head_and_tree(self.workspace)
                 plans = tree_plans(self.project, environment, tree, planned) if planned else []
-                removal = (await self._removal(environment, tree)).only(removed)
+                removal = Removal.nothing(environment)
+                if removed:  # the inventories are read only when an app may have gone
+                    found = await find_removal(self.db, self.project, environment, tree)
+                    removal = found.only(removed)
                 if not plans and not removal.apps:  # removed meanwhile by another replica
                     return self._nothing(environment, apply)
                 release_ids = sorted({p.pin.release for p in plans if p.pin is not None})
@@ -301,9 +312,6 @@ class Deployer:
         for app in rec.apps:
             run.outcome.apps[app] = AppOutcome(app, rec.run_ids[app])
         return run
-
-    async def _removal(self, environment: str, tree: Path) -> Removal:
-        return await find_removal(self.db, self.project, environment, tree)
 
     @staticmethod
     def _nothing(environment: str, apply: bool) -> None:

@@ -46,6 +46,10 @@ class Removal:
     plan: RemovalPlan
     inventories: dict[str, list[ObjRef]] = field(default_factory=dict)
 
+    @classmethod
+    def nothing(cls, environment: str) -> Removal:
+        return cls(RemovalPlan(environment))
+
     @property
     def apps(self) -> list[str]:
         return list(self.plan.apps)
@@ -62,6 +66,26 @@ class Removal:
             refusal=plan.refusal if any(a in keep for a in plan.delete) else "",
         )
         return Removal(narrowed, {a: self.inventories[a] for a in narrowed.apps})
+
+
+async def removal_candidates(
+    db: Database, project: ProjectConfig, environment: str, tree: Path
+) -> list[str]:
+    """The apps that may have been removed from `environment` in `tree`: those with an
+    inventory that are undefined or have no directory in git. Cheap (no objects are
+    read): what a sync takes exclusively before `find_removal` decides."""
+
+    def read() -> list[str]:
+        with db.session(readonly=True) as s:
+            return deploys.inventory_apps(s, environment)
+
+    in_git = _in_git(project, environment, tree)
+    return [a for a in await asyncio.to_thread(read) if a not in in_git]
+
+
+def _in_git(project: ProjectConfig, environment: str, tree: Path) -> set[str]:
+    """The defined apps that have a directory `envs/<environment>/<app>/` in `tree`."""
+    return {a for a in project.apps if (tree / pin_path(environment, a)).parent.is_dir()}
 
 
 async def find_removal(
@@ -82,7 +106,7 @@ async def find_removal(
     plan = plan_removal(
         environment,
         {app: len(r) for app, r in refs.items()},
-        in_git={a for a in project.apps if (tree / pin_path(environment, a)).parent.is_dir()},
+        in_git=_in_git(project, environment, tree),
         defined=set(project.apps),
         orphaned=set(orphaned),
         prune_enabled=prune.enabled,
