@@ -104,9 +104,11 @@ class PrunePolicy(ConfigModel):
     """Deleting objects that are no longer rendered."""
 
     enabled: StrictBool = True
-    """Prune objects of the previous inventory that are no longer rendered."""
+    """Prune objects of the previous inventory that are no longer rendered, and the objects
+    of apps removed from the environment in git (false: they stay, shown as orphaned)."""
     max_fraction: Annotated[float, BeforeValidator(number)] = Field(default=0.5, gt=0, le=1)
-    """Refuse a prune that would delete more than this fraction of the managed objects."""
+    """Refuse a prune that would delete more than this fraction of an app's managed
+    objects, or removing apps that hold more than this fraction of the environment's."""
 
 
 class EnvironmentConfig(ConfigModel):
