@@ -120,7 +120,7 @@ class Deployer:
         With `fence` (a promotion's lease), every write and side effect checks it first."""
         steps: list[Step] = [
             self._git_sync,
-            RenderStep(with_pins=True),
+            RenderStep(before_commit=True),
             self._dry_run,
             CommitStep(self.workspace, release, actor),
             RenderStep(),

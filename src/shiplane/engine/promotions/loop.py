@@ -89,7 +89,9 @@ class PromotionLoop:
         self._inflight: set[str] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self.sweep: Callable[[], Awaitable[Any]] | None = None
-        """Level-triggered work to redo on every pass (the auto-promotion sweep)."""
+        """Level-triggered work to redo at most once per tick (the auto-promotion
+        sweep): a wake (a request, a finished step) reconciles at once without it."""
+        self._swept_at = float("-inf")
 
     def start(self) -> None:
         self._stopping = False
@@ -112,7 +114,8 @@ class PromotionLoop:
     async def run(self) -> None:
         while not self._stopping:
             try:
-                if self.sweep is not None:
+                if self.sweep is not None and time.monotonic() - self._swept_at >= TICK_SECONDS:
+                    self._swept_at = time.monotonic()
                     await self.sweep()
                 await self.reconcile_due()
             except Exception:
