@@ -47,8 +47,10 @@ HANDLERS: Mapping[PromotionState, Handler] = {
 }
 """What to do with a promotion in each state; finished states have no handler."""
 
-FAULTS: Mapping[tuple[PromotionState, PromotionState], str] = {
+FAULTS: Mapping[tuple[PromotionState, PromotionState], str | tuple[str, ...]] = {
     (S.PENDING, S.WAITING): "promotion.started",
+    # Started and through its gates in one transaction (start.start_and_evaluate).
+    (S.PENDING, S.DEPLOYING): ("promotion.started", "promotion.gates_passed"),
     (S.WAITING, S.DEPLOYING): "promotion.gates_passed",
     (S.DEPLOYING, S.VERIFYING): "promotion.deployed",
     (S.DEPLOYING, S.ROLLING_BACK): "rollback.started",
@@ -70,8 +72,8 @@ async def reconcile(rt: Runtime, promotion_id: str, fence: Fence | None = None) 
             return
         done.add(state)
         record = await handler(rt, record, fence)
-        point = FAULTS.get((state, S(record.state)))
-        if point is not None:
+        points = FAULTS.get((state, S(record.state)), ())
+        for point in (points,) if isinstance(points, str) else points:
             fault_point(point)
 
 
