@@ -44,7 +44,7 @@ from shiplane.engine.deploy.plan import (
 )
 from shiplane.engine.deploy.prune import PruneStep
 from shiplane.engine.deploy.recorder import RunRecorder
-from shiplane.engine.deploy.render import RenderStep, render_plan
+from shiplane.engine.deploy.render import RenderCommitStep, RenderStep, render_plan
 from shiplane.engine.deploy.run import (
     AppliedListener,
     DeployRun,
@@ -120,10 +120,10 @@ class Deployer:
         With `fence` (a promotion's lease), every write and side effect checks it first."""
         steps: list[Step] = [
             self._git_sync,
-            RenderStep(before_commit=True),
+            RenderStep(),
             self._dry_run,
             CommitStep(self.workspace, release, actor),
-            RenderStep(),
+            RenderCommitStep(),
             *self._to_cluster(wait),
         ]
         started = time.monotonic()

@@ -45,34 +45,53 @@ async def render_plan(
 
 
 class RenderStep:
-    """Render every app of the run from `run.tree` with the plans' pins (`before_commit`:
-    HEAD, as the tree will be once the pins are committed)."""
+    """Render every app of the run from `run.tree` with the plans' pins (in a deploy,
+    before the commit: HEAD, as the tree will be once the pins are committed)."""
 
     name = "render"
     recorded = True
 
-    def __init__(self, *, before_commit: bool = False) -> None:
-        self.before_commit = before_commit
-
     async def run(self, run: DeployRun) -> StepReport:
         assert run.tree is not None, "a step before render exports the git tree"
-        if self.before_commit or not run.commit_is_validated_tree:
-            await self._render_all(run, run.tree)
-        # else: the commit holds the very files rendered before it; the objects stand.
-        return StepReport(detail={p.app: f"{len(p.objects)} objects" for p in run.plans})
+        await render_all(run, run.tree)
+        return StepReport(detail=_counts(run))
 
-    async def _render_all(self, run: DeployRun, tree: Path) -> None:
-        results = await asyncio.gather(
-            *(render_plan(run.handle, run.environment, run.env, p, tree) for p in run.plans),
-            return_exceptions=True,
-        )
-        errors: dict[str, str] = {}
-        for plan, result in zip(run.plans, results, strict=True):
-            if isinstance(result, BaseException):
-                errors[plan.app] = describe(result)
-                continue
-            if result != plan.objects:
-                plan.live_versions = plan.predicted = None  # the dry-run saw other objects
-            plan.objects = result
-        if errors:
-            raise StepFailed(errors)
+
+class RenderCommitStep:
+    """After the commit: render the committed tree, unless it is the very tree rendered
+    before the commit (HEAD plus these pins; see commit.py), whose objects stand. Only a
+    render that happens is a row of the run."""
+
+    name = "render"
+    recorded = False  # records itself, when it renders
+
+    async def run(self, run: DeployRun) -> StepReport:
+        assert run.tree is not None, "the commit step leaves the committed tree"
+        if run.commit_is_validated_tree:
+            return StepReport()
+        await run.rec.step(self.name, "running")
+        await render_all(run, run.tree)
+        await run.rec.step(self.name, "ok", detail=_counts(run), defer=True)
+        return StepReport()
+
+
+def _counts(run: DeployRun) -> dict[str, str]:
+    return {p.app: f"{len(p.objects)} objects" for p in run.plans}
+
+
+async def render_all(run: DeployRun, tree: Path) -> None:
+    """Render every plan of `run` from `tree`; StepFailed names the apps that failed."""
+    results = await asyncio.gather(
+        *(render_plan(run.handle, run.environment, run.env, p, tree) for p in run.plans),
+        return_exceptions=True,
+    )
+    errors: dict[str, str] = {}
+    for plan, result in zip(run.plans, results, strict=True):
+        if isinstance(result, BaseException):
+            errors[plan.app] = describe(result)
+            continue
+        if result != plan.objects:
+            plan.live_versions = plan.predicted = None  # the dry-run saw other objects
+        plan.objects = result
+    if errors:
+        raise StepFailed(errors)

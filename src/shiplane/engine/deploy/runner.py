@@ -31,7 +31,8 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
         for step in steps:
             name = step.name
             if step.recorded:  # written with the previous step's end (and the start)
-                await rec.step(step.name, "running")
+                # A step that begins with a write of its own carries its start in it.
+                await rec.step(step.name, "running", defer=step_writes_first(step))
             report = await step.run(run)
             if step.recorded:  # written with the next step's start or the finish
                 await rec.step(
@@ -60,6 +61,10 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
         app, error = next(iter(failed_apps.items()))
         raise DeployStepError("health", f"{app}: {error}", outcome)
     return outcome
+
+
+def step_writes_first(step: Step) -> bool:
+    return bool(getattr(step, "writes_first", False))
 
 
 async def _fail(run: DeployRun, step: str, errors: dict[str, str]) -> DeployStepError:
