@@ -31,6 +31,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from shiplane.gitops.messages import format_commit_message, parse_trailer_lines
 from shiplane.gitops.paths import check_repo_path
 from shiplane.gitops.process import ProcessResult
 from shiplane.gitops.redact import scrub, split_userinfo
+from shiplane.gitops.refs import read_ref
 from shiplane.gitops.treecheck import remove_escaping_symlinks
 
 log = structlog.get_logger(__name__)
@@ -70,6 +72,9 @@ _TRANSIENT = (
 _NETWORK_TRIES = 3
 # In `.git/` while commit_and_push changes the working copy (see the module docstring).
 _WRITING_MARKER = "shiplane-writing"
+_PRUNE_EVERY = 8  # exports between two background prunes of the tree cache
+TREE_IDLE_SECONDS = 600.0
+"""An exported tree unused this long (and not among the newest) may be deleted."""
 # Texts of `git push --porcelain` / stderr that mean "someone else moved the branch":
 # worth a fetch, rebase and retry. Anything else (auth, hooks, network) is an error.
 _RETRYABLE_PUSH = (
@@ -147,6 +152,20 @@ def _refuse_symlinked_dirs(root: Path, rel: str) -> None:
             raise GitError(f"refusing to write {rel}: {current.relative_to(root)} is a symlink")
 
 
+def _holds(target: Path, content: bytes) -> bool:
+    """Whether `target` is a regular file with exactly `content`."""
+    try:
+        return not target.is_symlink() and target.is_file() and target.read_bytes() == content
+    except OSError:
+        return False
+
+
+def _mark_used(tree: Path) -> None:
+    """Record that `tree` is being read (its mtime), so pruning leaves it alone."""
+    with contextlib.suppress(OSError):
+        os.utime(tree)
+
+
 def _is_full_sha(sha: str) -> bool:
     return len(sha) == 40 and set(sha.lower()) <= _SHA
 
@@ -187,6 +206,8 @@ class GitWorkspace:
         max_attempts: int = 12,
         history_depth: int = 1000,
         lock_timeout: float = 300.0,
+        trees_kept: int = 16,
+        tree_idle: float = TREE_IDLE_SECONDS,
     ) -> None:
         clean_url, user, password = split_userinfo(remote_url)
         if credentials is None and password is not None:
@@ -222,6 +243,9 @@ class GitWorkspace:
             timeout=timeout,
         )
         self._origin = f"refs/remotes/origin/{branch}"
+        self._exports = 0
+        self._trees_kept, self._tree_idle = trees_kept, tree_idle
+        self._pruning: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"GitWorkspace({scrub(self.remote_url)!r}, branch={self.branch!r})"
@@ -299,13 +323,9 @@ class GitWorkspace:
                     log.info("git.commit.exists", remote=self._shown_url, sha=existing)
                     return CommitResult(existing, created=False, attempts=attempt)
             if not committed:
-                if not await self._write_and_stage(paths):
+                if not await self._write_and_stage(paths) or not await self._commit(full_message):
                     head = await self._rev_parse("HEAD")
                     return CommitResult(head, created=False, attempts=attempt)
-                await self._git.run(
-                    "commit", "--no-verify", "--cleanup=whitespace", "-F", "-",
-                    cwd=self.repo_dir, stdin=full_message.encode(),
-                )  # fmt: skip
                 committed = True
             else:
                 await self._rebase_onto_origin()
@@ -340,6 +360,7 @@ class GitWorkspace:
             # one of a commit we have needs no resolving first.
             dest = self.trees_dir / sha.lower()
             if dest.is_dir():
+                _mark_used(dest)
                 return dest
             with contextlib.suppress(GitError):
                 return await self._export_tree(sha.lower())
@@ -348,6 +369,7 @@ class GitWorkspace:
     async def _export_tree(self, full: str) -> Path:
         dest = self.trees_dir / full
         if dest.is_dir():
+            _mark_used(dest)
             return dest
         self.trees_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{full[:12]}.", dir=self.trees_dir))
@@ -356,7 +378,23 @@ class GitWorkspace:
             _publish_dir(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        _mark_used(dest)
+        self._exports += 1
+        if self._exports % _PRUNE_EVERY == 0 and self._pruning is None:
+            # Every commit exports a tree; without this the cache grows forever. Off the
+            # hot path: deleting a tree costs a syscall per file.
+            self._pruning = asyncio.create_task(self._prune_in_background())
         return dest
+
+    async def _prune_in_background(self) -> None:
+        try:
+            removed = await asyncio.to_thread(self.prune_trees, self._trees_kept, self._tree_idle)
+            if removed:
+                log.info("git.trees.pruned", remote=self._shown_url, count=len(removed))
+        except Exception:  # never fatal: the next round tries again
+            log.exception("git.trees.prune_failed", remote=self._shown_url)
+        finally:
+            self._pruning = None
 
     async def export(self, sha: str, dest: Path) -> None:
         """Write exactly the files of commit `sha` into `dest` (created; must be empty)."""
@@ -364,11 +402,11 @@ class GitWorkspace:
         _empty_dir(dest)
         await self._checkout_into(full, dest)
 
-    def prune_trees(self, keep: int = 16) -> list[str]:
-        """Delete all but the `keep` most recently exported trees; the removed shas.
-
-        Call it when no render is using an older tree.
-        """
+    def prune_trees(self, keep: int = 16, idle: float = TREE_IDLE_SECONDS) -> list[str]:
+        """Delete exported trees beyond the `keep` most recently used ones that nobody
+        has asked for in `idle` seconds; the removed shas. Runs by itself every few
+        exports; `idle` protects a render still reading an older tree (every
+        `read_tree` marks its tree used)."""
         if not self.trees_dir.is_dir():
             return []
         trees = sorted(
@@ -376,8 +414,11 @@ class GitWorkspace:
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
+        cutoff = time.time() - idle
         removed = []
         for old in trees[keep:]:
+            if old.stat().st_mtime > cutoff:
+                continue
             shutil.rmtree(old, ignore_errors=True)
             removed.append(old.name)
         return removed
@@ -527,8 +568,12 @@ class GitWorkspace:
     @overload
     async def _rev_parse(self, ref: str, other: str, /) -> tuple[str, str]: ...
     async def _rev_parse(self, *refs: str) -> str | tuple[str, str]:
-        result = await self._git.run("rev-parse", *refs, cwd=self.repo_dir)
-        shas = result.stdout_text().split()
+        read = [read_ref(self.repo_dir / ".git", ref) for ref in refs]
+        if all(read):
+            shas = [sha for sha in read if sha]  # the refs' files: no process
+        else:
+            result = await self._git.run("rev-parse", *refs, cwd=self.repo_dir)
+            shas = result.stdout_text().split()
         if len(refs) == 1:
             return shas[0]
         return shas[0], shas[1]
@@ -549,14 +594,31 @@ class GitWorkspace:
                 return sha
         return None
 
+    async def _commit(self, message: str) -> bool:
+        """Commit what is staged; False when nothing was (git said so, and the index
+        agrees: asking first would cost a process on every commit)."""
+        result = await self._git.run(
+            "commit", "--no-verify", "--cleanup=whitespace", "-F", "-",
+            cwd=self.repo_dir, stdin=message.encode(), check=False,
+        )  # fmt: skip
+        if result.ok:
+            return True
+        staged = await self._git.run("diff", "--cached", "--quiet", cwd=self.repo_dir, check=False)
+        if staged.returncode == 0:
+            return False
+        raise self._git.error(("commit",), result)
+
     async def _write_and_stage(self, changes: Mapping[str, bytes | None]) -> bool:
-        """Write the files and stage them; False when nothing differs from HEAD."""
+        """Write the files and stage them; False when each already has its content (the
+        working copy stands clean at HEAD, so its files are HEAD's)."""
         to_stage: list[str] = []
         for rel, content in changes.items():
             target = self.repo_dir / rel
             # Refuse to follow a symlink committed to the repository out of the working
             # copy: the write must land in the tree git tracks.
             _refuse_symlinked_dirs(self.repo_dir, rel)
+            if content is not None and _holds(target, content):
+                continue
             if content is not None:
                 target.parent.mkdir(parents=True, exist_ok=True)
             if target.is_symlink():
@@ -573,8 +635,7 @@ class GitWorkspace:
         if not to_stage:
             return False
         await self._git.run("add", "--all", "--", *to_stage, cwd=self.repo_dir)
-        diff = await self._git.run("diff", "--cached", "--quiet", cwd=self.repo_dir, check=False)
-        return diff.returncode == 1
+        return True
 
     async def _tracked(self, rel: str) -> bool:
         result = await self._git.run(

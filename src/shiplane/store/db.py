@@ -59,6 +59,11 @@ class Database:
             bind=engine.execution_options(**{_READONLY: True}), expire_on_commit=False
         )
         self._migrate_lock = threading.Lock()
+        # SQLite has one writer at a time. Writers of this process queue here, in order,
+        # instead of in SQLite's busy handler, which sleeps in steps of up to 25 ms and
+        # so makes a short wait for the lock a long one (other processes still meet the
+        # busy handler, as before).
+        self._sqlite_writers = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_kwargs: Any) -> Database:
@@ -84,12 +89,17 @@ class Database:
 
         On SQLite every transaction starts with BEGIN IMMEDIATE, which takes the write
         lock up front: writers then queue on busy_timeout instead of failing later with
-        SQLITE_BUSY when a read transaction tries to upgrade. `readonly=True` (an
+        SQLITE_BUSY when a read transaction tries to upgrade (and writers of this process
+        queue on a lock of their own first, see __init__). `readonly=True` (an
         extension of the contract) uses a deferred BEGIN, so pure reads run alongside a
         writer under WAL; never write in such a session.
         """
-        factory = self._readonly_sessions if readonly else self._sessions
-        with factory() as session, session.begin():
+        if readonly or self._sqlite_writers is None:
+            factory = self._readonly_sessions if readonly else self._sessions
+            with factory() as session, session.begin():
+                yield session
+            return
+        with self._sqlite_writers, self._sessions() as session, session.begin():
             yield session
 
     def transact(self, fn: Callable[[Session], T], *, retries: int = 3) -> T:

@@ -95,7 +95,8 @@ def test_plain_kustomize_and_helm_apps_deploy_and_become_healthy(gitops_env: Git
     assert {c.git_commit for c in cells.values()} == {outcome.git_commit}
     assert {r.status for r in runs} == {"succeeded"} and len(runs) == 3
     steps = [s.name for s in runs[0].steps]
-    assert steps == ["render", "dry-run", "commit", "render", "apply", "prune", "health"]
+    # The commit's tree is the one rendered before it: no second render, no second row.
+    assert steps == ["render", "dry-run", "commit", "apply", "prune", "health"]
     for action in (
         "deploy.started",
         "deploy.commit",

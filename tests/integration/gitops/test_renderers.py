@@ -384,3 +384,33 @@ def test_broken_chart_names_the_template(tmp_path: Path) -> None:
     (repo / "apps/payments/Chart.yaml").unlink()
     with pytest.raises(RenderError, match=r"apps/payments/Chart.yaml: not a Helm chart"):
         render(repo, "payments", "helm")
+
+
+# --- the pin file is never an input ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("renderer", "app", "make_repo"),
+    [
+        ("plain", "web", plain_repo),
+        pytest.param("kustomize", "api", kustomize_repo, marks=needs_kustomize),
+        pytest.param("helm", "payments", helm_repo, marks=needs_helm),
+    ],
+)
+def test_the_pin_file_does_not_change_a_render(
+    tmp_path: Path, renderer: str, app: str, make_repo: Any
+) -> None:
+    """A deploy renders HEAD with the new pins in memory before committing them (no copy
+    of the tree with the pin file written): that is only sound while no renderer reads
+    the pin file, with or without one in git, whatever it says."""
+    repo = make_repo(tmp_path)
+    pin_file = repo / "envs/staging" / app / "shiplane.pin.yaml"
+    with_pin = render(repo, app, renderer)
+    pin_file.unlink(missing_ok=True)
+    without = render(repo, app, renderer)
+    other = Pin(app=app, release="rel-" + "2" * 20, alias="9.9.9", images=())
+    pin_file.parent.mkdir(parents=True, exist_ok=True)
+    pin_file.write_bytes(dump_pin(other))
+    with_other = render(repo, app, renderer)
+    assert json.dumps(with_pin) == json.dumps(without) == json.dumps(with_other)
+    assert PINNED.format(app=app) in json.dumps(with_pin)

@@ -50,7 +50,7 @@ from shiplane.engine.deploy.removal import (
     find_removal,
     removal_candidates,
 )
-from shiplane.engine.deploy.render import RenderStep, render_plan
+from shiplane.engine.deploy.render import RenderCommitStep, RenderStep, render_plan
 from shiplane.engine.deploy.run import (
     AppliedListener,
     DeployRun,
@@ -127,10 +127,10 @@ class Deployer:
         With `fence` (a promotion's lease), every write and side effect checks it first."""
         steps: list[Step] = [
             self._git_sync,
-            RenderStep(with_pins=True),
+            RenderStep(),
             self._dry_run,
             CommitStep(self.workspace, release, actor),
-            RenderStep(),
+            RenderCommitStep(),
             *self._to_cluster(wait),
         ]
         started = time.monotonic()

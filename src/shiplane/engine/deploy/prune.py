@@ -16,6 +16,7 @@ from shiplane.kube.refs import ObjRef
 class PruneStep:
     name = "prune"
     recorded = True
+    writes_first = True  # reading the inventories writes the step's start with them
 
     async def run(self, run: DeployRun) -> StepReport:
         previous = await read_inventories(run.rec, run.apps)

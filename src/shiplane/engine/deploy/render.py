@@ -1,17 +1,18 @@
 """Step `render`: the objects each app's manifests make for the environment.
 
-Before the commit the tree is git's HEAD with the new pins written into a private copy
-(so an invalid manifest never reaches git); after it, the committed tree, unless that is
-the very tree rendered before (the render is then not repeated). When a render yields
-exactly the objects the dry-run saw, the dry-run's resourceVersions stay valid and apply
-skips its GET per object.
+Before the commit the tree is git's HEAD and the new pins are applied in memory (so an
+invalid manifest never reaches git): no renderer reads the pin file (the plain renderer
+skips it, kustomize and helm never name it), so HEAD rendered with the pins is exactly
+what the commit of those pins renders to, without copying the tree. After the commit
+the committed tree is rendered, unless it is that very tree (HEAD plus the pins), in
+which case the render is not repeated. When a render yields exactly the objects the
+dry-run saw, the dry-run's resourceVersions stay valid and apply skips its GET per
+object.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.deploy.text import describe
-from shiplane.gitops.pins import dump_pin, pin_path
 from shiplane.gitops.renderers.pipeline import render_app
 
 
@@ -45,44 +45,53 @@ async def render_plan(
 
 
 class RenderStep:
-    """Render every app of the run from `run.tree` (with `with_pins`: from a copy of it
-    with the plans' pins written, as the tree will be after the commit)."""
+    """Render every app of the run from `run.tree` with the plans' pins (in a deploy,
+    before the commit: HEAD, as the tree will be once the pins are committed)."""
 
     name = "render"
     recorded = True
 
-    def __init__(self, *, with_pins: bool = False) -> None:
-        self.with_pins = with_pins
-
     async def run(self, run: DeployRun) -> StepReport:
         assert run.tree is not None, "a step before render exports the git tree"
-        if self.with_pins:
-            with tempfile.TemporaryDirectory(prefix="shiplane-preview-") as tmp:
-                tree = Path(tmp) / "tree"
-                shutil.copytree(run.tree, tree, symlinks=True)
-                for plan in run.plans:
-                    if plan.pin is not None:
-                        target = tree / pin_path(run.environment, plan.app)
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        target.write_bytes(dump_pin(plan.pin))
-                await self._render_all(run, tree)
-        elif not run.commit_is_validated_tree:
-            await self._render_all(run, run.tree)
-        # else: the commit holds the very files rendered before it; the objects stand.
-        return StepReport(detail={p.app: f"{len(p.objects)} objects" for p in run.plans})
+        await render_all(run, run.tree)
+        return StepReport(detail=_counts(run))
 
-    async def _render_all(self, run: DeployRun, tree: Path) -> None:
-        results = await asyncio.gather(
-            *(render_plan(run.handle, run.environment, run.env, p, tree) for p in run.plans),
-            return_exceptions=True,
-        )
-        errors: dict[str, str] = {}
-        for plan, result in zip(run.plans, results, strict=True):
-            if isinstance(result, BaseException):
-                errors[plan.app] = describe(result)
-                continue
-            if result != plan.objects:
-                plan.live_versions = plan.predicted = None  # the dry-run saw other objects
-            plan.objects = result
-        if errors:
-            raise StepFailed(errors)
+
+class RenderCommitStep:
+    """After the commit: render the committed tree, unless it is the very tree rendered
+    before the commit (HEAD plus these pins; see commit.py), whose objects stand. Only a
+    render that happens is a row of the run."""
+
+    name = "render"
+    recorded = False  # records itself, when it renders
+
+    async def run(self, run: DeployRun) -> StepReport:
+        assert run.tree is not None, "the commit step leaves the committed tree"
+        if run.commit_is_validated_tree:
+            return StepReport()
+        await run.rec.step(self.name, "running", apps=run.stepped_apps)
+        await render_all(run, run.tree)
+        await run.rec.step(self.name, "ok", apps=run.stepped_apps, detail=_counts(run), defer=True)
+        return StepReport()
+
+
+def _counts(run: DeployRun) -> dict[str, str]:
+    return {p.app: f"{len(p.objects)} objects" for p in run.plans}
+
+
+async def render_all(run: DeployRun, tree: Path) -> None:
+    """Render every plan of `run` from `tree`; StepFailed names the apps that failed."""
+    results = await asyncio.gather(
+        *(render_plan(run.handle, run.environment, run.env, p, tree) for p in run.plans),
+        return_exceptions=True,
+    )
+    errors: dict[str, str] = {}
+    for plan, result in zip(run.plans, results, strict=True):
+        if isinstance(result, BaseException):
+            errors[plan.app] = describe(result)
+            continue
+        if result != plan.objects:
+            plan.live_versions = plan.predicted = None  # the dry-run saw other objects
+        plan.objects = result
+    if errors:
+        raise StepFailed(errors)

@@ -101,5 +101,7 @@ class Step(Protocol):
 
     name: str
     recorded: bool  # False: not a row of the run (reads nothing the user must see)
+    # (optional) `writes_first = True`: the step's first act is a store write, which
+    # then carries the step's start record instead of a transaction of its own.
 
     async def run(self, run: DeployRun) -> StepReport: ...

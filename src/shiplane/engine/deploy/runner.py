@@ -32,7 +32,10 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
             name = step.name
             # Rows of the synced apps (a removed app's rows say only what removal did).
             if step.recorded:  # written with the previous step's end (and the start)
-                await rec.step(step.name, "running", apps=run.stepped_apps)
+                # A step that begins with a write of its own carries its start in it.
+                await rec.step(
+                    step.name, "running", apps=run.stepped_apps, defer=step_writes_first(step)
+                )
             report = await step.run(run)
             if step.recorded:  # written with the next step's start or the finish
                 await rec.step(
@@ -62,6 +65,10 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
         app, error = next(iter(failed_apps.items()))
         raise DeployStepError("health", f"{app}: {error}", outcome)
     return outcome
+
+
+def step_writes_first(step: Step) -> bool:
+    return bool(getattr(step, "writes_first", False))
 
 
 async def _fail(run: DeployRun, step: str, errors: dict[str, str]) -> DeployStepError:

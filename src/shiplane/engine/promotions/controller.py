@@ -229,7 +229,9 @@ class PromotionController:
 
     async def sweep_auto_promotions(self) -> list[str]:
         """Level-triggered auto-promotion into root environments (run by the loop at start
-        and on every pass); the environments it promoted into."""
+        and once per tick); the environments it promoted into."""
+        if not auto.root_environments(self.runtime):
+            return []  # no environment auto-promotes new releases: nothing to look for
         missing = await self.runtime.read(lambda s: auto.unpromoted_roots(self.runtime, s))
         missing = [pair for pair in missing if pair not in self._swept]
         if not missing:

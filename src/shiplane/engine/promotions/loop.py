@@ -47,8 +47,10 @@ HANDLERS: Mapping[PromotionState, Handler] = {
 }
 """What to do with a promotion in each state; finished states have no handler."""
 
-FAULTS: Mapping[tuple[PromotionState, PromotionState], str] = {
+FAULTS: Mapping[tuple[PromotionState, PromotionState], str | tuple[str, ...]] = {
     (S.PENDING, S.WAITING): "promotion.started",
+    # Started and through its gates in one transaction (start.start_and_evaluate).
+    (S.PENDING, S.DEPLOYING): ("promotion.started", "promotion.gates_passed"),
     (S.WAITING, S.DEPLOYING): "promotion.gates_passed",
     (S.DEPLOYING, S.VERIFYING): "promotion.deployed",
     (S.DEPLOYING, S.ROLLING_BACK): "rollback.started",
@@ -70,8 +72,8 @@ async def reconcile(rt: Runtime, promotion_id: str, fence: Fence | None = None) 
             return
         done.add(state)
         record = await handler(rt, record, fence)
-        point = FAULTS.get((state, S(record.state)))
-        if point is not None:
+        points = FAULTS.get((state, S(record.state)), ())
+        for point in (points,) if isinstance(points, str) else points:
             fault_point(point)
 
 
@@ -89,7 +91,9 @@ class PromotionLoop:
         self._inflight: set[str] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self.sweep: Callable[[], Awaitable[Any]] | None = None
-        """Level-triggered work to redo on every pass (the auto-promotion sweep)."""
+        """Level-triggered work to redo at most once per tick (the auto-promotion
+        sweep): a wake (a request, a finished step) reconciles at once without it."""
+        self._swept_at = float("-inf")
 
     def start(self) -> None:
         self._stopping = False
@@ -112,7 +116,8 @@ class PromotionLoop:
     async def run(self) -> None:
         while not self._stopping:
             try:
-                if self.sweep is not None:
+                if self.sweep is not None and time.monotonic() - self._swept_at >= TICK_SECONDS:
+                    self._swept_at = time.monotonic()
                     await self.sweep()
                 await self.reconcile_due()
             except Exception:

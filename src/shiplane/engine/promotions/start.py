@@ -1,4 +1,5 @@
-"""State Pending: start when the queue lets the promotion have its slots.
+"""State Pending: start when the queue lets the promotion have its slots, then evaluate
+its gates at once (state Waiting, `gates.py`) in the same transaction.
 
 One active promotion per (environment, app); later ones wait their turn in creation
 order (`domain.promotion_queue`). A held auto-promotion ends here instead of waiting
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from shiplane.domain.promotion import PromotionEvent, PromotionState
 from shiplane.domain.promotion_queue import may_auto_promote, next_to_start
 from shiplane.engine.leases import Fence
+from shiplane.engine.promotions.gates import evaluate_gates
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.timing import IDLE_RECHECK
@@ -24,7 +26,17 @@ E = PromotionEvent
 
 
 async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> PromotionRecord:
-    return await rt.fenced(fence, lambda s: try_start(rt, s, record.id))
+    return await rt.fenced(fence, lambda s: start_and_evaluate(rt, s, record.id))
+
+
+def start_and_evaluate(rt: Runtime, s: Session, promotion_id: str) -> PromotionRecord:
+    """Start, and when that makes the promotion Waiting, evaluate its gates in the same
+    transaction: a promotion whose gates pass at once goes Pending -> Deploying in one
+    write (the usual case in environments without approvals or windows)."""
+    record = try_start(rt, s, promotion_id)
+    if record.state == S.WAITING.value:
+        return evaluate_gates(rt, s, promotion_id)
+    return record
 
 
 def try_start(rt: Runtime, s: Session, promotion_id: str) -> PromotionRecord:

@@ -190,7 +190,30 @@ def test_handlers_cover_every_state_that_is_not_finished():
     from shiplane.engine.promotions.loop import FAULTS, HANDLERS
 
     assert set(HANDLERS) == set(PromotionState) - FINISHED_STATES
-    assert set(FAULTS.values()) <= set(POINTS)
+    named = {p for v in FAULTS.values() for p in ((v,) if isinstance(v, str) else v)}
+    assert named <= set(POINTS)
+
+
+def test_a_promotion_whose_gates_pass_at_once_starts_and_passes_them_in_one_write(
+    world: World,
+):
+    import asyncio
+
+    from shiplane.engine.promotions import start
+
+    p = promote(world, world.release("1.0").id, "dev")
+    writes: list[str] = []
+    real = world.rt.write
+
+    async def counted(fn):  # type: ignore[no-untyped-def]
+        writes.append(getattr(fn, "__qualname__", "?"))
+        return await real(fn)
+
+    world.rt.write = counted  # type: ignore[method-assign]
+    record = asyncio.run(start.handle(world.rt, world.get(p.id), None))
+    assert record.state == "Deploying" and len(writes) == 1
+    moves = [st.name for st in world.steps(p.id) if st.name.startswith("->")]
+    assert moves == ["-> Waiting", "-> Deploying"]  # both moves recorded, as before
 
 
 def test_a_transition_from_a_stale_read_is_refused_as_a_conflict(world: World):
