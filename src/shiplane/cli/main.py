@@ -22,6 +22,11 @@ os.environ.setdefault("TYPER_USE_RICH", "0")
 import typer
 from typer.core import TyperGroup
 
+from shiplane.cli.coercion import install
+
+# Values are converted without pydantic (about 100 ms of every call; cli/coercion.py).
+install()
+
 COMPLETE_VAR = "_SHIPLANE_COMPLETE"
 
 
