@@ -10,6 +10,7 @@ import typer
 
 from shiplane.cli.args import check_time
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
     OutputFormat,
     age_columns,
@@ -23,7 +24,7 @@ from shiplane.cli.output import (
 )
 from shiplane.cli.tables import Column
 
-audit_app = typer.Typer(name="audit", help="Read and verify the audit trail.", no_args_is_help=True)
+audit_app = command_group("audit", "Read and verify the audit trail.")
 
 
 def _details_text(details: dict[str, Any]) -> str:

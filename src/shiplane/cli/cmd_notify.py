@@ -8,6 +8,7 @@ from urllib.parse import quote
 import typer
 
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
     OutputFormat,
     age_columns,
@@ -28,10 +29,8 @@ if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
 
 STATUSES = ("pending", "delivered", "failed")
 
-notifications_app = typer.Typer(
-    name="notifications",
-    help="Notification deliveries: list them, retry failed ones.",
-    no_args_is_help=True,
+notifications_app = command_group(
+    "notifications", "Notification deliveries: list them, retry failed ones."
 )
 
 

@@ -10,6 +10,7 @@ import typer
 
 from shiplane.cli.client import open_client
 from shiplane.cli.cmd_watch import follow_promotion, timeout_option, watch
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
     OutputFormat,
     age_columns,
@@ -32,9 +33,7 @@ PROMOTION_ID_MIN = 10
 ID_HELP = "Promotion id, or a unique prefix of it as tables show it."
 RELEASE_ID_MIN = 8
 
-promotion_app = typer.Typer(
-    name="promotion", help="Inspect and steer promotions.", no_args_is_help=True
-)
+promotion_app = command_group("promotion", "Inspect and steer promotions.")
 
 
 def _short(record: dict[str, Any]) -> str:

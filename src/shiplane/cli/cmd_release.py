@@ -10,6 +10,7 @@ import typer
 
 from shiplane.cli.args import parse_artifact_args, parse_key_values
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
     OutputFormat,
     age_columns,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
 
 RELEASE_ID_MIN = 8
 
-release_app = typer.Typer(name="release", help="Create and inspect releases.", no_args_is_help=True)
+release_app = command_group("release", "Create and inspect releases.")
 
 
 def _artifacts_text(release: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import typer
 
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
     OutputFormat,
     age_columns,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
 
 ROLES = ("viewer", "promoter", "approver", "admin")
 
-token_app = typer.Typer(name="token", help="Manage API tokens.", no_args_is_help=True)
+token_app = command_group("token", "Manage API tokens.")
 
 
 def _scope(token: Mapping[str, Any]) -> str:

@@ -20,9 +20,9 @@ from shiplane.cli.registry import COMMANDS, GROUP_HELP, CommandSpec
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
-from typer.core import TyperGroup
 
 from shiplane.cli.coercion import install
+from shiplane.cli.groups import SuggestingGroup
 
 # Values are converted without pydantic (about 100 ms of every call; cli/coercion.py).
 install()
@@ -47,7 +47,7 @@ def load(spec: CommandSpec, name: str) -> Any:
     return command
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(SuggestingGroup):
     """Commands are listed from the registry and imported on first use."""
 
     def list_commands(self, ctx: Any) -> list[str]:
