@@ -9,6 +9,7 @@ import typer
 
 from shiplane.cli.client import ApiClient, load_credentials, open_client
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -148,7 +149,11 @@ def history(
     items: list[dict[str, Any]] = page.get("items") or []
     releases = [str(i["release_id"]) for i in items if i.get("release_id")]
     wide = output is OutputFormat.wide
-    shown = {r: r for r in releases} if wide else short_ids(releases, type_prefix="rel-", minimum=8)
+    shown = (
+        {r: r for r in releases}
+        if wide
+        else short_ids(releases, type_prefix="rel-", minimum=ID_MINIMUM["rel-"])
+    )
 
     def detail(item: Any) -> str:
         failed = [s for s in item["steps"] if s["outcome"] == "failed"]

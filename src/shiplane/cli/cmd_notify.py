@@ -10,6 +10,7 @@ import typer
 from shiplane.cli.client import open_client
 from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -80,7 +81,7 @@ def list_(
     items = page.get("items") or []
     columns = [
         # dlv- + 12 hex of the creation time in ms + random: 14 keep one ms apart.
-        id_column(items, output, type_prefix="dlv-", minimum=14),
+        id_column(items, output, type_prefix="dlv-", minimum=ID_MINIMUM["dlv-"]),
         text("status", "STATUS"),
         text("channel", "CHANNEL"),
         text("event", "EVENT"),

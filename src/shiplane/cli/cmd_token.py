@@ -11,6 +11,7 @@ import typer
 from shiplane.cli.client import open_client
 from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -96,7 +97,7 @@ def list_(
 
     items = page.get("items") or []
     columns = [
-        id_column(items, output, type_prefix="tok-", minimum=8),
+        id_column(items, output, type_prefix="tok-", minimum=ID_MINIMUM["tok-"]),
         text("name", "NAME"),
         text("role", "ROLE"),
         Column("ENVIRONMENTS", _scope, flex=True),

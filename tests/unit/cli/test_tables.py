@@ -108,3 +108,31 @@ def test_age_and_absolute_of_missing_times() -> None:
 )
 def test_promotion_id_prefixes(text: str, expected: str | None) -> None:
     assert promotion_id_prefix(text) == expected
+
+
+AUDIT_ROWS = [
+    {"seq": 12, "time": "2026-12-06T11:59:00Z", "actor": "ci-staging",
+     "action": "promotion.create", "subject": "prm-01JX3K4M5N6P7Q8R9S0T1V2W3X",
+     "environment": "staging", "details": {"release": "rel-dff00aa2b5347e420adb"}},
+    {"seq": 11, "time": "2026-12-06T11:58:00Z", "actor": "bootstrap",
+     "action": "release.create", "subject": "rel-dff00aa2b5347e420adb", "environment": None,
+     "details": {"alias": "1.4.2"}},
+    {"seq": 10, "time": "2026-12-06T11:57:00Z", "actor": "alice", "action": "hold.set",
+     "subject": "prod-eu/checkout", "environment": "prod-eu", "details": {}},
+]  # fmt: skip
+
+
+def test_audit_events_fit_80_columns_with_subjects_as_short_ids() -> None:
+    from shiplane.cli.cmd_audit import audit_columns
+    from shiplane.cli.output import OutputFormat
+
+    text = render_table(AUDIT_ROWS, audit_columns(AUDIT_ROWS, OutputFormat.table), width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), text
+    assert lines[0].split() == ["SEQ", "AGE", "ACTOR", "ACTION", "SUBJECT", "ENV"]
+    subjects = [line.split()[4] for line in lines[1:]]
+    assert subjects == ["prm-01JX3K4M5N", "rel-dff00aa2", "prod-eu/checkout"]
+
+    wide = render_table(AUDIT_ROWS, audit_columns(AUDIT_ROWS, OutputFormat.wide), wide=True)
+    assert "prm-01JX3K4M5N6P7Q8R9S0T1V2W3X" in wide and "rel-dff00aa2b5347e420adb" in wide
+    assert wide.splitlines()[0].split()[-1] == "DETAILS" and '{"alias":"1.4.2"}' in wide
