@@ -146,7 +146,13 @@ def history(
     with reporting_failures(), open_client() as client:
         page = client.get("/history", params)
 
-    items: list[dict[str, Any]] = page.get("items") or []
+    columns = history_columns(page.get("items") or [], output)
+    emit_page(page, output, columns, what="deploys", no_headers=no_headers)
+
+
+def history_columns(items: list[dict[str, Any]], output: OutputFormat) -> list[Column]:
+    """Readable at 80 columns: the release says what runs; the commit and the actor are
+    in `-o wide`."""
     releases = [str(i["release_id"]) for i in items if i.get("release_id")]
     wide = output is OutputFormat.wide
     shown = (
@@ -159,15 +165,14 @@ def history(
         failed = [s for s in item["steps"] if s["outcome"] == "failed"]
         return str(item.get("error") or (failed[0]["detail"] if failed else "") or "-")
 
-    columns = [
+    return [
         *age_columns("started_at", wide_header="STARTED"),
         text("environment", "ENV"),
         text("app", "APP"),
         text("kind", "KIND"),
         text("status", "STATUS"),
         Column("RELEASE", lambda i: shown.get(str(i.get("release_id")), "-")),
-        Column("COMMIT", lambda i: str(i.get("git_commit") or "-")[: None if wide else 12]),
+        Column("COMMIT", lambda i: str(i.get("git_commit") or "-"), wide=True),
         text("actor", "ACTOR", wide=True),
         Column("DETAIL", detail, flex=True),
     ]
-    emit_page(page, output, columns, what="deploys", no_headers=no_headers)
