@@ -21,11 +21,17 @@ os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
 
-from shiplane.cli.coercion import install
 from shiplane.cli.groups import SuggestingGroup
 
 # Values are converted without pydantic (about 100 ms of every call; cli/coercion.py).
-install()
+# That module uses Typer internals; should another Typer lack them, its own (slower)
+# converters stay in place (tests/unit/cli/test_startup.py would then fail).
+try:
+    from shiplane.cli.coercion import install
+except ImportError:  # pragma: no cover
+    pass
+else:
+    install()
 
 COMPLETE_VAR = "_SHIPLANE_COMPLETE"
 
