@@ -140,7 +140,7 @@ def _tuple_of(items: Sequence[Converter]) -> Converter:
 
 
 def _str(value: Any, param: Any, ctx: Context | None) -> str:
-    if isinstance(value, bytes):
+    if isinstance(value, bytes):  # never from argv or the environment on Python 3
         return value.decode("utf-8", "replace")
     return str(value)
 
