@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
-from shiplane.config.suggest import closest
 from shiplane.domain.errors import InvalidError
+from shiplane.domain.suggest import closest
 
 if TYPE_CHECKING:
     from shiplane.config.models import ProjectConfig

@@ -17,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shiplane.config.suggest import closest
 from shiplane.domain.errors import (
     ConflictError,
     ExternalError,
@@ -26,6 +25,7 @@ from shiplane.domain.errors import (
     NotFoundError,
     ShiplaneError,
 )
+from shiplane.domain.suggest import closest
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://shiplane.dev/problems/"

@@ -10,6 +10,7 @@ import typer
 
 from shiplane.cli.args import check_time
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
     OutputFormat,
     age_columns,
@@ -19,11 +20,12 @@ from shiplane.cli.output import (
     no_headers_option,
     output_option,
     reporting_failures,
+    subject_column,
     text,
 )
 from shiplane.cli.tables import Column
 
-audit_app = typer.Typer(name="audit", help="Read and verify the audit trail.", no_args_is_help=True)
+audit_app = command_group("audit", "Read and verify the audit trail.")
 
 
 def _details_text(details: dict[str, Any]) -> str:
@@ -58,17 +60,24 @@ def list_(
     with reporting_failures(), open_client() as client:
         page = client.get("/audit", params)
 
-    columns = [
+    columns = audit_columns(page.get("items") or [], output)
+    emit_page(page, output, columns, what="audit events", no_headers=no_headers, name="seq")
+
+
+def audit_columns(items: list[dict[str, Any]], output: OutputFormat) -> list[Column]:
+    """Readable at 80 columns (as `shiplane events` prints events): subjects as short
+    unique ids; `-o wide` adds the whole ids, the time, the app and the details (at 80
+    columns the details JSON had room for a few characters only)."""
+    return [
         text("seq", "SEQ"),
         *age_columns("time", wide_header="TIME"),
         text("actor", "ACTOR"),
         text("action", "ACTION"),
-        text("subject", "SUBJECT"),
+        subject_column(items, output),
         text("app", "APP", wide=True),
         text("environment", "ENV"),
-        Column("DETAILS", lambda e: _details_text(e.get("details") or {}), flex=True),
+        Column("DETAILS", lambda e: _details_text(e.get("details") or {}), wide=True),
     ]
-    emit_page(page, output, columns, what="audit events", no_headers=no_headers, name="seq")
 
 
 @audit_app.command("verify")

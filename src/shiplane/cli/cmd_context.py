@@ -7,6 +7,7 @@ import sys
 import typer
 
 from shiplane.cli.client import Contexts, config_path, load_contexts, save_contexts
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
     OutputFormat,
     emit,
@@ -18,9 +19,7 @@ from shiplane.cli.output import (
 )
 from shiplane.cli.tables import Column, render_table
 
-context_app = typer.Typer(
-    name="context", help="List and switch named contexts (server + token).", no_args_is_help=True
-)
+context_app = command_group("context", "List and switch named contexts (server + token).")
 
 
 def _load() -> Contexts:

@@ -10,6 +10,7 @@ import typer
 
 from shiplane.cli.client import ApiClient, load_credentials, open_client
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -155,20 +156,29 @@ def history(
     with reporting_failures(), open_client() as client:
         page = client.get("/history", params)
 
-    items: list[dict[str, Any]] = page.get("items") or []
+    columns = history_columns(page.get("items") or [], output)
+    emit_page(page, output, columns, what="deploys", no_headers=no_headers)
+
+
+def history_columns(items: list[dict[str, Any]], output: OutputFormat) -> list[Column]:
+    """Readable at 80 columns: the release says what runs; the commit and the actor are
+    in `-o wide`."""
     releases = [str(i["release_id"]) for i in items if i.get("release_id")]
     wide = output is OutputFormat.wide
-    shown = {r: r for r in releases} if wide else short_ids(releases, type_prefix="rel-", minimum=8)
+    shown = (
+        {r: r for r in releases}
+        if wide
+        else short_ids(releases, type_prefix="rel-", minimum=ID_MINIMUM["rel-"])
+    )
 
-    columns = [
+    return [
         *age_columns("started_at", wide_header="STARTED"),
         text("environment", "ENV"),
         text("app", "APP"),
         text("kind", "KIND"),
         text("status", "STATUS"),
         Column("RELEASE", lambda i: shown.get(str(i.get("release_id")), "-")),
-        Column("COMMIT", lambda i: str(i.get("git_commit") or "-")[: None if wide else 12]),
+        Column("COMMIT", lambda i: str(i.get("git_commit") or "-"), wide=True),
         text("actor", "ACTOR", wide=True),
         Column("DETAIL", run_detail, flex=True),
     ]
-    emit_page(page, output, columns, what="deploys", no_headers=no_headers)

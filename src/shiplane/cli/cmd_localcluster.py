@@ -8,16 +8,16 @@ import time
 
 import typer
 
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import OutputFormat, render
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all, component_dir
 from shiplane.localcluster.components import component
 
-localcluster = typer.Typer(
-    name="localcluster",
-    help="Local Kubernetes control planes (etcd, kube-apiserver, controller-manager, "
+localcluster = command_group(
+    "localcluster",
+    "Local Kubernetes control planes (etcd, kube-apiserver, controller-manager, "
     "scheduler, kwok fake nodes) on 127.0.0.1, no Docker needed.",
-    no_args_is_help=True,
 )
 
 

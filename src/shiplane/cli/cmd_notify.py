@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
 
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -28,10 +31,8 @@ if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
 
 STATUSES = ("pending", "delivered", "failed")
 
-notifications_app = typer.Typer(
-    name="notifications",
-    help="Notification deliveries: list them, retry failed ones.",
-    no_args_is_help=True,
+notifications_app = command_group(
+    "notifications", "Notification deliveries: list them, retry failed ones."
 )
 
 
@@ -78,16 +79,29 @@ def list_(
     with reporting_failures(), open_client() as client:
         page = client.get("/notifications", params)
 
-    items = page.get("items") or []
-    columns = [
+    columns = delivery_columns(page.get("items") or [], output)
+    emit_page(page, output, columns, what="notifications", no_headers=no_headers)
+
+
+def delivery_columns(items: list[dict[str, Any]], output: OutputFormat) -> list[Column]:
+    """Readable at 80 columns: the event without the `promotion.` every event name starts
+    with (`waiting_for_approval`), the attempts and the promotion in `-o wide`, which
+    shows the whole event names."""
+    wide = output is OutputFormat.wide
+
+    def event(delivery: Mapping[str, Any]) -> str:
+        name = str(delivery.get("event") or "-")
+        return name if wide else name.removeprefix("promotion.")
+
+    return [
         # dlv- + 12 hex of the creation time in ms + random: 14 keep one ms apart.
-        id_column(items, output, type_prefix="dlv-", minimum=14),
+        id_column(items, output, type_prefix="dlv-", minimum=ID_MINIMUM["dlv-"]),
         text("status", "STATUS"),
         text("channel", "CHANNEL"),
-        text("event", "EVENT"),
+        Column("EVENT", event),
         text("promotion_id", "PROMOTION", wide=True),
         text("sequence", "SEQ", wide=True),
-        text("attempts", "ATTEMPTS"),
+        text("attempts", "ATTEMPTS", wide=True),
         Column(
             "NEXT",
             lambda d: short_time(d.get("next_attempt_at")) if d["status"] == "pending" else "-",
@@ -96,7 +110,6 @@ def list_(
         *age_columns("created_at"),
         Column("ERROR", lambda d: str(d.get("last_error") or "-"), flex=True),
     ]
-    emit_page(page, output, columns, what="notifications", no_headers=no_headers)
 
 
 @notifications_app.command("show")

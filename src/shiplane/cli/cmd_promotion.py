@@ -10,7 +10,9 @@ import typer
 
 from shiplane.cli.client import open_client
 from shiplane.cli.cmd_watch import follow_promotion, timeout_option, watch
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -28,13 +30,11 @@ from shiplane.cli.tables import Column, render_table, short_ids
 
 # A promotion id is `prm-` + a ULID whose first 10 characters are the creation time in
 # milliseconds; promotions of the same millisecond get longer prefixes in a table.
-PROMOTION_ID_MIN = 10
+PROMOTION_ID_MIN = ID_MINIMUM["prm-"]
 ID_HELP = "Promotion id, or a unique prefix of it as tables show it."
-RELEASE_ID_MIN = 8
+RELEASE_ID_MIN = ID_MINIMUM["rel-"]
 
-promotion_app = typer.Typer(
-    name="promotion", help="Inspect and steer promotions.", no_args_is_help=True
-)
+promotion_app = command_group("promotion", "Inspect and steer promotions.")
 
 
 def _short(record: dict[str, Any]) -> str:

@@ -10,7 +10,9 @@ import typer
 
 from shiplane.cli.args import parse_artifact_args, parse_key_values
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -27,9 +29,9 @@ from shiplane.cli.tables import Column
 if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
     from rich.table import Table
 
-RELEASE_ID_MIN = 8
+RELEASE_ID_MIN = ID_MINIMUM["rel-"]
 
-release_app = typer.Typer(name="release", help="Create and inspect releases.", no_args_is_help=True)
+release_app = command_group("release", "Create and inspect releases.")
 
 
 def _artifacts_text(release: Mapping[str, Any]) -> str:

@@ -9,7 +9,9 @@ from urllib.parse import quote
 import typer
 
 from shiplane.cli.client import open_client
+from shiplane.cli.groups import command_group
 from shiplane.cli.output import (
+    ID_MINIMUM,
     OutputFormat,
     age_columns,
     emit,
@@ -28,7 +30,7 @@ if TYPE_CHECKING:  # Rich is imported when a table is printed, not at start-up
 
 ROLES = ("viewer", "promoter", "approver", "admin")
 
-token_app = typer.Typer(name="token", help="Manage API tokens.", no_args_is_help=True)
+token_app = command_group("token", "Manage API tokens.")
 
 
 def _scope(token: Mapping[str, Any]) -> str:
@@ -95,7 +97,7 @@ def list_(
 
     items = page.get("items") or []
     columns = [
-        id_column(items, output, type_prefix="tok-", minimum=8),
+        id_column(items, output, type_prefix="tok-", minimum=ID_MINIMUM["tok-"]),
         text("name", "NAME"),
         text("role", "ROLE"),
         Column("ENVIRONMENTS", _scope, flex=True),

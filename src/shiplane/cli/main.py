@@ -20,7 +20,18 @@ from shiplane.cli.registry import COMMANDS, GROUP_HELP, CommandSpec
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
-from typer.core import TyperGroup
+
+from shiplane.cli.groups import SuggestingGroup
+
+# Values are converted without pydantic (about 100 ms of every call; cli/coercion.py).
+# That module uses Typer internals; should another Typer lack them, its own (slower)
+# converters stay in place (tests/unit/cli/test_startup.py would then fail).
+try:
+    from shiplane.cli.coercion import install
+except ImportError:  # pragma: no cover
+    pass
+else:
+    install()
 
 COMPLETE_VAR = "_SHIPLANE_COMPLETE"
 
@@ -42,7 +53,7 @@ def load(spec: CommandSpec, name: str) -> Any:
     return command
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(SuggestingGroup):
     """Commands are listed from the registry and imported on first use."""
 
     def list_commands(self, ctx: Any) -> list[str]:

@@ -173,6 +173,11 @@ def emit_page(
         sys.stderr.write(f"more: --cursor {page['next_cursor']}\n")
 
 
+# The shortest id prefix tables show, by id type (the listings of each type and the audit
+# SUBJECT column agree). Promotion ids are ULIDs: their first 10 characters are the time.
+ID_MINIMUM = {"rel-": 8, "prm-": 10, "tok-": 8, "dlv-": 14}
+
+
 def id_column(
     items: Sequence[Mapping[str, Any]],
     fmt: OutputFormat,
@@ -190,6 +195,21 @@ def id_column(
     else:
         shown = short_ids(ids, type_prefix=type_prefix, minimum=minimum)
     return Column(header, lambda r: shown.get(str(r.get(key) or ""), "-"))
+
+
+def subject_column(items: Sequence[Mapping[str, Any]], fmt: OutputFormat) -> Column:
+    """An audit event's subject: a record id (`rel-`, `prm-`, `tok-`, `dlv-`) as its
+    shortest unique prefix with the type prefix kept (one table mixes the types; every
+    command accepts `rel-3f9c2a41`), the whole id in `wide`; any other subject
+    (`prod/web`, `project`) as it is."""
+    subjects = {str(item.get("subject") or "") for item in items}
+    shown = {s: s for s in subjects}
+    if fmt is not OutputFormat.wide:
+        for type_prefix, minimum in ID_MINIMUM.items():
+            ids = [s for s in subjects if s.startswith(type_prefix)]
+            for full, short in short_ids(ids, type_prefix=type_prefix, minimum=minimum).items():
+                shown[full] = type_prefix + short
+    return Column("SUBJECT", lambda r: shown.get(str(r.get("subject") or ""), "") or "-")
 
 
 def age_columns(key: str, header: str = "AGE", wide_header: str = "CREATED") -> list[Column]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from shiplane.config.suggest import describe
+from shiplane.domain.suggest import describe
 
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 # Units in descending order, each at most once: `1h30m` yes, `30m1h` or `1h1h` no.

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from shiplane.config.problems import FieldPath
-from shiplane.config.suggest import closest, describe
 from shiplane.config.yamlnodes import ParsedDocument, Position
+from shiplane.domain.suggest import closest, describe
 
 _TYPE_WORDS = {
     "string_type": "a string",

@@ -10,9 +10,9 @@ from shiplane.config.errors import translate
 from shiplane.config.models import ProjectConfig
 from shiplane.config.problems import ConfigError, ConfigProblem, format_path
 from shiplane.config.references import check_references
-from shiplane.config.suggest import describe
 from shiplane.config.textfile import decode_text
 from shiplane.config.yamlnodes import parse_yaml
+from shiplane.domain.suggest import describe
 
 _TOP_LEVEL = "apiVersion, project, clusters, environments and apps"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from shiplane.config.graph import find_cycles
 from shiplane.config.problems import FieldPath, format_path
-from shiplane.config.suggest import did_you_mean
+from shiplane.domain.suggest import did_you_mean
 
 
 @dataclass(frozen=True)

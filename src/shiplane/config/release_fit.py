@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from shiplane.config.suggest import closest
 from shiplane.domain.errors import InvalidError
 from shiplane.domain.releases import ImageRefError, parse_image_ref
+from shiplane.domain.suggest import closest
 
 if TYPE_CHECKING:
     from shiplane.config.models.project import ProjectConfig

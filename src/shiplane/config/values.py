@@ -12,7 +12,7 @@ from datetime import date, time
 from functools import cache
 from pathlib import PurePosixPath
 
-from shiplane.config.suggest import closest, describe
+from shiplane.domain.suggest import closest, describe
 
 # Names become directory names (`envs/<env>/<app>/`), label values and parts of
 # Kubernetes object names, so they follow the DNS label rule.

@@ -104,3 +104,21 @@ def test_promotion_ids_fit_80_columns_and_prefixes_resolve(
     wide = logged_in("promotion", "list", "--app", app, "-o", "wide")
     assert all(i in wide.stdout for i in ids)
     assert "KIND" in wide.stdout.splitlines()[0] and "manual" in wide.stdout
+
+
+def test_audit_events_fit_80_columns_with_subjects_as_short_ids(logged_in: Shiplane) -> None:
+    app = f"app-{secrets.token_hex(4)}"
+    release = _release(logged_in, app, "3.0.0-with-a-long-build-tag.20261206")
+
+    audit = logged_in("audit", "list", "--limit", "5", env={"COLUMNS": "80"})
+    assert audit.returncode == 0, audit.stderr
+    lines = audit.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), audit.stdout
+    subject = next(line.split()[4] for line in lines[1:] if "release.create" in line)
+    assert subject.startswith("rel-") and str(release["id"]).startswith(subject)
+    assert len(subject) < len(str(release["id"]))
+    shown = logged_in("release", "show", subject, "-o", "json")  # the short id resolves
+    assert json.loads(shown.stdout)["id"] == release["id"]
+
+    wide = logged_in("audit", "list", "--limit", "5", "-o", "wide")
+    assert str(release["id"]) in wide.stdout

@@ -9,11 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 SHIPLANE = str(Path(sys.executable).with_name("shiplane"))
-# Never needed by the CLI's client commands: the server stack, config models, Rich, httpx.
+# Never needed by the CLI's client commands: the server stack, config models, Rich, httpx,
+# pydantic (Typer's converters: cli/coercion.py replaces them).
 HEAVY = (
     "httpx", "rich", "fastapi", "sqlalchemy", "shiplane.config", "shiplane.api",
     "shiplane.engine", "shiplane.store", "shiplane.domain.releases", "pydantic_settings",
+    "pydantic", "pydantic_core", "typer._adapters",
 )  # fmt: skip
 
 
@@ -48,6 +52,52 @@ def test_a_client_call_imports_only_the_client_side(tmp_path: Path) -> None:
         modules = _imported(*args, env=env)
         assert "shiplane.cli.client" in modules, args
         assert not _heavy(modules), (args, _heavy(modules))
+
+
+# Runs the CLI and reports every module loaded, by `sys.modules` at exit (`-X importtime`
+# misses modules loaded with importlib.import_module, as the lazy registry does).
+_PROBE = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n"))
+sys.argv = ["shiplane", *sys.argv[1:]]
+from shiplane.cli.main import main
+main()
+"""
+
+
+def _loaded(*args: str, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, timeout=60,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")][-1]
+    return done.returncode, set(line.split()[1:])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "module"),
+    [
+        (("release", "list", "--help"), 0, "cmd_release"),
+        (("release", "list"), 1, "cmd_release"),  # the call itself (no server: exit 1)
+        (("release", "list", "--limit", "0"), 2, "cmd_release"),  # a usage error
+        (("promotion", "approve", "--help"), 0, "cmd_promotion"),
+        (("status", "-o", "json"), 1, "cmd_status"),
+        (("audit", "list", "--since", "2026-05-01"), 1, "cmd_audit"),
+        (("token", "list", "--help"), 0, "cmd_token"),
+    ],
+)
+def test_a_command_loads_only_its_own_module_and_no_pydantic(
+    args: tuple[str, ...], code: int, module: str, tmp_path: Path
+) -> None:
+    env = {"SHIPLANE_SERVER": "http://127.0.0.1:9", "SHIPLANE_TOKEN": "shp_x",
+           "SHIPLANE_CONFIG": str(tmp_path / "none.yaml")}  # fmt: skip
+    returncode, modules = _loaded(*args, env=env)
+    assert returncode == code, args
+    commands = {m.rsplit(".", 1)[-1] for m in modules if m.startswith("shiplane.cli.cmd_")}
+    # cmd_watch is shared by the commands that follow progress (promote --wait, watch).
+    assert commands - {"cmd_watch"} == {module}, (args, commands)
+    assert "shiplane.cli.coercion" in modules
+    assert not _heavy(modules), (args, _heavy(modules))  # pydantic among them
 
 
 def test_root_help_is_fast() -> None:

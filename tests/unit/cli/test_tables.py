@@ -108,3 +108,88 @@ def test_age_and_absolute_of_missing_times() -> None:
 )
 def test_promotion_id_prefixes(text: str, expected: str | None) -> None:
     assert promotion_id_prefix(text) == expected
+
+
+AUDIT_ROWS = [
+    {"seq": 12, "time": "2026-12-06T11:59:00Z", "actor": "ci-staging",
+     "action": "promotion.create", "subject": "prm-01JX3K4M5N6P7Q8R9S0T1V2W3X",
+     "environment": "staging", "details": {"release": "rel-dff00aa2b5347e420adb"}},
+    {"seq": 11, "time": "2026-12-06T11:58:00Z", "actor": "bootstrap",
+     "action": "release.create", "subject": "rel-dff00aa2b5347e420adb", "environment": None,
+     "details": {"alias": "1.4.2"}},
+    {"seq": 10, "time": "2026-12-06T11:57:00Z", "actor": "alice", "action": "hold.set",
+     "subject": "prod-eu/checkout", "environment": "prod-eu", "details": {}},
+]  # fmt: skip
+
+
+def test_audit_events_fit_80_columns_with_subjects_as_short_ids() -> None:
+    from shiplane.cli.cmd_audit import audit_columns
+    from shiplane.cli.output import OutputFormat
+
+    text = render_table(AUDIT_ROWS, audit_columns(AUDIT_ROWS, OutputFormat.table), width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), text
+    assert lines[0].split() == ["SEQ", "AGE", "ACTOR", "ACTION", "SUBJECT", "ENV"]
+    subjects = [line.split()[4] for line in lines[1:]]
+    assert subjects == ["prm-01JX3K4M5N", "rel-dff00aa2", "prod-eu/checkout"]
+
+    wide = render_table(AUDIT_ROWS, audit_columns(AUDIT_ROWS, OutputFormat.wide), wide=True)
+    assert "prm-01JX3K4M5N6P7Q8R9S0T1V2W3X" in wide and "rel-dff00aa2b5347e420adb" in wide
+    assert wide.splitlines()[0].split()[-1] == "DETAILS" and '{"alias":"1.4.2"}' in wide
+
+
+DELIVERY_ROWS = [
+    {"id": "dlv-0193a1b2c3d4e5f60718293a4b5c6d7e", "status": "pending", "channel": "releases",
+     "event": "promotion.waiting_for_approval", "promotion_id": "prm-01JX3K4M5N6P7Q8R9S0T1V2W3X",
+     "sequence": 3, "attempts": 0, "next_attempt_at": "2026-12-06T12:01:00Z",
+     "created_at": "2026-12-06T11:59:00Z", "last_error": None},
+    {"id": "dlv-0193a1b2c3d5e5f60718293a4b5c6d7e", "status": "failed", "channel": "releases",
+     "event": "promotion.rolled_back", "promotion_id": "prm-01JX3K4M5N6P7Q8R9S0T1V2W3Y",
+     "sequence": 4, "attempts": 24, "next_attempt_at": None,
+     "created_at": "2026-12-06T11:58:00Z", "last_error": "HTTP 500: internal server error"},
+]  # fmt: skip
+HISTORY_ROWS = [
+    {"started_at": "2026-12-06T11:59:00Z", "environment": "prod-eu", "app": "checkout",
+     "kind": "rollback", "status": "interrupted", "release_id": "rel-dff00aa2b5347e420adb",
+     "git_commit": "9fceb02d0ae598e95dc970b74767f19372d61af8", "actor": "release-managers",
+     "error": None, "steps": [{"name": "health", "outcome": "failed",
+                               "detail": "Deployment/checkout: 1 of 3 replicas available"}]},
+    {"started_at": "2026-12-06T11:50:00Z", "environment": "staging", "app": "payments",
+     "kind": "deploy", "status": "succeeded", "release_id": "rel-afa4444f18532f37ea93",
+     "git_commit": "1c002dd4b536e7479fe34593e72e6c6c1819e53b", "actor": "ci", "error": None,
+     "steps": []},
+]  # fmt: skip
+
+
+def test_notification_deliveries_fit_80_columns() -> None:
+    from shiplane.cli.cmd_notify import delivery_columns
+    from shiplane.cli.output import OutputFormat
+
+    text = render_table(
+        DELIVERY_ROWS, delivery_columns(DELIVERY_ROWS, OutputFormat.table), width=80
+    )
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), text
+    assert lines[0].split() == ["ID", "STATUS", "CHANNEL", "EVENT", "AGE", "ERROR"]
+    assert lines[1].split()[:4] == ["0193a1b2c3d4e5", "pending", "releases", "waiting_for_approval"]
+    assert lines[2].split()[3] == "rolled_back" and "HTTP 500" in lines[2]
+
+    wide_columns = delivery_columns(DELIVERY_ROWS, OutputFormat.wide)
+    wide = render_table(DELIVERY_ROWS, wide_columns, wide=True)
+    assert "promotion.waiting_for_approval" in wide and "ATTEMPTS" in wide.splitlines()[0]
+
+
+def test_history_fits_80_columns_with_the_commit_in_wide() -> None:
+    from shiplane.cli.cmd_deploy import history_columns
+    from shiplane.cli.output import OutputFormat
+
+    text = render_table(HISTORY_ROWS, history_columns(HISTORY_ROWS, OutputFormat.table), width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), text
+    assert lines[0].split() == ["AGE", "ENV", "APP", "KIND", "STATUS", "RELEASE", "DETAIL"]
+    assert lines[1].split()[1:6] == ["prod-eu", "checkout", "rollback", "interrupted", "dff00aa2"]
+    assert lines[1].endswith("Deployment/check…")  # the detail is what shrinks
+
+    wide = render_table(HISTORY_ROWS, history_columns(HISTORY_ROWS, OutputFormat.wide), wide=True)
+    assert "9fceb02d0ae598e95dc970b74767f19372d61af8" in wide
+    assert "rel-dff00aa2b5347e420adb" in wide and "release-managers" in wide

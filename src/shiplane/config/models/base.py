@@ -20,8 +20,8 @@ from pydantic.alias_generators import to_camel
 
 from shiplane.config import values
 from shiplane.config.durations import DURATION_HELP, DURATION_PATTERN, parse_duration
-from shiplane.config.suggest import describe
 from shiplane.domain.expressions import check_expression
+from shiplane.domain.suggest import describe
 
 API_VERSION = "shiplane/v1alpha1"
 

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from shiplane.config.models.base import ConfigModel, Duration, Expression, HttpUrl
-from shiplane.config.suggest import describe
+from shiplane.domain.suggest import describe
 from shiplane.domain.templates import check_template
 
 Templated = Annotated[StrictStr, AfterValidator(check_template)]

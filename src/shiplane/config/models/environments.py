@@ -22,7 +22,7 @@ from shiplane.config.models.base import (
     Text,
     number,
 )
-from shiplane.config.suggest import describe
+from shiplane.domain.suggest import describe
 
 
 class AfterSpec(ConfigModel):

@@ -20,7 +20,7 @@ from shiplane.config.models.base import (
     Duration,
     HttpUrl,
 )
-from shiplane.config.suggest import describe
+from shiplane.domain.suggest import describe
 
 NotificationEventName = Literal[
     "promotion.waiting_for_approval",

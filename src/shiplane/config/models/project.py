@@ -22,8 +22,8 @@ from shiplane.config.models.environments import EnvironmentConfig
 from shiplane.config.models.notifications import NotificationChannel
 from shiplane.config.models.windows import WindowConfig
 from shiplane.config.release_fit import check_release_fits
-from shiplane.config.suggest import closest
 from shiplane.domain.errors import NotFoundError
+from shiplane.domain.suggest import closest
 
 
 class UnknownNameError(NotFoundError, KeyError):

@@ -1,4 +1,5 @@
-"""Human-friendly wording shared by every check: suggestions and value descriptions."""
+"""Human-friendly wording shared by every check and the CLI: "did you mean" suggestions
+and value descriptions (pure: no I/O, difflib only)."""
 
 from __future__ import annotations
 
