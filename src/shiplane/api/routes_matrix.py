@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import problem_openapi_responses
+from shiplane.api.routes_config import config_state
 from shiplane.api.schemas import MatrixOut
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
@@ -31,9 +32,10 @@ def get_matrix(
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> Response:
-    project = context.project
+    project = context.current_project  # follows shiplane.yaml at the branch head
+    config = config_state(context)
     if project is None:
-        empty = MatrixOut(project=None, environments=[], apps=[], cells=[])
+        empty = MatrixOut(project=None, environments=[], apps=[], cells=[], config=config)
         return Response(empty.model_dump_json(), media_type="application/json")
     environments = list(project.environment_order())
     apps = list(project.apps)
@@ -60,6 +62,7 @@ def get_matrix(
         "cells": cells,
         "pending": pending,
         **controls,
+        "config": config.model_dump(mode="json"),
     }
     return Response(json.dumps(document, default=_json_default), media_type="application/json")
 

@@ -55,6 +55,7 @@ from shiplane.engine.deploy.run import (
 from shiplane.engine.deploy.runner import run_steps
 from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
+from shiplane.engine.project_source import ProjectSource
 from shiplane.gitops.errors import GitError
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store.db import Database
@@ -74,7 +75,7 @@ class Deployer:
         self,
         db: Database,
         workspace: GitWorkspace,
-        project: ProjectConfig,
+        project: ProjectConfig | ProjectSource,
         clusters: ClusterPool,
         *,
         health_timeout: float = 300.0,
@@ -85,7 +86,8 @@ class Deployer:
     ) -> None:
         self.db = db
         self.workspace = workspace
-        self.project = project
+        # The project in force, read once at the start of each deploy or sync.
+        self.source = ProjectSource.of(project)
         self.clusters = clusters
         self.health_timeout = health_timeout
         self.clock: Clock = clock or SystemClock()
@@ -98,8 +100,12 @@ class Deployer:
         self._exclusion = AppExclusion(leases)
         self._git_sync = GitSyncStep(workspace)
         self._dry_run = DryRunStep()
-        self._apply = ApplyStep(project)
+        self._apply = ApplyStep()
         self._prune = PruneStep()
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
 
     # --- public API -----------------------------------------------------------------------
 
@@ -127,9 +133,10 @@ class Deployer:
             *self._to_cluster(wait),
         ]
         started = time.monotonic()
+        project = self.project  # one version for the whole run
         try:
-            check_environment(self.project, environment)
-            plans = release_plans(self.project, release, apps)
+            check_environment(project, environment)
+            plans = release_plans(project, release, apps)
             async with self._exclusion.hold(
                 environment, [p.app for p in plans], self._waiting(environment, progress)
             ) as app_leases:
@@ -143,7 +150,7 @@ class Deployer:
                     fence=fence,
                     app_leases=app_leases,
                 )
-                run = self._new_run(environment, rec, plans, progress)
+                run = self._new_run(project, environment, rec, plans, progress)
                 self._start(run, {"promotion": promotion_id})
                 outcome = await run_steps(run, steps)
         except DeployError:
@@ -163,10 +170,11 @@ class Deployer:
     ) -> DeployOutcome:
         """Re-apply what git says for `environment` (all apps with a pin, or `apps`)."""
         started = time.monotonic()
+        project = self.project  # one version for the whole run
         try:
-            check_environment(self.project, environment)
+            check_environment(project, environment)
             planned = [p.app for p in tree_plans(
-                self.project, environment, await self._git_tree(None), apps
+                project, environment, await self._git_tree(None), apps
             )]  # fmt: skip
             if not planned:
                 raise DeployRequestError(
@@ -179,7 +187,7 @@ class Deployer:
                 # Read git again now that no deploy of these apps runs: sync what is newest.
                 head = await self._git_head()
                 tree = await self._git_tree(head)
-                plans = tree_plans(self.project, environment, tree, planned)
+                plans = tree_plans(project, environment, tree, planned)
                 release_ids = sorted({p.pin.release for p in plans if p.pin is not None})
                 rec = self._recorder(
                     environment,
@@ -191,7 +199,7 @@ class Deployer:
                     fence=None,
                     app_leases=app_leases,
                 )
-                run = self._new_run(environment, rec, plans, progress)
+                run = self._new_run(project, environment, rec, plans, progress)
                 run.tree, run.head, run.outcome.git_commit = tree, head, head
                 self._start(run, {"commit": head})
                 steps: list[Step] = [RenderStep(), self._dry_run, *self._to_cluster(wait)]
@@ -206,13 +214,14 @@ class Deployer:
         self, environment: str, app: str, sha: str | None = None
     ) -> list[dict[str, Any]]:
         """The objects git says `app` should have in `environment` (at `sha` or HEAD)."""
-        check_environment(self.project, environment)
+        project = self.project
+        check_environment(project, environment)
         tree = await self.workspace.read_tree(sha or await self.workspace.sync())
-        plans = tree_plans(self.project, environment, tree, [app])
+        plans = tree_plans(project, environment, tree, [app])
         if not plans:
             raise DeployRequestError(f"{app!r} is not in environment {environment!r} yet")
         handle = self.clusters.for_environment(environment)
-        env = self.project.environments[environment]
+        env = project.environments[environment]
         return await render_plan(handle, environment, env, plans[0], tree)
 
     # --- the sequence ---------------------------------------------------------------------
@@ -228,6 +237,7 @@ class Deployer:
 
     def _new_run(
         self,
+        project: ProjectConfig,
         environment: str,
         rec: RunRecorder,
         plans: list[AppPlan],
@@ -235,7 +245,7 @@ class Deployer:
     ) -> DeployRun:
         return DeployRun(
             environment=environment,
-            env=self.project.environments[environment],
+            env=project.environments[environment],
             handle=self.clusters.for_environment(environment),
             rec=rec,
             outcome=DeployOutcome(rec.group_id, environment, rec.kind, rec.release_id),
@@ -243,6 +253,7 @@ class Deployer:
             progress=progress,
             on_applied=self.on_applied,
             live_objects=self.live_objects,
+            project=project,
         )
 
     def _start(self, run: DeployRun, details: dict[str, Any]) -> None:

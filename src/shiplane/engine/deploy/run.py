@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from shiplane.config.models import EnvironmentConfig
+from shiplane.config.models import EnvironmentConfig, ProjectConfig
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.deploy.outcome import DeployOutcome
 from shiplane.engine.deploy.plan import AppPlan
@@ -50,6 +50,8 @@ class DeployRun:
     head: str | None = None  # the commit `tree` was exported from
     # The commit's tree is the one rendered with the pins before it (see commit.py).
     commit_is_validated_tree: bool = False
+    # The project in force when the run started (apply orders apps by its dependsOn).
+    project: ProjectConfig | None = None
 
     @property
     def kind(self) -> str:

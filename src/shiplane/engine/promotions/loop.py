@@ -69,7 +69,9 @@ async def reconcile(rt: Runtime, promotion_id: str, fence: Fence | None = None) 
         if handler is None or state in done:
             return
         done.add(state)
-        record = await handler(rt, record, fence)
+        # Each step reads the project in force at its start, and only that version
+        # (docs/configuration.md, "Which version a promotion uses").
+        record = await handler(rt.pinned(), record, fence)
         point = FAULTS.get((state, S(record.state)))
         if point is not None:
             fault_point(point)
