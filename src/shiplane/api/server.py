@@ -120,11 +120,18 @@ def load_project_config(path: Path | None) -> Any:
         raise ServeError(f"cannot read config {path}: {exc.strerror or exc}") from None
 
 
-def load_config_from_repo(repo: str, branch: str, cache_dir: Path) -> tuple[Any, Path, str]:
+def load_config_from_repo(
+    repo: str, branch: str, cache_dir: Path, *, fall_back: bool = False, out: TextIO = sys.stdout
+) -> tuple[Any, Path, str]:
     """Clone (or fetch) the GitOps repository and load `shiplane.yaml` from its head;
-    the project, its path in the exported tree, and the head commit."""
+    the project, its path in the exported tree, and the commit it was read at.
+
+    With `fall_back` (the server follows the branch), a broken version at the head does
+    not stop the start when an earlier version is valid: the server starts with the
+    newest valid one, and refuses the head as it would refuse it while running."""
     import asyncio
 
+    from shiplane.engine.git_watch import last_good_version
     from shiplane.gitops import GitError, GitWorkspace
 
     workspace = GitWorkspace(repo, cache_dir, branch=branch)
@@ -138,12 +145,28 @@ def load_config_from_repo(repo: str, branch: str, cache_dir: Path) -> tuple[Any,
     except GitError as exc:
         raise ServeError(f"cannot read the GitOps repository: {exc}") from None
     path = tree / "shiplane.yaml"
-    if not path.is_file():
-        raise ServeError(
-            f"the GitOps repository {workspace!r} has no shiplane.yaml at its root "
-            "(create one with `shiplane init`)"
-        )
-    return load_project_config(path), path, head
+    try:
+        if not path.is_file():
+            raise ServeError(
+                f"the GitOps repository {workspace!r} has no shiplane.yaml at its root "
+                "(create one with `shiplane init`)"
+            )
+        return load_project_config(path), path, head
+    except ServeError:
+        if not fall_back:
+            raise
+        try:
+            good = asyncio.run(last_good_version(workspace))
+        except GitError:
+            good = None
+        if good is None:
+            raise
+    out.write(
+        f"shiplane.yaml at the head of {branch} ({head[:12]}) is not valid; starting with "
+        f"the last valid version ({good.commit[:12]}). The errors: shiplane status\n"
+    )
+    out.flush()
+    return good.project, good.tree / "shiplane.yaml", good.commit
 
 
 def lock_sqlite(url: str) -> TextIO | None:
@@ -254,7 +277,7 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     config_commit: str | None = None
     if config_path is None and repo is not None:
         project, config_path, config_commit = load_config_from_repo(
-            repo, options.branch, data_dir / "git"
+            repo, options.branch, data_dir / "git", fall_back=git_poll > 0, out=out
         )
     else:
         project = load_project_config(config_path)

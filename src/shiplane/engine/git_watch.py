@@ -23,6 +23,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import structlog
@@ -89,16 +90,25 @@ class GitHeadWatcher:
         self._seen = source.version.commit
         self._blob: str | None = None  # shiplane.yaml's blob in force
         self._rejected_blob: str | None = None
+        self.looks = 0  # looks at the head so far (tests wait on it)
+        self._looking = asyncio.Lock()  # one look at a time (the loop, a test, a caller)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        if self._seen is not None:
+    async def prime(self) -> None:
+        """Learn which shiplane.yaml is in force (its blob id), so that heads which leave
+        it alone are recognised without reading it; `start` does it first."""
+        if self._seen is not None and self._blob is None:
             with contextlib.suppress(Exception):  # unknown: the first change re-validates
                 self._blob = await self.workspace.file_id(self._seen, CONFIG_FILE) or _MISSING
+
+    async def start(self) -> None:
+        """Look now, then every `interval` seconds and whenever a sync or push of the
+        workspace saw a new head."""
+        await self.prime()
         self.workspace.on_head.append(self._heard)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="git head watcher")
@@ -133,6 +143,13 @@ class GitHeadWatcher:
 
     async def check(self) -> HeadCheck:
         """Look at the branch head once and act on what moved."""
+        async with self._looking:
+            try:
+                return await self._check()
+            finally:
+                self.looks += 1
+
+    async def _check(self) -> HeadCheck:
         head = await self.workspace.remote_head()
         if head == self._seen:
             return HeadCheck(head, "unchanged")
@@ -206,3 +223,23 @@ class GitHeadWatcher:
             await asyncio.to_thread(self.db.transact, write)
         except Exception as exc:  # the decision stands; the trail misses one event
             log.warning("config.audit_failed", action=action, commit=commit, error=str(exc))
+
+
+@dataclass(frozen=True)
+class GoodVersion:
+    project: ProjectConfig
+    commit: str
+    tree: Path
+
+
+async def last_good_version(workspace: GitWorkspace, *, limit: int = 50) -> GoodVersion | None:
+    """The newest commit of the branch (as last fetched) whose shiplane.yaml is valid,
+    among the last `limit` commits that changed it: where a server starts when the head's
+    version is broken (it then refuses the head as a running server would)."""
+    for info in await workspace.log(CONFIG_FILE, limit=limit):
+        tree = await workspace.read_tree(info.sha)
+        path = tree / CONFIG_FILE
+        project, _errors = config_problems(path.read_bytes() if path.is_file() else None)
+        if project is not None:
+            return GoodVersion(project, info.sha, tree)
+    return None
