@@ -164,8 +164,10 @@ class GitHeadWatcher:
 
     async def _decide(self, head: str) -> Outcome:
         blob = await self.workspace.file_id(head, CONFIG_FILE) or _MISSING
-        if blob == self._blob:
+        if blob == self._blob and self.source.rejected is None:
             return "same-config"
+        # (The version in force again after a refused one: applied anew below, so the fix
+        # shows as applied and the refusal clears.)
         if blob == self._rejected_blob:
             return "still-rejected"
         tree = await self.workspace.read_tree(head)

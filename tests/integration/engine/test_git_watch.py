@@ -119,10 +119,21 @@ async def test_a_broken_version_is_refused_and_the_last_good_one_stays(
 
     fixed = repo.push({"shiplane.yaml": config("dev", "prod", extra=", selfHeal: true")})
     assert (await watcher.check()).outcome == "applied"
-    assert source.version.commit == fixed and source.rejected is None
+    assert source.rejected is None
+    # A revert to the version in force is a fix too: applied, the refusal cleared.
+    again = repo.push({"shiplane.yaml": BROKEN}, "typo again")
+    assert (await watcher.check()).outcome == "rejected"
+    reverted = repo.push({"shiplane.yaml": config("dev", "prod", extra=", selfHeal: true")})
+    assert (await watcher.check()).outcome == "applied"
+    assert source.version.commit == reverted and source.rejected is None
     assert source.project.environments["dev"].self_heal
     events = config_events(db)
-    assert [(a, s) for a, s, _ in events] == [("config.rejected", bad), ("config.applied", fixed)]
+    assert [(a, s) for a, s, _ in events] == [
+        ("config.rejected", bad),
+        ("config.applied", fixed),
+        ("config.rejected", again),
+        ("config.applied", reverted),
+    ]
     details = events[0][2]
     assert details["in_force"] == good and details["count"] == 1
     assert "dve" in str(details["errors"])
