@@ -33,10 +33,12 @@ def get_matrix(
     context: ApiContext = Depends(get_context),
 ) -> Response:
     project = context.current_project  # follows shiplane.yaml at the branch head
-    config = config_state(context)
+    # Only a server reading shiplane.yaml from git has a commit and refusals to show.
+    state = config_state(context)
+    config = state.model_dump(mode="json") if state.source == "git" else None
     if project is None:
-        empty = MatrixOut(project=None, environments=[], apps=[], cells=[], config=config)
-        return Response(empty.model_dump_json(), media_type="application/json")
+        empty = MatrixOut(project=None, environments=[], apps=[], cells=[])
+        return Response(empty.model_dump_json(exclude={"config"}), media_type="application/json")
     environments = list(project.environment_order())
     apps = list(project.apps)
     with context.database.session(readonly=True) as session:
@@ -62,7 +64,7 @@ def get_matrix(
         "cells": cells,
         "pending": pending,
         **controls,
-        "config": config.model_dump(mode="json"),
+        **({"config": config} if config is not None else {}),
     }
     return Response(json.dumps(document, default=_json_default), media_type="application/json")
 

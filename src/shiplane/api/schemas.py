@@ -85,7 +85,8 @@ class MatrixOut(BaseModel):
     freezes: list[FreezeOut] = []
     """Frozen environments (`*`: the whole project): promotions into them wait."""
     config: ConfigOut | None = None
-    """The shiplane.yaml in force (and one refused since, if any)."""
+    """With shiplane.yaml read from the GitOps repository: the version in force (and one
+    refused since, if any); absent otherwise."""
 
 
 class HoldOut(BaseModel):

@@ -112,14 +112,14 @@ class Engine:
         """The project in force now."""
         return self.source.project
 
-    def _follow_project(self, old: ProjectConfig, new: ProjectConfig) -> None:
+    async def _follow_project(self, old: ProjectConfig, new: ProjectConfig) -> None:
         """A new shiplane.yaml is in force: the parts that keep state per cluster,
         environment or app adapt (the others read the project when they need it)."""
         retired = self.clusters.follow(old, new)
         if retired:
             log.info("engine.clusters_changed", clusters=retired)
         self.drift.follow_project()
-        self.promotions.follow_project()
+        await self.promotions.follow_project()
         self.notifier.wake()
 
     def _notify(self, s: Any, event: str, record: Any) -> None:

@@ -89,10 +89,12 @@ class PromotionController:
     def start(self) -> None:
         self.loop.start()
 
-    def follow_project(self) -> None:
+    async def follow_project(self) -> None:
         """A new project is in force: sweep auto-promotions afresh (a pair refused under
-        the old one may fit now) and re-evaluate waiting promotions against it."""
+        the old one may fit now) and evaluate every waiting promotion again, now, against
+        its gates (an approval rule, a window or a freeze may have changed)."""
         self._swept.clear()
+        await self.runtime.write(controls.wake_waiting)
         self.wake()
 
     async def stop(self) -> None:
