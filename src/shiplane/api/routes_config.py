@@ -36,7 +36,7 @@ def config_state(context: ApiContext) -> ConfigOut:
     rejected = engine.source.rejected
     return ConfigOut(
         source="git",
-        following=engine.watcher is not None,
+        following=engine.source.following and engine.watcher is not None,
         branch=settings.repo_branch,
         commit=version.commit,
         loaded_at=_iso(version.loaded_at),

@@ -334,16 +334,23 @@ class DriftSupervisor:
     def project(self) -> ProjectConfig:
         return self.source.project
 
-    def follow_project(self) -> None:
-        """A new project is in force: stop comparing what it no longer defines, and
-        watch (or let go of) clusters as its environments now say."""
+    async def follow_project(self, reconnected: Sequence[str] = ()) -> None:
+        """A new project is in force: stop comparing what it no longer defines, watch
+        `reconnected` clusters (new connection settings) through their new connection,
+        and watch (or let go of) clusters as its environments now say."""
         project = self.project
 
         def defined(environment: str, app: str) -> bool:
             return environment in project.environments and app in project.apps
 
-        for key in self.controller.forget(defined):
-            self._watched_commits.pop(key, None)
+        async with self._lock:
+            for key in self.controller.forget(defined):
+                self._watched_commits.pop(key, None)
+            for name in reconnected:
+                await self.controller.stop_cluster(name)
+                envs = {e for e, c in project.environments.items() if c.cluster == name}
+                for key in [k for k in self._watched_commits if k[0] in envs]:
+                    self._watched_commits.pop(key)  # registered again on the next claim
         self.claim_in_background()
 
     async def acquire(self) -> None:

@@ -47,7 +47,9 @@ ConfigListener = Callable[[ProjectConfig, ProjectConfig], Awaitable[None] | None
 HeadListener = Callable[[str], Awaitable[None]]
 """The new head commit, after the watcher decided about its shiplane.yaml."""
 
-Outcome = Literal["unchanged", "same-config", "applied", "rejected", "still-rejected"]
+Outcome = Literal[
+    "unchanged", "same-config", "applied", "rejected", "still-rejected", "not-followed"
+]
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def config_problems(data: bytes | None) -> tuple[ProjectConfig | None, list[str]
 
 
 class GitHeadWatcher:
-    """Polls the branch head; swaps valid new versions of shiplane.yaml in."""
+    """Polls the branch head; swaps valid new versions of shiplane.yaml in (when the
+    source follows git: `source.following`), then tells `on_head_moved`."""
 
     def __init__(
         self,
@@ -101,6 +104,9 @@ class GitHeadWatcher:
     async def prime(self) -> None:
         """Learn which shiplane.yaml is in force (its blob id), so that heads which leave
         it alone are recognised without reading it; `start` does it first."""
+        if self._seen is None:  # a project from --config: heads count from the synced one
+            with contextlib.suppress(Exception):
+                self._seen = await self.workspace.head()
         if self._seen is not None and self._blob is None:
             with contextlib.suppress(Exception):  # unknown: the first change re-validates
                 self._blob = await self.workspace.file_id(self._seen, CONFIG_FILE) or _MISSING
@@ -153,7 +159,8 @@ class GitHeadWatcher:
         head = await self.workspace.remote_head()
         if head == self._seen:
             return HeadCheck(head, "unchanged")
-        outcome = await self._decide(head)
+        # A project read from --config FILE is not replaced; the head listeners still run.
+        outcome = await self._decide(head) if self.source.following else "not-followed"
         self._seen = head
         for listener in list(self.on_head_moved):
             try:

@@ -100,9 +100,10 @@ class Engine:
             leases=self.leases,
         )
         self.notifier = NotificationWorker(db, project)
-        # Follows shiplane.yaml at the branch head when it was read from git.
+        # Watches the branch head: follows shiplane.yaml there when it was read from git
+        # (not from --config FILE), and tells `watcher.on_head_moved` of every new head.
         self.watcher: GitHeadWatcher | None = None
-        if project.following and settings.git_poll > 0:
+        if settings.git_poll > 0:
             self.watcher = GitHeadWatcher(self.workspace, project, db, interval=settings.git_poll)
             self.watcher.on_config_applied.append(self._follow_project)
         self._stopping = False
@@ -118,7 +119,7 @@ class Engine:
         retired = self.clusters.follow(old, new)
         if retired:
             log.info("engine.clusters_changed", clusters=retired)
-        self.drift.follow_project()
+        await self.drift.follow_project(retired)
         await self.promotions.follow_project()
         self.notifier.wake()
 

@@ -164,6 +164,29 @@ async def test_a_missing_shiplane_yaml_is_refused(tmp_path: Path, db: Database):
     assert "file not found" in rejected.errors[0]
 
 
+async def test_a_project_from_a_file_is_not_replaced_but_heads_are_told(
+    tmp_path: Path, db: Database
+):
+    repo = Repo(tmp_path)
+    workspace = GitWorkspace(str(repo.bare), tmp_path / "cache")
+    await workspace.sync()
+    fixed = ProjectSource(load_project(repo.work / "shiplane.yaml"))  # as with --config FILE
+    watcher = GitHeadWatcher(workspace, fixed, db)
+    heads: list[str] = []
+
+    async def moved(head: str) -> None:
+        heads.append(head)
+
+    watcher.on_head_moved.append(moved)
+    await watcher.prime()
+    assert (await watcher.check()).outcome == "unchanged"
+    new = repo.push({"shiplane.yaml": config("dev", "qa", "prod")}, "add qa")
+    assert (await watcher.check()).outcome == "not-followed"
+    assert list(fixed.project.environments) == ["dev", "prod"] and fixed.version.commit is None
+    assert heads == [new]
+    assert config_events(db) == []
+
+
 async def test_two_replicas_record_each_decision_once(tmp_path: Path, db: Database):
     repo = Repo(tmp_path)
     replicas = [await follower(repo, tmp_path / f"cache-{i}", db) for i in range(2)]
