@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from shiplane import __version__
 from shiplane.api import (
     routes_audit,
+    routes_config,
     routes_deploy,
     routes_events,
     routes_index,
@@ -78,6 +79,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         routes_audit,
         routes_tokens,
         routes_matrix,
+        routes_config,
         routes_deploy,
         routes_notifications,
         routes_promotions,

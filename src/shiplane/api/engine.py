@@ -9,6 +9,7 @@ from fastapi import Depends
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import ProblemError
 from shiplane.api.settings import ApiSettings, default_data_dir
+from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.service import Engine, EngineSettings
 from shiplane.store.db import Database
 
@@ -17,9 +18,15 @@ def start_engine(settings: ApiSettings, db: Database) -> Engine | None:
     if settings.repo_url is None or settings.project is None:
         return None
     base = settings.config_path.parent if settings.config_path is not None else Path.cwd()
+    source = ProjectSource(
+        settings.project,
+        commit=settings.config_commit,
+        base_dir=base,
+        following=settings.config_commit is not None,
+    )
     return Engine(
         db,
-        settings.project,
+        source,
         EngineSettings(
             repo_url=settings.repo_url,
             branch=settings.repo_branch,
@@ -29,6 +36,7 @@ def start_engine(settings: ApiSettings, db: Database) -> Engine | None:
             lease_ttl=settings.lease_ttl,
             replica_id=settings.replica_id,
             public_url=settings.public_url,
+            git_poll=settings.git_poll,
         ),
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import problem_openapi_responses
+from shiplane.api.routes_config import config_state
 from shiplane.api.schemas import MatrixOut
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
@@ -31,10 +32,13 @@ def get_matrix(
     _principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> Response:
-    project = context.project
+    project = context.current_project  # follows shiplane.yaml at the branch head
+    # Only a server reading shiplane.yaml from git has a commit and refusals to show.
+    state = config_state(context)
+    config = state.model_dump(mode="json") if state.source == "git" else None
     if project is None:
         empty = MatrixOut(project=None, environments=[], apps=[], cells=[])
-        return Response(empty.model_dump_json(), media_type="application/json")
+        return Response(empty.model_dump_json(exclude={"config"}), media_type="application/json")
     environments = list(project.environment_order())
     apps = list(project.apps)
     with context.database.session(readonly=True) as session:
@@ -62,6 +66,7 @@ def get_matrix(
         "pending": pending,
         **controls,
         "orphans": orphans,
+        **({"config": config} if config is not None else {}),
     }
     return Response(json.dumps(document, default=_json_default), media_type="application/json")
 

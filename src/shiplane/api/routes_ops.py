@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.logging import get_logger
 from shiplane.api.problems import ProblemError, problem_openapi_responses
+from shiplane.api.routes_config import ready_config
+from shiplane.api.schemas import ReadyConfigOut
 
 router = APIRouter(tags=["operations"])
 _log = get_logger("shiplane.api.ops")
@@ -20,6 +22,14 @@ _log = get_logger("shiplane.api.ops")
 
 class HealthOut(BaseModel):
     status: str
+
+
+class ReadyOut(BaseModel):
+    status: str
+    config: ReadyConfigOut | None = None
+    """With a server following its GitOps repository: the shiplane.yaml commit in force
+    and, when a newer version was refused, its commit and where its errors are. A refused
+    version leaves the server ready: the last good one serves on."""
 
 
 @router.get("/healthz", summary="Liveness: the process serves requests")
@@ -31,8 +41,10 @@ def healthz() -> HealthOut:
     "/readyz",
     summary="Readiness: the database answers, and every cluster when an engine runs",
     responses=problem_openapi_responses(503),
+    response_model=ReadyOut,
+    response_model_exclude_none=True,
 )
-async def readyz(context: ApiContext = Depends(get_context)) -> HealthOut:
+async def readyz(context: ApiContext = Depends(get_context)) -> ReadyOut:
     try:
         await asyncio.to_thread(context.database.ping)
     except Exception as exc:
@@ -49,7 +61,7 @@ async def readyz(context: ApiContext = Depends(get_context)) -> HealthOut:
             raise ProblemError(
                 503, f"clusters not reachable: {names}", headers={"Retry-After": "5"}
             )
-    return HealthOut(status="ready")
+    return ReadyOut(status="ready", config=ready_config(context))
 
 
 @router.get(

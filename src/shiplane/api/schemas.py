@@ -87,6 +87,9 @@ class MatrixOut(BaseModel):
     orphans: list[OrphanOut] = []
     """Apps removed from git whose objects were left in the cluster (prune disabled), apps
     no longer defined in shiplane.yaml included (those have no cell)."""
+    config: ConfigOut | None = None
+    """With shiplane.yaml read from the GitOps repository: the version in force (and one
+    refused since, if any); absent otherwise."""
 
 
 class OrphanOut(BaseModel):
@@ -132,3 +135,35 @@ class WhoAmI(BaseModel):
     role: Role
     environments: list[str]
     token_id: str
+
+
+class RejectedConfigOut(BaseModel):
+    """A shiplane.yaml version that failed validation and was not put in force."""
+
+    commit: str
+    at: str
+    count: int = Field(description="How many errors there were.")
+    errors: list[str] = Field(description="The first errors, as `shiplane validate` prints them.")
+
+
+class ConfigOut(BaseModel):
+    """Which shiplane.yaml is in force, and the last version refused since."""
+
+    source: str = Field(description="`git` (read at a commit of the branch), `file`, or `none`.")
+    following: bool = Field(description="Whether new versions at the branch head are applied.")
+    branch: str | None = None
+    commit: str | None = Field(None, description="The commit the version in force was read at.")
+    loaded_at: str | None = None
+    rejected: RejectedConfigOut | None = None
+
+
+class ReadyConfigOut(BaseModel):
+    """The configuration part of `/readyz`: a refused shiplane.yaml does not make the
+    server unready (the last good version serves on), but shows here."""
+
+    commit: str | None
+    rejected_commit: str | None = None
+    errors: int = 0
+    locations: list[str] = Field(
+        [], description="Where the first errors are (file:line:column field; no messages)."
+    )

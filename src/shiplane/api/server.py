@@ -39,6 +39,8 @@ LEASE_TTL_ENV = "SHIPLANE_LEASE_TTL"
 _REPLICA_ID = re.compile(r"[A-Za-z0-9._-]{1,60}")
 REPLICA_ID_ENV = "SHIPLANE_REPLICA_ID"
 PUBLIC_URL_ENV = "SHIPLANE_PUBLIC_URL"
+GIT_POLL_ENV = "SHIPLANE_GIT_POLL_SECONDS"
+DEFAULT_GIT_POLL = 30.0
 
 
 class ServeError(Exception):
@@ -58,6 +60,8 @@ class ServeOptions:
     replica_id: str | None = None
     # Where people reach this server; else $SHIPLANE_PUBLIC_URL (links in notifications).
     public_url: str | None = None
+    # Seconds between looks at the GitOps branch head; else $SHIPLANE_GIT_POLL_SECONDS.
+    git_poll: float | None = None
 
 
 def resolve_lease_ttl(options: ServeOptions) -> float:
@@ -78,6 +82,27 @@ def resolve_lease_ttl(options: ServeOptions) -> float:
     return ttl
 
 
+def resolve_git_poll(options: ServeOptions) -> float:
+    """Seconds between looks at the branch head for a new shiplane.yaml; 0 turns
+    following off."""
+    raw: object = options.git_poll
+    source = "--git-poll"
+    if raw is None:
+        raw, source = os.environ.get(GIT_POLL_ENV), GIT_POLL_ENV
+    if raw is None or raw == "":
+        return DEFAULT_GIT_POLL
+    try:
+        seconds = float(str(raw))
+    except ValueError:
+        raise ServeError(f"{source}={raw!r} is not a number of seconds (e.g. 30)") from None
+    if seconds != 0 and not 0.2 <= seconds <= 3600.0:
+        raise ServeError(
+            f"{source}={raw!r}: poll the GitOps branch every 0.2 to 3600 seconds, "
+            "or 0 to not follow it"
+        )
+    return seconds
+
+
 def resolve_database_url(options: ServeOptions, data_dir: Path) -> str:
     return options.database_url or os.environ.get(DATABASE_ENV) or default_database_url(data_dir)
 
@@ -95,28 +120,53 @@ def load_project_config(path: Path | None) -> Any:
         raise ServeError(f"cannot read config {path}: {exc.strerror or exc}") from None
 
 
-def load_config_from_repo(repo: str, branch: str, cache_dir: Path) -> tuple[Any, Path]:
-    """Clone (or fetch) the GitOps repository and load `shiplane.yaml` from its head."""
+def load_config_from_repo(
+    repo: str, branch: str, cache_dir: Path, *, fall_back: bool = False, out: TextIO = sys.stdout
+) -> tuple[Any, Path, str]:
+    """Clone (or fetch) the GitOps repository and load `shiplane.yaml` from its head;
+    the project, its path in the exported tree, and the commit it was read at.
+
+    With `fall_back` (the server follows the branch), a broken version at the head does
+    not stop the start when an earlier version is valid: the server starts with the
+    newest valid one, and refuses the head as it would refuse it while running."""
     import asyncio
 
+    from shiplane.engine.git_watch import last_good_version
     from shiplane.gitops import GitError, GitWorkspace
 
     workspace = GitWorkspace(repo, cache_dir, branch=branch)
 
-    async def head_tree() -> Path:
-        return await workspace.read_tree(await workspace.sync())
+    async def head_tree() -> tuple[Path, str]:
+        head = await workspace.sync()
+        return await workspace.read_tree(head), head
 
     try:
-        tree = asyncio.run(head_tree())
+        tree, head = asyncio.run(head_tree())
     except GitError as exc:
         raise ServeError(f"cannot read the GitOps repository: {exc}") from None
     path = tree / "shiplane.yaml"
-    if not path.is_file():
-        raise ServeError(
-            f"the GitOps repository {workspace!r} has no shiplane.yaml at its root "
-            "(create one with `shiplane init`)"
-        )
-    return load_project_config(path), path
+    try:
+        if not path.is_file():
+            raise ServeError(
+                f"the GitOps repository {workspace!r} has no shiplane.yaml at its root "
+                "(create one with `shiplane init`)"
+            )
+        return load_project_config(path), path, head
+    except ServeError:
+        if not fall_back:
+            raise
+        try:
+            good = asyncio.run(last_good_version(workspace))
+        except GitError:
+            good = None
+        if good is None:
+            raise
+    out.write(
+        f"shiplane.yaml at the head of {branch} ({head[:12]}) is not valid; starting with "
+        f"the last valid version ({good.commit[:12]}). The errors: shiplane status\n"
+    )
+    out.flush()
+    return good.project, good.tree / "shiplane.yaml", good.commit
 
 
 def lock_sqlite(url: str) -> TextIO | None:
@@ -221,8 +271,14 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         raise ServeError(f"cannot create data directory {data_dir}: {exc.strerror}") from None
     repo = options.repo or os.environ.get(REPO_ENV) or None
     config_path = options.config
+    git_poll = resolve_git_poll(options)
+    # Read from the repository, shiplane.yaml is followed at the branch head from then
+    # on; read from --config FILE, it is the project until a restart.
+    config_commit: str | None = None
     if config_path is None and repo is not None:
-        project, config_path = load_config_from_repo(repo, options.branch, data_dir / "git")
+        project, config_path, config_commit = load_config_from_repo(
+            repo, options.branch, data_dir / "git", fall_back=git_poll > 0, out=out
+        )
     else:
         project = load_project_config(config_path)
     url = resolve_database_url(options, data_dir)
@@ -255,6 +311,8 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         repo_url=repo,
         repo_branch=options.branch,
         git_cache_dir=data_dir / "git",
+        config_commit=config_commit,
+        git_poll=git_poll,
         health_timeout=options.health_timeout,
         lease_ttl=lease_ttl,
         replica_id=replica_id,

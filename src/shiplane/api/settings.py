@@ -34,6 +34,11 @@ class ApiSettings:
     repo_url: str | None = None
     repo_branch: str = "main"
     git_cache_dir: Path | None = None
+    # The commit `project` was read at when it came from the repository (not --config):
+    # the server then follows shiplane.yaml at the branch head, looking every
+    # `git_poll` seconds (0: it does not follow).
+    config_commit: str | None = None
+    git_poll: float = 30.0
     health_timeout: float = 300.0
     # Leases of this replica (docs/durability.md): TTL in seconds and its name.
     lease_ttl: float = 15.0

@@ -67,6 +67,13 @@ def serve(
         help="Name of this replica in leases, runs and metrics "
         "(default: $SHIPLANE_REPLICA_ID, else HOST-PID-RANDOM).",
     ),
+    git_poll: float | None = typer.Option(
+        None,
+        "--git-poll",
+        metavar="SECONDS",
+        help="Look for a new shiplane.yaml at the branch head this often when it was read "
+        "from --repo; 0 does not follow it (default: $SHIPLANE_GIT_POLL_SECONDS, else 30).",
+    ),
 ) -> None:
     """Run the API server until SIGTERM or Ctrl-C."""
     # Imported here: the server stack is heavy and the other commands never need it.
@@ -84,6 +91,7 @@ def serve(
         health_timeout=health_timeout,
         lease_ttl=lease_ttl,
         replica_id=replica_id,
+        git_poll=git_poll,
     )
     try:
         run_server(options)

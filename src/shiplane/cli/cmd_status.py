@@ -56,7 +56,9 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
     columns = [Column("APP", lambda r: str(r["app"])), *(column(e) for e in environments)]
     rows = [{"app": app} for app in apps]
     table = render_table(rows, columns, headers=headers, wide=wide, width=table_width())
-    return "\n".join([table, *freeze_lines(matrix), *orphan_lines(matrix)])
+    return "\n".join(
+        [table, *freeze_lines(matrix), *orphan_lines(matrix), *config_lines(matrix, in_force=wide)]
+    )
 
 
 def held_cells(matrix: dict[str, Any]) -> set[tuple[str, str]]:
@@ -84,6 +86,33 @@ def orphan_lines(matrix: dict[str, Any]) -> list[str]:
     ]
 
 
+ERRORS_SHOWN = 3
+
+
+def config_lines(matrix: dict[str, Any], *, in_force: bool = True) -> list[str]:
+    """The shiplane.yaml in force (with `in_force`) and, when a newer version was
+    refused, its commit and first errors: the server runs on the last good version."""
+    config = matrix.get("config") or {}
+    commit = config.get("commit")
+    if not commit:
+        return []
+    lines = []
+    if in_force:
+        follows = f", following {config['branch']}" if config.get("following") else ""
+        lines.append(f"CONFIG shiplane.yaml at {commit[:12]}{follows}")
+    rejected = config.get("rejected")
+    if rejected:
+        count = rejected["count"]
+        lines.append(
+            f"CONFIG REJECTED shiplane.yaml at {rejected['commit'][:12]} "
+            f"({count} error{'s' if count != 1 else ''}); still in force: {commit[:12]}"
+        )
+        lines += [f"  {error}" for error in rejected["errors"][:ERRORS_SHOWN]]
+        if count > ERRORS_SHOWN:
+            lines.append(f"  ... and {count - ERRORS_SHOWN} more (shiplane validate)")
+    return lines
+
+
 def matrix_table(matrix: dict[str, Any]) -> Table | str:
     environments: list[str] = matrix.get("environments") or []
     apps: list[str] = matrix.get("apps") or []
@@ -97,7 +126,9 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
     from rich.table import Table
 
     held = held_cells(matrix)
-    caption = "\n".join([*freeze_lines(matrix), *orphan_lines(matrix)]) or None
+    caption = (
+        "\n".join([*freeze_lines(matrix), *orphan_lines(matrix), *config_lines(matrix)]) or None
+    )
     table = Table("APP", *environments, title=f"Project {matrix.get('project')}", caption=caption)
     for app in apps:
         row = [app]

@@ -7,7 +7,7 @@ See docs/contracts.md (the `shiplane.config` part) and docs/configuration.md.
 """
 
 from shiplane.config.durations import format_duration, parse_duration
-from shiplane.config.loader import load_project, load_project_text
+from shiplane.config.loader import load_project, load_project_bytes, load_project_text
 from shiplane.config.models import (
     API_VERSION,
     NOTIFICATION_EVENTS,
@@ -75,6 +75,7 @@ __all__ = [
     "create_project",
     "format_duration",
     "load_project",
+    "load_project_bytes",
     "load_project_text",
     "parse_duration",
     "project_json_schema",

@@ -31,6 +31,12 @@ def load_project(path: Path | str) -> ProjectConfig:
     except OSError as exc:
         message = f"cannot read: {exc.strerror or exc}"
         raise ConfigError([ConfigProblem(filename, 0, 0, "", message)]) from None
+    return load_project_bytes(data, filename)
+
+
+def load_project_bytes(data: bytes, filename: str = "shiplane.yaml") -> ProjectConfig:
+    """Validate the bytes of a project file (as read from disk or from git): a byte-order
+    mark, NUL bytes or invalid UTF-8 are located problems like any other."""
     text, problems = decode_text(data, filename)
     if text is None:
         raise ConfigError(problems)

@@ -8,6 +8,7 @@ from pathlib import Path
 from lightkube import AsyncClient
 
 from shiplane.config import ProjectConfig
+from shiplane.engine.project_source import ProjectSource
 from shiplane.kube.apply import Applier
 from shiplane.kube.connection import connect
 from shiplane.kube.discovery import Discovery
@@ -26,12 +27,33 @@ class ClusterHandle:
 
 
 class ClusterPool:
-    """Cluster handles by name, created on first use and shared by every deploy."""
+    """Cluster handles by name, created on first use and shared by every deploy.
 
-    def __init__(self, project: ProjectConfig, base_dir: Path) -> None:
-        self.project = project
+    Clusters follow the project in force: one added to shiplane.yaml is connected on
+    first use; one whose connection settings changed or that was removed is retired
+    (`follow`), so the next use connects anew."""
+
+    def __init__(self, project: ProjectConfig | ProjectSource, base_dir: Path) -> None:
+        self.source = ProjectSource.of(project)
         self.base_dir = base_dir
         self._handles: dict[str, ClusterHandle] = {}
+        # Retired handles may still serve a deploy that started before the change: they
+        # are closed with the pool, not at once.
+        self._retired: list[ClusterHandle] = []
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
+
+    def follow(self, old: ProjectConfig, new: ProjectConfig) -> list[str]:
+        """A new project is in force: retire the handles of clusters it removed or whose
+        settings changed; their names."""
+        changed = [
+            name for name in self._handles if old.clusters.get(name) != new.clusters.get(name)
+        ]
+        for name in changed:
+            self._retired.append(self._handles.pop(name))
+        return changed
 
     def get(self, name: str) -> ClusterHandle:
         handle = self._handles.get(name)
@@ -40,9 +62,10 @@ class ClusterPool:
         config = self.project.clusters.get(name)
         if config is None:
             raise UnknownClusterError(f"cluster {name!r} is not defined in shiplane.yaml")
-        client = connect(
-            config.kubeconfig_path(self.base_dir), config.context, in_cluster=config.in_cluster
-        )
+        # A relative kubeconfig resolves beside the shiplane.yaml in force (at start:
+        # `base_dir`; a version read from git: that commit's tree).
+        base = self.base_dir if self.source.version.commit is None else self.source.version.base_dir
+        client = connect(config.kubeconfig_path(base), config.context, in_cluster=config.in_cluster)
         discovery = Discovery(client)
         handle = ClusterHandle(name, client, discovery, Applier(client, discovery))
         self._handles[name] = handle
@@ -55,6 +78,7 @@ class ClusterPool:
         return list(self._handles.values())
 
     async def close(self) -> None:
-        for handle in self._handles.values():
+        for handle in [*self._handles.values(), *self._retired]:
             await handle.client.close()
         self._handles.clear()
+        self._retired.clear()

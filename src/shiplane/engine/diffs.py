@@ -23,6 +23,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployRequestError
 from shiplane.engine.deploy.plan import check_environment
+from shiplane.engine.project_source import ProjectSource
 from shiplane.gitops.pins import load_pin, pin_path
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply import Preview
@@ -104,16 +105,20 @@ class Diffs:
     def __init__(
         self,
         db: Database,
-        project: ProjectConfig,
+        project: ProjectConfig | ProjectSource,
         workspace: GitWorkspace,
         clusters: ClusterPool,
         deployer: Deployer,
     ) -> None:
         self.db = db
-        self.project = project
+        self.source = ProjectSource.of(project)
         self.workspace = workspace
         self.clusters = clusters
         self.deployer = deployer
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
 
     async def git_vs_live(self, environment: str, app: str) -> AppDiff:
         """What a sync of `app` would change in `environment`, and what it would prune."""

@@ -43,6 +43,7 @@ from shiplane.engine.clusters import ClusterHandle, ClusterPool
 from shiplane.engine.deploy import Deployer
 from shiplane.engine.leases import HeldLease, LeaseKeeper
 from shiplane.engine.locks import KeyedLocks
+from shiplane.engine.project_source import ProjectSource
 from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
@@ -148,14 +149,14 @@ class DriftController:
     def __init__(
         self,
         db: Database,
-        project: ProjectConfig,
+        project: ProjectConfig | ProjectSource,
         *,
         resync: Resync | None = None,
         clock: Clock | None = None,
         guard: WriteGuard | None = None,
     ) -> None:
         self.db = db
-        self.project = project
+        self.source = ProjectSource.of(project)
         self.resync = resync
         self.guard = guard
         self.clock: Clock = clock or SystemClock()
@@ -166,6 +167,10 @@ class DriftController:
         self._write_locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = False
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
 
     async def on_applied(
         self,
@@ -209,8 +214,10 @@ class DriftController:
         return cache.get(ref)
 
     def status(self, environment: str, app: str) -> AppSync | None:
-        cluster_name = self.project.environments[environment].cluster
-        cluster = self._clusters.get(cluster_name)
+        env = self.project.environments.get(environment)
+        if env is None:
+            return None  # removed from shiplane.yaml meanwhile
+        cluster = self._clusters.get(env.cluster)
         return None if cluster is None else cluster.status(environment, app)
 
     async def on_status(self, environment: str, app: str, sync: AppSync) -> None:
@@ -288,6 +295,18 @@ class DriftController:
             self._last_heal[key] = time.monotonic()
             self._healing.discard(key)
 
+    def forget(self, keep: Callable[[str, str], bool]) -> list[tuple[str, str]]:
+        """Stop comparing the (environment, app) pairs `keep` refuses (shiplane.yaml no
+        longer defines them); the pairs dropped."""
+        dropped = []
+        for cluster in self._clusters.values():
+            for key in [k for k in cluster.desired if not keep(*k)]:
+                cluster.desired.pop(key)
+                if cluster.detector is not None:
+                    cluster.detector.unregister(*key, notify=False)
+                dropped.append(key)
+        return dropped
+
     async def stop(self) -> None:
         self._stopped = True
         for task in list(self._tasks):
@@ -305,18 +324,18 @@ class DriftSupervisor:
     def __init__(
         self,
         db: Database,
-        project: ProjectConfig,
+        project: ProjectConfig | ProjectSource,
         clusters: ClusterPool,
         leases: LeaseKeeper,
         deployer: Deployer,
     ) -> None:
         self.db = db
-        self.project = project
+        self.source = ProjectSource.of(project)
         self.clusters = clusters
         self.leases = leases
         self.deployer = deployer
         self.controller = DriftController(
-            db, project, resync=self.self_heal, guard=self._check_watching
+            db, self.source, resync=self.self_heal, guard=self._check_watching
         )
         deployer.on_applied = self.on_applied  # the loop closes here
         deployer.live_objects = self.controller.live  # apply skips what is unchanged
@@ -327,6 +346,29 @@ class DriftSupervisor:
         self._watched_commits: dict[tuple[str, str], str | None] = {}
         self._lock = asyncio.Lock()
         self._claiming: asyncio.Task[None] | None = None
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
+
+    async def follow_project(self, reconnected: Sequence[str] = ()) -> None:
+        """A new project is in force: stop comparing what it no longer defines, watch
+        `reconnected` clusters (new connection settings) through their new connection,
+        and watch (or let go of) clusters as its environments now say."""
+        project = self.project
+
+        def defined(environment: str, app: str) -> bool:
+            return environment in project.environments and app in project.apps
+
+        async with self._lock:
+            for key in self.controller.forget(defined):
+                self._watched_commits.pop(key, None)
+            for name in reconnected:
+                await self.controller.stop_cluster(name)
+                envs = {e for e, c in project.environments.items() if c.cluster == name}
+                for key in [k for k in self._watched_commits if k[0] in envs]:
+                    self._watched_commits.pop(key)  # registered again on the next claim
+        self.claim_in_background()
 
     async def acquire(self) -> None:
         """Take the watch lease of every cluster nobody else watches (at start, before
@@ -368,7 +410,8 @@ class DriftSupervisor:
         self._watched_commits.pop((environment, app), None)
 
     async def self_heal(self, environment: str, app: str) -> None:
-        lease = self._watches.get(self.project.environments[environment].cluster)
+        env = self.project.environments.get(environment)
+        lease = None if env is None else self._watches.get(env.cluster)
         if lease is None or not self.leases.valid(lease):
             return  # another replica watches this cluster now; it heals
         await self.deployer.sync(environment, [app], actor="shiplane-self-heal")
@@ -387,7 +430,13 @@ class DriftSupervisor:
                 await self._refresh_watch(name)
 
     async def _acquire_watches(self) -> None:
-        for name in self._clusters_in_use():
+        in_use = self._clusters_in_use()
+        for name in [n for n in self._watches if n not in in_use]:
+            # No environment uses the cluster any more (shiplane.yaml changed).
+            unused = self._watches[name]
+            await self._drop_watch(name)
+            await self.leases.release_all([unused])
+        for name in in_use:
             held = self._watches.get(name)
             if held is not None and (held.lost or not self.leases.valid(held)):
                 await self._drop_watch(name)
@@ -443,7 +492,8 @@ class DriftSupervisor:
 
     def _check_watching(self, s: Any, environment: str) -> None:
         """Drift status is written only by the replica watching the cluster."""
-        cluster = self.project.environments[environment].cluster
+        env = self.project.environments.get(environment)
+        cluster = "?" if env is None else env.cluster
         lease = self._watches.get(cluster)
         if lease is None:
             raise LeaseLostError(f"watch/{cluster}", self.leases.replica_id, 0, None, -1)

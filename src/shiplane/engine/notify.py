@@ -39,6 +39,7 @@ from shiplane.engine.notify_format import (
     summary_text,
     webhook_headers,
 )
+from shiplane.engine.project_source import ProjectSource
 from shiplane.store import outbox
 from shiplane.store.db import Database
 from shiplane.store.outbox import ClaimedDelivery, DeliveryRecord
@@ -163,7 +164,7 @@ class NotificationWorker:
     def __init__(
         self,
         db: Database,
-        project_config: ProjectConfig,
+        project_config: ProjectConfig | ProjectSource,
         *,
         clock: Clock | None = None,
         http_client_factory: HttpClientFactory | None = None,
@@ -174,7 +175,7 @@ class NotificationWorker:
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
-        self.project = project_config
+        self.source = ProjectSource.of(project_config)
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or RetryPolicy()
         self._http_client_factory = http_client_factory or _default_client
@@ -185,6 +186,11 @@ class NotificationWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def project(self) -> ProjectConfig:
+        """The project in force (channels follow shiplane.yaml)."""
+        return self.source.project
 
     # --- lifecycle ---------------------------------------------------------------------
 

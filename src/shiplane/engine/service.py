@@ -24,9 +24,11 @@ from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployOutcome
 from shiplane.engine.diffs import Diffs
 from shiplane.engine.drift import DriftSupervisor
+from shiplane.engine.git_watch import DEFAULT_POLL_SECONDS, GitHeadWatcher
 from shiplane.engine.leases import DEFAULT_TTL, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.notify import NotificationWorker, enqueue_event
+from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions import PromotionController
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply_rest import request
@@ -51,12 +53,17 @@ class EngineSettings:
     replica_id: str | None = None  # default: host-pid-random
     # Where people reach this server (SHIPLANE_PUBLIC_URL): links in notifications.
     public_url: str | None = None
+    # Seconds between looks at the branch head when the project follows git (0: never).
+    git_poll: float = DEFAULT_POLL_SECONDS
 
 
 class Engine:
-    def __init__(self, db: Database, project: ProjectConfig, settings: EngineSettings) -> None:
+    def __init__(
+        self, db: Database, project: ProjectConfig | ProjectSource, settings: EngineSettings
+    ) -> None:
         self.db = db
-        self.project = project
+        # The project in force, shared by every part (swapped by the watcher below).
+        self.source = project = ProjectSource.of(project)
         self.settings = settings
         self.workspace = GitWorkspace(settings.repo_url, settings.cache_dir, branch=settings.branch)
         self.clusters = ClusterPool(project, settings.base_dir)
@@ -93,7 +100,28 @@ class Engine:
             leases=self.leases,
         )
         self.notifier = NotificationWorker(db, project)
+        # Watches the branch head: follows shiplane.yaml there when it was read from git
+        # (not from --config FILE), and tells `watcher.on_head_moved` of every new head.
+        self.watcher: GitHeadWatcher | None = None
+        if settings.git_poll > 0:
+            self.watcher = GitHeadWatcher(self.workspace, project, db, interval=settings.git_poll)
+            self.watcher.on_config_applied.append(self._follow_project)
         self._stopping = False
+
+    @property
+    def project(self) -> ProjectConfig:
+        """The project in force now."""
+        return self.source.project
+
+    async def _follow_project(self, old: ProjectConfig, new: ProjectConfig) -> None:
+        """A new shiplane.yaml is in force: the parts that keep state per cluster,
+        environment or app adapt (the others read the project when they need it)."""
+        retired = self.clusters.follow(old, new)
+        if retired:
+            log.info("engine.clusters_changed", clusters=retired)
+        await self.drift.follow_project(retired)
+        await self.promotions.follow_project()
+        self.notifier.wake()
 
     def _notify(self, s: Any, event: str, record: Any) -> None:
         # In the promotion's own transaction: a notification exists iff the change does.
@@ -121,10 +149,14 @@ class Engine:
         self.promotions.start()
         self.notifier.start()
         self.drift.claim_in_background()  # the API answers at once meanwhile
+        if self.watcher is not None:
+            await self.watcher.start()
 
     async def stop(self) -> None:
         """Stop working and hand every lease back, so other replicas take over now."""
         self._stopping = True
+        if self.watcher is not None:
+            await self.watcher.stop()
         await self.promotions.stop()
         await self.notifier.stop()
         await self.drift.stop()

@@ -32,7 +32,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -246,6 +246,9 @@ class GitWorkspace:
         self._exports = 0
         self._trees_kept, self._tree_idle = trees_kept, tree_idle
         self._pruning: asyncio.Task[None] | None = None
+        self.on_head: list[Callable[[str], None]] = []
+        """Told the remote head after each sync and push (the config watcher looks then
+        instead of waiting for its next poll). Called synchronously: keep it cheap."""
 
     def __repr__(self) -> str:
         return f"GitWorkspace({scrub(self.remote_url)!r}, branch={self.branch!r})"
@@ -255,13 +258,50 @@ class GitWorkspace:
     async def sync(self) -> str:
         """Clone if absent, else fetch and hard-reset to origin/<branch>; the HEAD sha."""
         async with self._locked():
-            return await self._sync_locked()
+            head = await self._sync_locked()
+        self._tell_head(head)
+        return head
+
+    def _tell_head(self, sha: str) -> None:
+        for listener in self.on_head:
+            try:
+                listener(sha)
+            except Exception:  # a listener's bug must not fail a git operation
+                log.exception("git.head_listener_failed")
+
+    async def file_id(self, sha: str, path: str) -> str | None:
+        """The blob id of `path` in commit `sha` (fetched if not here yet); None when
+        the commit has no such file. Equal ids mean equal content, read nothing."""
+        full = await self._resolve_commit(sha)
+        rel = str(check_repo_path(path))
+        result = await self._git.run(
+            "rev-parse", "--verify", "--quiet", f"{full}:{rel}", cwd=self.repo_dir, check=False
+        )
+        found = result.stdout_text().strip()
+        return found if result.returncode == 0 and found else None
 
     async def head(self) -> str:
         """The working copy's HEAD (equal to origin/<branch> after any public call)."""
         if not self._cloned():
             raise GitError(f"{self!r} is not cloned yet; call sync() first")
         return await self._rev_parse("HEAD")
+
+    async def remote_head(self) -> str:
+        """The remote branch's head as the remote says now (`git ls-remote`: one round
+        trip, no objects fetched, the working copy untouched)."""
+        if not self._cloned():
+            return await self.sync()
+        ref = f"refs/heads/{self.branch}"
+        result = await self._network("ls-remote", "--", "origin", ref, cwd=self.repo_dir)
+        if not result.ok:
+            raise self._git.error(
+                ("ls-remote",), result, f"reading the head of {self._shown_url} failed"
+            )
+        for line in result.stdout_text().splitlines():
+            sha, _, name = line.partition("\t")
+            if name.strip() == ref and _is_full_sha(sha.strip()):
+                return sha.strip().lower()
+        raise GitError(f"branch {self.branch!r} does not exist on {self._shown_url}")
 
     async def commit_and_push(
         self,
@@ -302,7 +342,8 @@ class GitWorkspace:
                     await self._reset_to_origin()
                 raise
             self._writing(False)  # every way out of the loop leaves HEAD pushed and clean
-            return result
+        self._tell_head(result.sha)
+        return result
 
     async def _commit_loop(
         self,

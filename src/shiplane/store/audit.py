@@ -25,7 +25,14 @@ from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import AuditEvent
 from shiplane.store.records import AuditRecord, ChainVerification, Page
 
-__all__ = ["append_event", "chain_head", "iter_events", "list_events", "verify_chain"]
+__all__ = [
+    "append_event",
+    "append_event_once",
+    "chain_head",
+    "iter_events",
+    "list_events",
+    "verify_chain",
+]
 
 VERIFY_BATCH = 1000
 
@@ -67,8 +74,7 @@ def append_event(
     or rollback), on SQLite the write lock that BEGIN IMMEDIATE took when the session's
     transaction began. A concurrent appender waits, then sees our row as the tail.
     """
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    _lock_chain(s)
     tail = s.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -102,6 +108,37 @@ def append_event(
     s.add(row)
     s.flush()
     return _to_record(row)
+
+
+def append_event_once(
+    s: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any],
+    now: Callable[[], datetime] = _now,
+) -> AuditRecord | None:
+    """Append an event unless one with this action and subject exists already; None
+    then. For facts several replicas observe alike (a configuration version applied or
+    rejected): the first one records it. The check runs under the chain lock, so two
+    replicas cannot both find none and both append."""
+    _lock_chain(s)
+    found = s.scalar(
+        select(AuditEvent.seq)
+        .where(AuditEvent.action == action, AuditEvent.subject == subject)
+        .limit(1)
+    )
+    if found is not None:
+        return None
+    return append_event(s, actor=actor, action=action, subject=subject, details=details, now=now)
+
+
+def _lock_chain(s: Session) -> None:
+    # PostgreSQL: a transaction-level advisory lock (re-entrant within the transaction);
+    # SQLite: the session's BEGIN IMMEDIATE holds the write lock already.
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
 
 
 def list_events(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from shiplane.config.models import ProjectConfig
 from shiplane.domain.health import HealthStatus
 from shiplane.engine.deploy.inventory import remember_inventories
 from shiplane.engine.deploy.outcome import AppOutcome
@@ -31,12 +30,10 @@ class ApplyStep:
     name = "apply"
     recorded = True
 
-    def __init__(self, project: ProjectConfig) -> None:
-        self.project = project
-
     async def run(self, run: DeployRun) -> StepReport:
         by_app = {p.app: p for p in run.plans}
-        for level in dependency_levels(self.project, list(by_app)):
+        assert run.project is not None, "the deployer sets the run's project"
+        for level in dependency_levels(run.project, list(by_app)):
             results = await asyncio.gather(
                 *(apply_plan(run, by_app[a]) for a in level), return_exceptions=True
             )

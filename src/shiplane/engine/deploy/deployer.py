@@ -61,6 +61,7 @@ from shiplane.engine.deploy.run import (
 from shiplane.engine.deploy.runner import run_steps
 from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
+from shiplane.engine.project_source import ProjectSource
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord
@@ -79,7 +80,7 @@ class Deployer:
         self,
         db: Database,
         workspace: GitWorkspace,
-        project: ProjectConfig,
+        project: ProjectConfig | ProjectSource,
         clusters: ClusterPool,
         *,
         health_timeout: float = 300.0,
@@ -90,7 +91,8 @@ class Deployer:
     ) -> None:
         self.db = db
         self.workspace = workspace
-        self.project = project
+        # The project in force, read once at the start of each deploy or sync.
+        self.source = ProjectSource.of(project)
         self.clusters = clusters
         self.health_timeout = health_timeout
         self.clock: Clock = clock or SystemClock()
@@ -105,8 +107,12 @@ class Deployer:
         self._exclusion = AppExclusion(leases)
         self._git_sync = GitSyncStep(workspace)
         self._dry_run = DryRunStep()
-        self._apply = ApplyStep(project)
+        self._apply = ApplyStep()
         self._prune = PruneStep()
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
 
     # --- public API -----------------------------------------------------------------------
 
@@ -134,13 +140,15 @@ class Deployer:
             *self._to_cluster(wait),
         ]
         started = time.monotonic()
+        project = self.project  # one version for the whole run
         try:
-            check_environment(self.project, environment)
-            plans = release_plans(self.project, release, apps)
+            check_environment(project, environment)
+            plans = release_plans(project, release, apps)
             async with self._exclusion.hold(
                 environment, [p.app for p in plans], waiting_note(environment, progress)
             ) as app_leases:
                 run = self._begin(
+                    project,
                     environment,
                     plans,
                     group_id=promotion_id,
@@ -192,15 +200,16 @@ class Deployer:
         apply: bool = True,
     ) -> DeployOutcome | None:
         started = time.monotonic()
+        project = self.project  # one version for the whole run
         try:
-            check_environment(self.project, environment)
+            check_environment(project, environment)
             _, tree = await head_and_tree(self.workspace)
-            plans = tree_plans(self.project, environment, tree, apps) if apply else []
+            plans = tree_plans(project, environment, tree, apps) if apply else []
             planned = [p.app for p in plans]
             # Apps gone from git (only a sync of the whole environment removes them).
             removed: list[str] = []
             if not apps:
-                removed = await removal_candidates(self.db, self.project, environment, tree)
+                removed = await removal_candidates(self.db, project, environment, tree)
             if not planned and not removed:
                 return self._nothing(environment, apply)
             async with self._exclusion.hold(
@@ -208,15 +217,16 @@ class Deployer:
             ) as app_leases:
                 # Read git again now that no deploy of these apps runs: sync what is newest.
                 head, tree = await head_and_tree(self.workspace)
-                plans = tree_plans(self.project, environment, tree, planned) if planned else []
+                plans = tree_plans(project, environment, tree, planned) if planned else []
                 removal = Removal.nothing(environment)
                 if removed:  # the inventories are read only when an app may have gone
-                    found = await find_removal(self.db, self.project, environment, tree)
+                    found = await find_removal(self.db, project, environment, tree)
                     removal = found.only(removed)
                 if not plans and not removal.apps:  # removed meanwhile by another replica
                     return self._nothing(environment, apply)
                 release_ids = sorted({p.pin.release for p in plans if p.pin is not None})
                 run = self._begin(
+                    project,
                     environment,
                     plans,
                     removed=removal.apps,
@@ -243,13 +253,14 @@ class Deployer:
         self, environment: str, app: str, sha: str | None = None
     ) -> list[dict[str, Any]]:
         """The objects git says `app` should have in `environment` (at `sha` or HEAD)."""
-        check_environment(self.project, environment)
+        project = self.project
+        check_environment(project, environment)
         tree = await self.workspace.read_tree(sha or await self.workspace.sync())
-        plans = tree_plans(self.project, environment, tree, [app])
+        plans = tree_plans(project, environment, tree, [app])
         if not plans:
             raise DeployRequestError(f"{app!r} is not in environment {environment!r} yet")
         handle = self.clusters.for_environment(environment)
-        env = self.project.environments[environment]
+        env = project.environments[environment]
         return await render_plan(handle, environment, env, plans[0], tree)
 
     # --- the sequence ---------------------------------------------------------------------
@@ -266,6 +277,7 @@ class Deployer:
 
     def _begin(
         self,
+        project: ProjectConfig,
         environment: str,
         plans: list[AppPlan],
         *,
@@ -298,7 +310,7 @@ class Deployer:
         )
         run = DeployRun(
             environment=environment,
-            env=self.project.environments[environment],
+            env=project.environments[environment],
             handle=self.clusters.for_environment(environment),
             rec=rec,
             outcome=DeployOutcome(rec.group_id, environment, rec.kind, rec.release_id),
@@ -307,6 +319,7 @@ class Deployer:
             on_applied=self.on_applied,
             live_objects=self.live_objects,
             removed=tuple(removed),
+            project=project,
         )
         rec.start(details)
         for app in rec.apps:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from shiplane.config.models import EnvironmentConfig
+from shiplane.config.models import EnvironmentConfig, ProjectConfig
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.deploy.outcome import DeployOutcome
 from shiplane.engine.deploy.plan import AppPlan
@@ -53,6 +53,8 @@ class DeployRun:
     # Apps removed from git (a sync of the whole environment): their run rows record
     # only step `remove` (removal.py), not the steps of the synced apps.
     removed: tuple[str, ...] = ()
+    # The project in force when the run started (apply orders apps by its dependsOn).
+    project: ProjectConfig | None = None
 
     @property
     def kind(self) -> str:

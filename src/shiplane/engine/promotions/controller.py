@@ -17,6 +17,7 @@ from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.promotion import PromotionKind, PromotionTrigger
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
+from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions import auto, controls, releases, requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.explain import explain_promotion
@@ -35,7 +36,7 @@ class PromotionController:
     def __init__(
         self,
         db: Database,
-        project: ProjectConfig,
+        project: ProjectConfig | ProjectSource,
         deployer: DeployPort,
         clusters: ClusterPort,
         *,
@@ -48,7 +49,7 @@ class PromotionController:
     ) -> None:
         self.runtime = Runtime(
             db=db,
-            project=project,
+            source=ProjectSource.of(project),
             deployer=deployer,
             clusters=clusters,
             clock=clock or SystemClock(),
@@ -87,6 +88,14 @@ class PromotionController:
 
     def start(self) -> None:
         self.loop.start()
+
+    async def follow_project(self) -> None:
+        """A new project is in force: sweep auto-promotions afresh (a pair refused under
+        the old one may fit now) and evaluate every waiting promotion again, now, against
+        its gates (an approval rule, a window or a freeze may have changed)."""
+        self._swept.clear()
+        await self.runtime.write(controls.wake_waiting)
+        self.wake()
 
     async def stop(self) -> None:
         await self.loop.stop()

@@ -11,6 +11,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from shiplane.domain.promotion import PromotionState
 from shiplane.domain.promotion_controls import Freeze, Hold
 from shiplane.engine.promotions.model import Actor
 from shiplane.engine.promotions.runtime import Runtime
@@ -62,3 +63,11 @@ def set_freeze(
         details={"reason": reason, "changed": changed},
     )
     return changed
+
+
+def wake_waiting(s: Session) -> None:
+    """Make every promotion waiting at its gates due now (a new shiplane.yaml is in force:
+    its gates decide from now on, also for promotions that waited under the old one)."""
+    store.wake_promotions(
+        s, [p.id for p in store.open_promotions(s) if p.state == PromotionState.WAITING.value]
+    )

@@ -71,7 +71,9 @@ async def reconcile(rt: Runtime, promotion_id: str, fence: Fence | None = None) 
         if handler is None or state in done:
             return
         done.add(state)
-        record = await handler(rt, record, fence)
+        # Each step reads the project in force at its start, and only that version
+        # (docs/configuration.md, "Which version a promotion uses").
+        record = await handler(rt.pinned(), record, fence)
         points = FAULTS.get((state, S(record.state)), ())
         for point in (points,) if isinstance(points, str) else points:
             fault_point(point)

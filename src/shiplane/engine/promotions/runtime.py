@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -21,6 +21,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
+from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions.live_health import LiveHealthFn, assess_live
 from shiplane.engine.verification import VerifyRound, verify_round
 from shiplane.store import promotions as store
@@ -72,7 +73,8 @@ VerifyFn = Callable[..., Awaitable[VerifyRound]]
 @dataclass
 class Runtime:
     db: Database
-    project: ProjectConfig
+    source: ProjectSource
+    """The project in force; a step reads it through `pinned()` (one version per step)."""
     deployer: DeployPort
     clusters: ClusterPort
     clock: Clock
@@ -85,6 +87,20 @@ class Runtime:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     """Work a step starts and does not wait for (health after an abort); the controller
     cancels what is left when it stops."""
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
+
+    @property
+    def config_commit(self) -> str | None:
+        """The GitOps commit of the shiplane.yaml in force (None: read from a file)."""
+        return self.source.version.commit
+
+    def pinned(self) -> Runtime:
+        """This runtime with the project fixed at the version in force now: what one
+        promotion step works with, so a config swap never lands in the middle of it."""
+        return replace(self, source=self.source.pinned())
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -68,6 +68,14 @@ def transition(
         kwargs["git_commit"] = git_commit
     record = store.save_promotion(s, moved, expect_state=p.state, **kwargs)
     store.add_step(s, p.id, Step(f"-> {moved.state.value}", now, now, "succeeded", reason))
+    details: dict[str, Any] = {
+        "release": p.release_id,
+        "from": p.state.value,
+        "to": moved.state.value,
+        "reason": reason,
+    }
+    if rt.config_commit is not None:
+        details["config"] = rt.config_commit  # the shiplane.yaml this step was decided by
     audit.append_event(
         s,
         actor=actor,
@@ -75,12 +83,7 @@ def transition(
         subject=p.id,
         environment=p.environment,
         app=p.apps[0] if len(p.apps) == 1 else None,
-        details={
-            "release": p.release_id,
-            "from": p.state.value,
-            "to": moved.state.value,
-            "reason": reason,
-        },
+        details=details,
     )
     notified = _NOTIFIED.get(moved.state)
     if notified is not None:

@@ -17,6 +17,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import ManualClock
 from shiplane.engine.deploy import DeployError, DeployOutcome
 from shiplane.engine.leases import Fence, LeaseKeeper
+from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions.loop import reconcile
 from shiplane.engine.promotions.model import Actor
 from shiplane.engine.promotions.runtime import Runtime
@@ -186,7 +187,7 @@ def make_world(tmp_path: Path) -> Iterator[Callable[..., World]]:
         deployer, verifier = FakeDeployer(db), FakeVerifier()
         rt = Runtime(
             db=db,
-            project=project(environments or PIPELINE, **extra),
+            source=ProjectSource(project(environments or PIPELINE, **extra)),
             deployer=deployer,
             clusters=FakeClusters(),
             clock=clock,
