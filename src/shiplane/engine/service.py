@@ -24,6 +24,7 @@ from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployOutcome
 from shiplane.engine.diffs import Diffs
 from shiplane.engine.drift import DriftSupervisor
+from shiplane.engine.git_removals import RemovalFollower
 from shiplane.engine.git_watch import DEFAULT_POLL_SECONDS, GitHeadWatcher
 from shiplane.engine.leases import DEFAULT_TTL, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
@@ -103,9 +104,13 @@ class Engine:
         # Watches the branch head: follows shiplane.yaml there when it was read from git
         # (not from --config FILE), and tells `watcher.on_head_moved` of every new head.
         self.watcher: GitHeadWatcher | None = None
+        self.removals: RemovalFollower | None = None
         if settings.git_poll > 0:
             self.watcher = GitHeadWatcher(self.workspace, project, db, interval=settings.git_poll)
             self.watcher.on_config_applied.append(self._follow_project)
+            # Apps whose envs/<env>/<app>/ a push deleted leave the cluster (git_removals.py).
+            self.removals = RemovalFollower(self.workspace, self.deployer, self.source)
+            self.watcher.on_head_moved.append(self.removals.on_head)
         self._stopping = False
 
     @property
@@ -151,12 +156,16 @@ class Engine:
         self.drift.claim_in_background()  # the API answers at once meanwhile
         if self.watcher is not None:
             await self.watcher.start()
+        if self.removals is not None:
+            self.removals.start(await self.workspace.head())
 
     async def stop(self) -> None:
         """Stop working and hand every lease back, so other replicas take over now."""
         self._stopping = True
         if self.watcher is not None:
             await self.watcher.stop()
+        if self.removals is not None:
+            await self.removals.stop()
         await self.promotions.stop()
         await self.notifier.stop()
         await self.drift.stop()

@@ -280,6 +280,19 @@ class GitWorkspace:
         found = result.stdout_text().strip()
         return found if result.returncode == 0 and found else None
 
+    async def changes(self, old: str, new: str, *paths: str) -> list[tuple[str, str]]:
+        """(status letter, path) of each file under `paths` that differs between commits
+        `old` and `new` (both fetched if not here yet): `A`dded, `D`eleted, `M`odified,
+        `T`ype changed. One process."""
+        first, second = await self._resolve_commit(old), await self._resolve_commit(new)
+        result = await self._git.run(
+            "diff", "--name-status", "--no-renames", "-z", first, second, "--",
+            *(str(check_repo_path(p)) for p in paths),
+            cwd=self.repo_dir,
+        )  # fmt: skip
+        fields = [f for f in result.stdout_text().split("\0") if f]
+        return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
     async def head(self) -> str:
         """The working copy's HEAD (equal to origin/<branch> after any public call)."""
         if not self._cloned():

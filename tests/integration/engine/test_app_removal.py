@@ -279,3 +279,62 @@ async def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for: {what}")
         await asyncio.sleep(0.05)
+
+
+def test_a_push_that_removes_an_app_prunes_it_without_a_sync(removal_env: GitopsEnv):
+    """The engine follows the branch head: the push that deletes envs/dev/web/ is enough
+    (no `shiplane sync`); a push that deletes nothing under envs/ removes nothing, and a
+    server starting after a removal catches up."""
+    from shiplane.engine.git_removals import RemovalFollower
+    from shiplane.engine.git_watch import GitHeadWatcher
+
+    env = removal_env
+    ns = env.namespaces["dev"]
+    rel = env.release(web=f"{WEB}:1.0.0", pay=f"{PAY}:1.0.0")
+    run(env, lambda: env.deployer.deploy(rel, "dev", actor="alice", apps=["web", "pay"]))
+    deployer = env.deployer
+
+    async def follow(after_start: Callable[[], str]) -> None:
+        watcher = GitHeadWatcher(deployer.workspace, deployer.source, env.db, interval=3600)
+        follower = RemovalFollower(deployer.workspace, deployer, deployer.source)
+        watcher.on_head_moved.append(follower.on_head)
+        await watcher.start()
+        try:
+            after_start()
+            await watcher.check()
+        finally:
+            await watcher.stop()
+
+    # A push that changes no app directory away: nothing is removed.
+    run(env, lambda: follow(lambda: env.edit("README.md", "notes\n", "docs")))
+    assert exists(env, Deployment, "web", ns) and events(env, "app.removed", "dev") == []
+
+    # The push that deletes envs/dev/web/: its objects go, visibly, by Shiplane.
+    head = ""
+
+    def remove_web() -> str:
+        nonlocal head
+        head = env.edit(pin_path("dev", "web"), None, "remove web from dev")
+        return head
+
+    run(env, lambda: follow(remove_web))
+    assert not exists(env, Deployment, "web", ns) and exists(env, Deployment, "pay", ns)
+    (removed,) = events(env, "app.removed", "dev")
+    assert (removed.app, removed.actor, removed.details["commit"]) == ("web", "shiplane", head)
+    assert runs_of(env, "dev", "web")[0].kind == "sync"
+
+    # Removed while no server ran: the first head a new follower is told covers every
+    # environment.
+    head = env.edit(pin_path("dev", "pay"), None, "pay leaves dev too")
+
+    async def start_after_removal() -> None:
+        await deployer.workspace.sync()
+        follower = RemovalFollower(deployer.workspace, deployer, deployer.source)
+        follower.start(await deployer.workspace.head())
+        await follower.stop_when_done()
+
+    # dev's maxFraction is 0.8: emptying it is refused, and that is recorded, not lost.
+    run(env, start_after_removal)
+    assert exists(env, Deployment, "pay", ns)
+    refused = runs_of(env, "dev", "pay")[0]
+    assert refused.status == "failed" and refused.git_commit == head
