@@ -16,6 +16,7 @@ from shiplane.gitops.errors import (
     PinError,
     RenderError,
 )
+from shiplane.gitops.history import CommitInfo
 from shiplane.gitops.pins import (
     Pin,
     PinImage,
@@ -26,7 +27,7 @@ from shiplane.gitops.pins import (
     promotion_trailers,
 )
 from shiplane.gitops.renderers import RENDERERS, register_renderer, render_app
-from shiplane.gitops.workspace import CommitInfo, CommitResult, GitWorkspace
+from shiplane.gitops.workspace import CommitResult, GitWorkspace
 
 __all__ = [
     "RENDERERS",

@@ -26,17 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import os
 import random
 import shutil
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import overload
 
 import structlog
@@ -44,13 +40,16 @@ import structlog
 from shiplane.gitops.credentials import GitCredentials, ensure_askpass_script
 from shiplane.gitops.errors import GitConflictError, GitError
 from shiplane.gitops.gitcmd import GitRunner, base_environment, config_options
+from shiplane.gitops.history import CommitInfo, find_by_trailer, read_log
 from shiplane.gitops.locking import LockTimeout, file_lock
-from shiplane.gitops.messages import format_commit_message, parse_trailer_lines
+from shiplane.gitops.messages import format_commit_message
 from shiplane.gitops.paths import check_repo_path
 from shiplane.gitops.process import ProcessResult
 from shiplane.gitops.redact import scrub, split_userinfo
 from shiplane.gitops.refs import read_ref
-from shiplane.gitops.treecheck import remove_escaping_symlinks
+from shiplane.gitops.remotes import cache_key, normalise_remote
+from shiplane.gitops.staging import write_and_stage
+from shiplane.gitops.trees import TREE_IDLE_SECONDS, TREES_KEPT, TreeCache
 
 log = structlog.get_logger(__name__)
 
@@ -72,9 +71,6 @@ _TRANSIENT = (
 _NETWORK_TRIES = 3
 # In `.git/` while commit_and_push changes the working copy (see the module docstring).
 _WRITING_MARKER = "shiplane-writing"
-_PRUNE_EVERY = 8  # exports between two background prunes of the tree cache
-TREE_IDLE_SECONDS = 600.0
-"""An exported tree unused this long (and not among the newest) may be deleted."""
 # Texts of `git push --porcelain` / stderr that mean "someone else moved the branch":
 # worth a fetch, rebase and retry. Anything else (auth, hooks, network) is an error.
 _RETRYABLE_PUSH = (
@@ -105,84 +101,8 @@ class CommitResult:
     parent: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CommitInfo:
-    sha: str
-    author_name: str
-    author_email: str
-    committed_at: datetime
-    subject: str
-    trailers: tuple[tuple[str, str], ...]
-
-    def trailer(self, key: str) -> str | None:
-        """The last value of trailer `key` (case-insensitive), if any."""
-        found = [v for k, v in self.trailers if k.lower() == key.lower()]
-        return found[-1] if found else None
-
-
-def normalise_remote(url: str) -> str:
-    """Absolute form of a local path remote; other URLs unchanged.
-
-    git runs in the working copy, so a relative path would be resolved from the wrong
-    directory. `ext::` and unknown schemes are refused (GIT_ALLOW_PROTOCOL would too).
-    """
-    if "://" in url:
-        scheme = url.split("://", 1)[0].lower()
-        if scheme not in {"file", "git", "http", "https", "ssh"}:
-            raise ValueError(f"unsupported git remote scheme {scheme!r} in {scrub(url)}")
-        return url.rstrip("/") if scheme != "file" else url
-    if url.startswith("ext::") or "::" in url:
-        raise ValueError(f"unsupported git remote {scrub(url)!r}")
-    head = url.split("/", 1)[0]
-    if ":" in head and not url.startswith("/"):
-        return url  # scp-like ssh: user@host:path
-    return str(Path(url).expanduser().resolve())
-
-
-def cache_key(url: str) -> str:
-    clean, _, _ = split_userinfo(url)
-    return hashlib.sha256(clean.encode()).hexdigest()[:20]
-
-
-def _refuse_symlinked_dirs(root: Path, rel: str) -> None:
-    current = root
-    for part in PurePosixPath(rel).parts[:-1]:
-        current = current / part
-        if current.is_symlink():
-            raise GitError(f"refusing to write {rel}: {current.relative_to(root)} is a symlink")
-
-
-def _holds(target: Path, content: bytes) -> bool:
-    """Whether `target` is a regular file with exactly `content`."""
-    try:
-        return not target.is_symlink() and target.is_file() and target.read_bytes() == content
-    except OSError:
-        return False
-
-
-def _mark_used(tree: Path) -> None:
-    """Record that `tree` is being read (its mtime), so pruning leaves it alone."""
-    with contextlib.suppress(OSError):
-        os.utime(tree)
-
-
 def _is_full_sha(sha: str) -> bool:
     return len(sha) == 40 and set(sha.lower()) <= _SHA
-
-
-def _publish_dir(tmp: Path, dest: Path) -> None:
-    """Rename a finished export into place; losing a race to an identical export is fine."""
-    try:
-        tmp.rename(dest)
-    except OSError:
-        if not dest.is_dir():
-            raise
-
-
-def _empty_dir(dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    if any(dest.iterdir()):
-        raise ValueError(f"export destination {dest} is not empty")
 
 
 class GitWorkspace:
@@ -206,7 +126,7 @@ class GitWorkspace:
         max_attempts: int = 12,
         history_depth: int = 1000,
         lock_timeout: float = 300.0,
-        trees_kept: int = 16,
+        trees_kept: int = TREES_KEPT,
         tree_idle: float = TREE_IDLE_SECONDS,
     ) -> None:
         clean_url, user, password = split_userinfo(remote_url)
@@ -243,9 +163,14 @@ class GitWorkspace:
             timeout=timeout,
         )
         self._origin = f"refs/remotes/origin/{branch}"
-        self._exports = 0
-        self._trees_kept, self._tree_idle = trees_kept, tree_idle
-        self._pruning: asyncio.Task[None] | None = None
+        self.trees = TreeCache(
+            self._git,
+            self.repo_dir,
+            self.trees_dir,
+            kept=trees_kept,
+            idle=tree_idle,
+            label=scrub(self.remote_url),
+        )
         self.on_head: list[Callable[[str], None]] = []
         """Told the remote head after each sync and push (the config watcher looks then
         instead of waiting for its next poll). Called synchronously: keep it cheap."""
@@ -371,13 +296,22 @@ class GitWorkspace:
         while True:
             attempt += 1
             if key_value is not None:
-                existing = await self._find_by_trailer(idempotency_trailer, key_value)
+                existing = await find_by_trailer(
+                    self._git,
+                    self.repo_dir,
+                    self._origin,
+                    idempotency_trailer,
+                    key_value,
+                    self.history_depth,
+                )
                 if existing is not None:
                     await self._reset_to_origin()
                     log.info("git.commit.exists", remote=self._shown_url, sha=existing)
                     return CommitResult(existing, created=False, attempts=attempt)
             if not committed:
-                if not await self._write_and_stage(paths) or not await self._commit(full_message):
+                if not await write_and_stage(
+                    self._git, self.repo_dir, paths
+                ) or not await self._commit(full_message):
                     head = await self._rev_parse("HEAD")
                     return CommitResult(head, created=False, attempts=attempt)
                 committed = True
@@ -412,102 +346,28 @@ class GitWorkspace:
         if _is_full_sha(sha):
             # A full sha names its tree: an export already made needs no git at all, and
             # one of a commit we have needs no resolving first.
-            dest = self.trees_dir / sha.lower()
-            if dest.is_dir():
-                _mark_used(dest)
-                return dest
+            cached = self.trees.cached(sha.lower())
+            if cached is not None:
+                return cached
             with contextlib.suppress(GitError):
-                return await self._export_tree(sha.lower())
-        return await self._export_tree(await self._resolve_commit(sha))
-
-    async def _export_tree(self, full: str) -> Path:
-        dest = self.trees_dir / full
-        if dest.is_dir():
-            _mark_used(dest)
-            return dest
-        self.trees_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{full[:12]}.", dir=self.trees_dir))
-        try:
-            await self._checkout_into(full, tmp)
-            _publish_dir(tmp, dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        _mark_used(dest)
-        self._exports += 1
-        if self._exports % _PRUNE_EVERY == 0 and self._pruning is None:
-            # Every commit exports a tree; without this the cache grows forever. Off the
-            # hot path: deleting a tree costs a syscall per file.
-            self._pruning = asyncio.create_task(self._prune_in_background())
-        return dest
-
-    async def _prune_in_background(self) -> None:
-        try:
-            removed = await asyncio.to_thread(self.prune_trees, self._trees_kept, self._tree_idle)
-            if removed:
-                log.info("git.trees.pruned", remote=self._shown_url, count=len(removed))
-        except Exception:  # never fatal: the next round tries again
-            log.exception("git.trees.prune_failed", remote=self._shown_url)
-        finally:
-            self._pruning = None
+                return await self.trees.read(sha.lower())
+        return await self.trees.read(await self._resolve_commit(sha))
 
     async def export(self, sha: str, dest: Path) -> None:
         """Write exactly the files of commit `sha` into `dest` (created; must be empty)."""
-        full = await self._resolve_commit(sha)
-        _empty_dir(dest)
-        await self._checkout_into(full, dest)
+        await self.trees.export_into(await self._resolve_commit(sha), dest)
 
-    def prune_trees(self, keep: int = 16, idle: float = TREE_IDLE_SECONDS) -> list[str]:
+    def prune_trees(self, keep: int | None = None, idle: float | None = None) -> list[str]:
         """Delete exported trees beyond the `keep` most recently used ones that nobody
-        has asked for in `idle` seconds; the removed shas. Runs by itself every few
-        exports; `idle` protects a render still reading an older tree (every
-        `read_tree` marks its tree used)."""
-        if not self.trees_dir.is_dir():
-            return []
-        trees = sorted(
-            (p for p in self.trees_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
-            key=lambda p: p.stat().st_mtime,
-            reverse=True,
-        )
-        cutoff = time.time() - idle
-        removed = []
-        for old in trees[keep:]:
-            if old.stat().st_mtime > cutoff:
-                continue
-            shutil.rmtree(old, ignore_errors=True)
-            removed.append(old.name)
-        return removed
+        has read in `idle` seconds (trees.py); the removed shas. Runs by itself every few
+        exports."""
+        return self.trees.prune(keep, idle)
 
     async def log(self, path: str | None = None, limit: int = 20) -> list[CommitInfo]:
         """Newest-first history of origin/<branch> (as last fetched), optionally of `path`."""
         if not self._cloned():
             raise GitError(f"{self!r} is not cloned yet; call sync() first")
-        args = [
-            "log",
-            f"--max-count={max(1, limit)}",
-            "-z",
-            "--format=%H%x1f%an%x1f%ae%x1f%cI%x1f%s%x1f%(trailers:only,unfold)",
-            self._origin,
-            "--",
-        ]
-        if path is not None:
-            args.append(str(check_repo_path(path)))
-        result = await self._git.run(*args, cwd=self.repo_dir)
-        entries = []
-        for record in result.stdout_text().split("\0"):
-            if not record.strip():
-                continue
-            sha, name, email, date, subject, trailers = record.strip("\n").split("\x1f", 5)
-            entries.append(
-                CommitInfo(
-                    sha=sha,
-                    author_name=name,
-                    author_email=email,
-                    committed_at=datetime.fromisoformat(date),
-                    subject=subject,
-                    trailers=parse_trailer_lines(trailers),
-                )
-            )
-        return entries
+        return await read_log(self._git, self.repo_dir, self._origin, path, limit)
 
     # --- internals -------------------------------------------------------------------
 
@@ -632,22 +492,6 @@ class GitWorkspace:
             return shas[0]
         return shas[0], shas[1]
 
-    async def _find_by_trailer(self, key: str, value: str) -> str | None:
-        # --grep narrows the scan cheaply; the trailer itself is then compared exactly,
-        # so "prm-1" does not match a commit of "prm-10".
-        result = await self._git.run(
-            "log", f"--max-count={self.history_depth}", "-z", "--fixed-strings",
-            f"--grep={key}: {value}",
-            f"--format=%H%x1f%(trailers:key={key},valueonly,separator=%x1f)",
-            self._origin, "--",
-            cwd=self.repo_dir,
-        )  # fmt: skip
-        for record in result.stdout_text().split("\0"):
-            sha, *values = record.strip("\n").split("\x1f")
-            if sha and value in (v.strip() for v in values):
-                return sha
-        return None
-
     async def _commit(self, message: str) -> bool:
         """Commit what is staged; False when nothing was (git said so, and the index
         agrees: asking first would cost a process on every commit)."""
@@ -661,41 +505,6 @@ class GitWorkspace:
         if staged.returncode == 0:
             return False
         raise self._git.error(("commit",), result)
-
-    async def _write_and_stage(self, changes: Mapping[str, bytes | None]) -> bool:
-        """Write the files and stage them; False when each already has its content (the
-        working copy stands clean at HEAD, so its files are HEAD's)."""
-        to_stage: list[str] = []
-        for rel, content in changes.items():
-            target = self.repo_dir / rel
-            # Refuse to follow a symlink committed to the repository out of the working
-            # copy: the write must land in the tree git tracks.
-            _refuse_symlinked_dirs(self.repo_dir, rel)
-            if content is not None and _holds(target, content):
-                continue
-            if content is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink():
-                target.unlink()
-            if content is None:
-                if target.exists():
-                    target.unlink()
-                    to_stage.append(rel)
-                elif await self._tracked(rel):
-                    to_stage.append(rel)
-                continue
-            target.write_bytes(content)
-            to_stage.append(rel)
-        if not to_stage:
-            return False
-        await self._git.run("add", "--all", "--", *to_stage, cwd=self.repo_dir)
-        return True
-
-    async def _tracked(self, rel: str) -> bool:
-        result = await self._git.run(
-            "ls-files", "--error-unmatch", "--", rel, cwd=self.repo_dir, check=False
-        )
-        return result.returncode == 0
 
     async def _push(self) -> bool:
         """True when pushed; False when rejected because the branch moved."""
@@ -761,16 +570,3 @@ class GitWorkspace:
             if result.returncode != 0:
                 raise GitError(f"commit {sha} is not on {self._shown_url} ({self.branch})")
         return result.stdout_text().strip()
-
-    async def _checkout_into(self, sha: str, dest: Path) -> None:
-        # A private index and `checkout-index` give the files exactly as committed;
-        # `git archive` would honour export-ignore/export-subst attributes and drop or
-        # rewrite files.
-        with tempfile.TemporaryDirectory(dir=self.root) as scratch:
-            env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
-            await self._git.run("read-tree", sha, cwd=self.repo_dir, extra_env=env)
-            await self._git.run(
-                "checkout-index", "--all", "--force", f"--prefix={dest}{os.sep}",
-                cwd=self.repo_dir, extra_env=env,
-            )  # fmt: skip
-        remove_escaping_symlinks(dest)

@@ -10,9 +10,9 @@ from shiplane.domain.registry import PluginConfigError, Registry, UnknownPluginE
 from shiplane.gitops import RENDERERS
 from shiplane.gitops.paths import check_repo_path
 from shiplane.gitops.redact import scrub, split_userinfo, tail
+from shiplane.gitops.remotes import cache_key, normalise_remote
 from shiplane.gitops.renderers.helm import file_from_error, split_helm_output
 from shiplane.gitops.renderers.yamldocs import ManifestError, load_documents
-from shiplane.gitops.workspace import cache_key, normalise_remote
 
 
 def test_load_documents_skips_empty_and_expands_lists() -> None:
