@@ -1,8 +1,8 @@
-"""Pure diffing of desired vs live objects: normalization, field-level diff, masking,
-server-side-apply field ownership (`managedFields[].fieldsV1`) and a readable unified diff.
+"""Pure diffing of desired vs live objects: normalization, the field-level diff of what
+Shiplane owns (drift) and a readable unified diff, secrets masked.
 
-Paths are rendered like `spec.template.spec.containers[name=main].image`; map keys that
-contain dots or slashes are quoted: `metadata.labels["app.kubernetes.io/name"]`.
+The vocabulary lives beside it: paths and value comparison (`fieldpaths.py`), masking
+(`masking.py`), server-side apply ownership (`managed_fields.py`).
 """
 
 from __future__ import annotations
@@ -10,18 +10,35 @@ from __future__ import annotations
 import base64
 import copy
 import difflib
-import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
 
+from shiplane.kube.fieldpaths import (
+    ABSENT,
+    Path,
+    Segment,
+    equivalent,
+    find_item,
+    get_path,
+    guess_keys,
+    matches,
+    render_path,
+)
+from shiplane.kube.managed_fields import (
+    FieldSet,
+    key_entries,
+    managed_fieldsets,
+    node_at,
+    owned_paths,
+    owners_of,
+)
+from shiplane.kube.masking import MASK, is_sensitive, mask
 from shiplane.kube.refs import ObjRef
 
-MASK = "***"
 FIELD_MANAGER = "shiplane"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -35,30 +52,6 @@ _DROPPED_METADATA = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
-_SECRET_NAME = re.compile(
-    r"(?i)(passw(or)?d|passwd|pwd|token|secret|api[-_]?key|credential|private[-_]?key)"
-)
-_REFERENCE_SUFFIX = re.compile(r"(?i)(name|ref|refs)$")
-
-
-class _Absent:
-    """Marker for a field that is not there (distinct from an explicit null)."""
-
-    _instance: _Absent | None = None
-
-    def __new__(cls) -> _Absent:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "<absent>"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-ABSENT: Any = _Absent()
 
 
 @dataclass(frozen=True)
@@ -90,121 +83,6 @@ class FieldDiff:
         }
 
 
-# ---------------------------------------------------------------------------------------
-# path segments
-
-# A path is a tuple of segments: ("f", name) a map key, ("k", {key fields}) an item of an
-# associative list, ("i", index) a list position, ("v", value) a member of a set list.
-Segment = tuple[str, Any]
-Path = tuple[Segment, ...]
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _format_scalar(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def render_path(path: Path) -> str:
-    out = ""
-    for kind, value in path:
-        if kind == "f":
-            name = str(value)
-            if _PLAIN_KEY.match(name):
-                out += f".{name}" if out else name
-            else:
-                out += f"[{json.dumps(name)}]"
-        elif kind == "k":
-            inner = ",".join(f"{k}={_format_scalar(v)}" for k, v in sorted(value.items()))
-            out += f"[{inner}]"
-        elif kind == "v":
-            out += f"[={_format_scalar(value)}]"
-        else:
-            out += f"[{value}]"
-    return out
-
-
-# ---------------------------------------------------------------------------------------
-# masking
-
-
-def _sensitive_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name)) and not _REFERENCE_SUFFIX.search(name)
-
-
-def is_sensitive(kind: str, path: Path) -> bool:
-    """Whether a value at `path` of an object of `kind` must be masked."""
-    if kind == "Secret" and path and path[0] in (("f", "data"), ("f", "stringData")):
-        return True
-    for seg_kind, value in path:
-        if seg_kind == "f" and isinstance(value, str) and _sensitive_name(value):
-            return True
-        if seg_kind == "k" and isinstance(value, Mapping):
-            name = value.get("name")
-            if isinstance(name, str) and _sensitive_name(name) and path[-1] != ("f", "name"):
-                return True
-    return False
-
-
-def mask(obj: Any, *, kind: str | None = None, other: Any = None, mark: bool = True) -> Any:
-    """A copy of `obj` with secret values replaced by "***": every value under a Secret's
-    `data`/`stringData`, and any value whose key (or list item name, e.g. an env var)
-    looks like a password, token, secret or key.
-
-    With `other` (the other side of a diff), a masked value that differs from its
-    counterpart reads "*** (changed)" (unless `mark` is false: use that for the other side
-    of the diff), so a diff shows *that* it changed, never the value.
-    """
-    kind = kind if kind is not None else (obj.get("kind") if isinstance(obj, Mapping) else "")
-    other = ABSENT if other is None or not mark else other
-    return _mask(obj, str(kind or ""), (), other)
-
-
-def _masked_leaf(value: Any, other: Any) -> str:
-    if other is ABSENT or other == value:
-        return MASK
-    return f"{MASK} (changed)"
-
-
-def _mask(value: Any, kind: str, path: Path, other: Any) -> Any:
-    if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
-        other_map = other if isinstance(other, Mapping) else {}
-        for key, item in value.items():
-            child = (*path, ("f", key))
-            counterpart = other_map.get(key, ABSENT) if other is not ABSENT else ABSENT
-            if not isinstance(item, Mapping | list) and is_sensitive(kind, child):
-                result[key] = _masked_leaf(item, counterpart)
-            else:
-                result[key] = _mask(item, kind, child, counterpart)
-        return result
-    if isinstance(value, list):
-        out = []
-        other_list = other if isinstance(other, list) else []
-        for index, item in enumerate(value):
-            seg: Segment = ("i", index)
-            twin: Any = ABSENT
-            if isinstance(item, Mapping) and isinstance(item.get("name"), str):
-                seg = ("k", {"name": item["name"]})
-                twin = next(
-                    (
-                        o
-                        for o in other_list
-                        if isinstance(o, Mapping) and o.get("name") == item["name"]
-                    ),
-                    ABSENT,
-                )
-            elif index < len(other_list):
-                twin = other_list[index]
-            out.append(_mask(item, kind, (*path, seg), twin if other is not ABSENT else ABSENT))
-        return out
-    return value
-
-
-# ---------------------------------------------------------------------------------------
-# normalization
-
-
 def _secret_string_data(obj: dict[str, Any]) -> None:
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, Mapping):
@@ -220,14 +98,14 @@ def _prune_to(live: Any, desired: Any) -> Any:
         return {k: _prune_to(live[k], desired[k]) for k in desired if k in live}
     if isinstance(live, list) and isinstance(desired, list):
         if all(isinstance(item, Mapping) for item in desired + live):
-            keys = _guess_keys(desired)
+            keys = guess_keys(desired)
             result = []
             for index, item in enumerate(desired):
-                match = _find_item(live, item, keys, index)
+                match = find_item(live, item, keys, index)
                 if match is not ABSENT:
                     result.append(_prune_to(match, item))
             # live items that desired does not have stay (they are a real difference)
-            matched = {id(_find_item(live, item, keys, i)) for i, item in enumerate(desired)}
+            matched = {id(find_item(live, item, keys, i)) for i, item in enumerate(desired)}
             result.extend(item for item in live if id(item) not in matched)
             return result
         return live
@@ -267,239 +145,6 @@ def normalize(obj: Mapping[str, Any], desired: Mapping[str, Any] | None = None) 
     return result
 
 
-# ---------------------------------------------------------------------------------------
-# value comparison
-
-_QUANTITY = re.compile(
-    r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
-)
-_SUFFIX = {
-    None: Decimal(1),
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
-}
-
-
-def _quantity(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    if isinstance(value, str):
-        match = _QUANTITY.match(value)
-        if match:
-            try:
-                return Decimal(match.group(1)) * _SUFFIX[match.group(2)]
-            except InvalidOperation:
-                return None
-    return None
-
-
-def equivalent(desired: Any, live: Any) -> bool:
-    """Equal up to what the API server normalizes: numbers (1 == 1.0), resource
-    quantities ("500m" == "0.5", "1Gi" == "1024Mi"), and empty vs absent collections."""
-    if isinstance(desired, bool) != isinstance(live, bool):
-        return False
-    if desired == live:
-        return True
-    if desired is ABSENT or live is ABSENT:
-        other = live if desired is ABSENT else desired
-        return other in ({}, [], None)
-    if isinstance(desired, Mapping) and isinstance(live, Mapping):
-        keys = set(desired) | set(live)
-        return all(equivalent(desired.get(k, ABSENT), live.get(k, ABSENT)) for k in keys)
-    if isinstance(desired, list) and isinstance(live, list):
-        return len(desired) == len(live) and all(map(equivalent, desired, live))
-    if isinstance(desired, str | int | float) and isinstance(live, str | int | float):
-        a, b = _quantity(desired), _quantity(live)
-        if a is not None and b is not None and (isinstance(desired, str) or isinstance(live, str)):
-            return a == b
-        if not isinstance(desired, str) and not isinstance(live, str):
-            return a == b
-    return False
-
-
-# ---------------------------------------------------------------------------------------
-# lists of objects: matching items by key fields
-
-_KNOWN_KEYS: tuple[tuple[str, ...], ...] = (
-    ("name",),
-    ("containerPort", "protocol"),
-    ("port", "protocol"),
-    ("mountPath",),
-    ("devicePath",),
-    ("ip",),
-    ("type",),
-    ("key",),
-    ("topologyKey",),
-)
-
-
-def _guess_keys(items: Sequence[Any]) -> tuple[str, ...]:
-    for keys in _KNOWN_KEYS:
-        if items and all(isinstance(i, Mapping) and keys[0] in i for i in items):
-            return keys
-    return ()
-
-
-def _matches(item: Mapping[str, Any], key: Mapping[str, Any]) -> bool:
-    """`item` matches an associative-list key when every key field it has is equal (a
-    field the item omits, e.g. a defaulted `protocol`, does not prevent the match)."""
-    present = [k for k in key if k in item]
-    return bool(present) and all(equivalent(item[k], key[k]) for k in present)
-
-
-def _find_item(
-    items: Sequence[Any], item: Mapping[str, Any], keys: Sequence[str], index: int
-) -> Any:
-    if keys:
-        key = {k: item[k] for k in keys if k in item}
-        for candidate in items:
-            if isinstance(candidate, Mapping) and _matches(candidate, key):
-                return candidate
-        return ABSENT
-    return items[index] if index < len(items) else ABSENT
-
-
-# ---------------------------------------------------------------------------------------
-# managedFields (server-side apply ownership)
-
-
-FieldSet = Mapping[str, Any]  # a fieldsV1 tree: {"f:spec": {"f:replicas": {}}, ...}
-
-
-def managed_fieldsets(obj: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """manager name -> merged fieldsV1 of its entries (Apply and Update, any subresource)."""
-    result: dict[str, dict[str, Any]] = {}
-    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
-        if not isinstance(entry, Mapping):
-            continue
-        manager = str(entry.get("manager") or "")
-        fields = entry.get("fieldsV1")
-        if isinstance(fields, Mapping):
-            _merge(result.setdefault(manager, {}), fields)
-    return result
-
-
-def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
-    for key, value in other.items():
-        if isinstance(value, Mapping):
-            _merge(into.setdefault(key, {}), value)
-        else:
-            into.setdefault(key, {})
-
-
-def _parse_key(entry: str) -> Segment:
-    prefix, _, raw = entry.partition(":")
-    if prefix == "f":
-        return ("f", raw)
-    if prefix == "k":
-        return ("k", json.loads(raw))
-    if prefix == "v":
-        return ("v", json.loads(raw))
-    if prefix == "i":
-        return ("i", int(raw))
-    return (prefix, raw)
-
-
-def owned_paths(fieldset: FieldSet, prefix: Path = ()) -> Iterator[Path]:
-    """Leaf paths of a fieldsV1 tree. A list whose members are `v:` values is one leaf."""
-    children = [key for key in fieldset if key != "."]
-    if not children:
-        if prefix:
-            yield prefix
-        return
-    if all(key.startswith("v:") for key in children):
-        yield prefix
-        return
-    for key in children:
-        value = fieldset[key]
-        yield from owned_paths(
-            value if isinstance(value, Mapping) else {}, (*prefix, _parse_key(key))
-        )
-
-
-def _node(fieldset: FieldSet | None, segment: Segment) -> FieldSet | None:
-    if fieldset is None:
-        return None
-    kind, value = segment
-    if kind == "f":
-        found = fieldset.get(f"f:{value}")
-        return found if isinstance(found, Mapping) else None
-    for key, child in fieldset.items():
-        if key.startswith(f"{kind}:") and isinstance(child, Mapping):
-            parsed = _parse_key(key)[1]
-            if parsed == value:
-                return child
-    return None
-
-
-def _key_entries(fieldsets: Iterable[FieldSet | None]) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = []
-    for fieldset in fieldsets:
-        for key in fieldset or {}:
-            if key.startswith("k:"):
-                parsed = json.loads(key[2:])
-                if isinstance(parsed, dict) and parsed not in entries:
-                    entries.append(parsed)
-    return entries
-
-
-def _owners(fieldsets: Mapping[str, FieldSet], path: Path) -> tuple[str, ...]:
-    owners = []
-    for manager, fieldset in fieldsets.items():
-        node: FieldSet | None = fieldset
-        for segment in path:
-            node = _node(node, segment)
-            if node is None:
-                break
-        if node is not None:
-            owners.append(manager)
-    return tuple(sorted(owners))
-
-
-def get_path(obj: Any, path: Path) -> Any:
-    """The value at `path` in `obj`, or ABSENT."""
-    value = obj
-    for kind, key in path:
-        if kind == "f":
-            if not isinstance(value, Mapping) or key not in value:
-                return ABSENT
-            value = value[key]
-        elif kind == "k":
-            if not isinstance(value, list):
-                return ABSENT
-            value = next((i for i in value if isinstance(i, Mapping) and _matches(i, key)), ABSENT)
-        elif kind == "v":
-            if not isinstance(value, list) or key not in value:
-                return ABSENT
-            value = key
-        elif kind == "i":
-            if not isinstance(value, list) or key >= len(value):
-                return ABSENT
-            value = value[key]
-        if value is ABSENT:
-            return ABSENT
-    return value
-
-
-# ---------------------------------------------------------------------------------------
-# field-level diff
-
-
 def _leaves(
     desired: Any, live: Any, fieldsets: Mapping[str, FieldSet], path: Path
 ) -> Iterator[tuple[Path, Any, Any]]:
@@ -512,19 +157,19 @@ def _leaves(
     if isinstance(desired, list) and desired and all(isinstance(i, Mapping) for i in desired):
         live_items = live if isinstance(live, list) else []
         nodes = [_resolve(fs, path) for fs in fieldsets.values()]
-        entries = _key_entries(nodes)
-        guessed = _guess_keys(desired)
+        entries = key_entries(nodes)
+        guessed = guess_keys(desired)
         for index, item in enumerate(desired):
-            entry = next((e for e in entries if _matches(item, e)), None)
+            entry = next((e for e in entries if matches(item, e)), None)
             if entry is not None:
                 segment: Segment = ("k", entry)
                 match = next(
-                    (i for i in live_items if isinstance(i, Mapping) and _matches(i, entry)), ABSENT
+                    (i for i in live_items if isinstance(i, Mapping) and matches(i, entry)), ABSENT
                 )
             elif guessed:
                 key = {k: item[k] for k in guessed if k in item}
                 segment = ("k", key)
-                match = _find_item(live_items, item, guessed, index)
+                match = find_item(live_items, item, guessed, index)
             else:
                 segment = ("i", index)
                 match = live_items[index] if index < len(live_items) else ABSENT
@@ -536,7 +181,7 @@ def _leaves(
 def _resolve(fieldset: FieldSet | None, path: Path) -> FieldSet | None:
     node = fieldset
     for segment in path:
-        node = _node(node, segment)
+        node = node_at(node, segment)
         if node is None:
             return None
     return node
@@ -619,12 +264,8 @@ def _make(
     else:
         dv = mask(dv, kind=kind) if isinstance(dv, Mapping | list) else dv
         lv = mask(lv, kind=kind) if isinstance(lv, Mapping | list) else lv
-    owners = tuple(m for m in _owners(fieldsets, path) if m != FIELD_MANAGER)
+    owners = tuple(m for m in owners_of(fieldsets, path) if m != FIELD_MANAGER)
     return FieldDiff(render_path(path), dv, lv, ref, owners)
-
-
-# ---------------------------------------------------------------------------------------
-# unified diff
 
 
 def to_yaml(obj: Any) -> str:

@@ -17,8 +17,9 @@ from lightkube.resources.core_v1 import ConfigMap, Secret
 
 from shiplane.domain.health import SyncStatus
 from shiplane.kube.connection import connect
-from shiplane.kube.diff import MASK, FieldDiff
+from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
+from shiplane.kube.masking import MASK
 from shiplane.kube.ownership import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from shiplane.kube.refs import ObjRef
 from shiplane.kube.watchcache import ClusterWatchCache, ResourceKind, dict_resource

@@ -6,17 +6,10 @@ import base64
 import copy
 from typing import Any
 
-from shiplane.kube.diff import (
-    MASK,
-    FieldDiff,
-    equivalent,
-    field_diff,
-    mask,
-    normalize,
-    owned_paths,
-    render_path,
-    unified_diff,
-)
+from shiplane.kube.diff import FieldDiff, field_diff, normalize, unified_diff
+from shiplane.kube.fieldpaths import equivalent, render_path
+from shiplane.kube.managed_fields import owned_paths
+from shiplane.kube.masking import MASK, mask
 from shiplane.kube.refs import ObjRef
 
 
