@@ -26,7 +26,7 @@ from shiplane.engine.deploy.plan import check_environment
 from shiplane.engine.project_source import ProjectSource
 from shiplane.gitops.pins import load_pin, pin_path
 from shiplane.gitops.workspace import GitWorkspace
-from shiplane.kube.apply import Preview
+from shiplane.kube.apply_results import Preview
 from shiplane.kube.diff import normalize, to_yaml, unified_diff
 from shiplane.kube.health_wait import get_live
 from shiplane.kube.masking import mask

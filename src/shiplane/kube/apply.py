@@ -8,27 +8,38 @@ included.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from lightkube import AsyncClient
 
 from shiplane.kube import ordering
 from shiplane.kube.apply_objects import (
-    clean,
-    describe,
     immutable_fields,
     is_immutable_error,
     join_fields,
-    mark_owned,
-    missing_identity,
-    set_namespace,
 )
 from shiplane.kube.apply_rest import APPLY_PATCH, KubeApiError, request
+from shiplane.kube.apply_results import (
+    ApplyError,
+    ApplyProblem,
+    ApplyResult,
+    Preview,
+    immutable_problem,
+    problem_from_error,
+)
+from shiplane.kube.apply_targets import (
+    Target,
+    crds_in,
+    duplicate_problems,
+    resolve_targets,
+    scope_problems,
+    targets_of,
+    unknown_problems,
+)
 from shiplane.kube.connection import FIELD_MANAGER
-from shiplane.kube.discovery import Discovery, ResourceInfo, info_from_crd
+from shiplane.kube.discovery import Discovery, info_from_crd
+from shiplane.kube.polling import poll
 from shiplane.kube.prune import PruneResult, prune
 from shiplane.kube.refs import ObjRef
 
@@ -37,116 +48,11 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-RECREATE_HINT = (
-    "set `immutableFieldPolicy: recreate` on the app to let Shiplane delete and re-create it"
-)
-
-
-@dataclass(frozen=True)
-class ApplyProblem:
-    """Why one object cannot be (or was not) applied."""
-
-    ref: ObjRef
-    message: str
-    reason: str = ""  # the API server's reason (Invalid, NotFound, ...) or Shiplane's
-    field: str = ""  # the offending field path(s), when known
-    # Not an error: the object could not be validated yet because something it needs
-    # (its CRD, its namespace) is in the same batch and will be applied first.
-    deferred: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.ref}: {self.message}"
-
-
-def blocking(problems: Sequence[ApplyProblem]) -> list[ApplyProblem]:
-    """The problems that must stop a sync (everything but deferred validations)."""
-    return [p for p in problems if not p.deferred]
-
-
-@dataclass
-class ApplyResult:
-    applied: list[ObjRef] = field(default_factory=list)  # every object sent, in apply order
-    changed: list[ObjRef] = field(default_factory=list)  # written (created, updated, re-created)
-    unchanged: list[ObjRef] = field(default_factory=list)  # the apply was a no-op
-    created: list[ObjRef] = field(default_factory=list)  # did not exist before (subset of changed)
-    recreated: list[ObjRef] = field(default_factory=list)  # deleted + created (subset of changed)
-    skipped: list[ObjRef] = field(default_factory=list)  # known unchanged, not sent (subset)
-
-
-class ApplyError(Exception):
-    """Apply or validation failed; `problems` says which objects and why, and `result`
-    holds what was applied before the failure (the caller's inventory must include it)."""
-
-    def __init__(self, problems: Sequence[ApplyProblem], result: ApplyResult | None = None):
-        self.problems = list(problems)
-        self.result = result or ApplyResult()
-        super().__init__(self.__str__())
-
-    def __str__(self) -> str:
-        count = len(self.problems)
-        head = f"{count} object{'s' if count != 1 else ''} could not be applied:"
-        return "\n".join([head, *(f"  {p}" for p in self.problems)])
-
-
-@dataclass(frozen=True)
-class Preview:
-    """One object of a diff: live state, predicted state after apply, or why neither."""
-
-    ref: ObjRef
-    live: dict[str, Any] | None
-    predicted: dict[str, Any] | None
-    problem: str | None
-
-
-@dataclass
-class _Target:
-    obj: dict[str, Any]
-    ref: ObjRef
-    info: ResourceInfo | None = None
-
-    @property
-    def path(self) -> str:
-        assert self.info is not None
-        return self.info.path(self.ref.name, self.ref.namespace)
-
-
-async def poll(
-    check: Callable[[], Awaitable[T | None]],
-    *,
-    seconds: float,
-    interval: float = 0.05,
-    max_interval: float = 1.0,
-) -> T | None:
-    """Call `check` until it returns a value (returned) or the deadline passes (None)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await check()
-        if value is not None:
-            return value
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        await asyncio.sleep(min(interval, remaining))
-        interval = min(interval * 2, max_interval)
 
 
 def _resource_version(obj: Mapping[str, Any]) -> str | None:
     rv = (obj.get("metadata") or {}).get("resourceVersion")
     return str(rv) if rv else None
-
-
-def _problem_from_error(ref: ObjRef, err: KubeApiError, prefix: str = "") -> ApplyProblem:
-    fields = ", ".join(dict.fromkeys(c.field for c in err.causes if c.field))
-    return ApplyProblem(ref, f"{prefix}{describe(err)}", reason=err.reason, field=fields)
-
-
-def _immutable_problem(ref: ObjRef, err: KubeApiError) -> ApplyProblem:
-    fields = immutable_fields(err)
-    message = (
-        f"{join_fields(fields)} cannot be changed in place (immutable); the change needs "
-        f"{ref} to be deleted and re-created: {RECREATE_HINT}. API server: {describe(err)}"
-    )
-    return ApplyProblem(ref, message, reason="Immutable", field=", ".join(fields))
 
 
 class Applier:
@@ -169,111 +75,6 @@ class Applier:
         self.crd_timeout = crd_timeout
         self.delete_timeout = delete_timeout
 
-    # ---- preparing -----------------------------------------------------------------
-
-    def _targets(
-        self, objects: Sequence[dict[str, Any]], owner: tuple[str, str] | None
-    ) -> tuple[list[_Target], list[ApplyProblem]]:
-        targets: list[_Target] = []
-        problems: list[ApplyProblem] = []
-        for index, raw in enumerate(objects):
-            missing = missing_identity(raw)
-            if missing:
-                ref = ObjRef.of(raw)
-                problems.append(
-                    ApplyProblem(
-                        ref,
-                        f"object #{index + 1} has no {', '.join(missing)}",
-                        reason="Malformed",
-                    )
-                )
-                continue
-            obj = clean(raw)
-            if owner is not None:
-                mark_owned(obj, *owner)
-            targets.append(_Target(obj, ObjRef.of(obj)))
-        return targets, problems
-
-    @staticmethod
-    def _duplicate_problems(targets: Sequence[_Target]) -> list[ApplyProblem]:
-        """Objects rendered twice (by identity: group/kind/namespace/name, any version)."""
-        seen: dict[tuple[str, str, str, str], ObjRef] = {}
-        problems = []
-        for target in targets:
-            key = ordering.identity(target.ref)
-            if key in seen:
-                problems.append(
-                    ApplyProblem(
-                        target.ref,
-                        f"rendered twice (also as {seen[key].api_version} {seen[key]})",
-                        reason="Duplicate",
-                    )
-                )
-            seen[key] = target.ref
-        return problems
-
-    async def _resolve(self, targets: Sequence[_Target]) -> list[_Target]:
-        """Attach discovery info and normalise scope; return the targets still unknown."""
-        infos = await self.discovery.resolve_many((t.ref.api_version, t.ref.kind) for t in targets)
-        unknown = []
-        for target in targets:
-            info = infos[(target.ref.api_version, target.ref.kind)]
-            if info is None:
-                unknown.append(target)
-                continue
-            target.info = info
-            set_namespace(target.obj, info.namespaced)
-            target.ref = ObjRef.of(target.obj)
-        return unknown
-
-    def _scope_problems(self, targets: Sequence[_Target]) -> list[ApplyProblem]:
-        return [
-            ApplyProblem(
-                t.ref,
-                f"{t.ref.kind} is namespaced but the object has no metadata.namespace",
-                reason="NoNamespace",
-            )
-            for t in targets
-            if t.info is not None and t.info.namespaced and not t.ref.namespace
-        ]
-
-    @staticmethod
-    def _crds_in(targets: Sequence[_Target]) -> dict[tuple[str, str], str]:
-        """(group, kind) -> CRD name, for CRDs of the batch."""
-        out = {}
-        for t in targets:
-            if (t.ref.group, t.ref.kind) == ordering.CRD:
-                spec = t.obj.get("spec") or {}
-                kind = str((spec.get("names") or {}).get("kind", ""))
-                out[(str(spec.get("group", "")), kind)] = t.ref.name
-        return out
-
-    def _unknown_problems(
-        self, unknown: Sequence[_Target], crds: dict[tuple[str, str], str]
-    ) -> list[ApplyProblem]:
-        problems = []
-        for t in unknown:
-            crd = crds.get((t.ref.group, t.ref.kind))
-            if crd:
-                problems.append(
-                    ApplyProblem(
-                        t.ref,
-                        f"deferred: needs CRD {crd} (in this batch, not yet established)",
-                        reason="Deferred",
-                        deferred=True,
-                    )
-                )
-            else:
-                problems.append(
-                    ApplyProblem(
-                        t.ref,
-                        f"the cluster serves no {t.ref.kind} in {t.ref.api_version} "
-                        "(is its CRD installed, or the apiVersion misspelt?)",
-                        reason="UnknownKind",
-                    )
-                )
-        return problems
-
     # ---- requests ------------------------------------------------------------------
 
     def _apply_params(self, *, dry_run: bool) -> dict[str, str]:
@@ -284,7 +85,7 @@ class Applier:
             params["dryRun"] = "All"
         return params
 
-    async def _patch(self, target: _Target, *, dry_run: bool) -> dict[str, Any]:
+    async def _patch(self, target: Target, *, dry_run: bool) -> dict[str, Any]:
         result = await request(
             self.client,
             "PATCH",
@@ -321,11 +122,11 @@ class Applier:
     ) -> list[Preview]:
         """For each object: the live object and what it would be after applying (server-side
         dry-run, so defaulting and admission are the cluster's own). Nothing is written."""
-        targets, problems = self._targets(objects, owner=(environment, app))
-        unknown = {t.ref for t in await self._resolve(targets)}
+        targets, problems = targets_of(objects, owner=(environment, app))
+        unknown = {t.ref for t in await resolve_targets(self.discovery, targets)}
         bad = {p.ref: p.message for p in problems}
 
-        async def one(t: _Target) -> Preview:
+        async def one(t: Target) -> Preview:
             if t.ref in unknown:
                 return Preview(t.ref, None, None, f"{t.ref.kind} is not served by the cluster")
             if t.ref in bad:
@@ -365,11 +166,11 @@ class Applier:
         With `owner` (environment, app), the objects carry the ownership markers apply
         adds, so that `predicted`, when given, is filled with what each object that passed
         would be after that apply (the dry-run's answer)."""
-        targets, problems = self._targets(objects, owner=owner)
-        unknown = await self._resolve(targets)
-        problems += self._duplicate_problems(targets)
-        problems += self._unknown_problems(unknown, self._crds_in(targets))
-        problems += self._scope_problems(targets)
+        targets, problems = targets_of(objects, owner=owner)
+        unknown = await resolve_targets(self.discovery, targets)
+        problems += duplicate_problems(targets)
+        problems += unknown_problems(unknown, crds_in(targets))
+        problems += scope_problems(targets)
         bad = {p.ref for p in problems}
         ready = [t for t in targets if t.info is not None and t.ref not in bad]
 
@@ -395,7 +196,7 @@ class Applier:
             else:
                 checked.append(t)
 
-        async def one(t: _Target) -> ApplyProblem | None:
+        async def one(t: Target) -> ApplyProblem | None:
             try:
                 answer = await self._patch(t, dry_run=True)
             except KubeApiError as err:
@@ -409,8 +210,8 @@ class Applier:
                             field=", ".join(immutable_fields(err)),
                             deferred=True,
                         )
-                    return _immutable_problem(t.ref, err)
-                return _problem_from_error(t.ref, err)
+                    return immutable_problem(t.ref, err)
+                return problem_from_error(t.ref, err)
             if live_versions is not None:
                 live_versions[t.ref] = _resource_version(answer)
             if predicted is not None:
@@ -449,12 +250,12 @@ class Applier:
             raise ValueError(
                 f"immutable_policy must be 'fail' or 'recreate', not {immutable_policy!r}"
             )
-        targets, problems = self._targets(objects, owner=(environment, app))
-        unknown = await self._resolve(targets)
-        crds = self._crds_in(targets)
-        problems += self._duplicate_problems(targets)
-        problems += [p for p in self._unknown_problems(unknown, crds) if not p.deferred]
-        problems += self._scope_problems(targets)
+        targets, problems = targets_of(objects, owner=(environment, app))
+        unknown = await resolve_targets(self.discovery, targets)
+        crds = crds_in(targets)
+        problems += duplicate_problems(targets)
+        problems += [p for p in unknown_problems(unknown, crds) if not p.deferred]
+        problems += scope_problems(targets)
         if problems:
             raise ApplyError(problems)  # nothing written yet
 
@@ -469,10 +270,10 @@ class Applier:
         if crd_targets:
             await self._await_crds(crd_targets, result)
         if unknown:
-            still = await self._resolve(unknown)
+            still = await resolve_targets(self.discovery, unknown)
             if still:
-                raise ApplyError(self._unknown_problems(still, {}), result)
-            scope = self._scope_problems(unknown)
+                raise ApplyError(unknown_problems(still, {}), result)
+            scope = scope_problems(unknown)
             if scope:
                 raise ApplyError(scope, result)
 
@@ -486,7 +287,7 @@ class Applier:
 
     async def _apply_run(
         self,
-        run: Sequence[_Target],
+        run: Sequence[Target],
         result: ApplyResult,
         policy: ImmutablePolicy,
         known: Mapping[ObjRef, str | None],
@@ -514,7 +315,7 @@ class Applier:
 
     async def _apply_one(
         self,
-        target: _Target,
+        target: Target,
         policy: ImmutablePolicy,
         known: Mapping[ObjRef, str | None],
         skip: frozenset[ObjRef],
@@ -533,18 +334,18 @@ class Applier:
                 after = await self._patch(target, dry_run=False)
             except KubeApiError as err:
                 if not is_immutable_error(err):
-                    return _problem_from_error(target.ref, err)
+                    return problem_from_error(target.ref, err)
                 current = await self._get(target.path) if policy == "recreate" else None
                 if current is None:
-                    return _immutable_problem(target.ref, err)
+                    return immutable_problem(target.ref, err)
                 return await self._recreate(target, current)
         except KubeApiError as err:
-            return _problem_from_error(target.ref, err)
+            return problem_from_error(target.ref, err)
         if before_rv is None:
             return "created"
         return "unchanged" if before_rv == _resource_version(after) else "changed"
 
-    async def _recreate(self, target: _Target, live: dict[str, Any]) -> str | ApplyProblem:
+    async def _recreate(self, target: Target, live: dict[str, Any]) -> str | ApplyProblem:
         uid = (live.get("metadata") or {}).get("uid")
         body = {
             "apiVersion": "v1",
@@ -556,7 +357,7 @@ class Applier:
             await request(self.client, "DELETE", target.path, body=body)
         except KubeApiError as err:
             if not err.not_found:
-                return _problem_from_error(target.ref, err, "re-create: delete failed: ")
+                return problem_from_error(target.ref, err, "re-create: delete failed: ")
 
         async def gone() -> bool | None:
             current = await self._get(target.path)
@@ -576,10 +377,10 @@ class Applier:
         await self._patch(target, dry_run=False)
         return "recreated"
 
-    async def _await_crds(self, crds: Sequence[_Target], result: ApplyResult) -> None:
+    async def _await_crds(self, crds: Sequence[Target], result: ApplyResult) -> None:
         """Wait (with a deadline) until every CRD is Established, then teach discovery."""
 
-        async def established(t: _Target) -> ApplyProblem | None:
+        async def established(t: Target) -> ApplyProblem | None:
             last: dict[str, str] = {}
 
             async def check() -> dict[str, Any] | None:

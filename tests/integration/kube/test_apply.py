@@ -10,8 +10,9 @@ from lightkube import AsyncClient, Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Service
 
-from shiplane.kube.apply import Applier, ApplyError, blocking
+from shiplane.kube.apply import Applier
 from shiplane.kube.apply_rest import KubeApiError, request
+from shiplane.kube.apply_results import ApplyError, blocking
 from shiplane.kube.ownership import (
     APP_LABEL,
     ENVIRONMENT_LABEL,

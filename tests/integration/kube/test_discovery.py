@@ -7,9 +7,9 @@ import uuid
 import pytest
 from lightkube import AsyncClient
 
-from shiplane.kube.apply import poll
 from shiplane.kube.apply_rest import request
 from shiplane.kube.discovery import Discovery
+from shiplane.kube.polling import poll
 from tests.integration.kube import manifests as m
 
 pytestmark = [pytest.mark.cluster, pytest.mark.anyio]

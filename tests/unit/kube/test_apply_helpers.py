@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from shiplane.kube.apply import ApplyError, ApplyProblem, blocking
 from shiplane.kube.apply_objects import (
     clean,
     describe,
@@ -21,6 +20,7 @@ from shiplane.kube.apply_objects import (
     set_namespace,
 )
 from shiplane.kube.apply_rest import Cause, KubeApiError
+from shiplane.kube.apply_results import ApplyError, ApplyProblem, blocking
 from shiplane.kube.ownership import OWNER_ANNOTATION, PRUNE_ANNOTATION
 from shiplane.kube.prune import refusal, stale_refs
 from shiplane.kube.refs import ObjRef

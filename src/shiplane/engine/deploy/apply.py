@@ -18,8 +18,8 @@ from shiplane.engine.deploy.plan import AppPlan, dependency_levels
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.deploy.text import describe
 from shiplane.engine.faults import fault_point
-from shiplane.kube.apply import ApplyError, ApplyResult
 from shiplane.kube.apply_objects import clean, mark_owned
+from shiplane.kube.apply_results import ApplyError, ApplyResult
 from shiplane.kube.refs import ObjRef
 from shiplane.kube.watchcache import answers_live
 from shiplane.store import deploys

@@ -15,7 +15,7 @@ from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.deploy.text import problems_text
-from shiplane.kube.apply import blocking
+from shiplane.kube.apply_results import blocking
 from shiplane.kube.ownership import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from shiplane.kube.refs import ObjRef
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from shiplane.domain.errors import ShiplaneError
 from shiplane.gitops.errors import GitError, RenderError
-from shiplane.kube.apply import ApplyError, ApplyProblem
+from shiplane.kube.apply_results import ApplyError, ApplyProblem
 
 
 def describe(exc: BaseException | None) -> str:
