@@ -48,7 +48,8 @@ from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
 from shiplane.kube.refs import ObjRef
-from shiplane.kube.watchcache import ClusterWatchCache, ResourceKind
+from shiplane.kube.watch_objects import ResourceKind
+from shiplane.kube.watchcache import ClusterWatchCache
 from shiplane.store import deploys
 from shiplane.store.db import Database
 from shiplane.store.leases import LeaseLostError

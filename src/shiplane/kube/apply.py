@@ -42,17 +42,13 @@ from shiplane.kube.discovery import Discovery, info_from_crd
 from shiplane.kube.polling import poll
 from shiplane.kube.prune import PruneResult, prune
 from shiplane.kube.refs import ObjRef
+from shiplane.kube.watch_objects import resource_version_of
 
 ImmutablePolicy = Literal["fail", "recreate"]
 T = TypeVar("T")
 A = TypeVar("A")
 
 CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-
-
-def _resource_version(obj: Mapping[str, Any]) -> str | None:
-    rv = (obj.get("metadata") or {}).get("resourceVersion")
-    return str(rv) if rv else None
 
 
 class Applier:
@@ -213,7 +209,7 @@ class Applier:
                     return immutable_problem(t.ref, err)
                 return problem_from_error(t.ref, err)
             if live_versions is not None:
-                live_versions[t.ref] = _resource_version(answer)
+                live_versions[t.ref] = resource_version_of(answer)
             if predicted is not None:
                 predicted[t.ref] = answer
             return None
@@ -329,7 +325,7 @@ class Applier:
                 before_rv = known[target.ref]
             else:
                 live = await self._get(target.path)
-                before_rv = None if live is None else _resource_version(live)
+                before_rv = None if live is None else resource_version_of(live)
             try:
                 after = await self._patch(target, dry_run=False)
             except KubeApiError as err:
@@ -343,7 +339,7 @@ class Applier:
             return problem_from_error(target.ref, err)
         if before_rv is None:
             return "created"
-        return "unchanged" if before_rv == _resource_version(after) else "changed"
+        return "unchanged" if before_rv == resource_version_of(after) else "changed"
 
     async def _recreate(self, target: Target, live: dict[str, Any]) -> str | ApplyProblem:
         uid = (live.get("metadata") or {}).get("uid")

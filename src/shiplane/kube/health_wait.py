@@ -21,7 +21,7 @@ from lightkube.core.exceptions import ApiError
 from shiplane.domain.health import HealthStatus
 from shiplane.kube.health import DEFAULT_POLICY, AppHealth, Health, HealthPolicy, aggregate, assess
 from shiplane.kube.refs import ObjRef
-from shiplane.kube.watchcache import ResourceKind, as_dict, dict_resource
+from shiplane.kube.watch_objects import ResourceKind, as_dict, dict_resource
 
 Resolver = Callable[[str, str], ResourceKind]
 

@@ -22,7 +22,8 @@ from shiplane.kube.drift import AppSync, DriftDetector
 from shiplane.kube.masking import MASK
 from shiplane.kube.ownership import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from shiplane.kube.refs import ObjRef
-from shiplane.kube.watchcache import ClusterWatchCache, ResourceKind, dict_resource
+from shiplane.kube.watch_objects import ResourceKind, dict_resource
+from shiplane.kube.watchcache import ClusterWatchCache
 from shiplane.localcluster.cluster import ClusterState
 
 pytestmark = pytest.mark.cluster

@@ -13,7 +13,7 @@ from shiplane.kube.connection import connect
 from shiplane.kube.health import AppHealth
 from shiplane.kube.health_wait import HealthTimeout, check_health, wait_healthy
 from shiplane.kube.refs import ObjRef
-from shiplane.kube.watchcache import ResourceKind, dict_resource
+from shiplane.kube.watch_objects import ResourceKind, dict_resource
 from shiplane.localcluster.cluster import ClusterState
 
 pytestmark = pytest.mark.cluster

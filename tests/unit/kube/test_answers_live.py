@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from shiplane.kube.watchcache import answers_live, compact
+from shiplane.kube.watch_objects import answers_live, compact
 
 
 def live() -> dict[str, Any]:

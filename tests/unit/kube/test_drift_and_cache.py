@@ -14,7 +14,8 @@ from shiplane.domain.health import SyncStatus
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import DriftDetector
 from shiplane.kube.refs import ObjRef
-from shiplane.kube.watchcache import ClusterWatchCache, ResourceKind, compact, guess_plural
+from shiplane.kube.watch_objects import ResourceKind, compact, guess_plural
+from shiplane.kube.watchcache import ClusterWatchCache
 
 
 def cm(name: str, color: str, rv: int) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from shiplane.engine.faults import fault_point
 from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.kube.apply_results import ApplyError, ApplyResult
 from shiplane.kube.refs import ObjRef
-from shiplane.kube.watchcache import answers_live
+from shiplane.kube.watch_objects import answers_live
 from shiplane.store import deploys
 from shiplane.store.leases import LeaseLostError
 
