@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shiplane.gitops.errors import GitError
-from shiplane.gitops.process import ProcessResult, ProcessStartError, run_process
+from shiplane.gitops.process import (
+    ProcessResult,
+    ProcessStartError,
+    run_process,
+    run_process_sync,
+)
 from shiplane.gitops.redact import scrub, tail
 
 ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
@@ -83,6 +88,9 @@ def config_options(author_name: str, author_email: str) -> tuple[str, ...]:
         "commit.gpgSign": "false",
         "tag.gpgSign": "false",
         "gc.autoDetach": "false",  # no background gc outliving the command
+        # No housekeeping process after every commit and fetch: the workspace runs it
+        # itself now and then, off the hot path (workspace.MAINTAIN_EVERY).
+        "maintenance.auto": "false",
         "advice.detachedHead": "false",
         "init.defaultBranch": "main",
         "rebase.autoStash": "false",
@@ -130,6 +138,25 @@ class GitRunner:
                 returncode=result.returncode,
             )
         if check and result.returncode != 0:
+            raise self.error(args, result)
+        return result
+
+    def run_sync(
+        self,
+        *args: str,
+        cwd: Path | None,
+        check: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> ProcessResult:
+        """`run` in a worker thread (background housekeeping, never the hot path)."""
+        argv = (self.binary, *self.options, *args)
+        env = {**self.env, **(extra_env or {})}
+        STARTED[args[0] if args else ""] += 1
+        try:
+            result = run_process_sync(argv, cwd=cwd, env=env, timeout=self.timeout)
+        except ProcessStartError as exc:
+            raise GitError(str(exc), command=self.shown(args)) from None
+        if result.timed_out or (check and result.returncode != 0):
             raise self.error(args, result)
         return result
 

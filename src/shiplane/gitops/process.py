@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,3 +120,30 @@ async def run_process(
     stderr = err_task.result() if err_task in done else b""
     returncode = proc.returncode if proc.returncode is not None else -9
     return ProcessResult(tuple(argv), -9 if timed_out else returncode, stdout, stderr, timed_out)
+
+
+def run_process_sync(
+    argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str], timeout: float
+) -> ProcessResult:
+    """`run_process` for a worker thread (background work that must not be an asyncio
+    task: one cancelled while starting its child can hang the loop's shutdown)."""
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ProcessStartError(exc.errno, f"cannot run {argv[0]}: {exc.strerror}") from exc
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        return ProcessResult(tuple(argv), -9, stdout, stderr, True)
+    return ProcessResult(tuple(argv), proc.returncode, stdout, stderr, False)

@@ -3,9 +3,11 @@
 Exports use a private index and `git checkout-index`, not `git archive` (which honours
 export-ignore/export-subst attributes and would drop or rewrite files); symlinks that
 point out of the tree are removed. An export is made in a temporary sibling and renamed
-into place, so a reader never sees half a tree. Every commit a deploy makes is exported,
-so every few exports a background prune deletes the trees beyond the most recently used
-ones that nobody has read for a while (`read` marks a tree used).
+into place, so a reader never sees half a tree. The commit a deploy pushes is exported
+ahead, in the background (the next deploy most likely starts from it). Every commit is
+exported sooner or later, so every few exports a background prune deletes the trees
+beyond the most recently used ones that nobody has read for a while (`read` marks a tree
+used).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import structlog
 
+from shiplane.gitops.errors import GitError
 from shiplane.gitops.gitcmd import GitRunner
 from shiplane.gitops.treecheck import remove_escaping_symlinks
 
@@ -33,13 +38,18 @@ TREE_IDLE_SECONDS = 600.0
 
 
 class TreeCache:
-    """The exported trees of one working copy (`repo_dir`), in `trees_dir`."""
+    """The exported trees of one working copy (`repo_dir`), in `trees_dir`.
+
+    Background work (exporting ahead, pruning) runs on `background`, a single worker
+    thread owned by the workspace, never as an asyncio task: a task cancelled while
+    starting a child process can hang the event loop's shutdown."""
 
     def __init__(
         self,
         git: GitRunner,
         repo_dir: Path,
         trees_dir: Path,
+        background: Executor,
         *,
         kept: int = TREES_KEPT,
         idle: float = TREE_IDLE_SECONDS,
@@ -49,9 +59,11 @@ class TreeCache:
         self.repo_dir = repo_dir
         self.trees_dir = trees_dir
         self.kept, self.idle = kept, idle
+        self._background = background
         self._label = label  # the remote, as logs may show it
+        self._count = threading.Lock()
         self._exports = 0
-        self._pruning: asyncio.Task[None] | None = None
+        self._ahead: dict[str, Future[Path]] = {}  # exports ahead, under way, by sha
 
     def cached(self, full_sha: str) -> Path | None:
         """The export of `full_sha` if it was made already (marked used)."""
@@ -62,23 +74,60 @@ class TreeCache:
         return dest
 
     async def read(self, full_sha: str) -> Path:
-        """The export of commit `full_sha`, made now if needed; shared, read-only."""
+        """The export of commit `full_sha`, made now if needed (or joined, when it is
+        being exported ahead); shared, read-only."""
         found = self.cached(full_sha)
         if found is not None:
             return found
-        dest = self.trees_dir / full_sha
-        self.trees_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{full_sha[:12]}.", dir=self.trees_dir))
+        ahead = self._ahead.get(full_sha)
+        if ahead is not None:
+            with contextlib.suppress(GitError, OSError):
+                return await asyncio.shield(asyncio.wrap_future(ahead))
+        tmp = self._new_tmp(full_sha)
         try:
             await self.checkout_into(full_sha, tmp)
-            _publish_dir(tmp, dest)
+            return self._publish(full_sha, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def prefetch(self, full_sha: str) -> None:
+        """Export `full_sha` in the background: the commit a deploy just pushed is the head
+        the next deploy most likely starts from, so its export is ready by then."""
+        if self.cached(full_sha) is None and full_sha not in self._ahead:
+            future = self._background.submit(self._export_ahead, full_sha)
+            self._ahead[full_sha] = future
+            future.add_done_callback(lambda _: self._ahead.pop(full_sha, None))
+
+    def _export_ahead(self, full_sha: str) -> Path:
+        if (found := self.cached(full_sha)) is not None:
+            return found
+        tmp = self._new_tmp(full_sha)
+        try:
+            with tempfile.TemporaryDirectory(dir=self.trees_dir.parent) as scratch:
+                env = _private_index(scratch)
+                self._git.run_sync("read-tree", full_sha, cwd=self.repo_dir, extra_env=env)
+                self._git.run_sync(*_checkout_index(tmp), cwd=self.repo_dir, extra_env=env)
+            remove_escaping_symlinks(tmp)
+            return self._publish(full_sha, tmp)
+        except Exception as exc:
+            log.info("git.trees.export_ahead_failed", sha=full_sha, error=str(exc))
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _new_tmp(self, full_sha: str) -> Path:
+        self.trees_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{full_sha[:12]}.", dir=self.trees_dir))
+
+    def _publish(self, full_sha: str, tmp: Path) -> Path:
+        dest = self.trees_dir / full_sha
+        _publish_dir(tmp, dest)
         _mark_used(dest)
-        self._exports += 1
-        if self._exports % PRUNE_EVERY == 0 and self._pruning is None:
-            # Off the hot path: deleting a tree costs a syscall per file.
-            self._pruning = asyncio.create_task(self._prune_in_background())
+        with self._count:
+            self._exports += 1
+            due = self._exports % PRUNE_EVERY == 0
+        if due:  # off the hot path: deleting a tree costs a syscall per file
+            self._background.submit(self._prune_logged)
         return dest
 
     async def export_into(self, full_sha: str, dest: Path) -> None:
@@ -88,12 +137,9 @@ class TreeCache:
 
     async def checkout_into(self, full_sha: str, dest: Path) -> None:
         with tempfile.TemporaryDirectory(dir=self.trees_dir.parent) as scratch:
-            env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+            env = _private_index(scratch)
             await self._git.run("read-tree", full_sha, cwd=self.repo_dir, extra_env=env)
-            await self._git.run(
-                "checkout-index", "--all", "--force", f"--prefix={dest}{os.sep}",
-                cwd=self.repo_dir, extra_env=env,
-            )  # fmt: skip
+            await self._git.run(*_checkout_index(dest), cwd=self.repo_dir, extra_env=env)
         remove_escaping_symlinks(dest)
 
     def prune(self, keep: int | None = None, idle: float | None = None) -> list[str]:
@@ -117,15 +163,22 @@ class TreeCache:
             removed.append(old.name)
         return removed
 
-    async def _prune_in_background(self) -> None:
+    def _prune_logged(self) -> None:
         try:
-            removed = await asyncio.to_thread(self.prune)
+            removed = self.prune()
             if removed:
                 log.info("git.trees.pruned", remote=self._label, count=len(removed))
         except Exception:  # never fatal: the next round tries again
             log.exception("git.trees.prune_failed", remote=self._label)
-        finally:
-            self._pruning = None
+
+
+def _private_index(scratch: str) -> dict[str, str]:
+    # A private index and `checkout-index` give the files exactly as committed.
+    return {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+
+
+def _checkout_index(dest: Path) -> tuple[str, ...]:
+    return ("checkout-index", "--all", "--force", f"--prefix={dest}{os.sep}")
 
 
 def _mark_used(tree: Path) -> None:

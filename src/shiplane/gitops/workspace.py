@@ -30,6 +30,7 @@ import random
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,8 @@ _TRANSIENT = (
 _NETWORK_TRIES = 3
 # In `.git/` while commit_and_push changes the working copy (see the module docstring).
 _WRITING_MARKER = "shiplane-writing"
+MAINTAIN_EVERY = 50
+"""Commits between two runs of git's housekeeping (in the background)."""
 # Texts of `git push --porcelain` / stderr that mean "someone else moved the branch":
 # worth a fetch, rebase and retry. Anything else (auth, hooks, network) is an error.
 _RETRYABLE_PUSH = (
@@ -128,6 +131,7 @@ class GitWorkspace:
         lock_timeout: float = 300.0,
         trees_kept: int = TREES_KEPT,
         tree_idle: float = TREE_IDLE_SECONDS,
+        maintain_every: int = MAINTAIN_EVERY,
     ) -> None:
         clean_url, user, password = split_userinfo(remote_url)
         if credentials is None and password is not None:
@@ -163,14 +167,19 @@ class GitWorkspace:
             timeout=timeout,
         )
         self._origin = f"refs/remotes/origin/{branch}"
+        # One worker thread for housekeeping and exports ahead (trees.py says why not
+        # asyncio tasks); FIFO, so `settle` can wait for everything submitted before it.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shiplane-git")
         self.trees = TreeCache(
             self._git,
             self.repo_dir,
             self.trees_dir,
+            self._background,
             kept=trees_kept,
             idle=tree_idle,
             label=scrub(self.remote_url),
         )
+        self._commits, self._maintain_every = 0, maintain_every
         self.on_head: list[Callable[[str], None]] = []
         """Told the remote head after each sync and push (the config watcher looks then
         instead of waiting for its next poll). Called synchronously: keep it cheap."""
@@ -281,7 +290,30 @@ class GitWorkspace:
                 raise
             self._writing(False)  # every way out of the loop leaves HEAD pushed and clean
         self._tell_head(result.sha)
+        if result.created:
+            self.trees.prefetch(result.sha)
+            self._commits += 1
+            if self._commits % self._maintain_every == 0:
+                self._maintain_in_background()
         return result
+
+    def _maintain_in_background(self) -> None:
+        """git's own housekeeping (packing loose objects), which the commands we run do
+        not start by themselves (`maintenance.auto=false`: a process per commit and
+        fetch on the hot path); it does work only past git's thresholds."""
+
+        def maintain() -> None:
+            try:
+                self._git.run_sync("maintenance", "run", "--auto", "--quiet", cwd=self.repo_dir)
+            except GitError as exc:
+                log.info("git.maintenance_failed", remote=self._shown_url, error=str(exc))
+
+        self._background.submit(maintain)
+
+    async def settle(self) -> None:
+        """Wait for the background work submitted so far (exports ahead, pruning,
+        housekeeping): for tests and tools."""
+        await asyncio.wrap_future(self._background.submit(lambda: None))
 
     async def _commit_loop(
         self,
@@ -459,7 +491,14 @@ class GitWorkspace:
     async def _fetch(self) -> None:
         refspec = f"+refs/heads/{self.branch}:{self._origin}"
         result = await self._network(
-            "fetch", "--quiet", "--no-tags", "--prune", "origin", refspec, cwd=self.repo_dir
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--prune",
+            "--no-write-fetch-head",
+            "origin",
+            refspec,
+            cwd=self.repo_dir,
         )
         if not result.ok:
             raise self._git.error(

@@ -125,12 +125,21 @@ def test_a_sync_sends_no_apply_for_objects_the_watch_cache_shows_unchanged(
     deployer.on_applied = drift.on_applied  # as DriftSupervisor wires them
     deployer.live_objects = drift.live
 
-    def versions() -> dict[str, str]:
+    def versions() -> dict[str, Any]:
+        """What a write by Shiplane would change: the Deployment's generation and the time
+        of Shiplane's own managedFields entry (its controller keeps writing the status
+        while the rollout goes on, so its resourceVersion may move), the others'
+        resourceVersions (nobody else writes them)."""
         from lightkube.resources.core_v1 import ConfigMap, Service
 
+        deployment = env.kube.get(Deployment, "web", namespace=ns).metadata
+        ours = [m.time for m in deployment.managedFields or [] if m.manager == "shiplane"]
         return {
-            kind.__name__: env.kube.get(kind, name, namespace=ns).metadata.resourceVersion
-            for kind, name in ((Deployment, "web"), (Service, "web"), (ConfigMap, "web-config"))
+            "Deployment": (deployment.generation, ours),
+            **{
+                kind.__name__: env.kube.get(kind, name, namespace=ns).metadata.resourceVersion
+                for kind, name in ((Service, "web"), (ConfigMap, "web-config"))
+            },
         }
 
     def synced() -> bool:

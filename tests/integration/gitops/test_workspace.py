@@ -387,11 +387,42 @@ def test_exported_trees_are_pruned_by_themselves(
                 **promotion(f"prm-{n}", "web"),
             )
             await ws.read_tree(result.sha)
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert others, "the 8th export starts a prune in the background"
-        await asyncio.wait_for(asyncio.gather(*others), 30)
+        await asyncio.wait_for(ws.settle(), 30)  # the 8th export starts a prune
         return sorted(p.name for p in ws.trees_dir.iterdir())
 
     left = asyncio.run(scenario())
     assert len(left) == 2
     assert git("rev-parse", "main", cwd=bare).strip() in left  # the newest stays
+
+
+def test_a_pushed_commit_is_exported_ahead_and_housekeeping_runs_now_and_then(
+    bare_repo: BareRepoFactory, tmp_path: Path
+) -> None:
+    """The commit a deploy pushes is the next deploy's likely head: its tree is exported
+    in the background, so reading it later runs no git. git's own housekeeping, which no
+    command starts by itself (a process per commit), runs every few commits instead."""
+    bare = bare_repo()
+    ws = GitWorkspace(str(bare), tmp_path / "cache", maintain_every=2)
+
+    async def others() -> None:
+        await asyncio.wait_for(ws.settle(), 30)
+
+    async def scenario() -> tuple[Counter[str], Counter[str], str]:
+        before = gitcmd.STARTED.copy()
+        first = await ws.commit_and_push(
+            {pin_path("qa", "web"): pin_bytes("web", "1.0.0")}, **promotion("prm-1", "web")
+        )
+        await others()
+        reading = gitcmd.STARTED.copy()
+        tree = await ws.read_tree(first.sha)
+        assert (tree / pin_path("qa", "web")).read_bytes() == pin_bytes("web", "1.0.0")
+        read_cost = gitcmd.STARTED - reading
+        await ws.commit_and_push(
+            {pin_path("qa", "web"): pin_bytes("web", "1.0.1")}, **promotion("prm-2", "web")
+        )
+        await others()
+        return read_cost, gitcmd.STARTED - before, first.sha
+
+    read_cost, spent, _ = asyncio.run(scenario())
+    assert read_cost == Counter()  # exported ahead, in the background
+    assert spent["maintenance"] == 1  # after the 2nd commit, once
