@@ -391,7 +391,9 @@ def test_with_verifications_fills_ready_and_first_verification():
     assert a.ready_at == at(8) and a.first_verification_of == {"web"}
     assert b.ready_at == at(8) and b.first_verification_of == frozenset()
     (gone,) = with_verifications(
-        [promotion(env="old", created=1, moves=[])], facts, rules  # type: ignore[arg-type]
+        [promotion(env="old", created=1, moves=[])],
+        facts,
+        rules,  # type: ignore[arg-type]
     )
     assert gone.ready_at is None
 

@@ -193,8 +193,7 @@ def with_verifications(
         firsts = frozenset(
             app
             for app in h.apps
-            if getattr(first.get((h.release_id, h.environment, app)), "promotion_id", None)
-            == h.id
+            if getattr(first.get((h.release_id, h.environment, app)), "promotion_id", None) == h.id
         )
         result.append(replace(h, ready_at=ready, first_verification_of=firsts))
     return result
