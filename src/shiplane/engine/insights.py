@@ -43,8 +43,15 @@ def time_range(
 ) -> tuple[datetime, datetime]:
     """[since, until) in UTC: `until` defaults to now, `since` to 30 days before `until`;
     a time without a zone is UTC."""
-    end = _utc(until) if until is not None else now
-    start = _utc(since) if since is not None else end - DEFAULT_RANGE
+    try:
+        end = _utc(until) if until is not None else now
+        start = _utc(since) if since is not None else end - DEFAULT_RANGE
+    except OverflowError:  # year 1 minus 30 days, or an offset past the calendar's edge
+        raise InsightsRangeError(
+            "since" if since is not None else "until",
+            "the range falls outside the calendar (before year 1 or after year 9999)",
+            "give times between year 1 and 9999",
+        ) from None
     if start >= end:
         raise InsightsRangeError(
             "since",

@@ -183,3 +183,10 @@ def test_the_default_range_is_the_last_30_days(w: World) -> None:
     w.clock.advance(MIN)
     naive = insights(w.rt.db, None, since=T0.replace(tzinfo=None), until=None, clock=w.clock)
     assert naive.since == T0 and naive.production is None  # no project: no tiers
+
+
+def test_a_range_past_the_calendar_is_refused_not_a_crash(w: World) -> None:
+    from datetime import UTC, datetime
+
+    with pytest.raises(InvalidError, match="outside the calendar"):
+        insights(w.rt.db, w.rt.project, until=datetime(1, 1, 2, tzinfo=UTC))
