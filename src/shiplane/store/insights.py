@@ -1,10 +1,10 @@
-"""The records insights are computed from, read in three queries.
+"""The records insights are computed from, read in a few queries.
 
 1. Promotions that matter to [since, until): created before `until`, and changed at or
    after `since` or still open (index `ix_promotions_updated_at`, and
    `ix_promotions_environment_state` for the open ones), with their release's creation.
 2. Their state moves (`-> State` steps) and gate evaluations (`gates` steps), by the
-   promotion index of `promotion_steps`.
+   promotion index of `promotion_steps` (in chunks of ids).
 3. Every verification of their releases (index `ix_verifications_release_id_environment`):
    when each release became eligible downstream, and which promotion verified it first.
 
@@ -96,34 +96,30 @@ def promotion_histories(
 def _steps(
     s: Session, promotion_ids: Sequence[str]
 ) -> tuple[dict[str, list[Move]], dict[str, list[GateEvaluation]]]:
+    """State moves and gate evaluations, in the order they were recorded. Two queries per
+    chunk of ids, so that only gate evaluations pay for reading their JSON."""
     moves: dict[str, list[Move]] = defaultdict(list)
     evaluations: dict[str, list[GateEvaluation]] = defaultdict(list)
+    step = PromotionStepRow
     for chunk in _chunks(promotion_ids):
-        query = (
-            select(
-                PromotionStepRow.promotion_id,
-                PromotionStepRow.name,
-                PromotionStepRow.started_at,
-                PromotionStepRow.data,
-            )
-            .where(
-                PromotionStepRow.promotion_id.in_(chunk),
-                or_(
-                    PromotionStepRow.name.startswith(MOVE_PREFIX, autoescape=True),
-                    PromotionStepRow.name == GATES_STEP,
-                ),
-            )
-            .order_by(PromotionStepRow.promotion_id, PromotionStepRow.id)
+        moved = (
+            select(step.promotion_id, step.name, step.started_at)
+            .where(step.promotion_id.in_(chunk), step.name.startswith(MOVE_PREFIX, autoescape=True))
+            .order_by(step.promotion_id, step.id)
         )
-        for pid, name, at, data in s.execute(query):
-            if name == GATES_STEP:
-                evaluations[pid].append(GateEvaluation(at, waiting_gates(data)))
-                continue
+        for pid, name, at in s.execute(moved):
             try:
                 state = PromotionState(name[len(MOVE_PREFIX) :])
             except ValueError:
                 continue  # a step written by a newer version: not a state this one knows
             moves[pid].append(Move(at, state))
+        gated = (
+            select(step.promotion_id, step.started_at, step.data)
+            .where(step.promotion_id.in_(chunk), step.name == GATES_STEP)
+            .order_by(step.promotion_id, step.id)
+        )
+        for pid, at, data in s.execute(gated):
+            evaluations[pid].append(GateEvaluation(at, waiting_gates(data)))
     return moves, evaluations
 
 

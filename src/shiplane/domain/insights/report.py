@@ -7,6 +7,7 @@ from the store and hands them here with the environments (and their tiers) in fo
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from shiplane.domain.insights.dora import (
     SECONDS_PER_DAY,
     Dora,
     Failures,
+    Incident,
     dora,
     find_failures,
     merge_incidents,
@@ -138,12 +140,19 @@ def _environments_in_view(
     return infos
 
 
-@dataclass(frozen=True)
 class _Scope:
-    since: datetime
-    until: datetime
-    failures: Failures
-    app: str | None
+    """Measures a set of timelines; incidents are grouped once by (environment, app)."""
+
+    def __init__(
+        self, since: datetime, until: datetime, failures: Failures, app: str | None
+    ) -> None:
+        self.since = since
+        self.until = until
+        self.failures = failures
+        self.app = app
+        self.incidents: dict[tuple[str, str], list[Incident]] = defaultdict(list)
+        for incident in failures.incidents:
+            self.incidents[(incident.environment, incident.app)].append(incident)
 
     def measure(
         self, timelines: Sequence[Timeline], environments: set[str], app: str | None = None
@@ -153,8 +162,9 @@ class _Scope:
         # One failure of a release train counts once (restored when its last app is).
         incidents = merge_incidents(
             i
-            for i in self.failures.incidents
-            if i.environment in environments and (app is None or i.app == app)
+            for (environment, incident_app), found in self.incidents.items()
+            if environment in environments and (app is None or incident_app == app)
+            for i in found
         )
         first = {
             t.history.id
@@ -174,11 +184,12 @@ class _Scope:
     def per_app(
         self, timelines: Sequence[Timeline], environments: set[str], order: dict[str, int]
     ) -> tuple[AppInsights, ...]:
-        apps = {a for t in timelines for a in t.history.apps}
-        if self.app is not None:
-            apps &= {self.app}
-        result = []
-        for name in sorted(apps, key=lambda a: (order.get(a, len(order)), a)):
-            mine = [t for t in timelines if name in t.history.apps]
-            result.append(AppInsights(name, *self.measure(mine, environments, name)))
-        return tuple(result)
+        by_app: dict[str, list[Timeline]] = defaultdict(list)
+        for t in timelines:
+            for name in t.history.apps:
+                if self.app is None or name == self.app:
+                    by_app[name].append(t)
+        return tuple(
+            AppInsights(name, *self.measure(by_app[name], environments, name))
+            for name in sorted(by_app, key=lambda a: (order.get(a, len(order)), a))
+        )
