@@ -74,8 +74,11 @@ def insights(
     }
     with reporting_failures(), open_client() as client:
         report = client.get("/insights", params)
+    if output is OutputFormat.name:  # the environments reported on, one per line
+        emit({"items": report.get("environments") or []}, output, str, name="environment")
+        return
     if output not in (OutputFormat.table, OutputFormat.wide):
-        emit(report, output, lambda _r: "", name="environment")
+        emit(report, output, lambda _r: "")
         return
     wide = output is OutputFormat.wide
     sys.stderr.write(f"{range_line(report)}\n")

@@ -72,6 +72,9 @@ def test_insights_tables_over_the_last_week(cli: Shiplane) -> None:
     ]  # fmt: skip
     assert any(line.startswith("prod ") and "approval 2h" in line for line in lines)
 
+    names = cli("insights", "-o", "name")
+    assert names.stdout.splitlines() == ["dev", "staging", "prod"]
+
     wide = cli("insights", "--env", "prod", "--app", "checkout", "-o", "wide")
     assert wide.returncode == 0, wide.stderr
     rows = [line.split() for line in wide.stdout.splitlines()]
