@@ -246,6 +246,12 @@ def test_a_manual_rollback_makes_the_promotion_it_undid_a_failure():
     assert d.deployments == 2  # it was verified: still a deployment
 
 
+def test_a_manual_rollback_aborted_before_it_deployed_is_no_failure():
+    withdrawn = promotion(created=8, kind="rollback", moves=[(8, S.WAITING), (8.5, S.ABORTED)])
+    d = prod(report(succeeded(1, 2), succeeded(5, 6), withdrawn)).dora
+    assert d.change_failures == 0 and d.unrestored == 0 and d.time_to_restore.count == 0
+
+
 def test_a_manual_rollback_of_a_failed_promotion_is_not_a_second_failure():
     broken = failed(5, 6)
     by_hand = succeeded(8, 9, kind="rollback", first=False)

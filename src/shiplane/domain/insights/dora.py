@@ -83,7 +83,8 @@ def find_failures(timelines: Sequence[Timeline], until: datetime) -> Failures:
             h = t.history
             if h.kind == "normal" and t.failed_after_deploy and t.failed_at is not None:
                 events.append((t.failed_at, 0, "failure", h.id, h.id))
-            if h.kind == "rollback" and h.rollback_of is None and h.created_at < until:
+            withdrawn = t.state is S.ABORTED and t.deployed_at is None
+            if h.kind == "rollback" and h.rollback_of is None and not withdrawn:
                 undone = _running_at(items, h.created_at)
                 cause = h.id
                 if undone is not None and undone.is_normal:
