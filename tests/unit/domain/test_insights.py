@@ -246,6 +246,18 @@ def test_a_manual_rollback_makes_the_promotion_it_undid_a_failure():
     assert d.deployments == 2  # it was verified: still a deployment
 
 
+def test_a_manual_rollback_that_deploys_at_once_still_undoes_the_promotion_before_it():
+    undone = succeeded(5, 6)
+    instant = promotion(
+        created=8,
+        kind="rollback",
+        first=False,
+        moves=[(8, S.WAITING), (8, S.DEPLOYING), (8, S.VERIFYING), (8, S.SUCCEEDED)],
+    )
+    d = prod(report(undone, instant)).dora
+    assert d.change_failures == 1 and d.time_to_restore.p50_seconds == 0.0
+
+
 def test_a_manual_rollback_aborted_before_it_deployed_is_no_failure():
     withdrawn = promotion(created=8, kind="rollback", moves=[(8, S.WAITING), (8.5, S.ABORTED)])
     d = prod(report(succeeded(1, 2), succeeded(5, 6), withdrawn)).dora

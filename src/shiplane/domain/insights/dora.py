@@ -85,7 +85,7 @@ def find_failures(timelines: Sequence[Timeline], until: datetime) -> Failures:
                 events.append((t.failed_at, 0, "failure", h.id, h.id))
             withdrawn = t.state is S.ABORTED and t.deployed_at is None
             if h.kind == "rollback" and h.rollback_of is None and not withdrawn:
-                undone = _running_at(items, h.created_at)
+                undone = _running_at((x for x in items if x is not t), h.created_at)
                 cause = h.id
                 if undone is not None and undone.is_normal:
                     cause = undone.history.id
