@@ -16,6 +16,7 @@ from shiplane.api import (
     routes_deploy,
     routes_events,
     routes_index,
+    routes_insights,
     routes_matrix,
     routes_notifications,
     routes_ops,
@@ -31,6 +32,7 @@ from shiplane.api.middleware import RequestContextMiddleware
 from shiplane.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers, status_title
 from shiplane.api.schemas import Problem
 from shiplane.api.settings import API_PREFIX, ApiSettings
+from shiplane.engine.insights_metrics import InsightsCollector
 from shiplane.store.db import Database
 
 
@@ -66,7 +68,10 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.shiplane = ApiContext(settings=settings, database=db, metrics=metrics)
+    context = ApiContext(settings=settings, database=db, metrics=metrics)
+    app.state.shiplane = context
+    # DORA and flow gauges, from the database, for the project in force at each scrape.
+    metrics.registry.register(InsightsCollector(db, lambda: context.current_project))
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
@@ -79,6 +84,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         routes_audit,
         routes_tokens,
         routes_matrix,
+        routes_insights,
         routes_config,
         routes_deploy,
         routes_notifications,

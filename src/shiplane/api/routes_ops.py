@@ -1,5 +1,6 @@
 """Operational endpoints: liveness, readiness, Prometheus metrics. No authentication,
-so that probes and scrapers need no token (they reveal no project data)."""
+so that probes and scrapers need no token (they reveal environment and app names with
+counts and durations, never release contents, reasons or secrets)."""
 
 from __future__ import annotations
 

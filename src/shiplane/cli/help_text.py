@@ -62,6 +62,7 @@ EXAMPLES: dict[str, str] = {
     "notifications show": "shiplane notifications show dlv-0193a1b2c3d4e5f60718293a4b5c6d7e",
     "notifications retry": "shiplane notifications retry dlv-0193a1b2c3d4e5f60718293a4b5c6d7e",
     "replicas": "shiplane replicas -o wide",
+    "insights": "shiplane insights --env prod --since 7d -o wide",
     "events": "shiplane events --env prod --action promotion.",
     "sync": "shiplane sync staging web",
     "diff": "shiplane diff staging web   |   shiplane diff --envs staging prod",

@@ -43,6 +43,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "notifications": _spec("cmd_notify", "notifications_app", "Notification deliveries."),
     "replicas": _spec("cmd_replicas", "replicas", "Live server replicas and their leases."),
     "events": _spec("cmd_watch", "events", "Print audit events as they happen."),
+    "insights": _spec("cmd_insights", "insights", "DORA metrics and where releases wait."),
     # Deploying
     "sync": _spec("cmd_deploy", "sync", "Re-apply what git says to an environment."),
     "diff": _spec("cmd_deploy", "diff", "What a sync would change, or how two envs differ."),
@@ -67,7 +68,8 @@ GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
         "hold", "unhold", "holds", "freeze", "unfreeze",
     )),
     ("Observing", (
-        "status", "health", "events", "history", "audit", "notifications", "replicas",
+        "status", "health", "events", "history", "audit", "insights", "notifications",
+        "replicas",
     )),
     ("Deploying", ("sync", "diff")),
     ("Connecting and administration", ("login", "context", "token", "serve", "completion")),

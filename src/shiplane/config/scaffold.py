@@ -59,6 +59,7 @@ environments:
   staging:
     cluster: staging
     namespace: {project}-staging
+    tier: staging
     after: [dev]
     autoPromote: true          # ... then to staging once verified in dev
     verify: [smoke]            # the release's own smoke test must pass here
@@ -66,6 +67,7 @@ environments:
   prod:
     cluster: prod
     namespace: {project}-prod
+    tier: production           # its figures are the project's DORA metrics (`shiplane insights`)
     after: [staging]
     soak: 20s                  # verified in staging for at least this long
     approvals: {{required: 1, groups: [release-managers]}}

@@ -255,6 +255,8 @@ class PromotionRow(Base):
         Index("ix_promotions_environment_state", "environment", "state"),
         Index("ix_promotions_release_id_environment", "release_id", "environment"),
         Index("ix_promotions_created_at_id", "created_at", "id"),
+        # Insights read the promotions that changed in a time range (0007).
+        Index("ix_promotions_updated_at", "updated_at"),
     )
 
 

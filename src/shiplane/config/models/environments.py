@@ -111,6 +111,11 @@ class PrunePolicy(ConfigModel):
     objects, or removing apps that hold more than this fraction of the environment's."""
 
 
+Tier = Literal["development", "testing", "staging", "production"]
+"""What an environment is for; `production` environments make up the DORA figures of the
+project (docs/insights.md)."""
+
+
 class EnvironmentConfig(ConfigModel):
     """A node of the environment graph: where it deploys and the policy for getting there."""
 
@@ -138,3 +143,6 @@ class EnvironmentConfig(ConfigModel):
     """Re-apply desired state when live objects drift."""
     prune: PrunePolicy = PrunePolicy()
     """Whether and how far objects no longer rendered are deleted."""
+    tier: Tier = "development"
+    """What the environment is for: `development`, `testing`, `staging` or `production`.
+    The project's DORA figures (insights) are those of its `production` environments."""

@@ -39,6 +39,8 @@ from shiplane.store.promotions import PromotionRecord
 
 S = PromotionState
 E = PromotionEvent
+ROLLBACK_WAIT = "rollback"
+"""What a `gates` step names when the promotion lets a rollback go first (insights)."""
 
 
 async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> PromotionRecord:
@@ -61,7 +63,11 @@ def evaluate_gates(rt: Runtime, s: Session, promotion_id: str) -> PromotionRecor
         reason = f"letting rollback {', '.join(q.id for q in first)} go first"
         if reason == record.reason:
             return postpone(s, p.id, rt.now() + IDLE_RECHECK)
-        return save(rt, s, p, reason=reason, next_check_at=rt.now() + IDLE_RECHECK)
+        # Recorded like a gate that waits, so insights can say where the time went.
+        now = rt.now()
+        waiting = {"results": [], "waiting_on": [ROLLBACK_WAIT]}
+        store.add_step(s, p.id, Step("gates", now, now, "succeeded", reason, waiting))
+        return save(rt, s, p, reason=reason, next_check_at=now + IDLE_RECHECK)
     try:
         results = evaluate_all(gate_context(rt, s, p), gates_for(rt.project, p.environment))
     except InvalidError as exc:
