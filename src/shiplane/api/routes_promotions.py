@@ -6,6 +6,7 @@ transaction; these routes check roles and scopes. A refused request raises a fam
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -24,6 +25,7 @@ from shiplane.domain.promotion import PromotionState
 from shiplane.domain.promotion_ids import is_promotion_id
 from shiplane.domain.roles import Role
 from shiplane.engine.promotions import Actor
+from shiplane.engine.promotions.permissions import ACTION_ROLES, Caller, allowed_actions
 from shiplane.engine.service import Engine
 from shiplane.store import promotions as store
 from shiplane.store.id_prefixes import promotion_ids_with_prefix
@@ -73,9 +75,26 @@ class Reason(BaseModel):
     reason: str = Field("", max_length=1000)
 
 
+class ActionOut(BaseModel):
+    """Whether the caller may take an action now, and if not, the engine's reason."""
+
+    allowed: bool
+    reason: str = ""
+    choices: dict[str, str] = Field(
+        default_factory=dict,
+        description="resolve: the checks waiting for a person (with why); "
+        "rollback: the release each app would go back to.",
+    )
+
+
 class PromotionDetail(BaseModel):
     promotion: PromotionRecord
     steps: list[StepRecord]
+    actions: dict[str, ActionOut] | None = Field(
+        None,
+        description="approve, reject, abort, retry, resolve, rollback: allowed for the "
+        "caller now, or why not (null when the server has no project).",
+    )
 
 
 class Explanation(BaseModel):
@@ -107,6 +126,18 @@ async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_con
 
 def _actor(principal: Principal) -> Actor:
     return Actor(principal.name, principal.groups)
+
+
+def caller_of(principal: Principal) -> Caller:
+    """The engine's view of who calls: actor, role and environment scope."""
+    return Caller(_actor(principal), principal.role, principal.environments)
+
+
+def _now(context: ApiContext) -> datetime:
+    """The engine's clock when there is an engine (tests inject one), else the system's."""
+    if context.engine is not None:
+        return context.engine.promotions.runtime.now()
+    return datetime.now(UTC)
 
 
 @router.post(
@@ -182,15 +213,22 @@ async def list_promotions(
 )
 async def show_promotion(
     promotion_id: str = Depends(promotion_ref),
-    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PromotionDetail:
+    project, now = context.current_project, _now(context)
+
     def read() -> PromotionDetail | None:
         with context.database.session(readonly=True) as s:
             record = store.get_promotion(s, promotion_id)
             if record is None:
                 return None
-            return PromotionDetail(promotion=record, steps=store.list_steps(s, promotion_id))
+            actions = None
+            if project is not None:
+                checks = allowed_actions(project, s, record, caller_of(principal), now)
+                actions = {a: ActionOut(**c.to_json()) for a, c in checks.items()}
+            steps = store.list_steps(s, promotion_id)
+            return PromotionDetail(promotion=record, steps=steps, actions=actions)
 
     detail = await asyncio.to_thread(read)
     if detail is None:
@@ -235,7 +273,7 @@ async def _scoped(engine: Engine, principal: Principal, promotion_id: str) -> Pr
 async def approve(
     promotion_id: str = Depends(promotion_ref),
     body: Decision | None = None,
-    principal: Principal = Depends(require_role(Role.APPROVER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["approve"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -253,7 +291,7 @@ async def approve(
 async def reject(
     body: Rejection,
     promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.APPROVER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["reject"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -270,7 +308,7 @@ async def reject(
 async def abort(
     promotion_id: str = Depends(promotion_ref),
     body: Reason | None = None,
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["abort"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -287,7 +325,7 @@ async def abort(
 )
 async def retry(
     promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["retry"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -303,7 +341,7 @@ async def resolve_check(
     check: str,
     body: Resolution,
     promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.APPROVER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["resolve"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -322,7 +360,7 @@ async def rollback(
     environment: str,
     app: str,
     body: RollbackRequest | None = None,
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["rollback"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     _check_path(engine, environment, app)
