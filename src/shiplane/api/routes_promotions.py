@@ -6,7 +6,6 @@ transaction; these routes check roles and scopes. A refused request raises a fam
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -133,13 +132,6 @@ def caller_of(principal: Principal) -> Caller:
     return Caller(_actor(principal), principal.role, principal.environments)
 
 
-def _now(context: ApiContext) -> datetime:
-    """The engine's clock when there is an engine (tests inject one), else the system's."""
-    if context.engine is not None:
-        return context.engine.promotions.runtime.now()
-    return datetime.now(UTC)
-
-
 @router.post(
     "/promotions",
     status_code=201,
@@ -216,7 +208,7 @@ async def show_promotion(
     principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PromotionDetail:
-    project, now = context.current_project, _now(context)
+    project, now = context.current_project, context.now()
 
     def read() -> PromotionDetail | None:
         with context.database.session(readonly=True) as s:

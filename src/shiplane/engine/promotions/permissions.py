@@ -207,20 +207,30 @@ def _state_check(
     return ActionCheck(reason is None, reason or "")
 
 
+def action_check(
+    project: ProjectConfig,
+    s: Session,
+    record: PromotionRecord,
+    action: Action,
+    caller: Caller,
+    now: datetime,
+) -> ActionCheck:
+    """Whether `caller` may take `action` on `record` now: role first, then the token's
+    environment scope, then the action's own rule."""
+    name = caller.actor.name
+    refusal = role_refusal(name, caller.role, ACTION_ROLES[action]) or scope_refusal(
+        name, caller.environments, [record.environment]
+    )
+    if refusal is not None:
+        return ActionCheck(False, refusal)
+    return _state_check(project, s, record, action, caller, now)
+
+
 def allowed_actions(
     project: ProjectConfig, s: Session, record: PromotionRecord, caller: Caller, now: datetime
 ) -> dict[Action, ActionCheck]:
-    """Every action on `record` for `caller`, allowed or with the engine's reason:
-    role first, then the token's environment scope, then the action's own rule."""
-    scope = scope_refusal(caller.actor.name, caller.environments, [record.environment])
-    result: dict[Action, ActionCheck] = {}
-    for action in ACTIONS:
-        refusal = role_refusal(caller.actor.name, caller.role, ACTION_ROLES[action]) or scope
-        if refusal is not None:
-            result[action] = ActionCheck(False, refusal)
-        else:
-            result[action] = _state_check(project, s, record, action, caller, now)
-    return result
+    """Every action on `record` for `caller`, allowed or with the engine's reason."""
+    return {a: action_check(project, s, record, a, caller, now) for a in ACTIONS}
 
 
 __all__ = [
@@ -232,6 +242,7 @@ __all__ = [
     "ActionCheck",
     "Caller",
     "abort_refusal",
+    "action_check",
     "allowed_actions",
     "approval_refusal",
     "checks_awaiting_decision",
