@@ -58,10 +58,24 @@ def promote(
         False, "--wait", help="Follow it until it ends; exit 0 only when it succeeded."
     ),
     timeout: float = timeout_option(),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Create nothing: show every gate that would hold it and the diff against live.",
+    ),
+    diff: bool = typer.Option(True, "--diff/--no-diff", help="With --dry-run: the diff too."),
     output: OutputFormat = output_option(),
 ) -> None:
     """Promote a release into an environment: it queues, waits for its gates, deploys,
-    verifies, and unlocks the next environments."""
+    verifies, and unlocks the next environments. With --dry-run nothing is created: it
+    shows the gates it would meet (as `promotion explain` words them) and the manifest
+    diff against live; exit 1 when the request would be refused or a gate rejects."""
+    if dry_run:
+        if wait:
+            raise usage_error("--dry-run creates nothing to --wait for")
+        from shiplane.cli.cmd_views import print_preview
+
+        raise typer.Exit(print_preview(release, to, diff, output))
     with reporting_failures(), open_client() as client:
         record = client.request(
             "POST", "/promotions", json={"release": release, "environment": to, "reason": reason}
