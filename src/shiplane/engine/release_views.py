@@ -95,9 +95,15 @@ def get_release_or_404(s: Session, ref: str) -> ReleaseRecord:
 def release_timeline(project: ProjectConfig | None, s: Session, ref: str) -> ReleaseTimeline:
     """Where release `ref` runs and every promotion of it, in order, with times."""
     release = get_release_or_404(s, ref)
-    promotions = store.promotions_of_release(s, release.id)
-    steps = store.steps_of(s, [p.id for p in promotions])
     order = tuple(project.environment_order()) if project is not None else ()
+    rank = {env: i for i, env in enumerate(order)}
+    # Creation order; promotions of one instant (an auto-promotion created by the
+    # verification upstream) in graph order.
+    promotions = sorted(
+        store.promotions_of_release(s, release.id),
+        key=lambda p: (p.created_at, rank.get(p.environment, len(rank)), p.id),
+    )
+    steps = store.steps_of(s, [p.id for p in promotions])
     return ReleaseTimeline(
         release=release,
         running=tuple(deploys.where_release_runs(s, release.id)),
