@@ -3,6 +3,7 @@ reason, computed by the same checks the request functions run (never a second co
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.domain.errors import ShiplaneError
 from shiplane.domain.roles import Role
-from shiplane.engine.promotions import requests
+from shiplane.engine.promotions import PromotionController, requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import Actor, PromotionData
 from shiplane.engine.promotions.permissions import (
@@ -24,7 +25,7 @@ from shiplane.engine.promotions.transitions import save
 from shiplane.gates.checks.base import CheckResult
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
-from tests.unit.engine.promotions.conftest import ALICE, BOB, World
+from tests.unit.engine.promotions.conftest import ALICE, BOB, FakeClusters, FakeDeployer, World
 
 CAROL = Actor("carol", ("developers",))
 
@@ -156,3 +157,21 @@ def test_resolve_is_offered_for_an_inconclusive_check(world: World) -> None:
     )
     after = _actions(world, world.get(p.id), Caller(BOB, Role.APPROVER))["resolve"]
     assert not after.allowed and "has no check waiting for a person" in after.reason
+
+
+def test_the_controller_offers_the_reads_with_its_clock(world: World) -> None:
+    """What the UI and the API call: `actions`, `inbox`, `preview` on the controller."""
+    p = _waiting_in_prod(world)
+    controller = PromotionController(
+        world.rt.db, world.rt.project, FakeDeployer(world.rt.db), FakeClusters(), clock=world.clock
+    )
+    bob = Caller(BOB, Role.APPROVER)
+    actions = asyncio.run(controller.actions(p.id, bob))
+    assert actions["approve"].allowed and not actions["retry"].allowed
+    inbox = asyncio.run(controller.inbox(bob))
+    assert [i.promotion.id for i in inbox] == [p.id]
+    assert inbox[0].waiting_since == world.clock.now()
+    preview = asyncio.run(controller.preview(p.release_id, "prod", bob))
+    assert preview.requested_by == "bob" and preview.queued_behind == (p.id,)
+    with pytest.raises(ShiplaneError, match="no promotion 'prm-nope'"):
+        asyncio.run(controller.actions("prm-nope", bob))
