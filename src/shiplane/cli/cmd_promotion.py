@@ -138,7 +138,8 @@ def show(
     promotion_id: str = typer.Argument(..., help=ID_HELP),
     output: OutputFormat = output_option(),
 ) -> None:
-    """A promotion and every recorded step."""
+    """A promotion and every recorded step, then what you may do to it now (and why
+    not: the engine's reason, the same as the request would answer)."""
     with reporting_failures(), open_client() as client:
         detail = client.get(f"/promotions/{promotion_id}")
 
@@ -154,12 +155,22 @@ def show(
             wide=output is OutputFormat.wide,
             width=table_width(),
         )
-        return _short(data["promotion"]) + "\n\n" + steps
+        return _short(data["promotion"]) + "\n\n" + steps + _actions_text(data.get("actions"))
 
     if output is OutputFormat.name:
         emit(detail["promotion"], output, _short)
     else:
         emit(detail, output, table)
+
+
+def _actions_text(actions: dict[str, Any] | None) -> str:
+    """`You may: reject, abort` and a line per refused action with the engine's reason."""
+    if not actions:
+        return ""
+    allowed = [name for name, a in actions.items() if a["allowed"]]
+    lines = ["", f"You may: {', '.join(allowed) or 'nothing now'}"]
+    lines += [f"  not {name}: {a['reason']}" for name, a in actions.items() if not a["allowed"]]
+    return "\n" + "\n".join(lines)
 
 
 def explain(

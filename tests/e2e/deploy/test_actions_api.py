@@ -85,6 +85,11 @@ def test_actions_say_what_the_request_would_answer(approving_server: ServerProce
         assert actions["reject"]["allowed"] is True
         assert as_alice.get("/api/v1/approvals/inbox").json() == {"items": []}
 
+    shown = _cli(server, alice, "promotion", "show", pid)
+    assert shown.returncode == 0, shown.stderr
+    assert "You may: reject, abort" in shown.stdout
+    assert "  not approve: alice requested this promotion" in shown.stdout
+
     # Bob sees it in his inbox, from the CLI too, and may approve it.
     listed = _cli(server, bob, "approvals", "-o", "json")
     assert listed.returncode == 0, listed.stderr
