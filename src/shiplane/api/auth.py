@@ -17,6 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import ProblemError
 from shiplane.domain.roles import Role, role_refusal, scope_refusal
+from shiplane.engine.promotions.model import Actor
+from shiplane.engine.promotions.permissions import Caller
 from shiplane.store import tokens as token_store
 
 bearer_scheme = HTTPBearer(
@@ -47,6 +49,11 @@ class Principal:
     @property
     def unscoped(self) -> bool:
         return not self.environments
+
+    def caller(self) -> Caller:
+        """Who calls, as the engine's permission checks see it: the token's name (the
+        audit actor) and groups, its role and its environment scope."""
+        return Caller(Actor(self.name, self.groups), self.role, self.environments)
 
 
 def _unauthorized(detail: str, error: str | None = None) -> ProblemError:

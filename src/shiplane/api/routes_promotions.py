@@ -9,7 +9,6 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
@@ -18,88 +17,31 @@ from shiplane.api.names import check_names, parse_choice
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.routes_matrix import controls_json
+from shiplane.api.schemas_promotions import (
+    ActionOut,
+    Decision,
+    Explanation,
+    PromoteRequest,
+    PromotionDetail,
+    Reason,
+    Rejection,
+    Resolution,
+    RollbackRequest,
+)
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.promotion import PromotionState
 from shiplane.domain.promotion_ids import is_promotion_id
 from shiplane.domain.roles import Role
 from shiplane.engine.promotions import Actor
-from shiplane.engine.promotions.permissions import ACTION_ROLES, Caller, allowed_actions
+from shiplane.engine.promotions.permissions import ACTION_ROLES, allowed_actions
 from shiplane.engine.service import Engine
 from shiplane.store import promotions as store
 from shiplane.store.id_prefixes import promotion_ids_with_prefix
-from shiplane.store.promotions import PromotionRecord, StepRecord
+from shiplane.store.promotions import PromotionRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["promotions"])
 _ERRORS = (401, 403, 404, 409, 422)
-
-
-class PromoteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    release: str = Field(..., min_length=1, max_length=200, description="Id, prefix or alias.")
-    environment: str = Field(..., min_length=1, max_length=63)
-    reason: str = Field("", max_length=1000)
-
-
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    comment: str = Field("", max_length=2000)
-
-
-class Rejection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(..., min_length=1, max_length=2000)
-
-
-class RollbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    to: str | None = Field(None, description="Release to go back to (default: last verified).")
-    reason: str = Field("", max_length=1000)
-
-
-class Resolution(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    passed: bool
-    comment: str = Field("", max_length=2000)
-
-
-class Reason(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field("", max_length=1000)
-
-
-class ActionOut(BaseModel):
-    """Whether the caller may take an action now, and if not, the engine's reason."""
-
-    allowed: bool
-    reason: str = ""
-    choices: dict[str, str] = Field(
-        default_factory=dict,
-        description="resolve: the checks waiting for a person (with why); "
-        "rollback: the release each app would go back to.",
-    )
-
-
-class PromotionDetail(BaseModel):
-    promotion: PromotionRecord
-    steps: list[StepRecord]
-    actions: dict[str, ActionOut] | None = Field(
-        None,
-        description="approve, reject, abort, retry, resolve, rollback: allowed for the "
-        "caller now, or why not (null when the server has no project).",
-    )
-
-
-class Explanation(BaseModel):
-    id: str
-    state: str
-    text: str
 
 
 async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_context)) -> str:
@@ -124,12 +66,7 @@ async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_con
 
 
 def _actor(principal: Principal) -> Actor:
-    return Actor(principal.name, principal.groups)
-
-
-def caller_of(principal: Principal) -> Caller:
-    """The engine's view of who calls: actor, role and environment scope."""
-    return Caller(_actor(principal), principal.role, principal.environments)
+    return principal.caller().actor
 
 
 @router.post(
@@ -217,7 +154,7 @@ async def show_promotion(
                 return None
             actions = None
             if project is not None:
-                checks = allowed_actions(project, s, record, caller_of(principal), now)
+                checks = allowed_actions(project, s, record, principal.caller(), now)
                 actions = {a: ActionOut(**c.to_json()) for a, c in checks.items()}
             steps = store.list_steps(s, promotion_id)
             return PromotionDetail(promotion=record, steps=steps, actions=actions)

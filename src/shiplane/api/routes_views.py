@@ -14,7 +14,6 @@ from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.engine import require_engine
 from shiplane.api.problems import ProblemError, problem_openapi_responses
-from shiplane.api.routes_promotions import caller_of
 from shiplane.api.settings import API_PREFIX
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.roles import Role
@@ -58,7 +57,7 @@ async def approvals(
     principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> dict[str, Any]:
-    project, now, caller = _project(context), context.now(), caller_of(principal)
+    project, now, caller = _project(context), context.now(), principal.caller()
 
     def read() -> dict[str, Any]:
         with context.database.session(readonly=True) as s:
@@ -138,6 +137,6 @@ async def preview(
 ) -> dict[str, Any]:
     engine.project.require_environment(environment)
     result = await preview_promotion(
-        engine.promotions, engine.diffs, ref, environment, caller_of(principal), with_diff=diff
+        engine.promotions, engine.diffs, ref, environment, principal.caller(), with_diff=diff
     )
     return result.to_json()
