@@ -59,6 +59,8 @@ def test_a_release_against_live_commits_and_applies_nothing(gitops_env: GitopsEn
     async def scenario() -> Scenario:
         fresh = await diffs.release_vs_live(one, "dev")
         untouched = env.commits()
+        with pytest.raises(ApiError):  # nor applied anything
+            env.kube.get(Deployment, "web", namespace=env.namespaces["dev"])
         await env.deployer.deploy(one, "dev", actor="alice")
         same = await diffs.release_vs_live(one, "dev")
         newer = await diffs.release_vs_live(two, "dev")
@@ -67,8 +69,6 @@ def test_a_release_against_live_commits_and_applies_nothing(gitops_env: GitopsEn
 
     fresh, untouched, same, newer, between = run(env, scenario)
     assert untouched == before  # the preview pushed nothing
-    with pytest.raises(ApiError):  # nor applied anything
-        env.kube.get(Deployment, "api", namespace=env.namespaces["prod"])
     # In the project's order (api depends on web), every object new before the deploy.
     assert [a.app for a in fresh] == ["web", "api"]
     assert {o.change for a in fresh for o in a.objects} == {"create"}
