@@ -94,9 +94,11 @@ def approval_refusal(
     now: datetime,
     decision: Literal["approve", "reject"] = "approve",
 ) -> ApprovalRefusal | None:
-    """`check_approver` with what it needs read from the store."""
+    """`check_approver` with what it needs read from the store. An environment that
+    left shiplane.yaml has no approval policy any more (nothing to approve)."""
+    env = project.environments.get(p.environment)
     return check_approver(
-        policy=project.environments[p.environment].approvals,
+        policy=env.approvals if env is not None else None,
         promotion=p,
         release=release_info(s, p.release_id),
         user=actor.name,

@@ -114,7 +114,7 @@ def preview_gates(
         id=PREVIEW_ID,
         release_id=release.id,
         environment=environment,
-        apps=apps or ("-",),
+        apps=apps,
         requested_by=requester,
         created_at=now,
         state=PromotionState.WAITING,

@@ -25,7 +25,15 @@ from shiplane.engine.promotions.transitions import save
 from shiplane.gates.checks.base import CheckResult
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
-from tests.unit.engine.promotions.conftest import ALICE, BOB, FakeClusters, FakeDeployer, World
+from tests.unit.engine.promotions.conftest import (
+    ALICE,
+    BOB,
+    PIPELINE,
+    FakeClusters,
+    FakeDeployer,
+    World,
+    project,
+)
 
 CAROL = Actor("carol", ("developers",))
 
@@ -175,3 +183,21 @@ def test_the_controller_offers_the_reads_with_its_clock(world: World) -> None:
     assert preview.requested_by == "bob" and preview.queued_behind == (p.id,)
     with pytest.raises(ShiplaneError, match="no promotion 'prm-nope'"):
         asyncio.run(controller.actions("prm-nope", bob))
+
+
+def test_a_promotion_into_an_environment_gone_from_the_config(make_world) -> None:  # type: ignore[no-untyped-def]
+    """Config followed from git may drop an environment; its old promotions still show."""
+    w: World = make_world()
+    rel = w.release("1.0")
+    p = w.write(lambda s: create_promotion(w.rt, s, rel.id, "prod", actor=ALICE))
+    smaller = project({k: v for k, v in PIPELINE.items() if k != "prod"})
+    now = w.rt.now()
+
+    def read(s: Session) -> dict[str, ActionCheck]:
+        fresh = store.get_promotion(s, p.id)
+        assert fresh is not None
+        return dict(allowed_actions(smaller, s, fresh, Caller(BOB, Role.ADMIN), now))
+
+    acts = w.read(read)
+    assert acts["approve"] == ActionCheck(False, "environment prod needs no approvals")
+    assert acts["abort"].allowed
