@@ -72,7 +72,7 @@ def _node(
     max_lines: int,
 ) -> str:
     shown = list(lines[:max_lines])
-    if len(lines) > max_lines:
+    if len(lines) > max_lines and shown:  # no room at all: the lines are in the <title>
         shown[-1] = NodeLine(f"+{len(lines) - max_lines + 1} more", "env-more")
     label = ", ".join([box.name, *(line.text for line in lines)])
     classes = " ".join(["env", *css])

@@ -82,3 +82,11 @@ def test_lines_that_do_not_fit_become_a_count() -> None:
 
 def test_same_input_same_bytes() -> None:
     assert _svg() == _svg()
+
+
+def test_a_box_without_room_for_lines_keeps_them_in_its_title() -> None:
+    layout = layout_graph({"dev": []}, geometry=Geometry(node_height=30))
+    root = ET.fromstring(render_svg(layout, title="t", lines={"dev": [NodeLine("web 1.0")]}))
+    assert [t.text for t in root.iter(f"{SVG}text")] == ["dev"]
+    titles = [t.text for t in root.iter(f"{SVG}title")]
+    assert "dev, web 1.0" in titles
