@@ -24,6 +24,7 @@ from shiplane.api import (
     routes_releases,
     routes_replicas,
     routes_tokens,
+    routes_views,
 )
 from shiplane.api.context import ApiContext
 from shiplane.api.engine import start_engine
@@ -89,6 +90,7 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         routes_deploy,
         routes_notifications,
         routes_promotions,
+        routes_views,
         routes_replicas,
         routes_events,
     )

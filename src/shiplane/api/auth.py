@@ -16,7 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import ProblemError
-from shiplane.domain.roles import Role, role_allows
+from shiplane.domain.roles import Role, role_refusal, scope_refusal
+from shiplane.engine.promotions.model import Actor
+from shiplane.engine.promotions.permissions import Caller
 from shiplane.store import tokens as token_store
 
 bearer_scheme = HTTPBearer(
@@ -40,18 +42,18 @@ class Principal:
         return not self.environments or environment in self.environments
 
     def require_environments(self, environments: Iterable[str]) -> None:
-        outside = sorted(e for e in set(environments) if not self.covers(e))
-        if outside:
-            scope = ", ".join(self.environments)
-            raise ProblemError(
-                403,
-                f"token '{self.name}' is scoped to environments [{scope}] and does not "
-                f"cover {', '.join(repr(e) for e in outside)}",
-            )
+        refusal = scope_refusal(self.name, self.environments, environments)
+        if refusal is not None:
+            raise ProblemError(403, refusal)
 
     @property
     def unscoped(self) -> bool:
         return not self.environments
+
+    def caller(self) -> Caller:
+        """Who calls, as the engine's permission checks see it: the token's name (the
+        audit actor) and groups, its role and its environment scope."""
+        return Caller(Actor(self.name, self.groups), self.role, self.environments)
 
 
 def _unauthorized(detail: str, error: str | None = None) -> ProblemError:
@@ -89,12 +91,9 @@ def require_role(needed: Role) -> Callable[[Principal], Principal]:
     """A dependency that authenticates and then demands at least `needed`."""
 
     def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        if not role_allows(principal.role, needed):
-            raise ProblemError(
-                403,
-                f"token '{principal.name}' has role '{principal.role.value}'; "
-                f"this call needs '{needed.value}' or higher",
-            )
+        refusal = role_refusal(principal.name, principal.role, needed)
+        if refusal is not None:
+            raise ProblemError(403, refusal)
         return principal
 
     return dependency

@@ -7,6 +7,7 @@ so nothing is global and several apps can coexist in one process.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fastapi import Request
@@ -41,6 +42,13 @@ class ApiContext:
         if self.engine is not None:
             return self.engine.project
         return self.project
+
+    def now(self) -> datetime:
+        """The engine's clock when there is an engine (tests inject one), else the
+        system's: what approval expiry and gate reads are judged against."""
+        if self.engine is not None:
+            return self.engine.promotions.runtime.now()
+        return datetime.now(UTC)
 
 
 def get_context(request: Request) -> ApiContext:

@@ -9,7 +9,6 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from shiplane.api.auth import Principal, require_role
 from shiplane.api.context import ApiContext, get_context
@@ -18,70 +17,31 @@ from shiplane.api.names import check_names, parse_choice
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.routes_matrix import controls_json
+from shiplane.api.schemas_promotions import (
+    ActionOut,
+    Decision,
+    Explanation,
+    PromoteRequest,
+    PromotionDetail,
+    Reason,
+    Rejection,
+    Resolution,
+    RollbackRequest,
+)
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.promotion import PromotionState
 from shiplane.domain.promotion_ids import is_promotion_id
 from shiplane.domain.roles import Role
 from shiplane.engine.promotions import Actor
+from shiplane.engine.promotions.permissions import ACTION_ROLES, allowed_actions
 from shiplane.engine.service import Engine
 from shiplane.store import promotions as store
 from shiplane.store.id_prefixes import promotion_ids_with_prefix
-from shiplane.store.promotions import PromotionRecord, StepRecord
+from shiplane.store.promotions import PromotionRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["promotions"])
 _ERRORS = (401, 403, 404, 409, 422)
-
-
-class PromoteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    release: str = Field(..., min_length=1, max_length=200, description="Id, prefix or alias.")
-    environment: str = Field(..., min_length=1, max_length=63)
-    reason: str = Field("", max_length=1000)
-
-
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    comment: str = Field("", max_length=2000)
-
-
-class Rejection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(..., min_length=1, max_length=2000)
-
-
-class RollbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    to: str | None = Field(None, description="Release to go back to (default: last verified).")
-    reason: str = Field("", max_length=1000)
-
-
-class Resolution(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    passed: bool
-    comment: str = Field("", max_length=2000)
-
-
-class Reason(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field("", max_length=1000)
-
-
-class PromotionDetail(BaseModel):
-    promotion: PromotionRecord
-    steps: list[StepRecord]
-
-
-class Explanation(BaseModel):
-    id: str
-    state: str
-    text: str
 
 
 async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_context)) -> str:
@@ -106,7 +66,7 @@ async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_con
 
 
 def _actor(principal: Principal) -> Actor:
-    return Actor(principal.name, principal.groups)
+    return principal.caller().actor
 
 
 @router.post(
@@ -182,15 +142,22 @@ async def list_promotions(
 )
 async def show_promotion(
     promotion_id: str = Depends(promotion_ref),
-    _principal: Principal = Depends(require_role(Role.VIEWER)),
+    principal: Principal = Depends(require_role(Role.VIEWER)),
     context: ApiContext = Depends(get_context),
 ) -> PromotionDetail:
+    project, now = context.current_project, context.now()
+
     def read() -> PromotionDetail | None:
         with context.database.session(readonly=True) as s:
             record = store.get_promotion(s, promotion_id)
             if record is None:
                 return None
-            return PromotionDetail(promotion=record, steps=store.list_steps(s, promotion_id))
+            actions = None
+            if project is not None:
+                checks = allowed_actions(project, s, record, principal.caller(), now)
+                actions = {a: ActionOut(**c.to_json()) for a, c in checks.items()}
+            steps = store.list_steps(s, promotion_id)
+            return PromotionDetail(promotion=record, steps=steps, actions=actions)
 
     detail = await asyncio.to_thread(read)
     if detail is None:
@@ -235,7 +202,7 @@ async def _scoped(engine: Engine, principal: Principal, promotion_id: str) -> Pr
 async def approve(
     promotion_id: str = Depends(promotion_ref),
     body: Decision | None = None,
-    principal: Principal = Depends(require_role(Role.APPROVER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["approve"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -253,7 +220,7 @@ async def approve(
 async def reject(
     body: Rejection,
     promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.APPROVER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["reject"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -270,7 +237,7 @@ async def reject(
 async def abort(
     promotion_id: str = Depends(promotion_ref),
     body: Reason | None = None,
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["abort"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -287,7 +254,7 @@ async def abort(
 )
 async def retry(
     promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["retry"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -303,7 +270,7 @@ async def resolve_check(
     check: str,
     body: Resolution,
     promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.APPROVER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["resolve"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     await _scoped(engine, principal, promotion_id)
@@ -322,7 +289,7 @@ async def rollback(
     environment: str,
     app: str,
     body: RollbackRequest | None = None,
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    principal: Principal = Depends(require_role(ACTION_ROLES["rollback"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     _check_path(engine, environment, app)

@@ -58,10 +58,24 @@ def promote(
         False, "--wait", help="Follow it until it ends; exit 0 only when it succeeded."
     ),
     timeout: float = timeout_option(),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Create nothing: show every gate that would hold it and the diff against live.",
+    ),
+    diff: bool = typer.Option(True, "--diff/--no-diff", help="With --dry-run: the diff too."),
     output: OutputFormat = output_option(),
 ) -> None:
     """Promote a release into an environment: it queues, waits for its gates, deploys,
-    verifies, and unlocks the next environments."""
+    verifies, and unlocks the next environments. With --dry-run nothing is created: it
+    shows the gates it would meet (as `promotion explain` words them) and the manifest
+    diff against live; exit 1 when the request would be refused or a gate rejects."""
+    if dry_run:
+        if wait:
+            raise usage_error("--dry-run creates nothing to --wait for")
+        from shiplane.cli.cmd_views import print_preview
+
+        raise typer.Exit(print_preview(release, to, diff, output))
     with reporting_failures(), open_client() as client:
         record = client.request(
             "POST", "/promotions", json={"release": release, "environment": to, "reason": reason}
@@ -124,7 +138,8 @@ def show(
     promotion_id: str = typer.Argument(..., help=ID_HELP),
     output: OutputFormat = output_option(),
 ) -> None:
-    """A promotion and every recorded step."""
+    """A promotion and every recorded step, then what you may do to it now (and why
+    not: the engine's reason, the same as the request would answer)."""
     with reporting_failures(), open_client() as client:
         detail = client.get(f"/promotions/{promotion_id}")
 
@@ -140,12 +155,22 @@ def show(
             wide=output is OutputFormat.wide,
             width=table_width(),
         )
-        return _short(data["promotion"]) + "\n\n" + steps
+        return _short(data["promotion"]) + "\n\n" + steps + _actions_text(data.get("actions"))
 
     if output is OutputFormat.name:
         emit(detail["promotion"], output, _short)
     else:
         emit(detail, output, table)
+
+
+def _actions_text(actions: dict[str, Any] | None) -> str:
+    """`You may: reject, abort` and a line per refused action with the engine's reason."""
+    if not actions:
+        return ""
+    allowed = [name for name, a in actions.items() if a["allowed"]]
+    lines = ["", f"You may: {', '.join(allowed) or 'nothing now'}"]
+    lines += [f"  not {name}: {a['reason']}" for name, a in actions.items() if not a["allowed"]]
+    return "\n" + "\n".join(lines)
 
 
 def explain(

@@ -1,4 +1,4 @@
-"""`shiplane release create | list | show`."""
+"""`shiplane release create | list | show | timeline | diff`."""
 
 from __future__ import annotations
 
@@ -113,3 +113,30 @@ def show(
     with reporting_failures(), open_client() as client:
         release = client.get(f"/releases/{quote(ref, safe='')}")
     emit(release, output, release_table)
+
+
+@release_app.command("timeline")
+def timeline(
+    release: str = typer.Argument(..., help="Release id, unique id prefix, or alias."),
+    output: OutputFormat = output_option(),
+) -> None:
+    """Where a release runs now and its promotions across environments, with times."""
+    from shiplane.cli.cmd_views import show_timeline
+
+    show_timeline(release, output)
+
+
+@release_app.command("diff")
+def diff(
+    release: str = typer.Argument(..., help="Release id, unique id prefix, or alias."),
+    against: str = typer.Argument(..., help="The release to compare it with."),
+    env: str | None = typer.Option(
+        None, "--env", metavar="ENV", help="Also render both for ENV and diff the manifests."
+    ),
+    output: OutputFormat = output_option(),
+) -> None:
+    """How AGAINST differs from RELEASE: artifacts per app and, with --env, the rendered
+    manifests (images shown)."""
+    from shiplane.cli.cmd_views import show_release_diff
+
+    show_release_diff(release, against, env, output)

@@ -21,7 +21,7 @@ PLACEHOLDERS: dict[str, str] = {
     "repo": "URL", "branch": "BRANCH", "db": "URL", "listen": "HOST:PORT", "data_dir": "DIR",
     "health_timeout": "SECONDS", "lease_ttl": "SECONDS", "replica_id": "NAME", "nodes": "N",
     "apiserver_port": "PORT", "timeout": "SECONDS", "shell": "SHELL", "output": "FORMAT",
-    "after": "SEQ", "interval": "SECONDS",
+    "after": "SEQ", "interval": "SECONDS", "against": "RELEASE",
 }  # fmt: skip
 
 EXAMPLES: dict[str, str] = {
@@ -30,7 +30,13 @@ EXAMPLES: dict[str, str] = {
     "api=registry.example/shop/api:1.4.2 --alias 1.4.2 -l branch=main",
     "release list": "shiplane release list --app web --limit 10",
     "release show": "shiplane release show 1.4.2",
-    "promote": "shiplane promote 1.4.2 --to prod --reason 'weekly release' --wait",
+    "release timeline": "shiplane release timeline 1.4.2",
+    "release diff": "shiplane release diff 1.4.1 1.4.2 --env prod",
+    "approvals": "shiplane approvals",
+    "promote": (
+        "shiplane promote 1.4.2 --to prod --reason 'weekly release' --wait\n"
+        "  shiplane promote 1.4.2 --to prod --dry-run   # the gates and the diff, nothing created"
+    ),
     "promotion": "shiplane promotion list --open",
     "promotion list": "shiplane promotion list --env prod --state Waiting",
     "promotion show": "shiplane promotion show 01JX3K4M5N",

@@ -30,6 +30,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "approve": _spec("cmd_promotion", "approve", "Alias of `promotion approve`."),
     "reject": _spec("cmd_promotion", "reject", "Alias of `promotion reject`."),
     "explain": _spec("cmd_promotion", "explain", "Alias of `promotion explain`."),
+    "approvals": _spec("cmd_views", "approvals", "Promotions waiting for your approval."),
     "rollback": _spec("cmd_promotion", "rollback", "Roll an app back in an environment."),
     "hold": _spec("cmd_promotion", "hold", "Stop auto-promotion of an app into an environment."),
     "unhold": _spec("cmd_promotion", "unhold", "Lift a hold (or --all in an environment)."),
@@ -64,7 +65,8 @@ COMMANDS: dict[str, CommandSpec] = {
 
 GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Releases and promotions", (
-        "release", "promote", "promotion", "approve", "reject", "explain", "rollback",
+        "release", "promote", "promotion", "approve", "reject", "explain", "approvals",
+        "rollback",
         "hold", "unhold", "holds", "freeze", "unfreeze",
     )),
     ("Observing", (

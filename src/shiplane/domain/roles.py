@@ -7,6 +7,7 @@ because only the API knows which environment a request touches.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 
@@ -47,3 +48,26 @@ def parse_role(value: str | Role) -> Role:
 def role_allows(role: Role | str, needed: Role | str) -> bool:
     """True when a token with `role` may perform an action that needs `needed`."""
     return parse_role(role).rank >= parse_role(needed).rank
+
+
+def role_refusal(name: str, role: Role | str, needed: Role | str) -> str | None:
+    """Why the token `name` with `role` may not do what needs `needed` (None: it may).
+    The one wording of a role refusal, for the API's 403 and a disabled button alike."""
+    if role_allows(role, needed):
+        return None
+    return (
+        f"token '{name}' has role '{parse_role(role).value}'; "
+        f"this call needs '{parse_role(needed).value}' or higher"
+    )
+
+
+def scope_refusal(name: str, scope: Sequence[str], environments: Iterable[str]) -> str | None:
+    """Why a token scoped to `scope` (empty: every environment) may not touch
+    `environments` (None: it may)."""
+    outside = sorted(e for e in set(environments) if scope and e not in scope)
+    if not outside:
+        return None
+    return (
+        f"token '{name}' is scoped to environments [{', '.join(scope)}] and does not "
+        f"cover {', '.join(repr(e) for e in outside)}"
+    )

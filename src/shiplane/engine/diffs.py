@@ -22,7 +22,8 @@ from typing import Any
 from shiplane.config.models import ProjectConfig
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployRequestError
-from shiplane.engine.deploy.plan import check_environment
+from shiplane.engine.deploy.plan import check_environment, release_plans
+from shiplane.engine.deploy.render import render_plan
 from shiplane.engine.project_source import ProjectSource
 from shiplane.gitops.pins import load_pin, pin_path
 from shiplane.gitops.workspace import GitWorkspace
@@ -39,6 +40,7 @@ from shiplane.kube.ownership import (
 from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
 from shiplane.store.db import Database
+from shiplane.store.records import ReleaseRecord
 
 PINNED_IMAGE = "<pinned by release>"
 
@@ -125,6 +127,59 @@ class Diffs:
         """What a sync of `app` would change in `environment`, and what it would prune."""
         head = await self.workspace.sync()
         objects = await self.deployer.render(environment, app, head)
+        return await self._against_live(environment, app, head, objects)
+
+    async def release_vs_live(self, release: ReleaseRecord, environment: str) -> list[AppDiff]:
+        """What promoting `release` into `environment` would change, per app of the
+        release: its pins rendered over git's HEAD (as the deploy's render step does before
+        its commit), dry-run on the cluster and compared with live. Nothing is committed."""
+        project = self.project
+        check_environment(project, environment)
+        plans = release_plans(project, release, None)
+        head = await self.workspace.sync()
+        tree = await self.workspace.read_tree(head)
+        handle = self.clusters.for_environment(environment)
+        env = project.environments[environment]
+        result = []
+        for plan in plans:
+            objects = await render_plan(handle, environment, env, plan, tree)
+            result.append(await self._against_live(environment, plan.app, head, objects))
+        return result
+
+    async def between_releases(
+        self, a: ReleaseRecord, b: ReleaseRecord, environment: str
+    ) -> dict[str, list[ObjectDiff]]:
+        """How the manifests of release `b` differ from those of `a` in `environment`,
+        per app of either (both rendered over git's HEAD with their own pins; images
+        shown, not masked: they are what differs)."""
+        project = self.project
+        check_environment(project, environment)
+        head = await self.workspace.sync()
+        tree = await self.workspace.read_tree(head)
+        handle = self.clusters.for_environment(environment)
+        env = project.environments[environment]
+        rendered: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for release in (a, b):
+            for plan in release_plans(project, release, None):
+                objects = await render_plan(handle, environment, env, plan, tree)
+                rendered.setdefault(plan.app, {})[release.id] = objects
+        names = [app for app in project.app_order() if app in rendered]
+        return {
+            app: env_object_diffs(
+                a.alias or a.id,
+                rendered[app].get(a.id, []),
+                b.alias or b.id,
+                rendered[app].get(b.id, []),
+                set(),
+            )
+            for app in names
+        }
+
+    async def _against_live(
+        self, environment: str, app: str, head: str, objects: list[dict[str, Any]]
+    ) -> AppDiff:
+        """`objects` (rendered for `app`) dry-run and compared with live, plus the
+        inventory objects they no longer include (a sync would prune them)."""
         handle = self.clusters.for_environment(environment)
         previews = await handle.applier.preview(objects, environment=environment, app=app)
         current = {ObjRef.of(o) for o in objects}

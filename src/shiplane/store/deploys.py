@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import Deployment, DeployRun, Inventory
-from shiplane.store.records import DeployRunRecord, DeployStep, Page
+from shiplane.store.records import DeploymentRecord, DeployRunRecord, DeployStep, Page
 
 __all__ = [
     "finish_run",
@@ -339,3 +339,24 @@ def _to_record(row: DeployRun) -> DeployRunRecord:
 
 _KEYSET = Keyset("deploy_runs", (DeployRun.started_at, DeployRun.id), (datetime, str))
 """Newest first; the cursor kind keeps a cursor from being replayed on another listing."""
+
+
+def where_release_runs(s: Session, release_id: str) -> list[DeploymentRecord]:
+    """Every (environment, app) that runs `release_id` now, with its health and sync."""
+    query = (
+        select(Deployment)
+        .where(Deployment.release_id == release_id, Deployment.orphaned.is_(None))
+        .order_by(Deployment.environment, Deployment.app)
+    )
+    return [
+        DeploymentRecord(
+            environment=row.environment,
+            app=row.app,
+            release_id=row.release_id,
+            git_commit=row.git_commit,
+            sync_status=row.sync_status,
+            health=row.health,
+            updated_at=row.updated_at,
+        )
+        for row in s.scalars(query)
+    ]

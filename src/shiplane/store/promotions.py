@@ -284,6 +284,35 @@ def list_promotions(
     return Page[PromotionRecord](items=[_record(r) for r in rows], next_cursor=next_cursor)
 
 
+def promotions_of_release(
+    s: Session, release_id: str, *, limit: int = 1000
+) -> list[PromotionRecord]:
+    """The promotions of one release, oldest first (a release's timeline)."""
+    query = (
+        select(PromotionRow)
+        .where(PromotionRow.release_id == release_id)
+        .order_by(PromotionRow.created_at, PromotionRow.id)
+        .limit(limit)
+    )
+    return [_record(r) for r in s.scalars(query)]
+
+
+def steps_of(s: Session, promotion_ids: Iterable[str]) -> dict[str, list[StepRecord]]:
+    """The steps of several promotions in one query: id -> steps in order."""
+    ids = list(promotion_ids)
+    result: dict[str, list[StepRecord]] = {i: [] for i in ids}
+    if not ids:
+        return result
+    query = (
+        select(PromotionStepRow)
+        .where(PromotionStepRow.promotion_id.in_(ids))
+        .order_by(PromotionStepRow.promotion_id, PromotionStepRow.id)
+    )
+    for row in s.scalars(query):
+        result[row.promotion_id].append(_step(row))
+    return result
+
+
 # --- steps ----------------------------------------------------------------------------------
 
 
@@ -329,18 +358,19 @@ def list_steps(s: Session, promotion_id: str) -> list[StepRecord]:
         .where(PromotionStepRow.promotion_id == promotion_id)
         .order_by(PromotionStepRow.id)
     )
-    return [
-        StepRecord(
-            id=int(r.id),
-            name=r.name,
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-            outcome=r.outcome,
-            detail=r.detail,
-            data=dict(r.data or {}),
-        )
-        for r in s.scalars(query)
-    ]
+    return [_step(r) for r in s.scalars(query)]
+
+
+def _step(r: PromotionStepRow) -> StepRecord:
+    return StepRecord(
+        id=int(r.id),
+        name=r.name,
+        started_at=r.started_at,
+        ended_at=r.ended_at,
+        outcome=r.outcome,
+        detail=r.detail,
+        data=dict(r.data or {}),
+    )
 
 
 # --- approvals ------------------------------------------------------------------------------

@@ -104,6 +104,18 @@ class MatrixCell(_Record):
     orphaned_reason: str | None = None
 
 
+class DeploymentRecord(_Record):
+    """What one (environment, app) runs now."""
+
+    environment: str
+    app: str
+    release_id: str | None
+    git_commit: str | None
+    sync_status: str | None
+    health: str | None
+    updated_at: datetime
+
+
 class Page(BaseModel, Generic[T]):
     model_config = ConfigDict(frozen=True)
 

@@ -21,10 +21,14 @@ from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions import auto, controls, releases, requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.explain import explain_promotion
+from shiplane.engine.promotions.inbox import InboxItem, approvals_inbox
 from shiplane.engine.promotions.loop import PromotionLoop, reconcile
 from shiplane.engine.promotions.model import Actor
+from shiplane.engine.promotions.permissions import Action, ActionCheck, Caller, allowed_actions
+from shiplane.engine.promotions.preview import GatePreview, preview_gates
 from shiplane.engine.promotions.runtime import ClusterPort, DeployPort, Notify, Runtime
 from shiplane.engine.promotions.timing import MAX_PARALLEL
+from shiplane.engine.promotions.transitions import get
 from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
@@ -215,6 +219,35 @@ class PromotionController:
     async def explain(self, promotion_id: str) -> str:
         now = self.runtime.now()
         return await self.runtime.read(lambda s: explain_promotion(s, promotion_id, now=now))
+
+    # --- reads for people (the UI and the API) ---------------------------------------------
+
+    async def actions(self, promotion_id: str, caller: Caller) -> dict[Action, ActionCheck]:
+        """What `caller` may do to the promotion now, each refusal with its reason."""
+        now = self.runtime.now()
+        return await self.runtime.read(
+            lambda s: allowed_actions(self.project, s, get(s, promotion_id), caller, now)
+        )
+
+    async def inbox(self, caller: Caller) -> list[InboxItem]:
+        """Promotions waiting for `caller`'s approval (inbox.py)."""
+        now = self.runtime.now()
+        return await self.runtime.read(lambda s: approvals_inbox(self.project, s, caller, now))
+
+    async def preview(self, release_ref: str, environment: str, caller: Caller) -> GatePreview:
+        """The gates a promotion would meet if `caller` requested it now (preview.py)."""
+        return await self.runtime.read(
+            lambda s: preview_gates(
+                self.runtime,
+                s,
+                release_ref,
+                environment,
+                requester=caller.actor.name,
+                groups=caller.actor.groups,
+                role=caller.role,
+                scope=caller.environments,
+            )
+        )
 
     async def on_release_created(self, release_id: str) -> None:
         """A new release enters every root environment that auto-promotes."""

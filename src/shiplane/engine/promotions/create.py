@@ -51,7 +51,7 @@ def create_promotion(
         raise NotFoundError(
             f"no release matches {release_ref!r} (by id, unique id prefix or alias)"
         )
-    _check_release_fits(rt, s, release, environment)
+    check_release_fits(rt, s, release, environment)
     store.lock_queue(s, environment)
     now = rt.now()
     promotion = Promotion(
@@ -100,7 +100,7 @@ def create_promotion(
     return record
 
 
-def _check_release_fits(rt: Runtime, s: Session, release: ReleaseRecord, environment: str) -> None:
+def check_release_fits(rt: Runtime, s: Session, release: ReleaseRecord, environment: str) -> None:
     # Releases are checked when created; one stored before (or from before a config
     # change) is checked again here, so nothing that does not fit is ever deployed.
     try:

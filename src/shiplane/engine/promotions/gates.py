@@ -21,7 +21,7 @@ from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState,
 from shiplane.domain.promotion_queue import rollbacks_first
 from shiplane.engine.leases import Fence
 from shiplane.engine.promotions.model import PromotionData
-from shiplane.engine.promotions.requests import release_info
+from shiplane.engine.promotions.permissions import release_info
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.timing import IDLE_RECHECK
 from shiplane.engine.promotions.transitions import get, postpone, save, transition

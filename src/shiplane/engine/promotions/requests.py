@@ -20,29 +20,25 @@ from shiplane.domain.promotion_controls import Approval, Hold
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.live_health import refresh_health
 from shiplane.engine.promotions.model import Actor, PromotionData
+from shiplane.engine.promotions.permissions import (
+    abort_refusal,
+    approval_refusal,
+    release_info,
+    resolve_refusal,
+    retry_refusal,
+    rollback_target,
+)
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.transitions import get, postpone, save, transition
-from shiplane.gates import ReleaseInfo, check_approver
-from shiplane.gates.checks import base as checks_base
 from shiplane.gates.checks.runner import resolve_inconclusive
-from shiplane.store import audit, deploys, releases
+from shiplane.store import audit
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 
 S = PromotionState
 
-ABORTABLE = (S.PENDING, S.WAITING, S.DEPLOYING, S.VERIFYING)
-RETRYABLE = (S.FAILED, S.ABORTED, S.ROLLED_BACK, S.SUPERSEDED)
 # Refusals that are about the promotion's state, not about who asks.
 _STATE_REFUSALS = ("not_waiting", "already_approved", "no_approvals_needed")
-
-
-def release_info(s: Session, release_id: str) -> ReleaseInfo:
-    """What gates know of a promotion's release."""
-    release = releases.get_release(s, release_id)
-    if release is None:
-        raise ConflictError(f"release {release_id} disappeared")
-    return release.info()
 
 
 def approve(
@@ -52,16 +48,7 @@ def approve(
     p = get(s, promotion_id, lock=True).domain()
     verdict: Literal["approve", "reject"] = "reject" if decision == "reject" else "approve"
     now = rt.now()
-    refusal = check_approver(
-        policy=rt.project.environments[p.environment].approvals,
-        promotion=p,
-        release=release_info(s, p.release_id),
-        user=actor.name,
-        groups=actor.groups,
-        approvals=store.approvals_for(s, p.release_id, p.environment),
-        now=now,
-        decision=verdict,
-    )
+    refusal = approval_refusal(rt.project, s, p, actor, now, decision=verdict)
     if refusal is not None:
         if refusal.code in _STATE_REFUSALS:
             raise ConflictError(refusal.message)
@@ -90,11 +77,9 @@ def abort(
     rt: Runtime, s: Session, promotion_id: str, *, actor: Actor, reason: str
 ) -> PromotionRecord:
     p = get(s, promotion_id, lock=True).domain()
-    if p.state not in ABORTABLE:
-        raise ConflictError(
-            f"promotion {p.id} is {p.state.value}; only a pending, waiting, deploying "
-            "or verifying promotion can be aborted"
-        )
+    refusal = abort_refusal(p)
+    if refusal is not None:
+        raise ConflictError(refusal)
     return transition(
         rt,
         s,
@@ -128,11 +113,9 @@ async def abort_and_reassess(
 def retry(rt: Runtime, s: Session, promotion_id: str, *, actor: Actor) -> PromotionRecord:
     """A new promotion of the same release into the same environment."""
     old = get(s, promotion_id)
-    if S(old.state) not in RETRYABLE:
-        raise ConflictError(
-            f"promotion {old.id} is {old.state}; only a failed, aborted, rolled back "
-            "or superseded promotion can be retried"
-        )
+    refusal = retry_refusal(old.domain())
+    if refusal is not None:
+        raise ConflictError(refusal)
     return create_promotion(
         rt,
         s,
@@ -158,15 +141,7 @@ def rollback(
     auto-promotion, so the next release does not undo it."""
     rt.project.require_environment(environment)
     rt.project.require_app(app)
-    target = to
-    if target is None:
-        current = deploys.running_in(s, environment).get(app)
-        target = store.last_verified_release(s, environment, app, exclude=current)
-        if target is None:
-            raise ConflictError(
-                f"no earlier release was verified in {environment} for {app}; "
-                "name one with --to RELEASE"
-            )
+    target = to if to is not None else rollback_target(s, environment, app)
     record = create_promotion(
         rt,
         s,
@@ -192,17 +167,14 @@ def resolve_check(
 ) -> PromotionRecord:
     """A person decides a check that could not decide itself (inconclusive)."""
     record = get(s, promotion_id, lock=True)
+    now = rt.now()
+    refusal = resolve_refusal(record, check, actor.name, now)
+    if refusal is not None:
+        raise ConflictError(refusal)
     data = PromotionData.of(record)
     verify = data.verify_state()
     states = dict(verify.get("checks") or {})
-    if record.state != S.VERIFYING.value or check not in states:
-        raise ConflictError(f"promotion {promotion_id} has no check {check!r} waiting for a person")
-    try:
-        states[check] = resolve_inconclusive(
-            states[check], passed, actor.name, comment=comment, at=rt.now()
-        )
-    except checks_base.CheckStateError as exc:
-        raise ConflictError(str(exc)) from None
+    states[check] = resolve_inconclusive(states[check], passed, actor.name, comment=comment, at=now)
     verify["checks"] = states
     audit.append_event(
         s,
