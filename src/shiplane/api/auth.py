@@ -18,6 +18,7 @@ from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import ProblemError
 from shiplane.domain.roles import Role, role_allows
 from shiplane.store import tokens as token_store
+from shiplane.store.records import TokenRecord
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -76,6 +77,11 @@ def authenticate(
     if token_store.needs_touch(record.last_used_at, datetime.now(UTC)):
         with context.database.session() as session:
             token_store.mark_used(session, str(record.id))
+    return principal_of(record)
+
+
+def principal_of(record: TokenRecord) -> Principal:
+    """The caller a verified token stands for (the web UI's sessions use it too)."""
     return Principal(
         token_id=str(record.id),
         name=record.name,
@@ -85,16 +91,22 @@ def authenticate(
     )
 
 
+def check_role(principal: Principal, needed: Role) -> None:
+    """403 unless the principal's role is at least `needed` (the API's and the web UI's
+    one rule)."""
+    if not role_allows(principal.role, needed):
+        raise ProblemError(
+            403,
+            f"token '{principal.name}' has role '{principal.role.value}'; "
+            f"this call needs '{needed.value}' or higher",
+        )
+
+
 def require_role(needed: Role) -> Callable[[Principal], Principal]:
     """A dependency that authenticates and then demands at least `needed`."""
 
     def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        if not role_allows(principal.role, needed):
-            raise ProblemError(
-                403,
-                f"token '{principal.name}' has role '{principal.role.value}'; "
-                f"this call needs '{needed.value}' or higher",
-            )
+        check_role(principal, needed)
         return principal
 
     return dependency
