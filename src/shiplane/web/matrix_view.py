@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.health import HealthStatus, SyncStatus
-from shiplane.store import matrix, promotions
+from shiplane.store import matrix, promotions, releases
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -152,20 +152,26 @@ def _page_of(items: list[T], filters: MatrixFilters) -> list[T]:
 
 
 def _mark(session: Session, rows: list[MatrixRow], environments: set[str]) -> None:
-    """Pending promotions and holds onto the cells of the page (one query each)."""
+    """Pending promotions (with their releases' aliases) and holds onto the cells of the
+    page (one query each)."""
     on_page = {(c["environment"], r.app): c for r in rows for c in r.cells}
     for cell in on_page.values():
         cell["pending"] = []
         cell["held"] = None
     if not on_page:
         return
-    for promotion in promotions.open_promotions(session):
-        if promotion.environment not in environments:
-            continue
+    shown = [
+        p
+        for p in promotions.open_promotions(session)
+        if p.environment in environments and any((p.environment, a) in on_page for a in p.apps)
+    ]
+    names = releases.aliases(session, (p.release_id for p in shown))
+    for promotion in shown:
+        label = names.get(promotion.release_id) or promotion.release_id
         for app in promotion.apps:
             target = on_page.get((promotion.environment, app))
             if target is not None:
-                target["pending"].append(promotion)
+                target["pending"].append({"promotion": promotion, "release": label})
     for hold in promotions.list_holds(session):
         held = on_page.get((hold.environment, hold.app))
         if held is not None:

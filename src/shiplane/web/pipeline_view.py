@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.promotion_controls import Freeze, Hold
-from shiplane.store import matrix, promotions
+from shiplane.store import matrix, promotions, releases
 from shiplane.store.promotions import PromotionRecord
 from shiplane.web.graph_layers import graph_layers
 
@@ -21,6 +21,14 @@ from shiplane.web.graph_layers import graph_layers
 APPS_PER_NODE = 12
 HEALTHY = "Healthy"
 SYNCED = "Synced"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An open promotion and how to name its release (alias, else id)."""
+
+    promotion: PromotionRecord
+    release: str
 
 
 @dataclass
@@ -33,7 +41,7 @@ class EnvironmentNode:
     app_count: int
     health: dict[str, int]  # health status -> apps (never deployed: "Not deployed")
     out_of_sync: int
-    pending: list[PromotionRecord] = field(default_factory=list)
+    pending: list[Waiting] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     freezes: list[Freeze] = field(default_factory=list)
 
@@ -62,10 +70,12 @@ def pipeline_view(
     by_env: dict[str, list[dict[str, Any]]] = {e: [] for e in wanted}
     for cell in cells:
         by_env[cell["environment"]].append(cell)
-    pending: dict[str, list[PromotionRecord]] = {e: [] for e in wanted}
-    for promotion in promotions.open_promotions(session):
-        if promotion.environment in pending:
-            pending[promotion.environment].append(promotion)
+    pending: dict[str, list[Waiting]] = {e: [] for e in wanted}
+    open_here = [p for p in promotions.open_promotions(session) if p.environment in pending]
+    release_names = releases.aliases(session, (p.release_id for p in open_here))
+    for promotion in open_here:
+        label = release_names.get(promotion.release_id) or promotion.release_id
+        pending[promotion.environment].append(Waiting(promotion, label))
     holds: dict[str, list[Hold]] = {e: [] for e in wanted}
     for hold in promotions.list_holds(session):
         if hold.environment in holds:
@@ -96,7 +106,7 @@ def _node(
     layer: int,
     upstream: tuple[str, ...],
     cells: list[dict[str, Any]],
-    pending: list[PromotionRecord],
+    pending: list[Waiting],
     holds: list[Hold],
     freezes: list[Freeze],
 ) -> EnvironmentNode:
