@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import update
 
+from shiplane.domain.roles import Role
 from shiplane.store import tokens
 from shiplane.store.models import WebSession
+from shiplane.web.auth import WebUser, require_user
 from shiplane.web.security import CONTENT_SECURITY_POLICY
 from tests.unit.api.apphelpers import project
 from tests.unit.web.uihelpers import ui_app
@@ -173,3 +176,29 @@ def test_assets_are_served_immutable_under_their_hash_and_stale_urls_404(tmp_pat
     assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert again.status_code == 304
     assert stale.status_code == 404
+
+
+def test_a_role_too_low_gets_the_apis_words_on_a_403_page(tmp_path: Path) -> None:
+    with ui_app(tmp_path, project()) as ui:
+        router = APIRouter()
+
+        @router.get("/ui/test-admin-only")
+        def admin_only(user: WebUser = Depends(require_user(Role.ADMIN))) -> Response:
+            return Response(user.principal.name)
+
+        ui.client.app.include_router(router)  # type: ignore[attr-defined]
+        ui.sign_in(ui.token("viewer", name="vic"))
+        refused = ui.client.get("/ui/test-admin-only")
+        ui.client.cookies.clear()
+        ui.sign_in(ui.token("admin", name="ada"))
+        allowed = ui.client.get("/ui/test-admin-only")
+    assert refused.status_code == 403
+    assert "token &#39;vic&#39; has role &#39;viewer&#39;" in refused.text
+    assert "needs &#39;admin&#39; or higher" in refused.text
+    assert allowed.status_code == 200 and allowed.text == "ada"
+
+
+def test_the_event_stream_needs_a_session(tmp_path: Path) -> None:
+    with ui_app(tmp_path, project()) as ui:
+        response = ui.client.get("/ui/events")
+    assert response.status_code == 401 and "sign in" in response.text
