@@ -83,15 +83,16 @@ def session_token(
         return None
     digest = hash_session(secret)
     row = s.execute(
-        select(WebSession.session_hash, WebSession.token_id, WebSession.expires_at)
+        select(WebSession.session_hash, WebSession.expires_at, ApiToken)
         .join(ApiToken, ApiToken.id == WebSession.token_id)
         .where(WebSession.session_hash == digest, ApiToken.revoked_at.is_(None))
     ).first()
     if row is None or not hmac.compare_digest(row[0], digest):
         return None
-    if is_expired(row[2], now()):
+    if is_expired(row[1], now()):
         return None
-    return get_token(s, row[1])
+    # The token row is in the session's identity map now: this reads no more rows.
+    return get_token(s, row[2].id)
 
 
 def delete_session(s: Session, secret: str) -> bool:

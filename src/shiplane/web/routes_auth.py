@@ -84,7 +84,8 @@ async def sign_in(request: Request, context: ApiContext = Depends(get_context)) 
         return _sign_in_page(
             request, context, next_path=target, error="enter an API token", status=422
         )
-    secret = await run_in_threadpool(_open_session, context, token)
+    previous = request.cookies.get(SESSION_COOKIE)
+    secret = await run_in_threadpool(_open_session, context, token, previous)
     if secret is None:
         return _sign_in_page(request, context, next_path=target, error=UNKNOWN_TOKEN, status=401)
     response = RedirectResponse(target, status_code=303)
@@ -95,12 +96,15 @@ async def sign_in(request: Request, context: ApiContext = Depends(get_context)) 
     return response
 
 
-def _open_session(context: ApiContext, token: str) -> str | None:
-    """A new session's secret for an active token, or None."""
+def _open_session(context: ApiContext, token: str, previous: str | None) -> str | None:
+    """A new session's secret for an active token, or None. A session the browser still
+    had ends: a sign-in always starts a fresh one (no session fixation)."""
     principal = authenticate_token(context, token)
     if principal is None:
         return None
     with context.database.session() as session:
+        if previous:
+            web_sessions.delete_session(session, previous)
         secret, _expires_at = web_sessions.create_session(session, principal.token_id)
     return secret
 

@@ -80,6 +80,7 @@ def test_pipeline_shows_each_environment_and_updates_live(
     finally:
         database.close()
     expect(prod).to_contain_text("change freeze for the audit", timeout=20_000)
+    expect(page.locator("#live-status")).to_contain_text("Last change: environment.frozen")
     assert page.evaluate("window.__shiplaneNoReload") is True
     assert csp == []
 

@@ -46,10 +46,23 @@ def test_the_session_cookie_is_httponly_strict_and_stored_only_as_a_hash(tmp_pat
         with ui.database.session() as s:
             stored = [row.session_hash for row in s.query(WebSession)]
         page = ui.client.get("/ui/")
+        # Signing in again replaces the session the browser still has (no fixation, no
+        # pile-up): a sign-in form fetched without it, posted with it.
+        ui.client.cookies.clear()
+        form = ui.client.get("/ui/login")
+        ui.client.cookies.set("shiplane_session", secret, path="/ui")
+        nonce = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        again = ui.client.post(
+            "/ui/login", data={"csrf_token": nonce, "token": token}, follow_redirects=False
+        )
+        assert again.status_code == 303
+        with ui.database.session() as s:
+            after_second = [row.session_hash for row in s.query(WebSession)]
     attributes = cookie.lower()
     assert "httponly" in attributes and "samesite=strict" in attributes
     assert "path=/ui" in attributes and "secure" not in attributes
     assert len(stored) == 1 and secret not in stored[0] and len(stored[0]) == 64
+    assert len(after_second) == 1 and after_second != stored
     # Neither the token nor the session secret is ever rendered.
     assert token not in page.text and secret not in page.text
 

@@ -12,9 +12,19 @@
     }
   });
 
+  // The connection state is a polite live region (announced when it changes); the last
+  // change is only shown, so a busy pipeline does not talk over the reader.
   function announce(status, text) {
-    if (status) {
-      status.textContent = text;
+    var state = status.querySelector(".live-state");
+    if (state && state.textContent !== text) {
+      state.textContent = text;
+    }
+  }
+
+  function showLast(status, text) {
+    var last = status.querySelector(".live-last");
+    if (last) {
+      last.textContent = text;
     }
   }
 
@@ -45,7 +55,7 @@
       document.body.dispatchEvent(new CustomEvent(scope, { detail: event }));
       document.body.dispatchEvent(new CustomEvent("shiplane-audit", { detail: event }));
       status.setAttribute("data-last-seq", String(event.seq));
-      announce(status, "Live: last change " + event.action + " at " + clock() + ".");
+      showLast(status, "Last change: " + event.action + " at " + clock() + ".");
     });
     window.addEventListener("pagehide", function () {
       source.close();
