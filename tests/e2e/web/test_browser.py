@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from shiplane.domain.promotion_controls import Freeze
-from shiplane.store import audit, promotions
+from shiplane.store import audit, matrix, promotions
 from shiplane.store.db import Database
 from tests.e2e.web.browser import assert_accessible, screenshot
 from tests.e2e.web.conftest import sign_in
@@ -120,6 +120,41 @@ def test_matrix_filters_and_pages_by_keyboard_without_reloading(
     page.goto(ui_server.url + "/ui/matrix?environment=prd")
     expect(page.locator("#filter-environment-error")).to_contain_text("unknown environment 'prd'")
     assert_accessible(page)
+
+
+def test_matrix_table_refreshes_live_with_its_filters(page: Page, ui_server: ServerProcess) -> None:
+    sign_in(page, ui_server)
+    page.goto(ui_server.url + "/ui/matrix?environment=prod")
+    table = page.locator("#matrix-table")
+    expect(table).to_contain_text("2 apps")
+    expect(page.locator("#live-status")).to_contain_text("Live:")
+    page.evaluate("window.__shiplaneNoReload = true")
+    database = Database.from_url(ui_server.database_url)
+    try:
+        with database.session() as s:
+            matrix.record_deployment(
+                s,
+                environment="prod",
+                app="payments",
+                release_id=None,
+                sync_status="OutOfSync",
+                health="Progressing",
+            )
+            audit.append_event(
+                s,
+                actor="shiplane",
+                action="deploy.started",
+                subject="prod/payments",
+                details={},
+                environment="prod",
+                app="payments",
+            )
+    finally:
+        database.close()
+    expect(table).to_contain_text("Progressing", timeout=20_000)
+    # Still the prod column only: the refresh kept the filters.
+    expect(page.get_by_role("columnheader", name="dev")).to_have_count(0)
+    assert page.evaluate("window.__shiplaneNoReload") is True
 
 
 def test_sign_out_by_keyboard_ends_the_session(page: Page, ui_server: ServerProcess) -> None:

@@ -15,6 +15,8 @@ from shiplane.domain.promotion import Promotion
 from shiplane.domain.promotion_controls import Freeze, Hold
 from shiplane.store import matrix, promotions, releases
 from shiplane.store.db import Database
+from shiplane.web.assets import AssetManifest
+from shiplane.web.templating import make_web_context
 from tests.unit.api.apphelpers import project
 from tests.unit.web.uihelpers import ui_app
 
@@ -189,3 +191,26 @@ def test_a_thousand_apps_by_five_environments_take_a_fixed_number_of_queries(
     # count does not grow with the number of apps.
     for statements in (first_page, filtered, pipeline):
         assert len(statements) <= 10, statements
+
+
+def test_a_project_wide_freeze_shows_on_every_environment(tmp_path: Path) -> None:
+    with ui_app(tmp_path, project()) as ui:
+        with ui.database.session() as s:
+            promotions.set_freeze(s, Freeze("project", None, "incident 42", "olga", NOW))
+        ui.sign_in(ui.token())
+        page = ui.client.get("/ui/")
+    assert page.text.count("(whole project)") == 3 and page.text.count("incident 42") == 3
+
+
+def test_pages_render_without_the_npm_assets(tmp_path: Path) -> None:
+    """Before `make assets` (no static/vendor/), pages still work, without htmx."""
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "app.css").write_text("body {}")
+    (tmp_path / "static" / "app.js").write_text("// app")
+    with ui_app(tmp_path, project()) as ui:
+        app = ui.client.app
+        app.state.shiplane_web = make_web_context(AssetManifest(tmp_path / "static"))  # type: ignore[attr-defined]
+        ui.sign_in(ui.token())
+        page = ui.client.get("/ui/matrix")
+    assert page.status_code == 200 and "2 apps" in page.text
+    assert "htmx.min.js" not in page.text and "/app.js" in page.text
