@@ -10,9 +10,9 @@ STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(VENV)/.tools-$(shell sha256sum < requirements-bootstrap.lock | cut -c1-16)
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: test demo system-deps system-deps-demo venv tools lock lock-bootstrap lockcheck binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
+.PHONY: test demo assets system-deps system-deps-demo venv tools lock lock-bootstrap lockcheck binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
 
-test: system-deps venv lockcheck binaries lint typecheck imports pytest
+test: system-deps venv assets lockcheck binaries lint typecheck imports pytest
 
 system-deps:
 	@scripts/ensure-system-deps.sh
@@ -32,6 +32,21 @@ $(STAMP): $(LOCKS)
 	$(PIP) check
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $(TOOLS_STAMP) $@
+
+# The web UI's third-party browser files, from the npm lock (web/package-lock.json) into
+# the git-ignored src/shiplane/web/static/vendor/ (served under a content hash); axe-core
+# stays in web/node_modules for the browser tests. No install scripts run; no Node at
+# run time.
+ASSETS_STAMP := web/node_modules/.installed-$(shell cat web/package.json web/package-lock.json | sha256sum | cut -c1-16)
+WEB_VENDOR := src/shiplane/web/static/vendor
+
+assets: $(ASSETS_STAMP)
+
+$(ASSETS_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	rm -rf $(WEB_VENDOR) && mkdir -p $(WEB_VENDOR)
+	cp web/node_modules/htmx.org/dist/htmx.min.js $(WEB_VENDOR)/htmx.min.js
+	touch $@
 
 # Only the installers (pip, uv), for `make lock` when the main lock does not install.
 tools: $(TOOLS_STAMP)
@@ -80,7 +95,7 @@ pytest: venv
 system-deps-demo:
 	@scripts/ensure-system-deps.sh demo
 
-demo: system-deps-demo venv binaries
+demo: system-deps-demo venv assets binaries
 	$(BIN)/shiplane demo
 
 clean-venv:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Shiplane needs, when missing: `ensure-system-deps.sh test`
 # (the default) for the build and the whole test suite, `ensure-system-deps.sh demo` for
-# `make demo` only (no PostgreSQL or Prometheus: the demo uses neither).
+# `make demo` only (no PostgreSQL, Prometheus or Chromium: the demo uses none of them).
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 profile="${1:-test}"
@@ -19,9 +19,13 @@ need git git
 need openssl openssl
 need runuser util-linux
 need make make
+# npm installs the web UI's browser assets from web/package-lock.json (`make assets`).
+need npm npm
 if [ "$profile" = test ]; then
   need '/usr/lib/postgresql/*/bin/initdb' postgresql
   need /usr/bin/prometheus prometheus
+  # The browser tests drive Debian's Chromium through Playwright (no browser download).
+  need /usr/bin/chromium chromium
 fi
 need python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)

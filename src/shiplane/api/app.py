@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -36,8 +36,17 @@ from shiplane.api.settings import API_PREFIX, ApiSettings
 from shiplane.engine.insights_metrics import InsightsCollector
 from shiplane.store.db import Database
 
+AppExtension = Callable[[FastAPI], None]
+"""Adds to the built app (the web UI: `shiplane.web.install_ui`). The API never imports
+what extends it; the caller that composes the server (the CLI) passes it in."""
 
-def create_app(settings: ApiSettings, *, database: Database | None = None) -> FastAPI:
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    database: Database | None = None,
+    extensions: Sequence[AppExtension] = (),
+) -> FastAPI:
     """Build the API app. The database is opened here (not migrated: `server.py` does that
     once before serving) and closed on shutdown when this app opened it."""
     owns_database = database is None
@@ -100,6 +109,8 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
     app.state.api_routes = [route for module in modules for route in module.router.routes]
 
     _document_problems(app)
+    for extend in extensions:
+        extend(app)
     return app
 
 

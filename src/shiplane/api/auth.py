@@ -20,6 +20,7 @@ from shiplane.domain.roles import Role, role_refusal, scope_refusal
 from shiplane.engine.promotions.model import Actor
 from shiplane.engine.promotions.permissions import Caller
 from shiplane.store import tokens as token_store
+from shiplane.store.records import TokenRecord
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -78,6 +79,11 @@ def authenticate(
     if token_store.needs_touch(record.last_used_at, datetime.now(UTC)):
         with context.database.session() as session:
             token_store.mark_used(session, str(record.id))
+    return principal_of(record)
+
+
+def principal_of(record: TokenRecord) -> Principal:
+    """The caller a verified token stands for (the web UI's sessions use it too)."""
     return Principal(
         token_id=str(record.id),
         name=record.name,
@@ -87,13 +93,19 @@ def authenticate(
     )
 
 
+def check_role(principal: Principal, needed: Role) -> None:
+    """403 unless the principal's role is at least `needed` (the API's and the web UI's
+    one rule)."""
+    refusal = role_refusal(principal.name, principal.role, needed)
+    if refusal is not None:
+        raise ProblemError(403, refusal)
+
+
 def require_role(needed: Role) -> Callable[[Principal], Principal]:
     """A dependency that authenticates and then demands at least `needed`."""
 
     def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        refusal = role_refusal(principal.name, principal.role, needed)
-        if refusal is not None:
-            raise ProblemError(403, refusal)
+        check_role(principal, needed)
         return principal
 
     return dependency

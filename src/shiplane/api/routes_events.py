@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -70,6 +70,16 @@ async def stream_events(
                 title="Invalid request",
             )
         start = int(last_event_id)
+    if start is None:
+        start = await current_seq(context)
+    return event_stream_response(
+        event_frames(request, context, start, environment=environment, action=action)
+    )
+
+
+async def current_seq(context: ApiContext) -> int:
+    """The newest audit seq (0 for an empty trail): a stream from here shows only new
+    events."""
     database = context.database
 
     def tail() -> int:
@@ -77,36 +87,50 @@ async def stream_events(
             head = audit.chain_head(s)
             return 0 if head is None else head.seq
 
+    return await asyncio.to_thread(tail)
+
+
+async def event_frames(
+    request: Request,
+    context: ApiContext,
+    start: int,
+    *,
+    environment: str | None = None,
+    action: str | None = None,
+    frame: Callable[[AuditRecord], bytes] = _frame,
+) -> AsyncIterator[bytes]:
+    """Audit events after `start` as server-sent event frames until the client leaves
+    (the web UI's cookie-authenticated stream reuses it with its own `frame`)."""
+    database = context.database
+
     def read(seq: int) -> list[AuditRecord]:
         with database.session(readonly=True) as s:
             return audit.events_after(s, seq, limit=BATCH)
 
-    if start is None:
-        start = await asyncio.to_thread(tail)
-
-    async def frames() -> AsyncIterator[bytes]:
-        seq = start
-        yield b": shiplane event stream\n\n"
-        quiet = 0.0
-        while not await request.is_disconnected():
-            events = await asyncio.to_thread(read, seq)
-            for event in events:
-                seq, quiet = event.seq, 0.0
-                if environment is not None and event.environment != environment:
-                    continue
-                if action is not None and not event.action.startswith(action):
-                    continue
-                yield _frame(event)
-            if len(events) == BATCH:
+    seq = start
+    yield b": shiplane event stream\n\n"
+    quiet = 0.0
+    while not await request.is_disconnected():
+        events = await asyncio.to_thread(read, seq)
+        for event in events:
+            seq, quiet = event.seq, 0.0
+            if environment is not None and event.environment != environment:
                 continue
-            await asyncio.sleep(POLL_SECONDS)
-            quiet += POLL_SECONDS
-            if quiet >= KEEPALIVE_SECONDS:
-                quiet = 0.0
-                yield b": keep-alive\n\n"
+            if action is not None and not event.action.startswith(action):
+                continue
+            yield frame(event)
+        if len(events) == BATCH:
+            continue
+        await asyncio.sleep(POLL_SECONDS)
+        quiet += POLL_SECONDS
+        if quiet >= KEEPALIVE_SECONDS:
+            quiet = 0.0
+            yield b": keep-alive\n\n"
 
+
+def event_stream_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
     return StreamingResponse(
-        frames(),
+        frames,
         media_type=EVENT_STREAM,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from shiplane import __version__
@@ -42,9 +42,19 @@ def _index() -> IndexOut:
     )
 
 
-@router.get("/", summary="Where to start: the docs, the API and the probes (no token needed)")
-def index() -> IndexOut:
-    return _index()
+@router.get(
+    "/",
+    summary="Where to start: the docs, the API and the probes (no token needed)",
+    response_model=IndexOut,
+    responses={303: {"description": "A browser is sent to the web UI, when it is on"}},
+)
+def index(request: Request) -> Response:
+    # With the web UI on, a browser (it asks for HTML) lands on the UI; API clients keep
+    # getting the links.
+    ui_home = getattr(request.app.state, "ui_home", None)
+    if ui_home and "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(ui_home, status_code=303)
+    return Response(_index().model_dump_json(), media_type="application/json")
 
 
 @router.get(API_PREFIX, summary="The API's entry: the same links as `/`")

@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -21,7 +22,7 @@ from typing import Any, TextIO
 
 import uvicorn
 
-from shiplane.api.app import create_app
+from shiplane.api.app import AppExtension, create_app
 from shiplane.api.logging import configure_logging
 from shiplane.api.settings import (
     ApiSettings,
@@ -62,6 +63,8 @@ class ServeOptions:
     public_url: str | None = None
     # Seconds between looks at the GitOps branch head; else $SHIPLANE_GIT_POLL_SECONDS.
     git_poll: float | None = None
+    # What the composing caller adds to the app: the CLI passes the web UI here.
+    extensions: Sequence[AppExtension] = ()
 
 
 def resolve_lease_ttl(options: ServeOptions) -> float:
@@ -318,7 +321,7 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         replica_id=replica_id,
         public_url=public_url,
     )
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database, extensions=options.extensions)
     try:
         sock = bind_socket(host, port)
     except ServeError:
@@ -335,6 +338,9 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     out.write(f"Shiplane API listening on http://{shown_host}:{bound_port}\n")
+    ui_home = getattr(app.state, "ui_home", None)
+    if ui_home:
+        out.write(f"Shiplane web UI on http://{shown_host}:{bound_port}{ui_home}\n")
     out.flush()
     # Start-up objects (config, models, routes) never die: moving them out of the
     # collector's reach keeps full collections short while large responses are built.

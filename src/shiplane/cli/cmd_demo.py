@@ -278,7 +278,9 @@ def demo(
         raise typer.Exit(1) from None
     print(
         f"""
-The server keeps running (log: {root / "server.log"}). Continue with:
+The server keeps running (log: {root / "server.log"}).
+Web UI: {url}/ui/ (sign in with an API token, e.g. alice's below)
+Continue with:
   export SHIPLANE_SERVER={url} SHIPLANE_TOKEN={tokens["alice"]}
   shiplane status
   shiplane promotion list

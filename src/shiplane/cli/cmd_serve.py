@@ -74,13 +74,26 @@ def serve(
         help="Look for a new shiplane.yaml at the branch head this often when it was read "
         "from --repo; 0 does not follow it (default: $SHIPLANE_GIT_POLL_SECONDS, else 30).",
     ),
+    ui: bool = typer.Option(
+        True,
+        "--ui/--no-ui",
+        help="Serve the web UI at /ui/ (a browser opening / lands there); --no-ui serves "
+        "the API only.",
+    ),
 ) -> None:
-    """Run the API server until SIGTERM or Ctrl-C."""
+    """Run the API server (and the web UI) until SIGTERM or Ctrl-C."""
     # Imported here: the server stack is heavy and the other commands never need it.
     from shiplane.api.server import ServeError, ServeOptions
     from shiplane.api.server import serve as run_server
 
     default_renderer_tools()
+    from shiplane.api.app import AppExtension
+
+    extensions: list[AppExtension] = []
+    if ui:
+        from shiplane.web import install_ui
+
+        extensions.append(install_ui)
     options = ServeOptions(
         config=config,
         database_url=db,
@@ -92,6 +105,7 @@ def serve(
         lease_ttl=lease_ttl,
         replica_id=replica_id,
         git_poll=git_poll,
+        extensions=tuple(extensions),
     )
     try:
         run_server(options)

@@ -53,7 +53,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "login": _spec("cmd_login", "login", "Check a token and store it as a named context."),
     "context": _spec("cmd_context", "context_app", "List and switch named contexts."),
     "token": _spec("cmd_token", "token_app", "Manage API tokens."),
-    "serve": _spec("cmd_serve", "serve", "Run the API server."),
+    "serve": _spec("cmd_serve", "serve", "Run the API server and the web UI."),
     "completion": _spec("cmd_completion", "completion", "Print a shell completion script."),
     # Local tools (no server)
     "init": _spec("cmd_config", "init", "Scaffold a GitOps repository."),

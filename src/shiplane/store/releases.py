@@ -4,7 +4,7 @@ path; the only later change allowed is filling in an artifact's resolved digest.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
@@ -28,6 +28,7 @@ from shiplane.store.records import ArtifactRecord, Page, ReleaseRecord
 __all__ = [
     "AliasConflictError",
     "ReleaseValidationError",
+    "aliases",
     "create_release",
     "get_release",
     "list_releases",
@@ -189,6 +190,16 @@ def list_releases(
         )
     rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
     return Page[ReleaseRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
+
+
+def aliases(s: Session, release_ids: Iterable[str]) -> dict[str, str | None]:
+    """The alias of each release (None: it has none), in one query; unknown ids are left
+    out."""
+    ids = sorted(set(release_ids))
+    if not ids:
+        return {}
+    query = select(Release.id, Release.alias).where(Release.id.in_(ids))
+    return {release_id: alias for release_id, alias in s.execute(query)}
 
 
 def set_resolved_digest(s: Session, release: str, app: str, digest: str) -> bool:

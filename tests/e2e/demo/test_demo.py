@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.cluster
@@ -42,6 +43,10 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
             for line in out.splitlines()
             if "SHIPLANE_TOKEN=" in line
         )
+        # ... and the web UI, at the address the demo prints.
+        assert f"Web UI: {server}/ui/ " in out
+        sign_in_page = httpx.get(f"{server}/ui/", follow_redirects=True, timeout=30)
+        assert sign_in_page.status_code == 200 and 'name="token"' in sign_in_page.text
         cli_env = {**env, "SHIPLANE_SERVER": server, "SHIPLANE_TOKEN": token}
         listed = subprocess.run(
             [SHIPLANE, "promotion", "list", "-o", "json"],

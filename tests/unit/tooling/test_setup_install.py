@@ -61,3 +61,6 @@ def test_make_demo_asks_only_for_what_the_demo_uses() -> None:
     script = (ROOT / "scripts" / "ensure-system-deps.sh").read_text()
     test_only = script[script.index('if [ "$profile" = test ]') :].split("fi\n", 1)[0]
     assert "postgresql" in test_only and "prometheus" in test_only
+    # The browser tests' Chromium is for tests only; npm (browser assets) is for both.
+    assert "chromium" in test_only and "need npm npm" not in test_only
+    assert "need npm npm" in script

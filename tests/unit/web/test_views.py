@@ -1,0 +1,216 @@
+"""The pipeline and matrix pages over the store's read models: what they show, their
+live-update hooks, filters and paging, and a fixed number of queries at 1,000 apps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import event
+
+from shiplane.config import load_project_text
+from shiplane.domain.promotion import Promotion
+from shiplane.domain.promotion_controls import Freeze, Hold
+from shiplane.store import matrix, promotions, releases
+from shiplane.store.db import Database
+from shiplane.web.assets import AssetManifest
+from shiplane.web.templating import make_web_context
+from tests.unit.api.apphelpers import project
+from tests.unit.web.uihelpers import ui_app
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+
+
+def _seed(database: Database) -> str:
+    """checkout runs in dev and staging; payments is degraded in dev; prod waits."""
+    with database.session() as s:
+        release, _ = releases.create_release(
+            s,
+            artifacts={"checkout": "registry.example/shop/checkout@sha256:" + "a" * 64},
+            alias="v1.4.0",
+            labels={},
+            creator="ci",
+        )
+        for env in ("dev", "staging"):
+            matrix.record_deployment(
+                s,
+                environment=env,
+                app="checkout",
+                release_id=release.id,
+                sync_status="Synced",
+                health="Healthy",
+            )
+        matrix.record_deployment(
+            s,
+            environment="dev",
+            app="payments",
+            release_id=None,
+            sync_status="OutOfSync",
+            health="Degraded",
+        )
+        promotions.insert_promotion(
+            s,
+            Promotion(
+                id="prm-waiting1",
+                release_id=release.id,
+                environment="prod",
+                apps=("checkout",),
+                requested_by="rita",
+                created_at=NOW,
+                reason="waiting for 1 more approval from release-managers",
+            ),
+            next_check_at=None,
+        )
+        promotions.set_hold(s, Hold("staging", "payments", "olga", NOW, "rolled back"))
+        promotions.set_freeze(s, Freeze("environment", "prod", "year-end freeze", "olga", NOW))
+    return release.id
+
+
+def test_the_pipeline_shows_releases_health_waiting_holds_and_freezes(tmp_path: Path) -> None:
+    with ui_app(tmp_path, project()) as ui:
+        _seed(ui.database)
+        ui.sign_in(ui.token())
+        page = ui.client.get("/ui/")
+        node = ui.client.get("/ui/pipeline/environments/prod")
+        unknown = ui.client.get("/ui/pipeline/environments/nope")
+    html = page.text
+    assert page.status_code == 200
+    # Environments in graph order, one node each, refreshing on their own events.
+    assert html.index('id="env-dev"') < html.index('id="env-staging"') < html.index('id="env-prod"')
+    assert 'hx-trigger="shiplane-env-prod from:body' in html
+    assert 'data-live-events="/ui/events"' in html
+    assert "v1.4.0" in html and "Degraded" in html and "OutOfSync" in html
+    assert "waiting for 1 more approval from release-managers" in html
+    assert "rolled back" in html and "year-end freeze" in html
+    # The fragment is the node alone (no page around it) with the same facts.
+    assert node.text.lstrip().startswith("<article") and "<html" not in node.text
+    assert "year-end freeze" in node.text and "Waiting" in node.text
+    assert unknown.status_code == 404 and "no environment named &#39;nope&#39;" in unknown.text
+
+
+def test_the_matrix_filters_pages_and_marks_pending_and_held_cells(tmp_path: Path) -> None:
+    with ui_app(tmp_path, project()) as ui:
+        release_id = _seed(ui.database)
+        ui.sign_in(ui.token())
+        full = ui.client.get("/ui/matrix")
+        failing = ui.client.get("/ui/matrix?failing=1")
+        prod = ui.client.get("/ui/matrix?environment=prod")
+        table = ui.client.get(
+            "/ui/matrix?app=check",
+            headers={"HX-Request": "true", "HX-Target": "matrix-table"},
+        )
+        bad = ui.client.get("/ui/matrix?environment=prd&size=7")
+    assert full.status_code == 200 and "2 apps" in full.text
+    assert "v1.4.0" in full.text and "held" in full.text
+    assert '<th scope="row">payments</th>' in failing.text
+    assert '<th scope="row">checkout</th>' not in failing.text
+    assert '<th scope="col">prod</th>' in prod.text and '<th scope="col">dev</th>' not in prod.text
+    assert "Pending: v1.4.0" in prod.text and "release-managers" in prod.text
+    assert release_id not in prod.text.split("<tbody>")[1]
+    assert table.text.startswith('<div id="matrix-table"') and "<form" not in table.text
+    assert "1 app" in table.text and "payments" not in table.text
+    assert bad.status_code == 200
+    assert 'id="filter-environment-error"' in bad.text
+    assert "unknown environment &#39;prd&#39;" in bad.text
+    assert 'id="filter-size-error"' in bad.text
+
+
+def _big_project(apps: int) -> str:
+    lines = [
+        "apiVersion: shiplane/v1alpha1",
+        "project: big",
+        "clusters:",
+        "  local: {inCluster: true}",
+        "environments:",
+        "  dev: {cluster: local, namespace: dev}",
+        "  qa: {cluster: local, namespace: qa, after: [dev]}",
+        "  perf: {cluster: local, namespace: perf, after: [dev]}",
+        "  staging: {cluster: local, namespace: stg, after: [qa, perf]}",
+        "  prod: {cluster: local, namespace: prod, after: [staging]}",
+        "apps:",
+    ]
+    for i in range(apps):
+        lines.append(
+            f"  app{i:04d}: {{images: [registry.example/app{i:04d}], manifests: {{path: a}}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _counting(database: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+
+
+def test_a_thousand_apps_by_five_environments_take_a_fixed_number_of_queries(
+    tmp_path: Path,
+) -> None:
+    config = load_project_text(_big_project(1000))
+    with ui_app(tmp_path, config) as ui:
+        with ui.database.session() as s:
+            release, _ = releases.create_release(
+                s,
+                artifacts={"app0000": "registry.example/app0000@sha256:" + "b" * 64},
+                alias=None,
+                labels={},
+                creator="ci",
+            )
+            for i in range(1000):
+                for env in ("dev", "qa", "perf", "staging", "prod"):
+                    matrix.record_deployment(
+                        s,
+                        environment=env,
+                        app=f"app{i:04d}",
+                        release_id=release.id,
+                        sync_status="OutOfSync" if i % 100 == 7 else "Synced",
+                        health="Healthy",
+                    )
+        ui.sign_in(ui.token())
+        with _counting(ui.database) as first_page:
+            page = ui.client.get("/ui/matrix")
+        with _counting(ui.database) as filtered:
+            drift = ui.client.get("/ui/matrix?out_of_sync=1&size=25&page=1")
+        with _counting(ui.database) as pipeline:
+            home = ui.client.get("/ui/")
+    assert "1000 apps, page 1 of 20" in page.text
+    assert page.text.count('<th scope="row">') == 50
+    assert "10 apps" in drift.text and "app0007" in drift.text
+    assert home.text.count('class="env-node"') == 5
+    assert "988 more apps in the matrix" in home.text or "more apps in the matrix" in home.text
+    # Session lookup + cells + open promotions + holds (+ freezes on the pipeline): the
+    # count does not grow with the number of apps.
+    for statements in (first_page, filtered, pipeline):
+        assert len(statements) <= 10, statements
+
+
+def test_a_project_wide_freeze_shows_on_every_environment(tmp_path: Path) -> None:
+    with ui_app(tmp_path, project()) as ui:
+        with ui.database.session() as s:
+            promotions.set_freeze(s, Freeze("project", None, "incident 42", "olga", NOW))
+        ui.sign_in(ui.token())
+        page = ui.client.get("/ui/")
+    assert page.text.count("(whole project)") == 3 and page.text.count("incident 42") == 3
+
+
+def test_pages_render_without_the_npm_assets(tmp_path: Path) -> None:
+    """Before `make assets` (no static/vendor/), pages still work, without htmx."""
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "app.css").write_text("body {}")
+    (tmp_path / "static" / "app.js").write_text("// app")
+    with ui_app(tmp_path, project()) as ui:
+        app = ui.client.app
+        app.state.shiplane_web = make_web_context(AssetManifest(tmp_path / "static"))  # type: ignore[attr-defined]
+        ui.sign_in(ui.token())
+        page = ui.client.get("/ui/matrix")
+    assert page.status_code == 200 and "2 apps" in page.text
+    assert "htmx.min.js" not in page.text and "/app.js" in page.text
