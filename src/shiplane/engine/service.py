@@ -23,7 +23,7 @@ from shiplane.domain.clock import Clock, ensure_utc
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployOutcome
 from shiplane.engine.diffs import Diffs
-from shiplane.engine.drift import DriftSupervisor
+from shiplane.engine.drift_supervisor import DriftSupervisor
 from shiplane.engine.git_removals import RemovalFollower
 from shiplane.engine.git_watch import DEFAULT_POLL_SECONDS, GitHeadWatcher
 from shiplane.engine.leases import DEFAULT_TTL, LeaseKeeper
