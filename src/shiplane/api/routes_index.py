@@ -52,9 +52,12 @@ def index(request: Request) -> Response:
     # With the web UI on, a browser (it asks for HTML) lands on the UI; API clients keep
     # getting the links.
     ui_home = getattr(request.app.state, "ui_home", None)
-    if ui_home and "text/html" in request.headers.get("accept", ""):
-        return RedirectResponse(ui_home, status_code=303)
-    return Response(_index().model_dump_json(), media_type="application/json")
+    if not ui_home:
+        return Response(_index().model_dump_json(), media_type="application/json")
+    vary = {"Vary": "Accept"}  # the answer depends on it: caches must keep both
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(ui_home, status_code=303, headers=vary)
+    return Response(_index().model_dump_json(), media_type="application/json", headers=vary)
 
 
 @router.get(API_PREFIX, summary="The API's entry: the same links as `/`")

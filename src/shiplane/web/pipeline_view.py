@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from shiplane.domain.promotion_controls import Freeze, Hold
 from shiplane.store import matrix, promotions, releases
 from shiplane.store.promotions import PromotionRecord
 from shiplane.web.graph_layers import graph_layers
+from shiplane.web.window_view import WindowState, window_state
 
 # A node lists this many apps; the matrix shows all of them.
 APPS_PER_NODE = 12
@@ -44,6 +46,7 @@ class EnvironmentNode:
     pending: list[Waiting] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     freezes: list[Freeze] = field(default_factory=list)
+    window: WindowState | None = None  # None: the environment lists no windows
 
 
 @dataclass
@@ -57,9 +60,14 @@ class PipelineView:
 
 
 def pipeline_view(
-    session: Session, project: ProjectConfig | None, *, only: Sequence[str] | None = None
+    session: Session,
+    project: ProjectConfig | None,
+    *,
+    only: Sequence[str] | None = None,
+    now: datetime | None = None,
 ) -> PipelineView:
-    """Every environment (or those of `only`) in graph layers."""
+    """Every environment (or those of `only`) in graph layers; windows as of `now`."""
+    at = now if now is not None else datetime.now(UTC)
     if project is None:
         return PipelineView(project=None, layers=[])
     order = project.environment_order()
@@ -92,6 +100,7 @@ def pipeline_view(
                 pending[name],
                 holds[name],
                 [f for f in freezes if f.environment in (None, name)],
+                window_state(project, name, at),
             )
             for name in names
             if name in by_env
@@ -109,6 +118,7 @@ def _node(
     pending: list[Waiting],
     holds: list[Hold],
     freezes: list[Freeze],
+    window: WindowState | None,
 ) -> EnvironmentNode:
     health = Counter(cell["health"] or "Not deployed" for cell in cells)
     out_of_sync = sum(
@@ -134,4 +144,5 @@ def _node(
         pending=pending,
         holds=holds,
         freezes=freezes,
+        window=window,
     )

@@ -172,6 +172,7 @@ def test_root_sends_browsers_to_the_ui_and_api_clients_to_the_links(tmp_path: Pa
         docs = ui.client.get("/api/v1/docs")
     assert browser.status_code == 303 and browser.headers["location"] == "/ui/"
     assert client.json()["links"]["docs"] == "/api/v1/docs"
+    assert browser.headers["vary"] == client.headers["vary"] == "Accept"
     assert bare.status_code == 308 and bare.headers["location"] == "/ui/"
     assert docs.status_code == 200
 
