@@ -30,8 +30,9 @@ class NodeLine:
 
 
 def node_id(environment: str) -> str:
-    """The element id of an environment's box (`#env-staging`), for links and htmx."""
-    return f"env-{environment}"
+    """The element id of an environment's box (`#graph-env-staging`; the pipeline's
+    node for the environment is `#env-staging`)."""
+    return f"graph-env-{environment}"
 
 
 def _num(value: float) -> str:

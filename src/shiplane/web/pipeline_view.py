@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
+from shiplane.domain.graph_layout import LIST_VIEW_ABOVE, GraphLayout
 from shiplane.domain.promotion_controls import Freeze, Hold
+from shiplane.engine.environment_graph import environment_layout
 from shiplane.store import matrix, promotions, releases
 from shiplane.store.promotions import PromotionRecord
-from shiplane.web.graph_layers import graph_layers
+from shiplane.web.graph_svg import NodeLine, render_svg
 from shiplane.web.window_view import WindowState, window_state
 
 # A node lists this many apps; the matrix shows all of them.
@@ -53,6 +55,9 @@ class EnvironmentNode:
 class PipelineView:
     project: str | None
     layers: list[list[EnvironmentNode]]
+    # The graph drawn as SVG (an overview above the nodes); None above LIST_VIEW_ABOVE
+    # environments, where a drawing stops helping and the nodes are listed alone.
+    graph_svg: str | None = None
 
     @property
     def nodes(self) -> list[EnvironmentNode]:
@@ -71,7 +76,8 @@ def pipeline_view(
     if project is None:
         return PipelineView(project=None, layers=[])
     order = project.environment_order()
-    grouped = graph_layers(order, {name: project.upstream(name) for name in order})
+    layout = environment_layout(project)
+    grouped = [list(layer) for layer in layout.layers]  # ordered to cross the fewest edges
     wanted = [e for e in order if only is None or e in only]
     apps = list(project.apps)
     cells = matrix.get_matrix_rows(session, apps=apps, environments=wanted)
@@ -107,7 +113,40 @@ def pipeline_view(
         ]
         if nodes:
             layers.append(nodes)
-    return PipelineView(project=project.project, layers=layers)
+    view = PipelineView(project=project.project, layers=layers)
+    if only is None and len(layout.nodes) <= LIST_VIEW_ABOVE:
+        view.graph_svg = graph_svg(layout, view, project.project)
+    return view
+
+
+def graph_svg(layout: GraphLayout, view: PipelineView, project: str) -> str:
+    """The overview drawing: per environment its apps' health in a line, what waits and
+    whether it is frozen; each box links to the environment's node below."""
+    lines: dict[str, list[NodeLine]] = {}
+    classes: dict[str, list[str]] = {}
+    for node in view.nodes:
+        failing = sum(n for status, n in node.health.items() if status in ("Degraded", "Missing"))
+        summary = f"{node.app_count} app{'s' if node.app_count != 1 else ''}"
+        if failing:
+            summary += f", {failing} failing"
+        elif node.out_of_sync:
+            summary += f", {node.out_of_sync} out of sync"
+        lines[node.name] = [NodeLine(summary, "health-degraded" if failing else "")]
+        if node.pending:
+            lines[node.name].append(NodeLine(f"{len(node.pending)} waiting"))
+        classes[node.name] = [
+            *(["frozen"] if node.freezes else []),
+            *(["failing"] if failing else []),
+        ]
+        if node.freezes:
+            lines[node.name].append(NodeLine("frozen", "flag-frozen"))
+    return render_svg(
+        layout,
+        title=f"Environments of {project}",
+        lines=lines,
+        node_classes=classes,
+        href=lambda name: f"#env-{name}",
+    )
 
 
 def _node(

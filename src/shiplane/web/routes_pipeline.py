@@ -4,7 +4,7 @@ refreshes itself through htmx when an audit event about its environment arrives.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from shiplane.api.context import ApiContext, get_context
 from shiplane.web.auth import UiError, WebUser, require_user
@@ -14,6 +14,7 @@ from shiplane.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 NODE_PATH = f"{UI_PREFIX}/pipeline/environments/{{name}}"
+GRAPH_PATH = f"{UI_PREFIX}/pipeline/graph"
 
 
 @router.get(UI_HOME)
@@ -41,3 +42,15 @@ def pipeline_node(
     with context.database.session(readonly=True) as session:
         view = pipeline_view(session, project, only=[name])
     return render(request, "_environment_node.html", user=user, node=view.nodes[0])
+
+
+@router.get(GRAPH_PATH)
+def pipeline_graph(
+    user: WebUser = Depends(require_user()),
+    context: ApiContext = Depends(get_context),
+) -> Response:
+    """The overview drawing alone, redrawn live (the nodes refresh themselves)."""
+    project = context.current_project
+    with context.database.session(readonly=True) as session:
+        view = pipeline_view(session, project)
+    return HTMLResponse(view.graph_svg or "")

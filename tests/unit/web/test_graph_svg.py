@@ -34,7 +34,7 @@ def test_every_environment_has_an_id_a_label_and_a_link() -> None:
     root = ET.fromstring(text)
     groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("data-environment")}
     assert set(groups) == {node_id(e) for e in UPSTREAMS}
-    qa = groups["env-qa"]
+    qa = groups["graph-env-qa"]
     link = qa.find(f"{SVG}a")
     assert link is not None and link.get("href") == "/ui/environments/qa"
     assert link.get("aria-label") == "qa, checkout 1.4.2"

@@ -9,7 +9,6 @@ from pathlib import Path
 from shiplane.store.web_sessions import is_expired
 from shiplane.web.assets import IMMUTABLE, AssetManifest, content_digest
 from shiplane.web.csrf import csrf_matches, csrf_token
-from shiplane.web.graph_layers import graph_layers
 from shiplane.web.matrix_view import DEFAULT_PAGE_SIZE, MatrixFilters, parse_filters
 from shiplane.web.paths import UI_HOME, safe_next
 from tests.unit.api.apphelpers import project
@@ -50,24 +49,6 @@ def test_assets_are_named_by_their_content_and_outdated_urls_are_refused(tmp_pat
     assert AssetManifest(tmp_path).url("app.css") != manifest.url("app.css")
     assert "immutable" in IMMUTABLE
     assert AssetManifest(tmp_path / "absent").names() == []
-
-
-def test_graph_layers_place_each_environment_after_its_longest_upstream_path() -> None:
-    order = ["dev", "qa", "perf", "staging", "prod", "sandbox"]
-    upstream = {
-        "qa": ["dev"],
-        "perf": ["qa"],
-        "staging": ["dev", "perf"],
-        "prod": ["staging"],
-    }
-    assert graph_layers(order, upstream) == [
-        ["dev", "sandbox"],
-        ["qa"],
-        ["perf"],
-        ["staging"],
-        ["prod"],
-    ]
-    assert graph_layers([], {}) == []
 
 
 def test_after_sign_in_only_paths_of_the_ui_are_followed() -> None:

@@ -90,6 +90,49 @@ def test_the_pipeline_shows_releases_health_waiting_holds_and_freezes(tmp_path: 
     assert unknown.status_code == 404 and "no environment named &#39;nope&#39;" in unknown.text
 
 
+def test_the_pipeline_draws_the_graph_above_the_nodes_and_redraws_it_live(
+    tmp_path: Path,
+) -> None:
+    with ui_app(tmp_path, project()) as ui:
+        _seed(ui.database)
+        ui.sign_in(ui.token())
+        html = ui.client.get("/ui/").text
+        graph = ui.client.get("/ui/pipeline/graph")
+    # One laid-out drawing (domain/graph_layout.py), each box linking to its node below;
+    # ids do not clash with the nodes'.
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="env-graph"') == 1
+    assert html.index("env-graph") < html.index('id="env-dev"')
+    for env in ("dev", "staging", "prod"):
+        assert f'id="graph-env-{env}"' in html and f'href="#env-{env}"' in html
+    assert 'class="env frozen"' in html  # prod is frozen
+    assert 'hx-get="/ui/pipeline/graph"' in html
+    assert (
+        graph.status_code == 200
+        and graph.text.startswith("<svg")
+        and "graph-env-prod" in graph.text
+    )
+
+
+def test_above_fifty_environments_the_pipeline_lists_without_a_drawing(tmp_path: Path) -> None:
+    after = {i: f", after: [e{i - 1}]" if i else "" for i in range(51)}
+    envs = "\n".join(f"  e{i}: {{cluster: local, namespace: e{i}{after[i]}}}" for i in range(51))
+    text = f"""apiVersion: shiplane/v1alpha1
+project: wide
+clusters:
+  local: {{kubeconfig: /nonexistent}}
+environments:
+{envs}
+apps:
+  web:
+    images: [registry.example/web]
+    manifests: {{path: apps/web}}
+"""
+    with ui_app(tmp_path, load_project_text(text)) as ui:
+        ui.sign_in(ui.token())
+        html = ui.client.get("/ui/").text
+    assert "env-graph" not in html and html.count('class="env-node"') == 51
+
+
 def test_the_matrix_filters_pages_and_marks_pending_and_held_cells(tmp_path: Path) -> None:
     with ui_app(tmp_path, project()) as ui:
         release_id = _seed(ui.database)
