@@ -42,6 +42,20 @@ class ClusterError(RuntimeError):
     """A local cluster operation failed; the message says what, where and how to fix it."""
 
 
+class PortTakenError(ClusterError):
+    """A component could not bind its port (`component`): another process took it between
+    choosing and binding, or it was given and is in use."""
+
+    def __init__(self, message: str, component: str) -> None:
+        super().__init__(message)
+        self.component = component
+
+
+# A port chosen free can be taken before the component binds it (other clusters starting
+# at the same time): `up` then starts again on new ports, this many times at most.
+PORT_ATTEMPTS = 3
+
+
 @dataclass
 class ClusterState:
     name: str
@@ -202,10 +216,14 @@ class _Starter:
     def check_alive(self) -> None:
         for key, pid in self.state.pids.items():
             if not procs.is_alive(pid):
-                raise ClusterError(
+                tail = procs.log_tail(self.log(key))
+                message = (
                     f"{key} exited during start-up of cluster {self.state.name!r}; "
-                    f"last lines of {self.log(key)}:\n{procs.log_tail(self.log(key))}"
+                    f"last lines of {self.log(key)}:\n{tail}"
                 )
+                if "address already in use" in tail:
+                    raise PortTakenError(message, key)
+                raise ClusterError(message)
 
     def wait(self, what: str, check: Callable[[], bool], timeout: float, log_key: str) -> None:
         deadline = time.monotonic() + timeout
@@ -257,19 +275,22 @@ def up(
     (directory / "pki").mkdir(parents=True)
     (directory / "logs").mkdir()
     state = ClusterState(name=name, directory=str(directory), nodes=nodes, created_at=time.time())
-    state.ports = {
-        "etcd": procs.free_port(),
-        "etcd-peer": procs.free_port(),
-        "apiserver": apiserver_port or procs.free_port(),
-    }
-    starter = _Starter(state)
-    try:
-        _start_control_plane(state, starter, binaries, timeout, progress)
-    except BaseException:
-        starter.stop_all()
-        shutil.rmtree(directory / "etcd", ignore_errors=True)
-        (directory / STATE_FILE).unlink(missing_ok=True)
-        raise
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        etcd, peer, chosen = procs.free_ports(3)
+        state.ports = {"etcd": etcd, "etcd-peer": peer, "apiserver": apiserver_port or chosen}
+        state.pids = {}
+        starter = _Starter(state)
+        try:
+            _start_control_plane(state, starter, binaries, timeout, progress)
+            break
+        except BaseException as exc:
+            starter.stop_all()
+            shutil.rmtree(directory / "etcd", ignore_errors=True)
+            (directory / STATE_FILE).unlink(missing_ok=True)
+            given = apiserver_port is not None and getattr(exc, "component", "") == "kube-apiserver"
+            if not isinstance(exc, PortTakenError) or given or attempt == PORT_ATTEMPTS:
+                raise
+            progress(f"a port of {exc.component} was taken meanwhile; starting again")
     state.ready_seconds = round(time.monotonic() - started_at, 2)
     _save_state(state)
     progress(f"cluster {name!r} ready in {state.ready_seconds:.1f}s at {state.server}")
