@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from shiplane.api.names import check_names
 from shiplane.api.problems import ProblemError, validation_detail
 from shiplane.config.models import ProjectConfig
+from shiplane.domain.errors import ShiplaneError
 from shiplane.web.auth import WebUser
 
 FIELDS = ("actor", "action", "environment", "app", "since", "until")
@@ -63,6 +64,9 @@ def parse_audit_filters(
                 check_names(project, apps=[value], field="query.app")
         except ProblemError as exc:
             errors[name] = exc.detail
+            continue
+        except ShiplaneError as exc:  # an unknown name: the API's words and hint
+            errors[name] = str(exc)
             continue
         setattr(filters, name, value)
     for name in ("since", "until"):
