@@ -1,8 +1,9 @@
 """The Approvals, Environments, Audit and Insights views in Chromium against a real
-`shiplane serve` (without a GitOps repository, so actions answer with the engine's
-409 beside their form and change nothing): by keyboard, no CSP violation, no serious or
-critical axe-core violation, a screenshot of each; the audit chain verified in the
-browser; the insights page showing exactly the numbers of GET /api/v1/insights."""
+`shiplane serve` with its engine (a GitOps repository on disk; no cluster is needed for
+approvals, freezes and holds): every action by keyboard, bad input explained beside its
+field, no CSP violation, no serious or critical axe-core violation, a screenshot of
+each; the audit chain verified in the browser; the insights page showing exactly the
+numbers of GET /api/v1/insights."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shiplane.store.db import Database
 from shiplane.store.deploys import update_deployment
 from tests.e2e.web.browser import assert_accessible, screenshot
 from tests.support.api_project import PROJECT_YAML
+from tests.support.gitops_repo import build_repo
 from tests.support.insights_history import write_history
 from tests.support.serverproc import ServerProcess, running_server
 
@@ -47,8 +49,17 @@ def views_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     workdir = tmp_path_factory.mktemp("ui-views-server")
     config = workdir / "shiplane.yaml"
     config.write_text(PROJECT)
+    bare, _checkout = build_repo(workdir, PROJECT)
     database_url = f"sqlite:///{workdir / 'shiplane.db'}"
-    with running_server(workdir, database_url, config=config) as server:
+    # Not ready (/readyz): the project's in-cluster "cluster" does not exist here, and
+    # nothing these tests do needs one.
+    with running_server(
+        workdir / "server",
+        database_url,
+        config=config,
+        extra_args=["--repo", str(bare), "--git-poll", "0"],
+        ready=False,
+    ) as server:
         server.extra_secrets.append(_seed(server.database_url))
         yield server
 
@@ -154,15 +165,28 @@ def test_approvals_inbox_by_keyboard(page: Page, views_server: ServerProcess) ->
     expect(item).to_contain_text("an approval stays valid 4h")
     assert_accessible(page)
     screenshot(page, "approvals")
+    # A reject without a reason: the API's words beside the field, nothing changes.
+    page.locator("input[name=reason]").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Reject")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("[id^=reason-][id$=-error]")).to_contain_text(
+        "body.reason: String should have at least 1 character"
+    )
+    expect(page.locator(".inbox-item")).to_contain_text("0 of 1")
+    assert_accessible(page)
     page.locator("input[name=comment]").focus()
     page.keyboard.type("ship it")
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Approve")).to_be_focused()
     page.keyboard.press("Enter")
-    # Without a GitOps repository the engine refuses: its words, nothing approved.
-    expect(page.locator("#action-error")).to_contain_text("no GitOps repository")
-    expect(page.locator(".inbox-item")).to_contain_text("0 of 1")
-    assert_accessible(page)
+    expect(
+        page.get_by_role("status").filter(has_text="The promotion was approved.")
+    ).to_be_visible()
+    expect(page.get_by_text("Nothing waits for your approval.")).to_be_visible()
+    with views_server.admin() as client:
+        events = client.get("/api/v1/audit", params={"actor": "bob"}).json()["items"]
+    assert [e["action"] for e in events][:1] == ["promotion.approve"]
     assert csp == []
 
 
@@ -185,12 +209,35 @@ def test_environments_show_freezes_holds_windows_and_masked_drift(
     assert "c2VjcmV0LXZhbHVl" not in page.content() and "b3RoZXI=" not in page.content()
     assert_accessible(page)
     screenshot(page, "environment")
+    # No reason: refused beside the field. Then frozen, and lifted, by keyboard.
+    page.get_by_role("button", name="Freeze prod").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#freeze-reason-error")).to_contain_text("body.reason")
+    expect(page.get_by_text("Not frozen.")).to_be_visible()
+    assert_accessible(page)
     page.get_by_label("Reason to freeze prod").focus()
     page.keyboard.type("year-end")
     page.keyboard.press("Enter")
-    expect(page.locator("#freeze-error")).to_contain_text("no GitOps repository")
-    expect(page.get_by_text("Not frozen.")).to_be_visible()
+    expect(page.get_by_text("Frozen.", exact=True)).to_be_visible()
+    expect(page.locator(".flag-frozen")).to_contain_text("year-end")
+    page.get_by_role("button", name="Lift the freeze of prod").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The freeze is lifted.")).to_be_visible()
+    # Hold an app and lift the hold.
+    page.get_by_label("App to hold").select_option("checkout")
+    page.get_by_label("Reason (optional)").focus()
+    page.keyboard.type("investigating")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The hold is set.")).to_be_visible()
+    expect(page.locator(".holds")).to_contain_text("investigating")
+    page.get_by_role("button", name="Lift the hold of checkout").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The hold is lifted.")).to_be_visible()
+    expect(page.get_by_text("No app is held here.")).to_be_visible()
     assert_accessible(page)
+    with views_server.admin() as client:
+        actions = [e["action"] for e in client.get("/api/v1/audit").json()["items"]]
+    assert {"freeze.set", "freeze.lift", "hold.set", "hold.lift"} <= set(actions)
     assert csp == []
 
 
