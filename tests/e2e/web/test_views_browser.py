@@ -238,6 +238,27 @@ def test_environments_show_freezes_holds_windows_and_masked_drift(
     with views_server.admin() as client:
         actions = [e["action"] for e in client.get("/api/v1/audit").json()["items"]]
     assert {"freeze.set", "freeze.lift", "hold.set", "hold.lift"} <= set(actions)
+
+    # Drift found meanwhile shows up without a page load.
+    expect(page.locator("#live-status")).to_contain_text("Live:")
+    page.evaluate("window.__shiplaneNoReload = true")
+    database = Database.from_url(views_server.database_url)
+    try:
+        with database.session() as s:
+            update_deployment(s, environment="prod", app="checkout", sync_status="OutOfSync")
+            audit.append_event(
+                s,
+                actor="shiplane",
+                action="drift.found",
+                subject="prod/checkout",
+                details={},
+                environment="prod",
+                app="checkout",
+            )
+    finally:
+        database.close()
+    expect(page.locator("#drift-checkout")).to_contain_text("OutOfSync", timeout=20_000)
+    assert page.evaluate("window.__shiplaneNoReload") is True
     assert csp == []
 
 

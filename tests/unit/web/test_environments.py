@@ -166,4 +166,7 @@ def test_windows_and_drift_with_secrets_masked(tmp_path: Path) -> None:
     assert html.count("***") >= 3
     assert "1 not in sync" in html
     assert 'id="row-prod"' in listing.text and "1 out of sync" in listing.text
+    # Live: the table and the drift refresh themselves on audit events.
+    assert 'hx-select="#environments-table"' in listing.text
+    assert 'hx-trigger="shiplane-env-prod from:body' in html and 'hx-select="#drift"' in html
     assert unknown.status_code == 404
