@@ -35,6 +35,20 @@ def is_sensitive(kind: str, path: Path) -> bool:
     return False
 
 
+_PATH_WORD = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def is_sensitive_text(kind: str, path: str) -> bool:
+    """`is_sensitive` for a path already rendered as text (`data.password`,
+    `spec...env[name=DB_PASSWORD].value`), as stored drift details carry it: a Secret's
+    data, or any key or list-item name that looks like a password, token, secret or key."""
+    if kind == "Secret" and (path.startswith("data") or path.startswith("stringData")):
+        return True
+    words = _PATH_WORD.findall(path)
+    last = path.rsplit(".", 1)[-1]
+    return any(_sensitive_name(w) for w in words) and not _REFERENCE_SUFFIX.search(last)
+
+
 def mask(obj: Any, *, kind: str | None = None, other: Any = None, mark: bool = True) -> Any:
     """A copy of `obj` with secret values replaced by "***": every value under a Secret's
     `data`/`stringData`, and any value whose key (or list item name, e.g. an env var)

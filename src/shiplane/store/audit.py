@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from shiplane.domain.audit import (
@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 VERIFY_BATCH = 1000
+
+
+_SelectT = TypeVar("_SelectT", bound=Select[Any])
 
 
 def _now() -> datetime:
@@ -155,7 +158,31 @@ def list_events(
 ) -> Page[AuditRecord]:
     """Events newest first (by seq), keyset-paginated; `since` inclusive, `until`
     exclusive. Raises InvalidCursorError (a ValueError) for a foreign cursor."""
-    query = select(AuditEvent)
+    query = _filtered(
+        select(AuditEvent),
+        actor=actor,
+        action=action,
+        app=app,
+        environment=environment,
+        since=since,
+        until=until,
+    )
+    rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
+    return Page[AuditRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
+
+
+def _filtered(
+    query: _SelectT,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    app: str | None = None,
+    environment: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> _SelectT:
+    """The filters of the listing and the filtered export: equal fields, `since`
+    inclusive, `until` exclusive."""
     if actor is not None:
         query = query.where(AuditEvent.actor == actor)
     if action is not None:
@@ -168,16 +195,15 @@ def list_events(
         query = query.where(AuditEvent.time >= as_utc(since))
     if until is not None:
         query = query.where(AuditEvent.time < as_utc(until))
-    rows, next_cursor = keyset_page(s, query, _KEYSET, cursor=cursor, limit=limit)
-    return Page[AuditRecord](items=[_to_record(r) for r in rows], next_cursor=next_cursor)
+    return query
 
 
-def _batches(s: Session, batch: int) -> Iterator[list[AuditEvent]]:
+def _batches(s: Session, batch: int, **filters: Any) -> Iterator[list[AuditEvent]]:
     last = 0
     while True:
         rows = list(
             s.scalars(
-                select(AuditEvent)
+                _filtered(select(AuditEvent), **filters)
                 .where(AuditEvent.seq > last)
                 .order_by(AuditEvent.seq)
                 .limit(batch)
@@ -190,9 +216,28 @@ def _batches(s: Session, batch: int) -> Iterator[list[AuditEvent]]:
         s.expunge_all()  # keep memory flat over long chains
 
 
-def iter_events(s: Session, *, batch: int = VERIFY_BATCH) -> Iterator[AuditRecord]:
-    """All events oldest first (for export), read in keyset batches."""
-    for rows in _batches(s, batch):
+def iter_events(
+    s: Session,
+    *,
+    batch: int = VERIFY_BATCH,
+    actor: str | None = None,
+    action: str | None = None,
+    app: str | None = None,
+    environment: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[AuditRecord]:
+    """All events oldest first (for export), or those matching the listing's filters,
+    read in keyset batches by seq (memory stays flat however many there are)."""
+    filters = {
+        "actor": actor,
+        "action": action,
+        "app": app,
+        "environment": environment,
+        "since": since,
+        "until": until,
+    }
+    for rows in _batches(s, batch, **filters):
         yield from (_to_record(r) for r in rows)
 
 

@@ -9,13 +9,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shiplane.web import (
+    routes_approvals,
     routes_assets,
+    routes_audit,
     routes_auth,
+    routes_environments,
     routes_events,
+    routes_insights,
     routes_matrix,
     routes_pipeline,
 )
 from shiplane.web.auth import SignInRequired, UiError, current_user
+from shiplane.web.compression import UiGZipMiddleware
 from shiplane.web.paths import SIGN_IN_PATH, UI_HOME, UI_PREFIX
 from shiplane.web.security import SecurityHeadersMiddleware
 from shiplane.web.templating import make_web_context, render
@@ -27,6 +32,10 @@ ROUTE_MODULES = (
     routes_events,
     routes_pipeline,
     routes_matrix,
+    routes_approvals,
+    routes_environments,
+    routes_audit,
+    routes_insights,
 )
 
 
@@ -39,6 +48,7 @@ def install_ui(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in_required)  # type: ignore[arg-type]
     app.add_exception_handler(UiError, _ui_error)  # type: ignore[arg-type]
     app.add_middleware(SecurityHeadersMiddleware, prefix=UI_PREFIX)
+    app.add_middleware(UiGZipMiddleware, prefix=UI_PREFIX)
 
 
 def _to_home() -> Response:

@@ -20,8 +20,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("pipeline", "Pipeline", f"{UI_PREFIX}/"),
     NavEntry("matrix", "Matrix", f"{UI_PREFIX}/matrix"),
     NavEntry("releases", "Releases", None),
-    NavEntry("approvals", "Approvals", None),
-    NavEntry("environments", "Environments", None),
-    NavEntry("audit", "Audit", None),
-    NavEntry("insights", "Insights", None),
+    NavEntry("approvals", "Approvals", f"{UI_PREFIX}/approvals"),
+    NavEntry("environments", "Environments", f"{UI_PREFIX}/environments"),
+    NavEntry("audit", "Audit", f"{UI_PREFIX}/audit"),
+    NavEntry("insights", "Insights", f"{UI_PREFIX}/insights"),
 )

@@ -70,3 +70,21 @@ def ui_app(
             yield UiUnderTest(client, database)
     finally:
         database.close()
+
+
+def attach_engine(ui: UiUnderTest, project: ProjectConfig, tmp_path: Path) -> None:
+    """Give the app an engine that is built but never started: its requests (freeze,
+    hold, approve...) write to the store as in `shiplane serve`; nothing talks to git or
+    a cluster. The UI's actions need it, as the API's do."""
+    from shiplane.engine.service import Engine, EngineSettings
+
+    settings = EngineSettings(
+        repo_url=f"file://{tmp_path / 'no-repo.git'}", cache_dir=tmp_path / "git", git_poll=0
+    )
+    ui.client.app.state.shiplane.engine = Engine(ui.database, project, settings)  # type: ignore[attr-defined]
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF_META.search(html)
+    assert match is not None, html
+    return match.group(1)
