@@ -14,6 +14,9 @@ from shiplane.web import (
     routes_events,
     routes_matrix,
     routes_pipeline,
+    routes_promote,
+    routes_promotions,
+    routes_releases,
 )
 from shiplane.web.auth import SignInRequired, UiError, current_user
 from shiplane.web.paths import SIGN_IN_PATH, UI_HOME, UI_PREFIX
@@ -27,6 +30,9 @@ ROUTE_MODULES = (
     routes_events,
     routes_pipeline,
     routes_matrix,
+    routes_releases,
+    routes_promote,
+    routes_promotions,
 )
 
 
