@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
+from shiplane.domain.promotion_controls import Hold
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.permissions import (
     ACTIONS,
@@ -60,6 +61,8 @@ class PromotionView:
     gates: tuple[dict[str, Any], ...]  # the last evaluation of every gate
     checks: tuple[CheckView, ...]
     actions: dict[Action, ActionCheck] = field(default_factory=dict)
+    rollbacks: tuple[PromotionRecord, ...] = ()  # the rollbacks made for it, newest first
+    holds: tuple[Hold, ...] = ()  # holds in force on its apps in its environment
 
     @property
     def running(self) -> bool:
@@ -160,6 +163,8 @@ def promotion_view(
         gates=tuple(PromotionData.of(record).gates or ()),
         checks=_checks(record, steps),
         actions=actions,
+        rollbacks=tuple(store.rollbacks_of(s, record.id)),
+        holds=tuple(h for h in store.list_holds(s, record.environment) if h.app in record.apps),
     )
 
 

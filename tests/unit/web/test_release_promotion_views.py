@@ -11,6 +11,7 @@ from pathlib import Path
 from shiplane.config import load_project_text
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.promotion import Promotion, PromotionState, Step
+from shiplane.domain.promotion_controls import Hold
 from shiplane.store import matrix, releases, tokens
 from shiplane.store import promotions as store
 from tests.support.api_project import PROJECT_YAML
@@ -152,6 +153,21 @@ def _verified(ui: UiUnderTest, release_id: str) -> str:
             step = Step(f"check {name}", later, later, outcome, "", {"result": result})
             store.add_step(s, p.id, step)
         store.add_step(s, p.id, Step("-> Failed", later, later, "succeeded", "verification failed"))
+        rollback = Promotion(
+            id="prm-dev-rollback",
+            release_id=release_id,
+            environment="dev",
+            apps=("checkout",),
+            requested_by="shiplane",
+            created_at=later,
+            state=PromotionState.SUCCEEDED,
+            updated_at=later,
+            kind="rollback",
+            trigger="auto",
+            rollback_of=p.id,
+        )
+        store.insert_promotion(s, rollback, next_check_at=None, data={})
+        store.set_hold(s, Hold("dev", "checkout", "shiplane", later, f"rolled back by {p.id}"))
     return p.id
 
 
@@ -290,6 +306,8 @@ def test_a_failed_promotion_shows_its_checks_a_chart_logs_and_http_responses(
     assert "GET /health 200" in html and "Job logs" in html
     assert "status: 200; url: http://checkout/health" in html
     assert "<strong>Failed</strong>" in html
+    assert 'href="/ui/promotions/prm-dev-rollback">prm-dev-rollback</a> (auto' in html
+    assert re.search(r'id="promotion-holds"><strong>checkout</strong> in dev: rolled back by', html)
     assert "hx-trigger" not in html.split('id="promotion"')[1][:20]  # finished: not live
     assert fragment.text.startswith('<div id="promotion"') and "<html" not in fragment.text
 
