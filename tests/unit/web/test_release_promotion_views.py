@@ -306,7 +306,7 @@ def test_a_failed_promotion_shows_its_checks_a_chart_logs_and_http_responses(
     assert "GET /health 200" in html and "Job logs" in html
     assert "status: 200; url: http://checkout/health" in html
     assert "<strong>Failed</strong>" in html
-    assert 'href="/ui/promotions/prm-dev-rollback">prm-dev-rollback</a> (auto' in html
+    assert 'href="/ui/promotions/prm-dev-rollback">prm-dev-rollback</a> (by shiplane' in html
     assert re.search(r'id="promotion-holds"><strong>checkout</strong> in dev: rolled back by', html)
     assert "hx-trigger" not in html.split('id="promotion"')[1][:20]  # finished: not live
     assert fragment.text.startswith('<div id="promotion"') and "<html" not in fragment.text
