@@ -374,3 +374,22 @@ def test_the_promote_drawer_without_an_engine_disables_confirm_with_the_reason(
     assert "environment: String should have at least 1 character" in typo.text
     assert forged.status_code == 403
     assert count == 1  # only the seeded one
+
+
+def test_a_promotion_page_reads_a_fixed_number_of_queries_whatever_its_steps(
+    tmp_path: Path,
+) -> None:
+    with ui_app(tmp_path, _project()) as ui:
+        release_id, _, _ = _seed(ui)
+        pid = _verified(ui, release_id)
+        ui.sign_in(ui.token("admin"))
+        with _counting(ui.database) as few:
+            ui.client.get(f"/ui/promotions/{pid}")
+        with ui.database.session() as s:
+            for i in range(30):
+                at = NOW + timedelta(seconds=i)
+                store.add_step(s, pid, Step("gates", at, at, "succeeded", f"round {i}"))
+        with _counting(ui.database) as many:
+            page = ui.client.get(f"/ui/promotions/{pid}")
+    assert "round 29" in page.text
+    assert len(many) == len(few), many
