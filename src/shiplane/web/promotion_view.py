@@ -90,7 +90,9 @@ def _shown(value: Any) -> str:
             parts.append(f"error: {value['error']}")
         if value.get("body"):
             parts.append(f"body: {str(value['body'])[:200]}")
-        return "; ".join(parts) or str(value)
+        if not parts:  # a Job's counts and the like: every key
+            parts = [f"{k}: {v}" for k, v in value.items()]
+        return "; ".join(parts)
     if isinstance(value, float):
         return f"{value:g}"
     return "—" if value is None else str(value)

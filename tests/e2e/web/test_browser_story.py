@@ -237,3 +237,19 @@ def test_the_story_in_the_browser(
     screenshot(alice, "story-promotion-rolled-back")
     alice.goto(server.url + "/ui/")
     expect(alice.locator("#env-staging")).to_contain_text("Holds")
+
+    # The two releases compared, by keyboard: the artifacts, and the manifests rendered
+    # for staging (the Deployments differ in their image, the Services not).
+    alice.goto(server.url + "/ui/releases/1.0.0")
+    alice.get_by_label("Other release (id, prefix or alias)").focus()
+    alice.keyboard.type("1.1.0")
+    alice.get_by_label("Manifests rendered for").select_option("staging")
+    alice.get_by_role("button", name="Compare").focus()
+    alice.keyboard.press("Enter")
+    expect(alice.locator("#artifact-diff")).to_contain_text("changed")
+    manifests = alice.locator("#manifest-diffs")
+    expect(manifests).to_contain_text("Deployment/web: differs")
+    expect(manifests).to_contain_text("Service/web: same")
+    expect(manifests).to_contain_text("6.7.2-fail")
+    assert_accessible(alice)
+    screenshot(alice, "story-release-diff")
