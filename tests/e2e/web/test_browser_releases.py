@@ -146,3 +146,23 @@ def test_promotion_pages_show_checks_and_disabled_actions_with_reasons(
         "shiplane-env-prod from:body delay:300ms, shiplane-env-all from:body delay:300ms",
     )
     assert_accessible(page)
+
+
+def test_a_pipeline_node_opens_the_drawer_for_its_environment(
+    page: Page, ui_server: ServerProcess
+) -> None:
+    csp = _csp_errors(page)
+    sign_in(page, ui_server)
+    page.get_by_role("link", name="Promote a release into staging").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(ui_server.url + "/ui/promote?environment=staging")
+    expect(page.get_by_label("Target environment")).to_have_value("staging")
+    page.get_by_label("Release", exact=True).focus()
+    page.keyboard.type("v1.4.0")
+    page.get_by_role("button", name="Preview", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#drawer-error")).to_contain_text("no GitOps repository")
+    expect(page.get_by_role("button", name="Confirm promotion")).to_be_disabled()
+    assert csp == []
+    assert_accessible(page)
+    screenshot(page, "promote-page")
