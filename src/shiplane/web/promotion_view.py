@@ -113,13 +113,17 @@ def check_view(name: str, result: dict[str, Any]) -> CheckView:
     )
     values = [(r.at, m.get("value"), r.outcome) for r, m in zip(rows, raw, strict=True)]
     points = numeric_points(values)
+    kind = str(result.get("kind") or "")
+    # A metric's values over time are worth a chart; a soak's seconds or a Job's counts
+    # are read in the table.
+    charted = kind == "prometheus" and len(points) == len(rows)
     return CheckView(
         name=name,
-        kind=str(result.get("kind") or ""),
+        kind=kind,
         outcome=str(result.get("outcome") or "running"),
         reason=str(result.get("reason") or ""),
         measurements=rows,
-        chart=render_chart(points, title=f"check {name}") if len(points) == len(rows) else "",
+        chart=render_chart(points, title=f"check {name}") if charted else "",
         logs=result.get("logs"),
         resolution=result.get("resolution"),
     )

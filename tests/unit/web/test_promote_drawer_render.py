@@ -12,6 +12,7 @@ from shiplane.engine.promotions.preview import ApprovalPreview, GatePreview
 from shiplane.gates.results import GateResult, Outcome
 from shiplane.store.records import ArtifactRecord, ReleaseRecord
 from shiplane.web.chart_svg import Point, numeric_points, render_chart
+from shiplane.web.promotion_view import check_view
 from shiplane.web.templating import make_web_context
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -117,3 +118,13 @@ def test_the_chart_draws_numbers_only_and_describes_itself() -> None:
     assert render_chart([], title="x") == ""
     flat = render_chart([Point("a", 1.0, "passed")], title="one")
     assert 'cx="160.0" cy="48.0"' in flat
+
+
+def test_only_a_metrics_values_get_a_chart() -> None:
+    measured = [{"time": NOW.isoformat(), "value": 10, "outcome": "passed", "detail": ""}]
+    soak = check_view("settle", {"kind": "soak", "outcome": "passed", "measurements": measured})
+    prom = check_view(
+        "errors", {"kind": "prometheus", "outcome": "passed", "measurements": measured}
+    )
+    assert soak.chart == "" and soak.measurements[0].value == "10"
+    assert prom.chart.startswith("<svg")
