@@ -18,6 +18,9 @@ from shiplane.web import (
     routes_insights,
     routes_matrix,
     routes_pipeline,
+    routes_promote,
+    routes_promotions,
+    routes_releases,
 )
 from shiplane.web.auth import SignInRequired, UiError, current_user
 from shiplane.web.compression import UiGZipMiddleware
@@ -32,6 +35,9 @@ ROUTE_MODULES = (
     routes_events,
     routes_pipeline,
     routes_matrix,
+    routes_releases,
+    routes_promote,
+    routes_promotions,
     routes_approvals,
     routes_environments,
     routes_audit,

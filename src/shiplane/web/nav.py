@@ -19,7 +19,8 @@ class NavEntry:
 NAV: tuple[NavEntry, ...] = (
     NavEntry("pipeline", "Pipeline", f"{UI_PREFIX}/"),
     NavEntry("matrix", "Matrix", f"{UI_PREFIX}/matrix"),
-    NavEntry("releases", "Releases", None),
+    NavEntry("releases", "Releases", f"{UI_PREFIX}/releases"),
+    NavEntry("promotions", "Promotions", f"{UI_PREFIX}/promotions"),
     NavEntry("approvals", "Approvals", f"{UI_PREFIX}/approvals"),
     NavEntry("environments", "Environments", f"{UI_PREFIX}/environments"),
     NavEntry("audit", "Audit", f"{UI_PREFIX}/audit"),
