@@ -41,12 +41,14 @@ def start_engine(settings: ApiSettings, db: Database) -> Engine | None:
     )
 
 
+NO_ENGINE = (
+    "this server has no GitOps repository: start it with "
+    "`shiplane serve --repo URL` (or SHIPLANE_REPO) to deploy, sync and diff"
+)
+
+
 def require_engine(context: ApiContext = Depends(get_context)) -> Engine:
     engine = context.engine
     if not isinstance(engine, Engine):
-        raise ProblemError(
-            409,
-            "this server has no GitOps repository: start it with "
-            "`shiplane serve --repo URL` (or SHIPLANE_REPO) to deploy, sync and diff",
-        )
+        raise ProblemError(409, NO_ENGINE)
     return engine

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from shiplane.api.auth import check_role
 from shiplane.api.context import ApiContext
-from shiplane.api.problems import ProblemError, status_of
+from shiplane.api.engine import NO_ENGINE
+from shiplane.api.problems import ProblemError, status_of, validation_detail
 from shiplane.domain.errors import NotFoundError, ShiplaneError
 from shiplane.domain.roles import Role
 from shiplane.engine.service import Engine
@@ -20,11 +21,6 @@ from shiplane.web.auth import WebUser
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-
-NO_ENGINE = (
-    "this server has no GitOps repository: start it with "
-    "`shiplane serve --repo URL` (or SHIPLANE_REPO) to deploy, sync and diff"
-)
 
 
 class Refusal(Exception):
@@ -34,6 +30,10 @@ class Refusal(Exception):
         super().__init__("; ".join(errors.values()))
         self.status = status
         self.errors = dict(errors)
+
+    def first(self) -> tuple[str, str]:
+        """The first (field, message): forms that show one message at a time."""
+        return next(iter(self.errors.items()), ("", str(self)))
 
 
 def engine_of(context: ApiContext) -> Engine:
@@ -45,15 +45,21 @@ def engine_of(context: ApiContext) -> Engine:
 
 def parse_body(model: type[M], fields: Mapping[str, Any]) -> M:
     """The API's body model over the form's fields; its errors per field, in the API's
-    words (`reason: String should have at least 1 character`)."""
+    exact words (`body.reason: String should have at least 1 character`)."""
     try:
         return model.model_validate(dict(fields))
     except ValidationError as exc:
         errors: dict[str, str] = {}
-        for error in exc.errors():
+        for error in exc.errors(include_input=False):
             name = ".".join(str(p) for p in error.get("loc", ())) or ""
-            errors.setdefault(name, f"{name}: {error.get('msg', 'invalid value')}")
+            located = {**error, "loc": ("body", *error.get("loc", ()))}
+            errors.setdefault(name, validation_detail([located]))
         raise Refusal(422, errors) from None
+
+
+def form_fields(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields of a posted form (missing ones empty, as a browser sends them)."""
+    return {name: form.get(name, "") for name in names}
 
 
 def permit(user: WebUser, needed: Role, environments: list[str]) -> None:
@@ -85,4 +91,4 @@ def _named(field: str, message: str) -> str:
     return f"{field}: {message}" if field else message
 
 
-__all__ = ["NO_ENGINE", "Refusal", "engine_of", "parse_body", "permit", "run"]
+__all__ = ["NO_ENGINE", "Refusal", "engine_of", "form_fields", "parse_body", "permit", "run"]

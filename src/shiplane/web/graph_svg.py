@@ -99,7 +99,9 @@ def _node(
     inner = "".join(body)
     if href is None:
         return f"{group}{inner}</g>"
-    return f'{group}<a href="{_attr(href)}" aria-label="{_attr(label)}">{inner}</a></g>'
+    # The link's name is its first child, the <title> with every line (SVG-AAM), so no
+    # aria-label that the visible text would have to repeat word for word.
+    return f'{group}<a href="{_attr(href)}">{inner}</a></g>'
 
 
 def render_svg(

@@ -18,14 +18,8 @@ from shiplane.api.schemas_promotions import Decision, Rejection
 from shiplane.engine.promotions.inbox import InboxItem, approvals_inbox
 from shiplane.engine.promotions.permissions import ACTION_ROLES, ActionCheck, allowed_actions
 from shiplane.store import releases
-from shiplane.web.actions import (
-    ActionRefused,
-    attempt,
-    body_of,
-    engine_of,
-    require_role_for,
-)
 from shiplane.web.auth import WebUser, require_user, verify_csrf
+from shiplane.web.engine_calls import Refusal, engine_of, form_fields, parse_body, permit, run
 from shiplane.web.forms import FormError, read_form
 from shiplane.web.paths import UI_PREFIX
 from shiplane.web.templating import render
@@ -113,8 +107,9 @@ async def decide(
     verify_csrf(request, user, form)
     try:
         await _decide(context, user, promotion_id, decision, form)
-    except ActionRefused as exc:
-        errors = {"promotion": promotion_id, "field": exc.field, "message": exc.message}
+    except Refusal as exc:
+        field, message = exc.first()
+        errors = {"promotion": promotion_id, "field": field or None, "message": message}
         return await run_in_threadpool(
             _page, request, context, user, errors=errors, status=exc.status
         )
@@ -127,20 +122,20 @@ async def _decide(
 ) -> None:
     """The API's approve or reject, with its role check first (as its dependency does)."""
     if decision not in ("approve", "reject"):
-        raise ActionRefused(f"unknown decision {decision!r}: approve or reject", 404)
-    require_role_for(user, ACTION_ROLES["approve" if decision == "approve" else "reject"])
+        raise Refusal(404, {"": f"unknown decision {decision!r}: approve or reject"})
+    permit(user, ACTION_ROLES["approve" if decision == "approve" else "reject"], [])
     principal = user.principal
     engine = engine_of(context)
     if decision == "approve":
-        body = body_of(Decision, form, ("comment",))
-        await attempt(
+        body = parse_body(Decision, form_fields(form, ("comment",)))
+        await run(
             lambda: routes_promotions.approve(
                 promotion_id=promotion_id, body=body, principal=principal, engine=engine
             )
         )
     else:
-        rejection = body_of(Rejection, form, ("reason",))
-        await attempt(
+        rejection = parse_body(Rejection, form_fields(form, ("reason",)))
+        await run(
             lambda: routes_promotions.reject(
                 body=rejection, promotion_id=promotion_id, principal=principal, engine=engine
             )

@@ -17,8 +17,8 @@ from shiplane.api import routes_promotions as api
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.schemas_promotions import Reason, Rejection
 from shiplane.domain.roles import Role
-from shiplane.web.actions import ActionRefused, attempt, body_of, engine_of, require_role_for
 from shiplane.web.auth import UiError, WebUser, require_user, verify_csrf
+from shiplane.web.engine_calls import Refusal, engine_of, form_fields, parse_body, permit, run
 from shiplane.web.environments_view import environment_summaries
 from shiplane.web.forms import FormError, read_form
 from shiplane.web.paths import UI_PREFIX
@@ -122,8 +122,9 @@ async def _act(
     verify_csrf(request, user, form)
     try:
         await action(form)
-    except ActionRefused as exc:
-        errors = {"form": form_id, "field": exc.field or "", "message": exc.message}
+    except Refusal as exc:
+        field, message = exc.first()
+        errors = {"form": form_id, "field": field, "message": message}
         status = exc.status
         return await run_in_threadpool(
             lambda: _page(request, context, user, page, errors=errors, status=status)
@@ -177,13 +178,13 @@ async def _freeze(
     form_id = ("freeze" if on else "unfreeze") + ("-project" if page is None else "")
 
     async def act(form: dict[str, str]) -> Any:
-        require_role_for(user, FREEZE_ROLE)
+        permit(user, FREEZE_ROLE, [])
         engine = engine_of(context)
         principal = user.principal
         if not on:
-            return await attempt(lambda: api.unfreeze(target, principal=principal, engine=engine))
-        body = body_of(Rejection, form, ("reason",))
-        return await attempt(lambda: api.freeze(target, body, principal=principal, engine=engine))
+            return await run(lambda: api.unfreeze(target, principal=principal, engine=engine))
+        body = parse_body(Rejection, form_fields(form, ("reason",)))
+        return await run(lambda: api.freeze(target, body, principal=principal, engine=engine))
 
     return await _act(
         request,
@@ -204,15 +205,13 @@ async def set_hold(
     context: ApiContext = Depends(get_context),
 ) -> Response:
     async def act(form: dict[str, str]) -> Any:
-        require_role_for(user, HOLD_ROLE)
+        permit(user, HOLD_ROLE, [])
         engine = engine_of(context)
         app = form.get("app", "")
         if not app:
-            raise ActionRefused("app: choose the app to hold", 422, "app")
-        body = body_of(Reason, form, ("reason",))
-        return await attempt(
-            lambda: api.hold(name, app, body, principal=user.principal, engine=engine)
-        )
+            raise Refusal(422, {"app": "app: choose the app to hold"})
+        body = parse_body(Reason, form_fields(form, ("reason",)))
+        return await run(lambda: api.hold(name, app, body, principal=user.principal, engine=engine))
 
     return await _act(request, context, user, page=name, form_id="hold", done="held", action=act)
 
@@ -226,9 +225,9 @@ async def lift_hold(
     context: ApiContext = Depends(get_context),
 ) -> Response:
     async def act(_form: dict[str, str]) -> Any:
-        require_role_for(user, HOLD_ROLE)
+        permit(user, HOLD_ROLE, [])
         engine = engine_of(context)
-        return await attempt(lambda: api.unhold(name, app, principal=user.principal, engine=engine))
+        return await run(lambda: api.unhold(name, app, principal=user.principal, engine=engine))
 
     return await _act(
         request, context, user, page=name, form_id=f"lift-{app}", done="lifted", action=act

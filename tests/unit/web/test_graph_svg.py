@@ -37,7 +37,10 @@ def test_every_environment_has_an_id_a_label_and_a_link() -> None:
     qa = groups["graph-env-qa"]
     link = qa.find(f"{SVG}a")
     assert link is not None and link.get("href") == "/ui/environments/qa"
-    assert link.get("aria-label") == "qa, checkout 1.4.2"
+    # Named by its first child, the <title> holding every line (even those cut off).
+    title = link.find(f"{SVG}title")
+    assert link.get("aria-label") is None and title is not None
+    assert title.text == "qa, checkout 1.4.2" and next(iter(link)) is title
     texts = [t.text for t in qa.iter(f"{SVG}text")]
     assert texts == ["qa", "checkout 1.4.2"]
     line = [t for t in qa.iter(f"{SVG}text")][1]

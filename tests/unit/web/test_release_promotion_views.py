@@ -342,7 +342,7 @@ def test_actions_need_csrf_validate_like_the_api_and_change_nothing(tmp_path: Pa
     assert forged.status_code == 403 and "CSRF" in forged.text
     assert empty.status_code == 422
     assert re.search(
-        r'id="reject-reason-error" class="field-error">reason: String should', empty.text
+        r'id="reject-reason-error" class="field-error">body.reason: String should', empty.text
     )
     assert 'aria-invalid="true" aria-describedby="reject-reason-error"' in empty.text
     assert no_engine.status_code == 409 and "no GitOps repository" in no_engine.text
