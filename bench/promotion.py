@@ -3,8 +3,8 @@
 Starts its own local cluster (under a temporary SHIPLANE_HOME; stopped at the end, also on
 failure), a bare git repository holding the GitOps layout, and a SQLite store, and wires
 the engine as `shiplane serve` does (Deployer + PromotionController driven by its own
-loop, `controller.start()`) for the first two measurements; the third runs real
-`shiplane serve` processes. Each has a baseline from the same run:
+loop, `controller.start()`, and the drift watch caches the deployer consults) for the
+first two measurements; the third runs real `shiplane serve` processes. Each has a baseline from the same run:
 
   overhead  --promotions promotions of one app (Deployment, Service, ConfigMap; plain
             renderer) into a one-environment project (no gates, no checks), each a new
@@ -145,12 +145,14 @@ class Engine:
     project: Any
     deployer: Any
     controller: Any
+    drift: Any
 
 
 def make_engine(root: Path, bare: Path, checkout: Path) -> Engine:
     from shiplane.config import load_project
     from shiplane.engine.clusters import ClusterPool
     from shiplane.engine.deploy import Deployer
+    from shiplane.engine.drift import DriftController
     from shiplane.engine.promotions import PromotionController
     from shiplane.gitops.workspace import GitWorkspace
     from shiplane.store.db import Database
@@ -162,7 +164,12 @@ def make_engine(root: Path, bare: Path, checkout: Path) -> Engine:
     workspace = GitWorkspace(str(bare), root / "git-cache")
     deployer = Deployer(db, workspace, project, clusters, health_timeout=120)
     controller = PromotionController(db, project, deployer, clusters, health_timeout=120)
-    return Engine(db, project, deployer, controller)
+    # The drift watch caches, wired to the deployer as `serve` wires them: apply skips the
+    # objects whose dry-run answered exactly the live object the cache holds.
+    drift = DriftController(db, project)
+    deployer.on_applied = drift.on_applied
+    deployer.live_objects = drift.live
+    return Engine(db, project, deployer, controller, drift)
 
 
 def create_release(db: Any, artifacts: dict[str, str]) -> Any:
@@ -998,6 +1005,7 @@ async def run_all(root: Path, state: Any, args: argparse.Namespace, report: Repo
             await train_phase(engine, kube, kubectl, root, args.train, report)
     finally:
         await engine.controller.stop()
+        await engine.drift.stop()
         await engine.deployer.clusters.close()
         await kube.close()
         engine.db.close()
