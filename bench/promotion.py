@@ -4,7 +4,8 @@ Starts its own local cluster (under a temporary SHIPLANE_HOME; stopped at the en
 failure), a bare git repository holding the GitOps layout, and a SQLite store, and wires
 the engine as `shiplane serve` does (Deployer + PromotionController driven by its own
 loop, `controller.start()`, and the drift watch caches the deployer consults) for the
-first two measurements; the third runs real `shiplane serve` processes. Each has a baseline from the same run:
+first two measurements; the third runs real `shiplane serve` processes. Each has a
+baseline from the same run:
 
   overhead  --promotions promotions of one app (Deployment, Service, ConfigMap; plain
             renderer) into a one-environment project (no gates, no checks), each a new
