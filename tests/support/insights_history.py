@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from shiplane.domain.promotion import Promotion, PromotionState, Step
 from shiplane.domain.promotion_ids import new_promotion_id
 from shiplane.store import promotions as store
+from shiplane.store import verifications
 from shiplane.store.releases import create_release
 
 S = PromotionState
@@ -127,7 +128,7 @@ def _promotion(
     if commit is not None:
         store.save_promotion(s, p, git_commit=commit)
     if p.state is S.SUCCEEDED:
-        store.record_verification(
+        verifications.record_verification(
             s,
             environment=environment,
             apps=[app],

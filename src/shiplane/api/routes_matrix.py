@@ -17,7 +17,7 @@ from shiplane.api.routes_config import config_state
 from shiplane.api.schemas import MatrixOut
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
-from shiplane.store import matrix, promotions
+from shiplane.store import matrix, promotion_controls, promotions
 
 router = APIRouter(prefix=API_PREFIX, tags=["matrix"])
 
@@ -82,7 +82,7 @@ def controls_json(session: Session) -> dict[str, list[dict[str, str]]]:
                 "set_at": h.set_at.isoformat(),
                 "reason": h.reason,
             }
-            for h in promotions.list_holds(session)
+            for h in promotion_controls.list_holds(session)
         ],
         "freezes": [
             {
@@ -91,7 +91,7 @@ def controls_json(session: Session) -> dict[str, list[dict[str, str]]]:
                 "set_at": f.set_at.isoformat(),
                 "reason": f.reason,
             }
-            for f in promotions.list_freezes(session)
+            for f in promotion_controls.list_freezes(session)
         ],
     }
 

@@ -34,8 +34,7 @@ from shiplane.engine.promotions import PromotionController
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply_rest import request
 from shiplane.store import leases as lease_store
-from shiplane.store import promotions as promotion_store
-from shiplane.store import releases
+from shiplane.store import promotion_controls, releases
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord
 
@@ -264,7 +263,7 @@ def promotion_payload(
         moment = now or utcnow()
         approvers = {
             a.user
-            for a in promotion_store.approvals_for(s, record.release_id, record.environment)
+            for a in promotion_controls.approvals_for(s, record.release_id, record.environment)
             if a.decision == "approve"
             and (moment - ensure_utc(a.at)).total_seconds() < policy.expiry
         }

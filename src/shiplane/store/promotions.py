@@ -1,5 +1,6 @@
-"""Persistence of promotions and what people do to them (approvals, holds, freezes), and
-of verifications (which release each environment verified, per app).
+"""Persistence of promotions and their steps. What people do to them (approvals, holds,
+freezes) is `promotion_controls.py`; which release each environment verified is
+`verifications.py`.
 
 Rows map one-to-one onto the pure domain values (shiplane.domain.promotion*), so the
 engine works with domain objects and this module only loads and saves them.
@@ -7,30 +8,24 @@ engine works with domain objects and this module only loads and saves them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shiplane.domain.errors import ConflictError
 from shiplane.domain.promotion import FINISHED_STATES, Promotion, PromotionState, Step
-from shiplane.domain.promotion_controls import Approval, Freeze, Hold
 from shiplane.store.db import advisory_key
 from shiplane.store.keyset import Keyset, keyset_page
 from shiplane.store.models import (
-    ApprovalRow,
-    FreezeRow,
-    HoldRow,
     PromotionRow,
     PromotionStepRow,
-    VerificationRow,
 )
 from shiplane.store.records import Page
 
-PROJECT_FREEZE_KEY = "*"
 _OPEN_STATES = [s.value for s in PromotionState if s not in FINISHED_STATES]
 
 
@@ -371,164 +366,6 @@ def _step(r: PromotionStepRow) -> StepRecord:
         detail=r.detail,
         data=dict(r.data or {}),
     )
-
-
-# --- approvals ------------------------------------------------------------------------------
-
-
-def record_approval(s: Session, approval: Approval) -> None:
-    s.add(
-        ApprovalRow(
-            promotion_id=approval.promotion_id,
-            release_id=approval.release_id,
-            environment=approval.environment,
-            user=approval.user,
-            groups=list(approval.groups),
-            decision=approval.decision,
-            comment=approval.comment,
-            at=approval.at,
-        )
-    )
-    s.flush()
-
-
-def approvals_for(s: Session, release_id: str, environment: str) -> list[Approval]:
-    query = (
-        select(ApprovalRow)
-        .where(ApprovalRow.release_id == release_id, ApprovalRow.environment == environment)
-        .order_by(ApprovalRow.id)
-    )
-    return [
-        Approval(
-            user=r.user,
-            groups=tuple(r.groups),
-            at=r.at,
-            decision="reject" if r.decision == "reject" else "approve",
-            release_id=r.release_id,
-            environment=r.environment,
-            promotion_id=r.promotion_id,
-            comment=r.comment,
-        )
-        for r in s.scalars(query)
-    ]
-
-
-# --- holds and freezes ----------------------------------------------------------------------
-
-
-def set_hold(s: Session, hold: Hold) -> bool:
-    """True when the hold is new."""
-    row = s.get(HoldRow, (hold.environment, hold.app))
-    if row is not None:
-        return False
-    s.add(
-        HoldRow(
-            environment=hold.environment,
-            app=hold.app,
-            set_by=hold.set_by,
-            set_at=hold.set_at,
-            reason=hold.reason,
-        )
-    )
-    s.flush()
-    return True
-
-
-def remove_hold(s: Session, environment: str, app: str) -> bool:
-    result = s.execute(
-        delete(HoldRow).where(HoldRow.environment == environment, HoldRow.app == app)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def list_holds(s: Session, environment: str | None = None) -> list[Hold]:
-    query = select(HoldRow).order_by(HoldRow.environment, HoldRow.app)
-    if environment is not None:
-        query = query.where(HoldRow.environment == environment)
-    return [Hold(r.environment, r.app, r.set_by, r.set_at, r.reason) for r in s.scalars(query)]
-
-
-def set_freeze(s: Session, freeze: Freeze) -> bool:
-    key = freeze.environment or PROJECT_FREEZE_KEY
-    row = s.get(FreezeRow, key)
-    if row is not None:
-        return False
-    s.add(
-        FreezeRow(scope_key=key, reason=freeze.reason, set_by=freeze.set_by, set_at=freeze.set_at)
-    )
-    s.flush()
-    return True
-
-
-def remove_freeze(s: Session, environment: str | None) -> bool:
-    key = environment or PROJECT_FREEZE_KEY
-    result = s.execute(delete(FreezeRow).where(FreezeRow.scope_key == key))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def list_freezes(s: Session) -> list[Freeze]:
-    freezes = []
-    for r in s.scalars(select(FreezeRow).order_by(FreezeRow.scope_key)):
-        if r.scope_key == PROJECT_FREEZE_KEY:
-            freezes.append(Freeze("project", None, r.reason, r.set_by, r.set_at))
-        else:
-            freezes.append(Freeze("environment", r.scope_key, r.reason, r.set_by, r.set_at))
-    return freezes
-
-
-# --- verifications --------------------------------------------------------------------------
-
-
-def record_verification(
-    s: Session,
-    *,
-    environment: str,
-    apps: Iterable[str],
-    release_id: str,
-    promotion_id: str,
-    at: datetime,
-) -> None:
-    for app in apps:
-        s.add(
-            VerificationRow(
-                environment=environment,
-                app=app,
-                release_id=release_id,
-                promotion_id=promotion_id,
-                verified_at=at,
-            )
-        )
-    s.flush()
-
-
-def verified_apps(
-    s: Session, release_id: str, environments: Sequence[str]
-) -> dict[str, dict[str, datetime]]:
-    """environment -> app -> first time `release_id` was verified there."""
-    result: dict[str, dict[str, datetime]] = {env: {} for env in environments}
-    if not environments:
-        return result
-    query = select(VerificationRow).where(
-        VerificationRow.release_id == release_id, VerificationRow.environment.in_(environments)
-    )
-    for row in s.scalars(query):
-        seen = result[row.environment].get(row.app)
-        if seen is None or row.verified_at < seen:
-            result[row.environment][row.app] = row.verified_at
-    return result
-
-
-def last_verified_release(
-    s: Session, environment: str, app: str, *, exclude: str | None = None
-) -> str | None:
-    """The release most recently verified in `environment` for `app` (not `exclude`)."""
-    query = select(VerificationRow.release_id).where(
-        VerificationRow.environment == environment, VerificationRow.app == app
-    )
-    if exclude is not None:
-        query = query.where(VerificationRow.release_id != exclude)
-    query = query.order_by(VerificationRow.verified_at.desc(), VerificationRow.id.desc()).limit(1)
-    return s.scalar(query)
 
 
 _KEYSET = Keyset("promotions", (PromotionRow.created_at, PromotionRow.id), (datetime, str))

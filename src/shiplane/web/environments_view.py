@@ -18,7 +18,7 @@ from shiplane.domain.promotion_controls import Freeze, Hold
 from shiplane.domain.windows import format_local, next_closing, next_opening, status
 from shiplane.gates.window import calendar
 from shiplane.kube.masking import MASK, is_sensitive_text
-from shiplane.store import matrix, promotions
+from shiplane.store import matrix, promotion_controls
 
 SYNCED = "Synced"
 
@@ -110,8 +110,8 @@ def environment_summaries(
 ) -> list[EnvironmentSummary]:
     """Every environment in graph order (or `only`), with drift details for `only`."""
     names = [only] if only is not None else list(project.environment_order())
-    freezes = promotions.list_freezes(session)
-    holds = promotions.list_holds(session)
+    freezes = promotion_controls.list_freezes(session)
+    holds = promotion_controls.list_holds(session)
     apps = list(project.apps)
     cells = matrix.get_matrix_rows(session, apps=apps, environments=names)
     summaries = []

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.health import HealthStatus, SyncStatus
-from shiplane.store import matrix, promotions, releases
+from shiplane.store import matrix, promotion_controls, promotions, releases
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -172,7 +172,7 @@ def _mark(session: Session, rows: list[MatrixRow], environments: set[str]) -> No
             target = on_page.get((promotion.environment, app))
             if target is not None:
                 target["pending"].append({"promotion": promotion, "release": label})
-    for hold in promotions.list_holds(session):
+    for hold in promotion_controls.list_holds(session):
         held = on_page.get((hold.environment, hold.app))
         if held is not None:
             held["held"] = hold

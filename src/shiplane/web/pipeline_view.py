@@ -16,7 +16,7 @@ from shiplane.config.models import ProjectConfig
 from shiplane.domain.graph_layout import LIST_VIEW_ABOVE, GraphLayout
 from shiplane.domain.promotion_controls import Freeze, Hold
 from shiplane.engine.environment_graph import environment_layout
-from shiplane.store import matrix, promotions, releases
+from shiplane.store import matrix, promotion_controls, promotions, releases
 from shiplane.store.promotions import PromotionRecord
 from shiplane.web.graph_svg import NodeLine, render_svg
 from shiplane.web.window_view import WindowState, window_state
@@ -91,10 +91,10 @@ def pipeline_view(
         label = release_names.get(promotion.release_id) or promotion.release_id
         pending[promotion.environment].append(Waiting(promotion, label))
     holds: dict[str, list[Hold]] = {e: [] for e in wanted}
-    for hold in promotions.list_holds(session):
+    for hold in promotion_controls.list_holds(session):
         if hold.environment in holds:
             holds[hold.environment].append(hold)
-    freezes = promotions.list_freezes(session)
+    freezes = promotion_controls.list_freezes(session)
     layers: list[list[EnvironmentNode]] = []
     for index, names in enumerate(grouped):
         nodes = [

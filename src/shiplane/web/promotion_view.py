@@ -23,8 +23,8 @@ from shiplane.engine.promotions.permissions import (
     allowed_actions,
 )
 from shiplane.engine.release_views import TRANSITION_PREFIX
+from shiplane.store import promotion_controls, releases
 from shiplane.store import promotions as store
-from shiplane.store import releases
 from shiplane.store.promotions import PromotionRecord, StepRecord
 from shiplane.store.records import ReleaseRecord
 from shiplane.web.chart_svg import numeric_points, render_chart
@@ -170,7 +170,9 @@ def promotion_view(
         checks=_checks(record, steps),
         actions=actions,
         rollbacks=tuple(store.rollbacks_of(s, record.id)),
-        holds=tuple(h for h in store.list_holds(s, record.environment) if h.app in record.apps),
+        holds=tuple(
+            h for h in promotion_controls.list_holds(s, record.environment) if h.app in record.apps
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from shiplane.domain.promotion import Promotion
 from shiplane.domain.promotion_controls import Hold
-from shiplane.store import matrix, promotions, releases
+from shiplane.store import matrix, promotion_controls, promotions, releases
 from shiplane.store.db import Database
 from tests.e2e.web.browser import AXE, CHROMIUM, CHROMIUM_ARGS
 from tests.support.api_project import PROJECT_YAML
@@ -74,7 +74,7 @@ def _seed(database_url: str) -> None:
                 ),
                 next_check_at=None,
             )
-            promotions.set_hold(s, Hold("staging", "payments", "olga", NOW, "rolled back"))
+            promotion_controls.set_hold(s, Hold("staging", "payments", "olga", NOW, "rolled back"))
     finally:
         database.close()
 

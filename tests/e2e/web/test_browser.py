@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from shiplane.domain.promotion_controls import Freeze
-from shiplane.store import audit, matrix, promotions
+from shiplane.store import audit, matrix, promotion_controls
 from shiplane.store.db import Database
 from tests.e2e.web.browser import assert_accessible, screenshot
 from tests.e2e.web.conftest import sign_in
@@ -63,7 +63,7 @@ def test_pipeline_shows_each_environment_and_updates_live(
     database = Database.from_url(ui_server.database_url)
     try:
         with database.session() as s:
-            promotions.set_freeze(
+            promotion_controls.set_freeze(
                 s,
                 Freeze(
                     "environment", "prod", "change freeze for the audit", "olga", datetime.now(UTC)

@@ -17,7 +17,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from shiplane.domain.promotion import Promotion, PromotionState
 from shiplane.domain.promotion_controls import Hold
 from shiplane.domain.promotion_ids import new_promotion_id
-from shiplane.store import audit, promotions, releases, tokens
+from shiplane.store import audit, promotion_controls, promotions, releases, tokens
 from shiplane.store.db import Database
 from shiplane.store.deploys import update_deployment
 from tests.e2e.web.browser import assert_accessible, screenshot
@@ -110,7 +110,7 @@ def _seed(database_url: str) -> str:
                     }
                 ],
             )
-            promotions.set_hold(s, Hold("staging", "payments", "olga", now, "flaky checks"))
+            promotion_controls.set_hold(s, Hold("staging", "payments", "olga", now, "flaky checks"))
             audit.append_event(
                 s,
                 actor="olga",

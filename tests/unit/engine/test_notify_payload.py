@@ -11,7 +11,7 @@ from shiplane.config import load_project_text
 from shiplane.domain.promotion_controls import Approval
 from shiplane.engine.notify_format import build_event
 from shiplane.engine.service import promotion_payload
-from shiplane.store import promotions, releases
+from shiplane.store import promotion_controls, releases
 from shiplane.store.db import Database
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -47,14 +47,16 @@ def test_waiting_for_approval_payload_has_alias_version_approvals_and_links(
                 labels={},
                 creator="ci",
             )
-            promotions.record_approval(
+            promotion_controls.record_approval(
                 s, _approval("alice", release.id, NOW - timedelta(minutes=5))
             )
-            promotions.record_approval(
+            promotion_controls.record_approval(
                 s, _approval("alice", release.id, NOW - timedelta(minutes=4))
             )
             # Expired approvals do not count.
-            promotions.record_approval(s, _approval("bob", release.id, NOW - timedelta(hours=2)))
+            promotion_controls.record_approval(
+                s, _approval("bob", release.id, NOW - timedelta(hours=2))
+            )
             record = SimpleNamespace(
                 id="prm-1", release_id=release.id, environment="prod", apps=("checkout",),
                 state="Waiting", reason="approval: 1 of 2", requested_by="carol",

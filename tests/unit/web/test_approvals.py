@@ -11,8 +11,8 @@ from shiplane.config import load_project_text
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.promotion import Promotion, PromotionState
 from shiplane.domain.promotion_ids import new_promotion_id
+from shiplane.store import promotion_controls, releases, tokens
 from shiplane.store import promotions as store
-from shiplane.store import releases, tokens
 from tests.support.api_project import PROJECT_YAML
 from tests.unit.web.uihelpers import UiUnderTest, attach_engine, csrf_of, ui_app
 
@@ -91,7 +91,7 @@ def test_the_inbox_lists_what_waits_and_approves_through_the_engine(tmp_path: Pa
         ui.sign_in(_token(ui, "carol"))
         carols = ui.client.get("/ui/approvals")
         with ui.database.session() as s:
-            approvals = store.approvals_for(s, *_release_env(s, pid))
+            approvals = promotion_controls.approvals_for(s, *_release_env(s, pid))
             record = store.get_promotion(s, pid)
     # The requester's own promotion is not in their inbox.
     assert own.status_code == 200 and "Nothing waits for your approval" in own.text
@@ -127,7 +127,7 @@ def test_a_viewer_has_an_empty_inbox_and_cannot_approve(tmp_path: Path) -> None:
             f"/ui/approvals/{pid}/approve", data={"csrf_token": csrf_of(page.text)}
         )
         with ui.database.session() as s:
-            approvals = store.approvals_for(s, *_release_env(s, pid))
+            approvals = promotion_controls.approvals_for(s, *_release_env(s, pid))
     assert "Nothing waits for your approval" in page.text
     assert refused.status_code == 403 and "this call needs &#39;approver&#39;" in refused.text
     assert approvals == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shiplane.store import matrix, promotions
+from shiplane.store import matrix, promotion_controls
 from shiplane.store.deploys import update_deployment
 from tests.unit.api.apphelpers import project
 from tests.unit.web.uihelpers import attach_engine, csrf_of, ui_app
@@ -37,7 +37,7 @@ def test_freeze_and_hold_through_the_api_functions(tmp_path: Path) -> None:
             "/ui/environments/prod/freeze", data={"csrf_token": token, "reason": ""}
         )
         with ui.database.session() as s:
-            assert promotions.list_freezes(s) == []
+            assert promotion_controls.list_freezes(s) == []
         frozen = ui.client.post(
             "/ui/environments/prod/freeze",
             data={"csrf_token": token, "reason": "year-end"},
@@ -68,8 +68,8 @@ def test_freeze_and_hold_through_the_api_functions(tmp_path: Path) -> None:
         )
         no_csrf = ui.client.post("/ui/environments/-/freeze/lift", data={"reason": "x"})
         with ui.database.session() as s:
-            freezes = [(f.environment, f.reason) for f in promotions.list_freezes(s)]
-            holds = promotions.list_holds(s)
+            freezes = [(f.environment, f.reason) for f in promotion_controls.list_freezes(s)]
+            holds = promotion_controls.list_holds(s)
     assert empty.status_code == 422
     assert 'id="freeze-reason-error"' in empty.text
     assert "body.reason: String should have at least 1 character" in empty.text
@@ -99,7 +99,7 @@ def test_roles_are_the_apis(tmp_path: Path) -> None:
             follow_redirects=False,
         )
         with ui.database.session() as s:
-            freezes = promotions.list_freezes(s)
+            freezes = promotion_controls.list_freezes(s)
     assert refused.status_code == 403
     assert "token &#39;pete&#39; has role &#39;promoter&#39;" in refused.text
     assert 'id="freeze-error"' in refused.text

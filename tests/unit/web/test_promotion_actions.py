@@ -10,6 +10,7 @@ from pathlib import Path
 
 from shiplane.config.models import ProjectConfig
 from shiplane.engine.service import Engine, EngineSettings
+from shiplane.store import promotion_controls
 from shiplane.store import promotions as store
 from tests.unit.web.test_release_promotion_views import _person, _project, _seed
 from tests.unit.web.uihelpers import UiUnderTest, ui_app
@@ -50,7 +51,7 @@ def test_the_requester_is_refused_by_the_engine_and_another_approver_approves(
         with ui.database.session() as s:
             record = store.get_promotion(s, "prm-qa-waiting")
             assert record is not None
-            approvals = store.approvals_for(s, record.release_id, "qa")
+            approvals = promotion_controls.approvals_for(s, record.release_id, "qa")
     assert forced.status_code == 403
     assert re.search(r'class="field-error">alice requested this promotion and cannot', forced.text)
     assert approved.status_code == 303
@@ -74,7 +75,7 @@ def test_reject_with_a_reason_records_the_decision(tmp_path: Path) -> None:
         with ui.database.session() as s:
             record = store.get_promotion(s, "prm-qa-waiting")
             assert record is not None
-            decisions = store.approvals_for(s, record.release_id, "qa")
+            decisions = promotion_controls.approvals_for(s, record.release_id, "qa")
     assert rejected.status_code == 200 and "You rejected this promotion." in rejected.text
     # The decision is recorded; the engine's next gate evaluation ends the promotion.
     assert [(d.user, d.decision, d.comment) for d in decisions] == [

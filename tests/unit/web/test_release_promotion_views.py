@@ -12,7 +12,7 @@ from shiplane.config import load_project_text
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.promotion import Promotion, PromotionState, Step
 from shiplane.domain.promotion_controls import Hold
-from shiplane.store import matrix, releases, tokens
+from shiplane.store import matrix, promotion_controls, releases, tokens
 from shiplane.store import promotions as store
 from tests.support.api_project import PROJECT_YAML
 from tests.unit.web.test_views import _counting
@@ -167,7 +167,9 @@ def _verified(ui: UiUnderTest, release_id: str) -> str:
             rollback_of=p.id,
         )
         store.insert_promotion(s, rollback, next_check_at=None, data={})
-        store.set_hold(s, Hold("dev", "checkout", "shiplane", later, f"rolled back by {p.id}"))
+        promotion_controls.set_hold(
+            s, Hold("dev", "checkout", "shiplane", later, f"rolled back by {p.id}")
+        )
     return p.id
 
 
@@ -338,7 +340,9 @@ def test_actions_need_csrf_validate_like_the_api_and_change_nothing(tmp_path: Pa
         unknown = ui.client.post(f"{url}/launch", data={"csrf_token": csrf})
         with ui.database.session() as s:
             record = store.get_promotion(s, "prm-qa-waiting")
-            approvals = store.approvals_for(s, record.release_id if record else "", "qa")
+            approvals = promotion_controls.approvals_for(
+                s, record.release_id if record else "", "qa"
+            )
     assert forged.status_code == 403 and "CSRF" in forged.text
     assert empty.status_code == 422
     assert re.search(

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from shiplane.config import load_project_text
 from shiplane.domain.promotion import Promotion
 from shiplane.domain.promotion_controls import Freeze, Hold
-from shiplane.store import matrix, promotions, releases
+from shiplane.store import matrix, promotion_controls, promotions, releases
 from shiplane.store.db import Database
 from shiplane.web.assets import AssetManifest
 from shiplane.web.templating import make_web_context
@@ -63,8 +63,10 @@ def _seed(database: Database) -> str:
             ),
             next_check_at=None,
         )
-        promotions.set_hold(s, Hold("staging", "payments", "olga", NOW, "rolled back"))
-        promotions.set_freeze(s, Freeze("environment", "prod", "year-end freeze", "olga", NOW))
+        promotion_controls.set_hold(s, Hold("staging", "payments", "olga", NOW, "rolled back"))
+        promotion_controls.set_freeze(
+            s, Freeze("environment", "prod", "year-end freeze", "olga", NOW)
+        )
     return release.id
 
 
@@ -239,7 +241,7 @@ def test_a_thousand_apps_by_five_environments_take_a_fixed_number_of_queries(
 def test_a_project_wide_freeze_shows_on_every_environment(tmp_path: Path) -> None:
     with ui_app(tmp_path, project()) as ui:
         with ui.database.session() as s:
-            promotions.set_freeze(s, Freeze("project", None, "incident 42", "olga", NOW))
+            promotion_controls.set_freeze(s, Freeze("project", None, "incident 42", "olga", NOW))
         ui.sign_in(ui.token())
         page = ui.client.get("/ui/")
     assert page.text.count("(whole project)") == 3 and page.text.count("incident 42") == 3

@@ -22,8 +22,8 @@ from shiplane.domain.upstream import upstream_status
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import SHIPLANE
 from shiplane.engine.promotions.runtime import Runtime
+from shiplane.store import promotion_controls, releases, verifications
 from shiplane.store import promotions as store
-from shiplane.store import releases
 
 log = structlog.get_logger(__name__)
 S = PromotionState
@@ -97,7 +97,7 @@ def maybe_auto_promote(rt: Runtime, s: Session, release_id: str, environment: st
     if release is None:
         return False
     upstream = list(after.environments)
-    verified = store.verified_apps(s, release_id, upstream)
+    verified = verifications.verified_apps(s, release_id, upstream)
     if not upstream_status(after.mode, upstream, release.apps, verified).satisfied:
         return False
     existing = store.list_promotions(
@@ -105,7 +105,9 @@ def maybe_auto_promote(rt: Runtime, s: Session, release_id: str, environment: st
     ).items
     if any(r.state not in _NEVER_RAN for r in existing):
         return False  # already promoted (or tried): never twice automatically
-    if not may_auto_promote(environment, release.apps, store.list_holds(s, environment)):
+    if not may_auto_promote(
+        environment, release.apps, promotion_controls.list_holds(s, environment)
+    ):
         log.info("promotion.auto_held", environment=environment, release=release_id)
         return False
     try:

@@ -15,7 +15,7 @@ from shiplane.domain.promotion import PromotionState
 from shiplane.domain.promotion_controls import Freeze, Hold
 from shiplane.engine.promotions.model import Actor
 from shiplane.engine.promotions.runtime import Runtime
-from shiplane.store import audit
+from shiplane.store import audit, promotion_controls
 from shiplane.store import promotions as store
 
 
@@ -26,9 +26,9 @@ def set_hold(
     rt.project.require_environment(environment)
     rt.project.require_app(app)
     changed = (
-        store.set_hold(s, Hold(environment, app, actor.name, rt.now(), reason))
+        promotion_controls.set_hold(s, Hold(environment, app, actor.name, rt.now(), reason))
         if on
-        else store.remove_hold(s, environment, app)
+        else promotion_controls.remove_hold(s, environment, app)
     )
     audit.append_event(
         s,
@@ -51,9 +51,11 @@ def set_freeze(
         rt.project.require_environment(environment)
     if on:
         scope: Literal["environment", "project"] = "environment" if environment else "project"
-        changed = store.set_freeze(s, Freeze(scope, environment, reason, actor.name, rt.now()))
+        changed = promotion_controls.set_freeze(
+            s, Freeze(scope, environment, reason, actor.name, rt.now())
+        )
     else:
-        changed = store.remove_freeze(s, environment)
+        changed = promotion_controls.remove_freeze(s, environment)
     audit.append_event(
         s,
         actor=actor.name,

@@ -25,7 +25,7 @@ from shiplane.domain.promotion_queue import superseded_by
 from shiplane.engine.promotions.model import Actor, PromotionData
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.transitions import transition
-from shiplane.store import audit, deploys, releases
+from shiplane.store import audit, deploys, promotion_controls, releases
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
@@ -135,7 +135,7 @@ def _hold_if_older(
             continue
         running = releases.get_release(s, current)
         if running is not None and running.created_at > release.created_at:
-            store.set_hold(
+            promotion_controls.set_hold(
                 s,
                 Hold(
                     p.environment,

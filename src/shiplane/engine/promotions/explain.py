@@ -10,6 +10,7 @@ from shiplane.domain.promotion import PromotionState
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.transitions import get
 from shiplane.gates import GateResult, explain
+from shiplane.store import promotion_controls
 from shiplane.store import promotions as store
 
 
@@ -19,7 +20,7 @@ def explain_promotion(s: Session, promotion_id: str, *, now: datetime | None = N
     data = PromotionData.of(record)
     results = [GateResult.from_record(r) for r in data.gates or []]
     steps = [st.domain() for st in store.list_steps(s, promotion_id)]
-    holds = store.list_holds(s, record.environment)
+    holds = promotion_controls.list_holds(s, record.environment)
     text = explain(record.domain(), results, steps, now=now, holds=holds)
     if record.state == PromotionState.VERIFYING.value and data.verify_reason:
         text += f"\nverification: {data.verify_reason}"

@@ -34,6 +34,7 @@ from shiplane.gates import (
     next_check,
     overall,
 )
+from shiplane.store import promotion_controls, verifications
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 
@@ -106,7 +107,7 @@ def _notify_wait(
 def gate_context(rt: Runtime, s: Session, p: Promotion) -> GateContext:
     env = rt.project.environments[p.environment]
     upstream = list(env.after.environments)
-    verified = store.verified_apps(s, p.release_id, upstream)
+    verified = verifications.verified_apps(s, p.release_id, upstream)
     upstream_verified: dict[str, dict[str, datetime | None]] = {
         e: {app: verified[e].get(app) for app in p.apps} for e in upstream
     }
@@ -116,7 +117,7 @@ def gate_context(rt: Runtime, s: Session, p: Promotion) -> GateContext:
         environment=TargetEnvironment(p.environment, env),
         clock=rt.clock,
         upstream_verified=upstream_verified,
-        approvals=store.approvals_for(s, p.release_id, p.environment),
-        freezes=store.list_freezes(s),
-        holds=store.list_holds(s, p.environment),
+        approvals=promotion_controls.approvals_for(s, p.release_id, p.environment),
+        freezes=promotion_controls.list_freezes(s),
+        holds=promotion_controls.list_holds(s, p.environment),
     )

@@ -27,6 +27,7 @@ from shiplane.engine.promotions.permissions import (
     release_info,
 )
 from shiplane.gates.approval import DECIDABLE_STATES, approvers_text, review_approvals
+from shiplane.store import promotion_controls
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 
@@ -78,7 +79,7 @@ def approvals_inbox(
             continue
         p = record.domain()
         release = release_info(s, p.release_id)
-        approvals = store.approvals_for(s, p.release_id, p.environment)
+        approvals = promotion_controls.approvals_for(s, p.release_id, p.environment)
         counted = [r for r in review_approvals(policy, p, release, approvals, now) if r.counts]
         if len(counted) >= policy.required:
             continue  # approved enough; it waits for something else

@@ -15,6 +15,7 @@ from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.rollback import start_rollback
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.transitions import get, transition
+from shiplane.store import promotion_controls, verifications
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 
@@ -28,7 +29,7 @@ def succeed(
     p = record.domain()
     rt.observe_verification("passed", (data.verify or {}).get("started_at"))
     succeeded = transition(rt, s, p, E.VERIFIED, "verified", data=data)
-    store.record_verification(
+    verifications.record_verification(
         s,
         environment=p.environment,
         apps=p.apps,
@@ -40,11 +41,11 @@ def succeed(
         # Promoting again lifts a hold, unless this promotion set it (an older release).
         pinned_by_me = any(
             h.reason.startswith(f"manual promotion {p.id}")
-            for h in store.list_holds(s, p.environment)
+            for h in promotion_controls.list_holds(s, p.environment)
         )
         if not pinned_by_me:
             for app in p.apps:
-                store.remove_hold(s, p.environment, app)
+                promotion_controls.remove_hold(s, p.environment, app)
     if p.rollback_of:
         original = store.get_promotion(s, p.rollback_of)
         if original is not None and original.state == S.ROLLING_BACK.value:

@@ -32,8 +32,7 @@ from shiplane.gates import ReleaseInfo, check_approver
 from shiplane.gates.approval import ApprovalRefusal
 from shiplane.gates.checks import base as checks_base
 from shiplane.gates.checks.runner import resolve_inconclusive
-from shiplane.store import deploys, releases
-from shiplane.store import promotions as store
+from shiplane.store import deploys, promotion_controls, releases, verifications
 from shiplane.store.promotions import PromotionRecord
 
 S = PromotionState
@@ -103,7 +102,7 @@ def approval_refusal(
         release=release_info(s, p.release_id),
         user=actor.name,
         groups=actor.groups,
-        approvals=store.approvals_for(s, p.release_id, p.environment),
+        approvals=promotion_controls.approvals_for(s, p.release_id, p.environment),
         now=now,
         decision=decision,
     )
@@ -165,7 +164,7 @@ def rollback_target(s: Session, environment: str, app: str) -> str:
     """The release `app` goes back to in `environment`: the last one verified there
     other than what runs now; ConflictError when there is none."""
     current = deploys.running_in(s, environment).get(app)
-    target = store.last_verified_release(s, environment, app, exclude=current)
+    target = verifications.last_verified_release(s, environment, app, exclude=current)
     if target is None:
         raise ConflictError(
             f"no earlier release was verified in {environment} for {app}; "

@@ -31,7 +31,7 @@ from shiplane.engine.promotions.permissions import (
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.transitions import get, postpone, save, transition
 from shiplane.gates.checks.runner import resolve_inconclusive
-from shiplane.store import audit
+from shiplane.store import audit, promotion_controls
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 
@@ -53,7 +53,7 @@ def approve(
         if refusal.code in _STATE_REFUSALS:
             raise ConflictError(refusal.message)
         raise ForbiddenError(refusal.message)
-    store.record_approval(
+    promotion_controls.record_approval(
         s,
         Approval(
             actor.name, actor.groups, now, verdict, p.release_id, p.environment, p.id, comment
@@ -151,7 +151,9 @@ def rollback(
         kind="rollback",
         reason=reason or f"rollback of {app} requested",
     )
-    store.set_hold(s, Hold(environment, app, actor.name, rt.now(), f"rollback {record.id}"))
+    promotion_controls.set_hold(
+        s, Hold(environment, app, actor.name, rt.now(), f"rollback {record.id}")
+    )
     return record
 
 

@@ -19,6 +19,7 @@ from shiplane.engine.promotions.model import SHIPLANE
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.timing import IDLE_RECHECK
 from shiplane.engine.promotions.transitions import get, postpone, transition
+from shiplane.store import promotion_controls, verifications
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 
@@ -29,7 +30,9 @@ E = PromotionEvent
 def start_rollback(rt: Runtime, s: Session, failed: Promotion) -> PromotionRecord:
     target = rollback_target(
         {
-            app: store.last_verified_release(s, failed.environment, app, exclude=failed.release_id)
+            app: verifications.last_verified_release(
+                s, failed.environment, app, exclude=failed.release_id
+            )
             for app in failed.apps
         }
     )
@@ -48,7 +51,7 @@ def start_rollback(rt: Runtime, s: Session, failed: Promotion) -> PromotionRecor
         rollback_of=failed.id,
     )
     for app in failed.apps:
-        store.set_hold(
+        promotion_controls.set_hold(
             s, Hold(failed.environment, app, SHIPLANE.name, rt.now(), f"rollback {rollback.id}")
         )
     return transition(

@@ -18,6 +18,7 @@ from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.timing import IDLE_RECHECK
 from shiplane.engine.promotions.transitions import get, postpone, save, transition
+from shiplane.store import promotion_controls
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 
@@ -48,7 +49,7 @@ def try_start(rt: Runtime, s: Session, promotion_id: str) -> PromotionRecord:
     # A failed promotion that is RollingBack holds its slot against everything but its
     # own rollback, which must run in that slot.
     queue = [q for q in queue if not (q.state is S.ROLLING_BACK and q.id == record.rollback_of)]
-    holds = store.list_holds(s, record.environment)
+    holds = promotion_controls.list_holds(s, record.environment)
     p = record.domain()
     if promotion_id in {q.id for q in next_to_start(queue, holds)}:
         data = PromotionData.of(record).but(waiting_since=rt.now())

@@ -11,8 +11,7 @@ from lightkube.resources.apps_v1 import Deployment
 
 from shiplane.domain.errors import ConflictError, ForbiddenError
 from shiplane.engine.promotions import Actor
-from shiplane.store import audit
-from shiplane.store import promotions as pstore
+from shiplane.store import audit, promotion_controls
 from shiplane.store.matrix import get_matrix
 from tests.integration.engine.promotions.conftest import Pipeline, saturday_noon, wait_state
 
@@ -100,7 +99,7 @@ def test_full_pipeline_with_gates_checks_and_automatic_rollback(pipeline: Pipeli
     p.run(scenario)
 
     with p.db.session() as s:
-        holds = pstore.list_holds(s, "staging")
+        holds = promotion_controls.list_holds(s, "staging")
         cells = {
             (c.app, c.environment): c
             for c in get_matrix(s, apps=["web"], environments=["dev", "staging", "prod"])

@@ -14,7 +14,7 @@ from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.verify import record_round
 from shiplane.engine.verification import VerifyRound
-from shiplane.store import promotions as store
+from shiplane.store import promotion_controls, verifications
 from shiplane.store.matrix import get_matrix
 from tests.unit.engine.promotions.conftest import ALICE, BOB, World
 
@@ -52,7 +52,7 @@ def test_a_promotion_runs_to_succeeded_in_one_pass_and_records_every_move(world:
     data = PromotionData.of(done)
     assert data.waiting_since is not None and data.gates is not None
     assert data.verify_reason == "healthy and every check passed"
-    verified = world.read(lambda s: store.verified_apps(s, rel.id, ["dev"]))
+    verified = world.read(lambda s: verifications.verified_apps(s, rel.id, ["dev"]))
     assert set(verified["dev"]) == {"web"}
 
 
@@ -83,7 +83,7 @@ def test_a_failed_verification_rolls_back_to_the_last_verified_release(flat: Wor
     assert failed.state == "RollingBack", failed.reason
     (rollback,) = [r for r in flat.promotions("staging") if r.rollback_of == second.id]
     assert rollback.kind == "rollback" and rollback.release_id == good.id
-    holds = flat.read(lambda s: store.list_holds(s, "staging"))
+    holds = flat.read(lambda s: promotion_controls.list_holds(s, "staging"))
     assert [(h.app, h.reason) for h in holds] == [("web", f"rollback {rollback.id}")]
     (cell,) = flat.read(lambda s: get_matrix(s, apps=["web"], environments=["staging"]))
     assert cell.health == "Degraded" and "web crashes" in (cell.health_reason or "")
@@ -173,7 +173,9 @@ def test_a_round_recorded_after_an_abort_changes_nothing(world: World):
     late = VerifyRound("passed", "healthy", None, {"healthy": True})
     after = world.write(lambda s: record_round(world.rt, s, p.id, late, {}))
     assert after.state == "Aborted"
-    assert world.read(lambda s: store.verified_apps(s, after.release_id, ["dev"]))["dev"] == {}
+    assert (
+        world.read(lambda s: verifications.verified_apps(s, after.release_id, ["dev"]))["dev"] == {}
+    )
 
 
 def test_the_loop_stops_at_a_finished_promotion(world: World):
