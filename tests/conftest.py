@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.support.clusters",
     "tests.support.postgres",
     "tests.support.prometheus",
+    "tests.support.oci_registry",
 ]
 
 
