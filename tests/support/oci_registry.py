@@ -253,6 +253,7 @@ def start_registry(root: Path, port: int | None = None) -> OciRegistry:
             "`apt-get install docker-registry` (scripts/ensure-system-deps.sh does it as "
             "root), or point SHIPLANE_REGISTRY_BIN at a registry binary"
         )
+    root.mkdir(parents=True, exist_ok=True)
     if not (root / "ca.pem").exists():
         make_ca(root)
     (root / "htpasswd").write_text(_htpasswd(USER, PASSWORD))

@@ -148,3 +148,19 @@ class DeployRunRecord(_Record):
     started_at: datetime
     finished_at: datetime | None
     replica: str | None = None  # the `shiplane serve` replica that ran it
+
+
+class SourceStateRecord(_Record):
+    """What an artifact source last found, its health and its next poll."""
+
+    name: str
+    kind: str
+    version: str | None
+    digest: str | None
+    artifact: str | None  # the image reference a release records (`repo:tag@sha256:...`)
+    healthy: bool
+    reason: str | None
+    checked_at: datetime | None
+    changed_at: datetime | None
+    next_poll_at: datetime | None
+    last_release: str | None
