@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from shiplane.domain.releases import ReleaseInfo
 from shiplane.domain.roles import Role
@@ -27,6 +27,12 @@ class ArtifactRecord(_Record):
     digest: str | None  # as given by the creator ("sha256:...")
     resolved_digest: str | None  # filled in by artifact discovery for tag-only images
     ref: str  # the canonical reference that the release id hashes
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unresolved(self) -> bool:
+        """No digest is known: the release deploys a mutable tag (`releases.digests`)."""
+        return self.digest is None and self.resolved_digest is None
 
 
 class ReleaseRecord(_Record):

@@ -77,3 +77,18 @@ def test_a_project_without_sources_lists_none(tmp_path: Path) -> None:
     with api_app(tmp_path, project()) as api:
         listing = api.client.get("/api/v1/sources", headers=api.token("viewer"))
     assert listing.json() == {"items": [], "next_cursor": None}
+
+
+def test_release_listing_marks_unresolved_artifacts() -> None:
+    from shiplane.cli.cmd_release import _artifacts_text
+
+    release = {
+        "artifacts": [
+            {"app": "api", "ref": f"r.example/api:1@{DIGEST}", "unresolved": False},
+            {"app": "web", "ref": "r.example/web:1", "unresolved": True},
+        ]
+    }
+    assert _artifacts_text(release).splitlines() == [
+        f"api=r.example/api:1@{DIGEST}",
+        "web=r.example/web:1 (unresolved)",
+    ]

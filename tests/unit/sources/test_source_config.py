@@ -36,10 +36,10 @@ def test_sources_file_loads_with_kinds_and_defaults() -> None:
     assert config.releases.criterion == "artifacts.web.tag == artifacts.api.tag"
 
 
-def test_minimal_project_has_no_sources_and_prefers_digests() -> None:
+def test_minimal_project_has_no_sources_and_takes_tags_as_given() -> None:
     config = load_project(VALID / "minimal.yaml")
     assert config.sources == {}
-    assert (config.releases.assemble, config.releases.digests) == ("all", "prefer")
+    assert (config.releases.assemble, config.releases.digests) == ("all", "off")
 
 
 def test_split_repository_names_the_registry_host() -> None:

@@ -60,10 +60,11 @@ class ReleasePolicy(ConfigModel):
     """A CEL expression over `artifacts` (by app: `tag`, `digest`, `repository`,
     `version`, `source`) that an assembled release must satisfy, e.g.
     `artifacts.web.tag == artifacts.api.tag`; a combination it rejects is not assembled."""
-    digests: Literal["require", "prefer", "off"] = "prefer"
-    """Releases created with an image tag: resolve the tag to a digest against the
-    registry and refuse what cannot be resolved (`require`), record the tag and mark the
-    release unresolved (`prefer`), or take the tag as given (`off`)."""
+    digests: Literal["require", "prefer", "off"] = "off"
+    """Releases created through the API or CLI with an image tag: resolve the tag to a
+    digest against the registry and refuse what cannot be resolved (`require`), record
+    the tag and mark the artifact unresolved when it cannot be (`prefer`), or take the
+    tag as given (`off`, the default, as before this setting existed)."""
 
 
 class ProjectConfig(ConfigModel):
