@@ -21,9 +21,10 @@ from shiplane.config.models import ImageSourceConfig, ProjectConfig
 from shiplane.domain.assembly import FoundArtifact, apps_to_assemble, assemble
 from shiplane.domain.clock import Clock, SystemClock, ensure_utc
 from shiplane.domain.errors import NotFoundError, ShiplaneError
+from shiplane.domain.registry import Registry
 from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.sources.matching import git_sources, image_and_chart_sources
-from shiplane.sources.plugins import SOURCES, Found, RegistryClients
+from shiplane.sources.plugins import SOURCES, Discover, Found, RegistryClients
 from shiplane.store import sources as store
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord, SourceStateRecord
@@ -54,6 +55,7 @@ class SourceService:
         clients: RegistryClients | None = None,
         rng: random.Random | None = None,
         tick: float = 1.0,
+        plugins: Registry[Discover] = SOURCES,
     ) -> None:
         self.db = db
         self.source = ProjectSource.of(project)
@@ -62,12 +64,14 @@ class SourceService:
         self.clients = clients or RegistryClients()
         self.rng = rng or random.Random()
         self.tick = tick
+        self.plugins = plugins  # tests of the service's own logic pass stand-ins
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: dict[str, str] = {}  # name -> reason of a refresh asked during a run
         self._next_poll: dict[str, datetime] = {}
         self._loop: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.runs = 0  # looks made (tests assert coalescing with it)
+        self.ticks = 0  # rounds of the poll loop (tests wait for rounds, not for time)
 
     @property
     def project(self) -> ProjectConfig:
@@ -134,6 +138,7 @@ class SourceService:
 
     async def _poll_loop(self) -> None:
         while True:
+            self.ticks += 1
             now = self.clock.now()
             due = [
                 name
@@ -170,7 +175,7 @@ class SourceService:
         spread = 1 + self.rng.uniform(-JITTER, JITTER)
         next_poll = now + timedelta(seconds=config.interval * spread)
         self._next_poll[name] = next_poll
-        discover = SOURCES.get(config.kind).plugin
+        discover = self.plugins.get(config.kind).plugin
         found: Found | None = None
         problem: str | None = None
         try:
