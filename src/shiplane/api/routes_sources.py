@@ -44,6 +44,7 @@ class SourceOut(BaseModel):
     artifact: str | None = None
     healthy: bool | None = None  # None: not looked at yet
     reason: str | None = None
+    assembly: str | None = None
     checked_at: datetime | None = None
     changed_at: datetime | None = None
     next_poll_at: datetime | None = None
@@ -79,6 +80,7 @@ def describe(name: str, config: SourceConfig, state: SourceStateRecord | None) -
                 "artifact",
                 "healthy",
                 "reason",
+                "assembly",
                 "checked_at",
                 "changed_at",
                 "next_poll_at",

@@ -46,7 +46,7 @@ def source_columns() -> list[Column]:
         Column("NEXT POLL", lambda s: short_time(s.get("next_poll_at"))),
         text("last_release", "RELEASE", wide=True),
         text("watches", "WATCHES", wide=True),
-        Column("REASON", lambda s: str(s.get("reason") or "-"), flex=True),
+        Column("REASON", lambda s: str(s.get("reason") or s.get("assembly") or "-"), flex=True),
     ]
 
 
@@ -64,6 +64,7 @@ def _source_table(source: dict[str, Any]) -> Table:
     table.add_row("interval", f"{source['interval']}s (jittered)")
     table.add_row("health", health(source))
     table.add_row("reason", source.get("reason") or "-")
+    table.add_row("assembly", source.get("assembly") or "-")
     table.add_row("version", source.get("version") or "-")
     table.add_row("digest", source.get("digest") or "-")
     table.add_row("artifact", source.get("artifact") or "-")

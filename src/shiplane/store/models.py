@@ -404,6 +404,7 @@ class SourceState(Base):
     artifact: Mapped[str | None] = mapped_column(Text)  # the reference a release records
     healthy: Mapped[bool] = mapped_column(default=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    assembly: Mapped[str | None] = mapped_column(Text)  # why its last change made no release
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

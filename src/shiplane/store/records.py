@@ -165,7 +165,8 @@ class SourceStateRecord(_Record):
     digest: str | None
     artifact: str | None  # the image reference a release records (`repo:tag@sha256:...`)
     healthy: bool
-    reason: str | None
+    reason: str | None  # why the last look failed
+    assembly: str | None  # why the last change assembled no release (None: it did)
     checked_at: datetime | None
     changed_at: datetime | None
     next_poll_at: datetime | None

@@ -24,6 +24,7 @@ def _record(row: SourceState) -> SourceStateRecord:
         artifact=row.artifact,
         healthy=row.healthy,
         reason=row.reason,
+        assembly=row.assembly,
         checked_at=row.checked_at,
         changed_at=row.changed_at,
         next_poll_at=row.next_poll_at,
@@ -79,13 +80,13 @@ def save_state(
 
 
 def note_assembly(s: Session, name: str, reason: str | None, *, release: str | None = None) -> None:
-    """The assembly outcome on the source that triggered it: why nothing was assembled,
-    or the release (its health is unchanged: the source found its artifact; the
-    combination is what was refused)."""
+    """The assembly outcome on the source that triggered it: why nothing was assembled
+    (kept until its next change), or the release. Its health is unchanged: the source
+    found its artifact; the combination is what was refused."""
     row = s.get(SourceState, name)
     if row is None:
         return
-    row.reason = reason
+    row.assembly = reason
     if release is not None:
         row.last_release = release
     s.flush()

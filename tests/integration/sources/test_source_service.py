@@ -92,7 +92,8 @@ async def test_new_images_assemble_one_release_with_digests(
     assert state.digest == web
     # api has found nothing yet: the whole-release assembly waits (never partial).
     assert all_releases(db) == []
-    assert state.reason is not None and "app api has no artifact" in state.reason
+    assert state.reason is None
+    assert state.assembly is not None and "app api has no artifact" in state.assembly
 
     api = oci_registry.push_image("svc1/api", "2.1.0")
     await sources.refresh_and_wait("api", reason="test")
@@ -161,10 +162,14 @@ async def test_criterion_rejects_a_combination(
     state = await sources.refresh_and_wait("web", reason="test")
     assert len(all_releases(db)) == 1  # web 1.1.0 + api 1.0.0 is never assembled
     assert state is not None and state.healthy
-    assert state.reason is not None and "criterion rejects api=1.0.0, web=1.1.0" in state.reason
+    assert state.assembly is not None
+    assert "criterion rejects api=1.0.0, web=1.1.0" in state.assembly
+    again = await sources.refresh_and_wait("web", reason="test")  # nothing new: kept
+    assert again is not None and again.assembly == state.assembly
     oci_registry.push_image("svc3/api", "1.1.0")
-    await sources.refresh_and_wait("api", reason="test")
+    api_state = await sources.refresh_and_wait("api", reason="test")
     assert len(all_releases(db)) == 2
+    assert api_state is not None and api_state.assembly is None
 
 
 async def test_a_flood_of_refreshes_is_coalesced(

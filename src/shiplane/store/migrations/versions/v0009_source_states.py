@@ -1,5 +1,6 @@
 """Artifact sources: what each source last found (version, digest, the reference a
-release records), its health with the reason, and its next poll time.
+release records), its health with the reason, why its last change assembled no release,
+and its next poll time.
 
 Revision ID: 0009
 Revises: 0008
@@ -33,6 +34,7 @@ def upgrade() -> None:
         sa.Column("artifact", sa.Text(), nullable=True),
         sa.Column("healthy", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("assembly", sa.Text(), nullable=True),
         sa.Column("checked_at", UTCDateTime(), nullable=True),
         sa.Column("changed_at", UTCDateTime(), nullable=True),
         sa.Column("next_poll_at", UTCDateTime(), nullable=True),
