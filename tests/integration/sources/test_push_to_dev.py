@@ -4,6 +4,9 @@ from "CI" (`shiplane serve` as a process, its source polling every 5 s)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from lightkube.resources.apps_v1 import Deployment
 from shiplane.localcluster.cluster import ClusterState
 from tests.support.gitops_repo import git
 from tests.support.oci_registry import OciRegistry
-from tests.support.serverproc import running_server
+from tests.support.serverproc import SHIPLANE, running_server
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -98,6 +101,23 @@ def test_a_pushed_image_arrives_in_dev(
         assert promotion["release_id"] == release["id"] and promotion["trigger"] == "auto"
         source = api.get("/api/v1/sources/web").json()
         assert source["healthy"] is True and source["last_release"] == release["id"]
+
+        # The CLI over the same API.
+        env = {**os.environ, "SHIPLANE_SERVER": server.url, "SHIPLANE_TOKEN": server.admin_token,
+               "SHIPLANE_CONFIG": str(tmp_path / "cli.yaml")}  # fmt: skip
+        shown = subprocess.run([SHIPLANE, "source", "show", "web", "-o", "json"], env=env,
+                               capture_output=True, text=True, check=True)  # fmt: skip
+        assert json.loads(shown.stdout)["digest"] == digest
+        listed = subprocess.run([SHIPLANE, "source", "list"], env=env, capture_output=True,
+                                text=True, check=True)  # fmt: skip
+        assert listed.stdout.splitlines()[0].split()[:4] == ["NAME", "KIND", "HEALTH", "VERSION"]
+        assert "Healthy" in listed.stdout and "1.0.0" in listed.stdout
+        refreshed = subprocess.run([SHIPLANE, "source", "refresh", "web", "-o", "json"], env=env,
+                                   capture_output=True, text=True, check=True)  # fmt: skip
+        assert json.loads(refreshed.stdout)["version"] == "1.0.0"
+        missing = subprocess.run([SHIPLANE, "source", "show", "wbe"], env=env,
+                                 capture_output=True, text=True)  # fmt: skip
+        assert missing.returncode == 1 and "source 'wbe' is not defined" in missing.stderr
     live = kube.get(Deployment, "web", namespace=namespace)
     assert live.spec is not None
     assert live.spec.template.spec.containers[0].image.endswith(f"@{digest}")
