@@ -106,7 +106,7 @@ class Engine:
         # promotion controller, so its root auto-promotions come in the same transaction.
         # Webhook receivers reach it through `engine.sources_port.SourceRefresher`.
         self.sources = SourceService(
-            db, project, self.promotions.create_release, clock=settings.clock
+            db, project, self.promotions.create_release, clock=settings.clock, leases=self.leases
         )
         # Watches the branch head: follows shiplane.yaml there when it was read from git
         # (not from --config FILE), and tells `watcher.on_head_moved` of every new head.

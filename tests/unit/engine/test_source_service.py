@@ -159,3 +159,35 @@ async def _until(condition: Any, within: float = 10.0) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+
+
+async def test_with_several_replicas_one_polls_and_another_takes_over(db: Database) -> None:
+    from shiplane.engine.leases import LeaseKeeper
+
+    clock = ManualClock()
+    keepers = [LeaseKeeper(db, replica_id=f"r{i}", ttl=1.0) for i in (1, 2)]
+    scripts = [Script(), Script()]
+    for script in scripts:
+        script.answers = [found("1.0.0")]
+    services = [make(db, script, clock, []) for script in scripts]
+    for keeper, service in zip(keepers, services, strict=True):
+        service.leases = keeper
+        await keeper.start()
+        service.start()
+    try:
+        await _until(lambda: scripts[0].calls + scripts[1].calls == 1)
+        poller = 0 if scripts[0].calls else 1
+        other = 1 - poller
+        rounds = services[other].ticks
+        await _until(lambda: services[other].ticks >= rounds + 5)
+        assert scripts[other].calls == 0  # the other replica does not poll
+        # The poller goes away (hands its leases back): the other takes over, on the
+        # schedule the poller recorded.
+        await services[poller].stop()
+        await keepers[poller].stop()
+        clock.advance(timedelta(seconds=111))
+        await _until(lambda: scripts[other].calls == 1)
+    finally:
+        for keeper, service in zip(keepers, services, strict=True):
+            await service.stop()
+            await keeper.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,7 @@ from shiplane.domain.assembly import FoundArtifact, apps_to_assemble, assemble
 from shiplane.domain.clock import Clock, SystemClock, ensure_utc
 from shiplane.domain.errors import NotFoundError, ShiplaneError
 from shiplane.domain.registry import Registry
+from shiplane.engine.leases import LeaseKeeper
 from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.sources.matching import git_sources, image_and_chart_sources
 from shiplane.sources.plugins import SOURCES, Discover, Found, RegistryClients
@@ -31,6 +33,7 @@ from shiplane.store.records import ReleaseRecord, SourceStateRecord
 
 log = structlog.get_logger(__name__)
 
+POLL_LEASE = "sources/poll"  # the one replica that polls (PostgreSQL, several replicas)
 JITTER = 0.1  # polls are spread by up to ±10% of the interval
 LOOK_TIMEOUT = 120.0  # one look at a source, registry back-off included
 CREATOR_PREFIX = "source/"
@@ -56,6 +59,7 @@ class SourceService:
         rng: random.Random | None = None,
         tick: float = 1.0,
         plugins: Registry[Discover] = SOURCES,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.db = db
         self.source = ProjectSource.of(project)
@@ -65,6 +69,9 @@ class SourceService:
         self.rng = rng or random.Random()
         self.tick = tick
         self.plugins = plugins  # tests of the service's own logic pass stand-ins
+        # Several replicas: only the holder of POLL_LEASE polls (refreshes run anywhere).
+        self.leases = leases
+        self._lease_tried = -1e9
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: dict[str, str] = {}  # name -> reason of a refresh asked during a run
         self._next_poll: dict[str, datetime] = {}
@@ -122,11 +129,34 @@ class SourceService:
     # --- the loop --------------------------------------------------------------------
 
     def start(self) -> None:
+        self._load_schedule()
+        self._loop = asyncio.create_task(self._poll_loop(), name="sources")
+
+    def _load_schedule(self) -> None:
+        """The next poll times recorded (by this replica before a restart, or by the
+        replica that polled before this one took over)."""
         with self.db.session(readonly=True) as s:
             for name, state in store.list_states(s).items():
                 if state.next_poll_at is not None:
                     self._next_poll[name] = ensure_utc(state.next_poll_at)
-        self._loop = asyncio.create_task(self._poll_loop(), name="sources")
+
+    async def _may_poll(self) -> bool:
+        """This replica polls: it is alone (SQLite), or it holds POLL_LEASE (renewed by
+        the lease heartbeat; tried again every lease interval while another holds it)."""
+        if self.leases is None or self.leases.single_process:
+            return True
+        held = self.leases.held.get(POLL_LEASE)
+        if held is not None and self.leases.valid(held):
+            return True
+        moment = time.monotonic()
+        if moment - self._lease_tried < self.leases.interval:
+            return False
+        self._lease_tried = moment
+        if await self.leases.try_acquire(POLL_LEASE) is None:
+            return False
+        self._load_schedule()  # where the previous poller left off
+        log.info("sources.polling", replica=self.leases.replica_id)
+        return True
 
     async def stop(self) -> None:
         tasks = [t for t in [self._loop, *self._running.values()] if t is not None]
@@ -139,17 +169,25 @@ class SourceService:
     async def _poll_loop(self) -> None:
         while True:
             self.ticks += 1
-            now = self.clock.now()
-            due = [
-                name
-                for name in self.project.sources
-                if self._next_poll.get(name, now) <= now and name not in self._running
-            ]
-            if due:
-                await self.refresh(due, reason="poll")
+            try:
+                await self._poll_due()
+            except Exception:  # the database hiccuped: log, and try again next round
+                log.exception("sources.poll_round_failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+
+    async def _poll_due(self) -> None:
+        if not await self._may_poll():
+            return
+        now = self.clock.now()
+        due = [
+            name
+            for name in self.project.sources
+            if self._next_poll.get(name, now) <= now and name not in self._running
+        ]
+        if due:
+            await self.refresh(due, reason="poll")
 
     async def _run(self, name: str, reason: str) -> None:
         try:
