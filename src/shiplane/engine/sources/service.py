@@ -178,7 +178,8 @@ class SourceService:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
 
     async def _poll_due(self) -> None:
-        if not await self._may_poll():
+        # No sources: no lease either (a project without sources changes nothing).
+        if not self.project.sources or not await self._may_poll():
             return
         now = self.clock.now()
         due = [
