@@ -56,7 +56,6 @@ def save_state(
     version: str | None = None,
     digest: str | None = None,
     artifact: str | None = None,
-    last_release: str | None = None,
 ) -> tuple[SourceStateRecord, bool]:
     """Record a poll's outcome; True when the found artifact changed. An unhealthy
     outcome keeps the last found version (what the source knew still stands)."""
@@ -73,8 +72,6 @@ def save_state(
     row.healthy, row.reason = healthy, reason
     row.checked_at = now
     row.next_poll_at = next_poll_at
-    if last_release is not None:
-        row.last_release = last_release
     s.flush()
     return _record(row), changed
 
