@@ -92,3 +92,14 @@ def test_release_listing_marks_unresolved_artifacts() -> None:
         f"api=r.example/api:1@{DIGEST}",
         "web=r.example/web:1 (unresolved)",
     ]
+
+
+def test_release_diff_marks_unresolved_artifacts() -> None:
+    from shiplane.cli.cmd_views import _artifact
+
+    assert _artifact({"ref": "r.example/web:1", "digest": None}) == "r.example/web:1 (unresolved)"
+    pinned = {"ref": "r.example/web:1", "digest": None, "resolved_digest": DIGEST}
+    assert _artifact(pinned) == f"r.example/web:1 ({DIGEST})"
+    assert (
+        _artifact({"ref": f"r.example/web@{DIGEST}", "digest": DIGEST}) == f"r.example/web@{DIGEST}"
+    )
