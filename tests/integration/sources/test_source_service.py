@@ -219,11 +219,7 @@ async def test_git_source_on_a_local_bare_repository(
 @pytest.fixture
 def helm_repo(tmp_path: Path) -> Iterator[str]:
     """Charts packaged and indexed by the real helm binary, served on 127.0.0.1."""
-    helm = os.environ.get("SHIPLANE_HELM") or next(
-        iter(sorted(glob.glob(os.path.expanduser("~/.cache/shiplane/bin/helm-*/helm")))), None
-    )
-    if helm is None:
-        pytest.fail("helm not found: run `shiplane localcluster build` (or set SHIPLANE_HELM)")
+    helm = helm_binary()
     served = tmp_path / "charts"
     served.mkdir()
     home = {"HELM_CACHE_HOME": str(tmp_path / "hc"), "HELM_CONFIG_HOME": str(tmp_path / "hf"),
@@ -259,3 +255,49 @@ async def test_chart_source_from_a_helm_index(
     assert state is not None and state.healthy, state
     assert state.version == "1.4.0"
     assert state.digest is not None and len(state.digest) == 64  # helm's sha256 of the package
+
+
+def helm_binary() -> str:
+    helm = os.environ.get("SHIPLANE_HELM") or next(
+        iter(sorted(glob.glob(os.path.expanduser("~/.cache/shiplane/bin/helm-*/helm")))), None
+    )
+    if helm is None:
+        pytest.fail("helm not found: run `shiplane localcluster build` (or set SHIPLANE_HELM)")
+    return helm
+
+
+@pytest.fixture
+def oci_charts(oci_registry: OciRegistry, tmp_path: Path) -> str:
+    """Charts packaged and pushed by the real helm binary into the real registry."""
+    helm = helm_binary()
+    env = {**os.environ, "HELM_CACHE_HOME": str(tmp_path / "hc"),
+           "HELM_CONFIG_HOME": str(tmp_path / "hf"), "HELM_DATA_HOME": str(tmp_path / "hd"),
+           "HELM_REGISTRY_CONFIG": str(tmp_path / "registry.json")}  # fmt: skip
+    ca = str(oci_registry.ca_file)
+    subprocess.run([helm, "registry", "login", oci_registry.host, "-u", oci_registry.user,
+                    "--password-stdin", "--ca-file", ca], input=oci_registry.password.encode(),
+                   check=True, capture_output=True, env=env)  # fmt: skip
+    for version in ("1.0.0", "1.4.0", "2.0.0"):
+        chart = tmp_path / f"oci-{version}" / "api"
+        chart.mkdir(parents=True)
+        (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: api\nversion: {version}\n")
+        subprocess.run([helm, "package", str(chart), "-d", str(tmp_path)], check=True,
+                       capture_output=True, env=env)  # fmt: skip
+        subprocess.run([helm, "push", str(tmp_path / f"api-{version}.tgz"),
+                        f"oci://{oci_registry.host}/ocicharts", "--ca-file", ca],
+                       check=True, capture_output=True, env=env)  # fmt: skip
+    return f"oci://{oci_registry.host}/ocicharts"
+
+
+async def test_chart_source_from_an_oci_registry(
+    oci_registry: OciRegistry, db: Database, creds: Path, oci_charts: str
+) -> None:
+    access = f"credentials: {{file: {creds}}}, caFile: {oci_registry.ca_file}"
+    chart_source = f"{{repository: '{oci_charts}', name: api, {access}}}"
+    extra = f"  chart: {{chart: {chart_source}, apps: [api]}}\n"
+    sources = service(db, load_project_text(project_text(oci_registry, "svc7", creds, extra)))
+    state = await sources.refresh_and_wait("chart", reason="test")
+    assert state is not None and state.healthy, state
+    assert state.version == "2.0.0"  # no constraint: the highest
+    assert state.digest is not None and state.digest.startswith("sha256:")
+    assert sources.matching(oci_registry.host, "ocicharts/api") == ["chart"]
