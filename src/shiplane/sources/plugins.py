@@ -63,7 +63,8 @@ class RegistryClients:
 
     def client(self, host: str, access: RegistryAccess) -> RegistryClient:
         limiter = self._limiters.get(host)
-        if limiter is None or limiter.interval != 1.0 / access.rate_limit:
+        # Sources on one host that name different limits: the lowest applies to all.
+        if limiter is None or 1.0 / access.rate_limit > limiter.interval:
             limiter = self._limiters[host] = RateLimiter(access.rate_limit)
         return _CountingClient(
             self,

@@ -118,3 +118,17 @@ def test_matching_sources_for_receivers() -> None:
 )
 def test_normalise_git_url(url: str, normal: str) -> None:
     assert normalise_git_url(url) == normal
+
+
+def test_one_rate_limiter_per_host_the_lowest_limit_wins() -> None:
+    from shiplane.config.models import RegistryAccess
+    from shiplane.sources.plugins import RegistryClients
+
+    clients = RegistryClients()
+    first = clients.client("r.example", RegistryAccess(rate_limit=20))
+    same = clients.client("r.example", RegistryAccess(rate_limit=50))
+    assert same.limiter is first.limiter  # 50/s does not loosen the 20/s in force
+    stricter = clients.client("r.example", RegistryAccess(rate_limit=5))
+    assert stricter.limiter.interval == pytest.approx(0.2)
+    assert clients.client("r.example", RegistryAccess()).limiter is stricter.limiter
+    assert clients.client("other.example", RegistryAccess()).limiter is not stricter.limiter
