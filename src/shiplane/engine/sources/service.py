@@ -121,7 +121,7 @@ class SourceService:
         await self.refresh([name], reason=reason)
         while (task := self._running.get(name)) is not None and not task.done():
             await asyncio.shield(task)
-        return self.states().get(name)
+        return (await asyncio.to_thread(self.states)).get(name)
 
     def next_poll(self, name: str) -> datetime | None:
         return self._next_poll.get(name)
@@ -154,7 +154,7 @@ class SourceService:
         self._lease_tried = moment
         if await self.leases.try_acquire(POLL_LEASE) is None:
             return False
-        self._load_schedule()  # where the previous poller left off
+        await asyncio.to_thread(self._load_schedule)  # where the previous poller left off
         log.info("sources.polling", replica=self.leases.replica_id)
         return True
 
@@ -263,7 +263,7 @@ class SourceService:
             if isinstance(c.spec, ImageSourceConfig)
         }
         apps = apps_to_assemble(changed, feeds, project.releases.assemble)
-        states = self.states()
+        states = await asyncio.to_thread(self.states)
         found, missing = _artifacts_by_app(project, states, apps)
         result = assemble(apps, found, project.releases.criterion, missing)
         if result.reason is not None or self.create_release is None:
