@@ -6,8 +6,8 @@ selection needs it (newest build, a platform of an index).
 
 The host rule: the client talks only to the host it was made for. A `Link` to the next
 tag page, a redirect of a manifest or tag request, or a token realm must name that host
-(a realm may also be a sibling on the same parent domain, as `auth.docker.io` is for
-`registry-1.docker.io`); anything else is refused with RegistryError. A blob redirect
+(on any port; a realm may also be a sibling on the same parent domain, as
+`auth.docker.io` is for `registry-1.docker.io`); anything else is refused with RegistryError. A blob redirect
 (registries hand blobs to a storage CDN) is followed to any host, without credentials,
 and the blob is checked against its digest. Credentials never leave the configured host
 (and its checked realm) and never appear in an error or a log line.
@@ -88,12 +88,15 @@ class Manifest:
 
 
 def same_site(host: str, other: str) -> bool:
-    """`other` is `host`, or (for DNS names) shares its parent domain: the rule for
-    token realms. IP addresses and single-label names must match exactly."""
+    """`other` is `host` (any port), or (for DNS names of three labels or more) shares
+    its parent domain: the rule for token realms. IP addresses and two-label names must
+    match exactly (but for the port)."""
     host, other = host.lower(), other.lower()
     if host == other:
         return True
     name, other_name = host.rsplit(":", 1)[0], other.rsplit(":", 1)[0]
+    if name == other_name:
+        return True  # the same machine on another port (a token service beside it)
     try:
         ipaddress.ip_address(name.strip("[]"))
         return False

@@ -156,4 +156,5 @@ def test_same_site_rule() -> None:
     assert same_site("ghcr.io", "ghcr.io")
     assert not same_site("ghcr.io", "evil.io")  # a two-label host has no siblings
     assert not same_site("127.0.0.1:5000", "127.0.0.2:5000")
+    assert same_site("127.0.0.1:5000", "127.0.0.1:5001")  # the same machine
     assert not same_site("registry.example", "registry.example.evil.com")
