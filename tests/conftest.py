@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.prometheus",
     "tests.support.oci_registry",
+    "tests.support.token_registry",
 ]
 
 

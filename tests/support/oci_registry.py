@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import warnings
@@ -89,6 +90,34 @@ def make_ca(root: Path, host_ip: str = "127.0.0.1") -> tuple[Path, Path, Path]:
     return root / "ca.pem", root / "server.pem", root / "server.key"
 
 
+class ChallengeAuth(httpx.Auth):
+    """Basic credentials, or a bearer token from the challenge's realm (push and pull)."""
+
+    def __init__(self, user: str, password: str, ca_file: str) -> None:
+        self.basic = httpx.BasicAuth(user, password)
+        self.user, self.password, self.ca_file = user, password, ca_file
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        response = yield request
+        challenge = response.headers.get("www-authenticate", "")
+        if response.status_code != 401:
+            return
+        if challenge.lower().startswith("basic"):
+            yield from self.basic.auth_flow(request)
+            return
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        found = re.match(r"^/v2/(.+?)/(?:blobs|manifests|tags)/", request.url.path)
+        assert found, request.url.path
+        scope = f"repository:{found.group(1)}:pull,push,delete"
+        query = {"service": params["service"], "scope": scope}
+        answer = httpx.get(
+            params["realm"], params=query, auth=(self.user, self.password),
+            verify=self.ca_file, timeout=15,
+        )  # fmt: skip
+        request.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        yield request
+
+
 @dataclass
 class OciRegistry:
     host: str  # 127.0.0.1:PORT
@@ -105,7 +134,7 @@ class OciRegistry:
     def client(self) -> httpx.Client:
         return httpx.Client(
             base_url=self.url,
-            auth=(self.user, self.password),
+            auth=ChallengeAuth(self.user, self.password, str(self.ca_file)),
             verify=str(self.ca_file),
             timeout=15,
         )
@@ -244,8 +273,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def start_registry(root: Path, port: int | None = None) -> OciRegistry:
-    """Start a registry under `root` (reusing its storage and certificates when there)."""
+def start_registry(root: Path, port: int | None = None, auth: str | None = None) -> OciRegistry:
+    """Start a registry under `root` (reusing its storage and certificates when there);
+    `auth`: the config's `auth:` line (htpasswd for USER by default)."""
     binary = shutil.which(REGISTRY_BIN) or (REGISTRY_BIN if Path(REGISTRY_BIN).is_file() else None)
     if binary is None:
         pytest.fail(
@@ -265,7 +295,7 @@ def start_registry(root: Path, port: int | None = None) -> OciRegistry:
         "http:\n"
         f"  addr: 127.0.0.1:{port}\n"
         f"  tls: {{certificate: {root / 'server.pem'}, key: {root / 'server.key'}}}\n"
-        f"auth: {{htpasswd: {{realm: shiplane-test, path: {root / 'htpasswd'}}}}}\n"
+        + (auth or f"auth: {{htpasswd: {{realm: shiplane-test, path: {root / 'htpasswd'}}}}}\n")
     )
     log_path = root / "registry.log"
     with log_path.open("ab") as log:

@@ -5,12 +5,13 @@ of the chosen manifest for its digest; a manifest or config blob is fetched only
 selection needs it (newest build, a platform of an index).
 
 The host rule: the client talks only to the host it was made for. A `Link` to the next
-tag page, a redirect of a manifest or tag request, or a token realm must name that host
-(on any port; a realm may also be a sibling on the same parent domain, as
-`auth.docker.io` is for `registry-1.docker.io`); anything else is refused with RegistryError. A blob redirect
-(registries hand blobs to a storage CDN) is followed to any host, without credentials,
-and the blob is checked against its digest. Credentials never leave the configured host
-(and its checked realm) and never appear in an error or a log line.
+tag page, or a redirect of a manifest or tag request, must name that scheme, host and
+port. A token realm must be on that host (any port), or a sibling on the same parent
+domain, as `auth.docker.io` is for `registry-1.docker.io`. Anything else is refused with
+RegistryError. A blob redirect (registries hand blobs to a storage CDN) is followed to
+any https host, without credentials, and the blob is checked against its digest.
+Credentials never leave the configured host (and its checked realm) and never appear in
+an error or a log line.
 
 Every request passes the host's rate limiter; a 429 or 5xx answer is retried with
 back-off (honouring Retry-After) a few times before it becomes a retryable error.
