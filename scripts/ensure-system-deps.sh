@@ -26,6 +26,8 @@ if [ "$profile" = test ]; then
   need /usr/bin/prometheus prometheus
   # The browser tests drive Debian's Chromium through Playwright (no browser download).
   need /usr/bin/chromium chromium
+  # Artifact-source tests run the OCI distribution registry on loopback (tests/support/).
+  need /usr/bin/docker-registry docker-registry
 fi
 need python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)

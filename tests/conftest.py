@@ -7,6 +7,8 @@ pytest_plugins = [
     "tests.support.clusters",
     "tests.support.postgres",
     "tests.support.prometheus",
+    "tests.support.oci_registry",
+    "tests.support.token_registry",
 ]
 
 

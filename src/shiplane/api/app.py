@@ -23,6 +23,7 @@ from shiplane.api import (
     routes_promotions,
     routes_releases,
     routes_replicas,
+    routes_sources,
     routes_tokens,
     routes_views,
 )
@@ -101,6 +102,7 @@ def create_app(
         routes_promotions,
         routes_views,
         routes_replicas,
+        routes_sources,
         routes_events,
     )
     for module in modules:

@@ -20,6 +20,7 @@ from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.releases import ReleaseValidationError
 from shiplane.domain.roles import Role
 from shiplane.engine.promotions.releases import record_release
+from shiplane.engine.sources.digests import resolve_release_digests
 from shiplane.store import releases
 from shiplane.store.records import ReleaseRecord
 from shiplane.store.releases import AliasConflictError
@@ -44,8 +45,21 @@ def create_release(
     context: ApiContext = Depends(get_context),
 ) -> ReleaseRecord:
     engine = context.engine
+    project = context.current_project
+    artifacts: dict[str, str] = dict(body.artifacts)
+    if project is not None:
+        # Immutable means digests (`releases.digests`): tags become tag@digest first.
+        resolution = from_thread.run(
+            partial(
+                resolve_release_digests,
+                project,
+                artifacts,
+                engine.sources.clients if engine is not None else None,
+            )
+        )
+        artifacts = resolution.artifacts
     fields: dict[str, Any] = {
-        "artifacts": body.artifacts,
+        "artifacts": artifacts,
         "alias": body.alias,
         "labels": body.labels,
         "creator": principal.name,
@@ -55,7 +69,6 @@ def create_release(
             # With its root auto-promotions, in the same transaction.
             record, created = from_thread.run(partial(engine.promotions.create_release, **fields))
         else:
-            project = context.project
             record, created = context.database.transact(
                 lambda s: record_release(s, project=project, **fields)
             )

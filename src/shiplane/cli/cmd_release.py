@@ -35,7 +35,11 @@ release_app = command_group("release", "Create and inspect releases.")
 
 
 def _artifacts_text(release: Mapping[str, Any]) -> str:
-    return "\n".join(f"{a['app']}={a['ref']}" for a in release.get("artifacts", []))
+    # An artifact without a digest deploys a mutable tag: marked (`releases.digests`).
+    return "\n".join(
+        f"{a['app']}={a['ref']}" + (" (unresolved)" if a.get("unresolved") else "")
+        for a in release.get("artifacts", [])
+    )
 
 
 def _labels_text(release: Mapping[str, Any]) -> str:
@@ -99,7 +103,7 @@ def list_(
         text("creator", "CREATOR"),
         *age_columns("created_at"),
         Column("LABELS", _labels_text, wide=True),
-        Column("ARTIFACTS", lambda r: ",".join(_artifacts_text(r).split()), flex=True),
+        Column("ARTIFACTS", lambda r: ",".join(_artifacts_text(r).splitlines()), flex=True),
     ]
     emit_page(page, output, columns, what="releases", no_headers=no_headers)
 

@@ -140,7 +140,9 @@ def _artifact(a: Mapping[str, Any] | None) -> str:
     if a is None:
         return "-"
     digest = a.get("digest") or a.get("resolved_digest")
-    return str(a["ref"]) + (f" ({digest})" if digest and digest not in a["ref"] else "")
+    if not digest:
+        return f"{a['ref']} (unresolved)"  # a mutable tag (`releases.digests`)
+    return str(a["ref"]) + (f" ({digest})" if digest not in a["ref"] else "")
 
 
 def release_diff_text(data: Mapping[str, Any]) -> str:

@@ -45,6 +45,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "replicas": _spec("cmd_replicas", "replicas", "Live server replicas and their leases."),
     "events": _spec("cmd_watch", "events", "Print audit events as they happen."),
     "insights": _spec("cmd_insights", "insights", "DORA metrics and where releases wait."),
+    "source": _spec("cmd_source", "source_app", "Artifact sources and what they found."),
     # Deploying
     "sync": _spec("cmd_deploy", "sync", "Re-apply what git says to an environment."),
     "diff": _spec("cmd_deploy", "diff", "What a sync would change, or how two envs differ."),
@@ -71,7 +72,7 @@ GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
     ("Observing", (
         "status", "health", "events", "history", "audit", "insights", "notifications",
-        "replicas",
+        "replicas", "source",
     )),
     ("Deploying", ("sync", "diff")),
     ("Connecting and administration", ("login", "context", "token", "serve", "completion")),

@@ -101,10 +101,37 @@ class _Checker:
         for name, condition in (conditions or {}).items():
             refs = _list_refs(condition, ("conditions", name), "environments")
             self.resolve(refs, environments, "environment")
+        for name, source in (_section(self.data, "sources") or {}).items():
+            self.resolve(_list_refs(source, ("sources", name), "apps"), apps, "app")
+            self.source_images(name, source, apps or {})
 
         self.environment_cycles(environments or {})
         self.app_cycles(apps or {})
         return self.problems
+
+    def source_images(self, name: str, source: Any, apps: dict[str, Any]) -> None:
+        """An image source feeds only apps that deploy its repository (unless
+        `releases.allowImageOverrides`): otherwise its releases would never fit."""
+        if not isinstance(source, dict) or not isinstance(source.get("image"), dict):
+            return
+        releases = self.data.get("releases")
+        if isinstance(releases, dict) and releases.get("allowImageOverrides") is True:
+            return
+        repository = source["image"].get("repository")
+        for path, app in _list_refs(source, ("sources", name), "apps"):
+            images = apps.get(app, {}).get("images") if isinstance(apps.get(app), dict) else None
+            if (
+                isinstance(images, list)
+                and isinstance(repository, str)
+                and repository not in images
+            ):
+                self.problems.append(
+                    ReferenceProblem(
+                        path,
+                        f"app '{app}' does not deploy {repository} (its images: "
+                        f"{', '.join(map(str, images)) or 'none'})",
+                    )
+                )
 
     def environment_cycles(self, environments: dict[str, Any]) -> None:
         # Edges follow the promotion flow (upstream -> downstream), the way pipelines are

@@ -3,8 +3,8 @@ and stops them in order.
 
 The parts: one GitOps workspace, one connection per cluster, the lease keeper, the
 deployer (engine/deploy/), the drift supervisor (engine/drift.py, which also wires the
-deployer <-> drift loop), the promotion controller, the notifier, and the diffs the API
-serves (engine/diffs.py).
+deployer <-> drift loop), the promotion controller, the notifier, the artifact sources
+(engine/sources/), and the diffs the API serves (engine/diffs.py).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.notify import NotificationWorker, enqueue_event
 from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions import PromotionController
+from shiplane.engine.sources import SourceService
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply_rest import request
 from shiplane.store import leases as lease_store
@@ -100,6 +101,12 @@ class Engine:
             leases=self.leases,
         )
         self.notifier = NotificationWorker(db, project)
+        # Artifact sources (engine/sources/): a new image becomes a release through the
+        # promotion controller, so its root auto-promotions come in the same transaction.
+        # Webhook receivers reach it through `engine.sources_port.SourceRefresher`.
+        self.sources = SourceService(
+            db, project, self.promotions.create_release, clock=settings.clock, leases=self.leases
+        )
         # Watches the branch head: follows shiplane.yaml there when it was read from git
         # (not from --config FILE), and tells `watcher.on_head_moved` of every new head.
         self.watcher: GitHeadWatcher | None = None
@@ -152,6 +159,7 @@ class Engine:
         await self.drift.acquire()  # before deploys start, so they register with drift
         self.promotions.start()
         self.notifier.start()
+        self.sources.start()
         self.drift.claim_in_background()  # the API answers at once meanwhile
         if self.watcher is not None:
             await self.watcher.start()
@@ -165,6 +173,7 @@ class Engine:
             await self.watcher.stop()
         if self.removals is not None:
             await self.removals.stop()
+        await self.sources.stop()
         await self.promotions.stop()
         await self.notifier.stop()
         await self.drift.stop()

@@ -389,3 +389,23 @@ class NotificationDelivery(Base):
         UniqueConstraint("promotion_id", "channel", "sequence"),
         Index("ix_notification_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     )
+
+
+class SourceState(Base):
+    """What an artifact source last found and how it fares (added in 0009): one row per
+    source name, written only when something changed or a poll was made."""
+
+    __tablename__ = "source_states"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str | None] = mapped_column(String(255))  # tag, chart version, commit
+    digest: Mapped[str | None] = mapped_column(String(80))
+    artifact: Mapped[str | None] = mapped_column(Text)  # the reference a release records
+    healthy: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    assembly: Mapped[str | None] = mapped_column(Text)  # why its last change made no release
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_release: Mapped[str | None] = mapped_column(String(64))

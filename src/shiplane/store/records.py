@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from shiplane.domain.releases import ReleaseInfo
 from shiplane.domain.roles import Role
@@ -27,6 +27,12 @@ class ArtifactRecord(_Record):
     digest: str | None  # as given by the creator ("sha256:...")
     resolved_digest: str | None  # filled in by artifact discovery for tag-only images
     ref: str  # the canonical reference that the release id hashes
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unresolved(self) -> bool:
+        """No digest is known: the release deploys a mutable tag (`releases.digests`)."""
+        return self.digest is None and self.resolved_digest is None
 
 
 class ReleaseRecord(_Record):
@@ -148,3 +154,20 @@ class DeployRunRecord(_Record):
     started_at: datetime
     finished_at: datetime | None
     replica: str | None = None  # the `shiplane serve` replica that ran it
+
+
+class SourceStateRecord(_Record):
+    """What an artifact source last found, its health and its next poll."""
+
+    name: str
+    kind: str
+    version: str | None
+    digest: str | None
+    artifact: str | None  # the image reference a release records (`repo:tag@sha256:...`)
+    healthy: bool
+    reason: str | None  # why the last look failed
+    assembly: str | None  # why the last change assembled no release (None: it did)
+    checked_at: datetime | None
+    changed_at: datetime | None
+    next_poll_at: datetime | None
+    last_release: str | None

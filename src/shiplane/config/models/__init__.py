@@ -53,6 +53,18 @@ from shiplane.config.models.notifications import (
     WebhookChannel,
 )
 from shiplane.config.models.project import ProjectConfig, ReleasePolicy, UnknownNameError
+from shiplane.config.models.sources import (
+    SOURCE_KINDS,
+    SOURCE_SCHEMAS,
+    ChartSourceConfig,
+    GitSourceConfig,
+    ImageSourceConfig,
+    RegistryAccess,
+    RegistryCredentials,
+    SourceConfig,
+    SourceKind,
+    split_repository,
+)
 from shiplane.config.models.windows import Days, TimeOrDate, WindowConfig, WindowRule
 
 __all__ = [
@@ -61,10 +73,13 @@ __all__ = [
     "CHECK_SCHEMAS",
     "ENV_VAR_PATTERN",
     "NOTIFICATION_EVENTS",
+    "SOURCE_KINDS",
+    "SOURCE_SCHEMAS",
     "AfterSpec",
     "AppConfig",
     "ApprovalPolicy",
     "ChartSource",
+    "ChartSourceConfig",
     "CheckConfig",
     "CheckKind",
     "ClusterConfig",
@@ -76,9 +91,11 @@ __all__ = [
     "EnvironmentConfig",
     "Expression",
     "FreezePolicy",
+    "GitSourceConfig",
     "HealthCheckConfig",
     "HttpCheckConfig",
     "HttpUrl",
+    "ImageSourceConfig",
     "JobCheckConfig",
     "ManifestSource",
     "Name",
@@ -88,11 +105,15 @@ __all__ = [
     "PrometheusCheckConfig",
     "PrunePolicy",
     "Ref",
+    "RegistryAccess",
+    "RegistryCredentials",
     "ReleasePolicy",
     "RollbackPolicy",
     "SecretNotSetError",
     "SlackChannel",
     "SoakCheckConfig",
+    "SourceConfig",
+    "SourceKind",
     "Templated",
     "TemplatedUrl",
     "Text",
@@ -101,4 +122,5 @@ __all__ = [
     "WebhookChannel",
     "WindowConfig",
     "WindowRule",
+    "split_repository",
 ]

@@ -13,6 +13,7 @@ from shiplane.config.graph import topological_order
 from shiplane.config.models.apps import AppConfig
 from shiplane.config.models.base import (
     ConfigModel,
+    Expression,
     Name,
 )
 from shiplane.config.models.checks import CheckConfig
@@ -20,6 +21,7 @@ from shiplane.config.models.clusters import ClusterConfig
 from shiplane.config.models.conditions import ConditionConfig
 from shiplane.config.models.environments import EnvironmentConfig
 from shiplane.config.models.notifications import NotificationChannel
+from shiplane.config.models.sources import SourceConfig
 from shiplane.config.models.windows import WindowConfig
 from shiplane.config.release_fit import check_release_fits
 from shiplane.domain.errors import NotFoundError
@@ -51,6 +53,18 @@ class ReleasePolicy(ConfigModel):
 
     allow_image_overrides: bool = False
     """Accept images from repositories other than the app's `images` (refused by default)."""
+    assemble: Literal["all", "changed"] = "all"
+    """What a source's new artifact assembles: a release of every app fed by a source
+    (the newest selected artifact of each), or of the changed app(s) only."""
+    criterion: Expression | None = None
+    """A CEL expression over `artifacts` (by app: `tag`, `digest`, `repository`,
+    `version`, `source`) that an assembled release must satisfy, e.g.
+    `artifacts.web.tag == artifacts.api.tag`; a combination it rejects is not assembled."""
+    digests: Literal["require", "prefer", "off"] = "off"
+    """Releases created through the API or CLI with an image tag: resolve the tag to a
+    digest against the registry and refuse what cannot be resolved (`require`), record
+    the tag and mark the artifact unresolved when it cannot be (`prefer`), or take the
+    tag as given (`off`, the default, as before this setting existed)."""
 
 
 class ProjectConfig(ConfigModel):
@@ -75,7 +89,10 @@ class ProjectConfig(ConfigModel):
     notifications: dict[Name, NotificationChannel] = {}
     """Notification channels by name: where promotion events are sent."""
     releases: ReleasePolicy = ReleasePolicy()
-    """What a release may name (see `releases.allowImageOverrides`)."""
+    """What a release may name, how sources assemble them and the digest policy."""
+    sources: dict[Name, SourceConfig] = {}
+    """Artifact sources by name: image repositories, charts and git refs whose new
+    versions become releases by themselves (docs/sources.md)."""
 
     @field_validator("environments", "apps", "clusters", mode="before")
     @classmethod

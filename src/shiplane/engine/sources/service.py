@@ -1,0 +1,327 @@
+"""The source service: per-source polling with jitter, coalesced refreshes, recorded
+state, and release assembly through the promotion controller (so auto-promotion takes
+over as for any new release).
+
+Failures stay inside a source: a registry that is down or refuses credentials, a
+timeout, even a bug in a plugin make that source unhealthy with the reason and never
+stop the loop, the server, or the other sources; and a failed look never assembles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from shiplane.config.models import ImageSourceConfig, ProjectConfig
+from shiplane.domain.assembly import FoundArtifact, apps_to_assemble, assemble
+from shiplane.domain.clock import Clock, SystemClock, ensure_utc
+from shiplane.domain.errors import NotFoundError, ShiplaneError
+from shiplane.domain.registry import Registry
+from shiplane.engine.leases import LeaseKeeper
+from shiplane.engine.project_source import ProjectSource
+from shiplane.engine.sources.matching import git_sources, image_and_chart_sources
+from shiplane.sources.plugins import SOURCES, Discover, Found, RegistryClients
+from shiplane.store import sources as store
+from shiplane.store.db import Database
+from shiplane.store.records import ReleaseRecord, SourceStateRecord
+
+log = structlog.get_logger(__name__)
+
+POLL_LEASE = "sources/poll"  # the one replica that polls (PostgreSQL, several replicas)
+JITTER = 0.1  # polls are spread by up to ±10% of the interval
+LOOK_TIMEOUT = 120.0  # one look at a source, registry back-off included
+CREATOR_PREFIX = "source/"
+
+CreateRelease = Callable[..., Awaitable[tuple[ReleaseRecord, bool]]]
+
+
+class UnknownSourceError(NotFoundError):
+    """No source of that name in shiplane.yaml."""
+
+
+class SourceService:
+    """Implements `engine.sources_port.SourceRefresher`."""
+
+    def __init__(
+        self,
+        db: Database,
+        project: ProjectConfig | ProjectSource,
+        create_release: CreateRelease | None,
+        *,
+        clock: Clock | None = None,
+        clients: RegistryClients | None = None,
+        rng: random.Random | None = None,
+        tick: float = 1.0,
+        plugins: Registry[Discover] = SOURCES,
+        leases: LeaseKeeper | None = None,
+    ) -> None:
+        self.db = db
+        self.source = ProjectSource.of(project)
+        self.create_release = create_release
+        self.clock = clock or SystemClock()
+        self.clients = clients or RegistryClients()
+        self.rng = rng or random.Random()
+        self.tick = tick
+        self.plugins = plugins  # tests of the service's own logic pass stand-ins
+        # Several replicas: only the holder of POLL_LEASE polls (refreshes run anywhere).
+        self.leases = leases
+        self._lease_tried = -1e9
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: dict[str, str] = {}  # name -> reason of a refresh asked during a run
+        self._next_poll: dict[str, datetime] = {}
+        self._loop: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.runs = 0  # looks made (tests assert coalescing with it)
+        self.ticks = 0  # rounds of the poll loop (tests wait for rounds, not for time)
+
+    @property
+    def project(self) -> ProjectConfig:
+        return self.source.project
+
+    # --- SourceRefresher ------------------------------------------------------------
+
+    def matching(self, host: str, repository: str) -> list[str]:
+        return image_and_chart_sources(self.project.sources, host, repository)
+
+    def matching_git(self, url: str, ref: str | None) -> list[str]:
+        return git_sources(self.project.sources, url, ref)
+
+    async def refresh(self, names: Sequence[str], *, reason: str) -> None:
+        for name in dict.fromkeys(names):
+            if name not in self.project.sources:
+                continue
+            task = self._running.get(name)
+            if task is not None and not task.done():
+                self._again[name] = reason  # merged into one more run after this one
+                continue
+            self._running[name] = asyncio.create_task(
+                self._run(name, reason), name=f"source-{name}"
+            )
+
+    # --- reading ---------------------------------------------------------------------
+
+    def require(self, name: str) -> None:
+        if name not in self.project.sources:
+            known = ", ".join(sorted(self.project.sources)) or "none"
+            raise UnknownSourceError(f"source {name!r} is not defined (defined: {known})")
+
+    def states(self) -> dict[str, SourceStateRecord]:
+        with self.db.session(readonly=True) as s:
+            return store.list_states(s, self.project.sources)
+
+    async def refresh_and_wait(self, name: str, *, reason: str) -> SourceStateRecord | None:
+        """Refresh `name` (merged with a run under way) and wait for it to finish."""
+        self.require(name)
+        await self.refresh([name], reason=reason)
+        while (task := self._running.get(name)) is not None and not task.done():
+            await asyncio.shield(task)
+        return (await asyncio.to_thread(self.states)).get(name)
+
+    def next_poll(self, name: str) -> datetime | None:
+        return self._next_poll.get(name)
+
+    # --- the loop --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._load_schedule()
+        self._loop = asyncio.create_task(self._poll_loop(), name="sources")
+
+    def _load_schedule(self) -> None:
+        """The next poll times recorded (by this replica before a restart, or by the
+        replica that polled before this one took over)."""
+        with self.db.session(readonly=True) as s:
+            for name, state in store.list_states(s).items():
+                if state.next_poll_at is not None:
+                    self._next_poll[name] = ensure_utc(state.next_poll_at)
+
+    async def _may_poll(self) -> bool:
+        """This replica polls: it is alone (SQLite), or it holds POLL_LEASE (renewed by
+        the lease heartbeat; tried again every lease interval while another holds it)."""
+        if self.leases is None or self.leases.single_process:
+            return True
+        held = self.leases.held.get(POLL_LEASE)
+        if held is not None and self.leases.valid(held):
+            return True
+        moment = time.monotonic()
+        if moment - self._lease_tried < self.leases.interval:
+            return False
+        self._lease_tried = moment
+        if await self.leases.try_acquire(POLL_LEASE) is None:
+            return False
+        await asyncio.to_thread(self._load_schedule)  # where the previous poller left off
+        log.info("sources.polling", replica=self.leases.replica_id)
+        return True
+
+    async def stop(self) -> None:
+        tasks = [t for t in [self._loop, *self._running.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loop = None
+        self._running.clear()
+
+    async def _poll_loop(self) -> None:
+        while True:
+            self.ticks += 1
+            try:
+                await self._poll_due()
+            except Exception:  # the database hiccuped: log, and try again next round
+                log.exception("sources.poll_round_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+
+    async def _poll_due(self) -> None:
+        # No sources: no lease either (a project without sources changes nothing).
+        if not self.project.sources or not await self._may_poll():
+            return
+        now = self.clock.now()
+        due = [
+            name
+            for name in self.project.sources
+            if self._next_poll.get(name, now) <= now and name not in self._running
+        ]
+        if due:
+            await self.refresh(due, reason="poll")
+
+    async def _run(self, name: str, reason: str) -> None:
+        try:
+            while True:
+                await self._look(name, reason)
+                if name not in self._again:
+                    return
+                reason = self._again.pop(name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let one source's bug end the service
+            log.exception("sources.run_failed", source=name)
+        finally:
+            self._running.pop(name, None)
+
+    async def _look(self, name: str, reason: str) -> None:
+        project = self.project
+        config = project.sources.get(name)
+        if config is None:
+            return
+        self.runs += 1
+        now = self.clock.now()
+        spread = 1 + self.rng.uniform(-JITTER, JITTER)
+        next_poll = now + timedelta(seconds=config.interval * spread)
+        self._next_poll[name] = next_poll
+        discover = self.plugins.get(config.kind).plugin
+        found: Found | None = None
+        problem: str | None = None
+        try:
+            found = await asyncio.wait_for(discover(config.spec, self.clients), LOOK_TIMEOUT)
+        except ShiplaneError as exc:
+            problem = str(exc)
+        except TimeoutError:
+            problem = f"no answer within {LOOK_TIMEOUT:.0f}s"
+        except Exception as exc:  # a plugin bug: the source shows it, the server lives
+            log.exception("sources.look_failed", source=name)
+            problem = f"internal error: {type(exc).__name__}: {exc}"
+        state, changed = await asyncio.to_thread(
+            self.db.transact,
+            lambda s: store.save_state(
+                s,
+                name,
+                kind=config.kind,
+                now=now,
+                next_poll_at=next_poll,
+                healthy=found is not None,
+                reason=problem,
+                version=found.version if found else None,
+                digest=found.digest if found else None,
+                artifact=found.artifact if found else None,
+            ),
+        )
+        log.info(
+            "sources.looked",
+            source=name,
+            reason=reason,
+            healthy=state.healthy,
+            version=state.version,
+            changed=changed,
+            problem=problem,
+        )
+        if changed and config.kind == "image":
+            await self._assemble(name)
+
+    # --- assembly --------------------------------------------------------------------
+
+    async def _assemble(self, changed: str) -> None:
+        project = self.project
+        feeds = {
+            n: list(c.apps)
+            for n, c in project.sources.items()
+            if isinstance(c.spec, ImageSourceConfig)
+        }
+        apps = apps_to_assemble(changed, feeds, project.releases.assemble)
+        states = await asyncio.to_thread(self.states)
+        found, missing = _artifacts_by_app(project, states, apps)
+        result = assemble(apps, found, project.releases.criterion, missing)
+        if result.reason is not None or self.create_release is None:
+            reason = result.reason or "not assembled: no release path (the engine is not running)"
+            log.info("sources.not_assembled", source=changed, reason=reason)
+            await asyncio.to_thread(
+                self.db.transact, lambda s: store.note_assembly(s, changed, reason)
+            )
+            return
+        try:
+            record, created = await self.create_release(
+                artifacts=result.artifacts,
+                alias=None,
+                labels={"source": changed},
+                creator=CREATOR_PREFIX + changed,
+            )
+        except ShiplaneError as exc:
+            reason = f"not assembled: {exc}"
+            await asyncio.to_thread(
+                self.db.transact, lambda s: store.note_assembly(s, changed, reason)
+            )
+            return
+        log.info("sources.assembled", source=changed, release=record.id, created=created)
+        await asyncio.to_thread(
+            self.db.transact, lambda s: store.note_assembly(s, changed, None, release=record.id)
+        )
+
+
+def _artifacts_by_app(
+    project: ProjectConfig, states: Mapping[str, SourceStateRecord], apps: Sequence[str]
+) -> tuple[dict[str, list[FoundArtifact]], dict[str, str]]:
+    """Each app's found images, newest change first, and why an app has none."""
+    found: dict[str, list[FoundArtifact]] = {app: [] for app in apps}
+    missing: dict[str, str] = {}
+    for name, config in project.sources.items():
+        spec = config.spec
+        if not isinstance(spec, ImageSourceConfig):
+            continue
+        state = states.get(name)
+        for app in config.apps:
+            if app not in found:
+                continue
+            if state is None or state.artifact is None or state.digest is None:
+                why = state.reason if state and state.reason else "nothing found yet"
+                missing[app] = f"source {name}: {why}"
+                continue
+            found[app].append(
+                FoundArtifact(
+                    name, spec.repository, state.version or "", state.digest, state.artifact
+                )
+            )
+    for options in found.values():
+        options.sort(key=lambda a: _changed_at(states, a.source), reverse=True)
+    return found, missing
+
+
+def _changed_at(states: Mapping[str, SourceStateRecord], name: str) -> datetime:
+    state = states.get(name)
+    if state is None or state.changed_at is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return ensure_utc(state.changed_at)
