@@ -53,6 +53,7 @@ from shiplane.config.models.notifications import (
     WebhookChannel,
 )
 from shiplane.config.models.project import ProjectConfig, ReleasePolicy, UnknownNameError
+from shiplane.config.models.receivers import RECEIVER_TYPES, ReceiverConfig, ReceiverType
 from shiplane.config.models.windows import Days, TimeOrDate, WindowConfig, WindowRule
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "CHECK_SCHEMAS",
     "ENV_VAR_PATTERN",
     "NOTIFICATION_EVENTS",
+    "RECEIVER_TYPES",
     "AfterSpec",
     "AppConfig",
     "ApprovalPolicy",
@@ -87,6 +89,8 @@ __all__ = [
     "ProjectConfig",
     "PrometheusCheckConfig",
     "PrunePolicy",
+    "ReceiverConfig",
+    "ReceiverType",
     "Ref",
     "ReleasePolicy",
     "RollbackPolicy",

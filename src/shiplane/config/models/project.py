@@ -20,6 +20,7 @@ from shiplane.config.models.clusters import ClusterConfig
 from shiplane.config.models.conditions import ConditionConfig
 from shiplane.config.models.environments import EnvironmentConfig
 from shiplane.config.models.notifications import NotificationChannel
+from shiplane.config.models.receivers import ReceiverConfig
 from shiplane.config.models.windows import WindowConfig
 from shiplane.config.release_fit import check_release_fits
 from shiplane.domain.errors import NotFoundError
@@ -76,6 +77,8 @@ class ProjectConfig(ConfigModel):
     """Notification channels by name: where promotion events are sent."""
     releases: ReleasePolicy = ReleasePolicy()
     """What a release may name (see `releases.allowImageOverrides`)."""
+    receivers: dict[Name, ReceiverConfig] = {}
+    """Webhook receivers by name: `POST /api/v1/hooks/{name}` refreshes matching sources."""
 
     @field_validator("environments", "apps", "clusters", mode="before")
     @classmethod
