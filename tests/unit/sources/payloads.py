@@ -27,7 +27,10 @@ def hub_signature(data: bytes, secret: str = SECRET) -> str:
 # a manifest push followed by two layer pushes, each event with id, action, target,
 # request, actor, source).
 def distribution_envelope(
-    repository: str = "shop/web", tag: str | None = "1.4.2", host: str = "127.0.0.1:5000"
+    repository: str = "shop/web",
+    tag: str | None = "1.4.2",
+    host: str = "127.0.0.1:5000",
+    ids: str = "asdf-asdf-asdf-asdf",
 ) -> dict[str, Any]:
     def event(n: int, media_type: str, with_tag: bool) -> dict[str, Any]:
         target: dict[str, Any] = {
@@ -41,7 +44,7 @@ def distribution_envelope(
         if with_tag and tag:
             target["tag"] = tag
         return {
-            "id": f"asdf-asdf-asdf-asdf-{n}",
+            "id": f"{ids}-{n}",
             "timestamp": "2006-01-02T15:04:05Z",
             "action": "push",
             "target": target,
