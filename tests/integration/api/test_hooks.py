@@ -8,6 +8,10 @@ test pushes to a real OCI distribution registry that notifies this endpoint.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,8 +156,6 @@ def test_an_oversized_body_is_refused_before_it_is_read(served: Served) -> None:
 
 
 def test_the_allow_list_limits_a_generic_ci_receiver(served: Served) -> None:
-    import time
-
     delivery = p.generic({"images": ["127.0.0.1:5000/shop/web:2.0.0"]}, timestamp=int(time.time()))
     response = served.post(
         "/api/v1/hooks/ci", content=delivery.body, headers=dict(delivery.headers)
@@ -187,3 +189,26 @@ def test_a_flood_of_deliveries_is_answered_and_each_asks_one_refresh(served: Ser
         "/api/v1/hooks/registry", content=delivery.body, headers=dict(delivery.headers)
     )
     assert again.status_code == 409
+
+
+def test_the_documented_curl_snippet_of_the_generic_receiver_is_accepted(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/sources.md's shell example, run as written (curl and openssl) against the
+    server: the doc and the receiver cannot drift apart."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "sources.md").read_text()
+    section = doc.split("### The generic receiver", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, "docs/sources.md lost the generic receiver's example"
+    script = match.group(1).replace("https://shiplane.example", served.url)
+    env = {**os.environ, "SHIPLANE_HOOK_CI": p.SECRET}
+    result = subprocess.run(
+        ["bash", "-eu", "-o", "pipefail", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["changes"] == ["registry.example:5000/shop/web:1.4.2"]
+    assert len(served.audit("hook.received")) == 1
