@@ -93,6 +93,9 @@ def test_harbor_push_artifact_and_cloudevents() -> None:
         "data": p.harbor_payload()["event_data"],
     }
     assert parse("harbor", p.harbor(cloud)).images == parsed.images
+    harbor = RECEIVERS.get("harbor").plugin
+    assert harbor.delivery_id(p.harbor(cloud)) == "4b2f89a6"
+    assert harbor.delivery_id(p.harbor(p.harbor_payload())) is None
     pulled = parse("harbor", p.harbor(p.harbor_payload("PULL_ARTIFACT")))
     assert pulled.images == () and "PULL_ARTIFACT" in (pulled.ignored or "")
 

@@ -39,6 +39,13 @@ class HarborReceiver(Receiver):
         require_token(delivery.header("authorization"), secret, "Authorization header")
 
     def delivery_id(self, delivery: Delivery) -> str | None:
+        # Only the CloudEvents format has an id (`id`, or `ce-id` in binary mode).
+        try:
+            payload = delivery.json()
+        except DeliveryRefused:
+            return None
+        if isinstance(payload, dict) and "specversion" in payload:
+            return optional_text(payload.get("id"))
         return optional_text(delivery.header("ce-id"))
 
     def parse(self, delivery: Delivery, config: ReceiverConfig) -> Parsed:
