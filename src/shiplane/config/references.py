@@ -88,7 +88,6 @@ class _Checker:
         checks = _section(self.data, "checks")
         windows = _section(self.data, "windows")
         conditions = _section(self.data, "conditions")
-        sources = _section(self.data, "sources")
 
         for name, env in (environments or {}).items():
             path: FieldPath = ("environments", name)
@@ -99,12 +98,13 @@ class _Checker:
             self.resolve(_list_refs(env, path, "verify"), checks, "check")
         for name, app in (apps or {}).items():
             self.resolve(_list_refs(app, ("apps", name), "dependsOn"), apps, "app")
+        for name, receiver in (_section(self.data, "receivers") or {}).items():
+            # A receiver's allow-list names sources of the `sources` section.
+            refs = _list_refs(receiver, ("receivers", name), "sources")
+            self.resolve(refs, _section(self.data, "sources"), "source")
         for name, condition in (conditions or {}).items():
             refs = _list_refs(condition, ("conditions", name), "environments")
             self.resolve(refs, environments, "environment")
-        for name, receiver in (_section(self.data, "receivers") or {}).items():
-            # A receiver's allow-list names sources of the `sources` section.
-            self.resolve(_list_refs(receiver, ("receivers", name), "sources"), sources, "source")
 
         self.environment_cycles(environments or {})
         self.app_cycles(apps or {})

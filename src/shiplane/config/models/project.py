@@ -75,10 +75,10 @@ class ProjectConfig(ConfigModel):
     """Expression gates by name."""
     notifications: dict[Name, NotificationChannel] = {}
     """Notification channels by name: where promotion events are sent."""
-    releases: ReleasePolicy = ReleasePolicy()
-    """What a release may name (see `releases.allowImageOverrides`)."""
     receivers: dict[Name, ReceiverConfig] = {}
     """Webhook receivers by name: `POST /api/v1/hooks/{name}` refreshes matching sources."""
+    releases: ReleasePolicy = ReleasePolicy()
+    """What a release may name (see `releases.allowImageOverrides`)."""
 
     @field_validator("environments", "apps", "clusters", mode="before")
     @classmethod
