@@ -15,6 +15,7 @@ from shiplane.api import (
     routes_config,
     routes_deploy,
     routes_events,
+    routes_hooks,
     routes_index,
     routes_insights,
     routes_matrix,
@@ -35,6 +36,7 @@ from shiplane.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers, 
 from shiplane.api.schemas import Problem
 from shiplane.api.settings import API_PREFIX, ApiSettings
 from shiplane.engine.insights_metrics import InsightsCollector
+from shiplane.engine.sources_port import SourceRefresher
 from shiplane.store.db import Database
 
 AppExtension = Callable[[FastAPI], None]
@@ -47,9 +49,11 @@ def create_app(
     *,
     database: Database | None = None,
     extensions: Sequence[AppExtension] = (),
+    sources: SourceRefresher | None = None,
 ) -> FastAPI:
     """Build the API app. The database is opened here (not migrated: `server.py` does that
-    once before serving) and closed on shutdown when this app opened it."""
+    once before serving) and closed on shutdown when this app opened it. `sources` is what
+    webhook receivers refresh; by default the engine's source service."""
     owns_database = database is None
     db = database if database is not None else Database.from_url(settings.database_url)
     metrics = ApiMetrics()
@@ -64,6 +68,7 @@ def create_app(
         try:
             yield
         finally:
+            await context.hooks.drain()
             if engine is not None:
                 await engine.stop()
             if owns_database:
@@ -79,7 +84,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    context = ApiContext(settings=settings, database=db, metrics=metrics)
+    context = ApiContext(settings=settings, database=db, metrics=metrics, sources=sources)
     app.state.shiplane = context
     # DORA and flow gauges, from the database, for the project in force at each scrape.
     metrics.registry.register(InsightsCollector(db, lambda: context.current_project))
@@ -104,6 +109,7 @@ def create_app(
         routes_replicas,
         routes_sources,
         routes_events,
+        routes_hooks,
     )
     for module in modules:
         app.include_router(module.router)

@@ -14,6 +14,8 @@ from fastapi import Request
 
 from shiplane.api.metrics import ApiMetrics
 from shiplane.api.settings import ApiSettings
+from shiplane.engine.hooks import HookIntake
+from shiplane.engine.sources_port import SourceRefresher
 
 if TYPE_CHECKING:
     from shiplane.config.models import ProjectConfig
@@ -28,6 +30,28 @@ class ApiContext:
     metrics: ApiMetrics
     # The deploy/promotion engine, when the server runs with a GitOps repository.
     engine: Engine | None = None
+    # The artifact sources webhooks refresh: given by the app's composer (tests), else
+    # the engine's source service (`Engine.sources`) when it has one.
+    sources: SourceRefresher | None = None
+    _hooks: HookIntake | None = None
+
+    @property
+    def source_refresher(self) -> SourceRefresher | None:
+        if self.sources is not None:
+            return self.sources
+        service = getattr(self.engine, "sources", None)
+        return service if isinstance(service, SourceRefresher) else None
+
+    @property
+    def hooks(self) -> HookIntake:
+        """The webhook intake of this app (created on first use)."""
+        if self._hooks is None:
+            self._hooks = HookIntake(
+                self.database,
+                project=lambda: self.current_project,
+                sources=lambda: self.source_refresher,
+            )
+        return self._hooks
 
     @property
     def project(self) -> ProjectConfig | None:

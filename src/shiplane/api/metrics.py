@@ -43,6 +43,15 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+        self.hook_deliveries = Counter(
+            "shiplane_hook_deliveries_total",
+            "Webhook deliveries by receiver (`<unknown>` for names not configured) and "
+            "outcome: accepted (sources refreshed), ignored (nothing matched), or the "
+            "refusal reason.",
+            ["receiver", "outcome"],
+            registry=self.registry,
+        )
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)

@@ -98,6 +98,10 @@ class _Checker:
             self.resolve(_list_refs(env, path, "verify"), checks, "check")
         for name, app in (apps or {}).items():
             self.resolve(_list_refs(app, ("apps", name), "dependsOn"), apps, "app")
+        for name, receiver in (_section(self.data, "receivers") or {}).items():
+            # A receiver's allow-list names sources of the `sources` section.
+            refs = _list_refs(receiver, ("receivers", name), "sources")
+            self.resolve(refs, _section(self.data, "sources"), "source")
         for name, condition in (conditions or {}).items():
             refs = _list_refs(condition, ("conditions", name), "environments")
             self.resolve(refs, environments, "environment")

@@ -28,13 +28,13 @@ from sqlalchemy.orm import Session
 from shiplane import __version__
 from shiplane.config import NotificationChannel, ProjectConfig, SecretNotSetError
 from shiplane.domain.clock import Clock, SystemClock
+from shiplane.domain.webhook_signature import sign
 from shiplane.engine.notify_format import (
     EVENT_TYPES,
     NotificationEvent,
     PromotionSummary,
     build_event,
     encode_body,
-    sign,
     slack_message,
     summary_text,
     webhook_headers,

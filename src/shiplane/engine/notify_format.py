@@ -6,8 +6,6 @@ The wire format is documented in docs/notifications.md; change it only compatibl
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -18,16 +16,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shiplane.config import NOTIFICATION_EVENTS, NotificationEventName
 from shiplane.domain.audit import as_utc
 
+# The signature itself is shared with the incoming `generic` receiver: one implementation.
+from shiplane.domain.webhook_signature import (  # noqa: F401 (re-exported)
+    HEADER_DELIVERY,
+    HEADER_EVENT,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    SIGNATURE_PREFIX,
+    sign,
+    verify_signature,
+)
+
 SCHEMA_VERSION: Literal[1] = 1
 SHORT_RELEASE = 10  # "rel-" + 6 hex, as in commit messages: "(rel-3f9c2a)"
-SIGNATURE_PREFIX = "sha256="
 
 EVENT_TYPES: tuple[str, ...] = NOTIFICATION_EVENTS
-
-HEADER_EVENT = "X-Shiplane-Event"
-HEADER_DELIVERY = "X-Shiplane-Delivery"
-HEADER_TIMESTAMP = "X-Shiplane-Timestamp"
-HEADER_SIGNATURE = "X-Shiplane-Signature"
 
 
 class Approvals(BaseModel):
@@ -132,31 +135,6 @@ def build_event(
 def encode_body(payload: Mapping[str, Any]) -> bytes:
     """The exact bytes POSTed (and signed): compact JSON, keys sorted, UTF-8."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """`sha256=<hex>`: HMAC-SHA256 over `"<timestamp>." + body` with the channel secret."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return SIGNATURE_PREFIX + mac.hexdigest()
-
-
-def verify_signature(
-    secret: str,
-    *,
-    timestamp: str,
-    signature: str,
-    body: bytes,
-    now: float,
-    tolerance: float = 300.0,
-) -> bool:
-    """What a receiver does: the timestamp is recent and the signature matches."""
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        return False
-    if abs(now - sent) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, sent, body), signature)
 
 
 def webhook_headers(

@@ -170,6 +170,22 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# --- webhook receivers (0010) -------------------------------------------------------------
+
+
+class HookDelivery(Base):
+    """A webhook delivery a receiver accepted, remembered until `expires_at` so the same
+    delivery (same id, or same signature/body) is refused as a replay on every replica.
+    `key` is a SHA-256 hex: of the sender's delivery id, or of the signed content."""
+
+    __tablename__ = "hook_deliveries"
+
+    receiver: Mapped[str] = mapped_column(String(63), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class Deployment(Base):
     __tablename__ = "deployments"
 

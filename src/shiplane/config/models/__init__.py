@@ -53,6 +53,7 @@ from shiplane.config.models.notifications import (
     WebhookChannel,
 )
 from shiplane.config.models.project import ProjectConfig, ReleasePolicy, UnknownNameError
+from shiplane.config.models.receivers import RECEIVER_TYPES, ReceiverConfig, ReceiverType
 from shiplane.config.models.sources import (
     SOURCE_KINDS,
     SOURCE_SCHEMAS,
@@ -73,6 +74,7 @@ __all__ = [
     "CHECK_SCHEMAS",
     "ENV_VAR_PATTERN",
     "NOTIFICATION_EVENTS",
+    "RECEIVER_TYPES",
     "SOURCE_KINDS",
     "SOURCE_SCHEMAS",
     "AfterSpec",
@@ -104,6 +106,8 @@ __all__ = [
     "ProjectConfig",
     "PrometheusCheckConfig",
     "PrunePolicy",
+    "ReceiverConfig",
+    "ReceiverType",
     "Ref",
     "RegistryAccess",
     "RegistryCredentials",

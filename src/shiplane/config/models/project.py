@@ -21,6 +21,7 @@ from shiplane.config.models.clusters import ClusterConfig
 from shiplane.config.models.conditions import ConditionConfig
 from shiplane.config.models.environments import EnvironmentConfig
 from shiplane.config.models.notifications import NotificationChannel
+from shiplane.config.models.receivers import ReceiverConfig
 from shiplane.config.models.sources import SourceConfig
 from shiplane.config.models.windows import WindowConfig
 from shiplane.config.release_fit import check_release_fits
@@ -88,6 +89,8 @@ class ProjectConfig(ConfigModel):
     """Expression gates by name."""
     notifications: dict[Name, NotificationChannel] = {}
     """Notification channels by name: where promotion events are sent."""
+    receivers: dict[Name, ReceiverConfig] = {}
+    """Webhook receivers by name: `POST /api/v1/hooks/{name}` refreshes matching sources."""
     releases: ReleasePolicy = ReleasePolicy()
     """What a release may name, how sources assemble them and the digest policy."""
     sources: dict[Name, SourceConfig] = {}
