@@ -273,9 +273,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def start_registry(root: Path, port: int | None = None, auth: str | None = None) -> OciRegistry:
+def start_registry(
+    root: Path, port: int | None = None, auth: str | None = None, notifications: str = ""
+) -> OciRegistry:
     """Start a registry under `root` (reusing its storage and certificates when there);
-    `auth`: the config's `auth:` line (htpasswd for USER by default)."""
+    `auth`: the config's `auth:` line (htpasswd for USER by default); `notifications`:
+    the config's `notifications:` section (none by default)."""
     binary = shutil.which(REGISTRY_BIN) or (REGISTRY_BIN if Path(REGISTRY_BIN).is_file() else None)
     if binary is None:
         pytest.fail(
@@ -296,6 +299,7 @@ def start_registry(root: Path, port: int | None = None, auth: str | None = None)
         f"  addr: 127.0.0.1:{port}\n"
         f"  tls: {{certificate: {root / 'server.pem'}, key: {root / 'server.key'}}}\n"
         + (auth or f"auth: {{htpasswd: {{realm: shiplane-test, path: {root / 'htpasswd'}}}}}\n")
+        + notifications
     )
     log_path = root / "registry.log"
     with log_path.open("ab") as log:
