@@ -295,7 +295,7 @@ def measure_pushes(
 
 def push_flow(root: Path, kubeconfig: Path, kube: Any, count: int, hook: bool) -> list[PushTiming]:
     label = "notification" if hook else f"polling {POLL_S:.0f}s"
-    root.mkdir(parents=True)
+    (root / "registry").mkdir(parents=True)
     make_ca(root / "registry")
     host = f"127.0.0.1:{free_port()}"
     namespace = "bench-src-hook" if hook else "bench-src-poll"
