@@ -16,15 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shiplane.config import NOTIFICATION_EVENTS, NotificationEventName
 from shiplane.domain.audit import as_utc
 
-# The signature itself is shared with the incoming `generic` receiver: one implementation.
-from shiplane.domain.webhook_signature import (  # noqa: F401 (re-exported)
+# The signature itself (sign, verify) is shared with the incoming `generic` receiver:
+# one implementation, in domain/webhook_signature.py.
+from shiplane.domain.webhook_signature import (
     HEADER_DELIVERY,
     HEADER_EVENT,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
-    SIGNATURE_PREFIX,
-    sign,
-    verify_signature,
 )
 
 SCHEMA_VERSION: Literal[1] = 1

@@ -9,13 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-from shiplane.domain.promotion import Promotion
-from shiplane.domain.promotion_controls import Hold
-from shiplane.store import matrix, promotion_controls, promotions, releases
 from shiplane.store.db import Database
 from tests.e2e.web.browser import AXE, CHROMIUM, CHROMIUM_ARGS
 from tests.support.api_project import PROJECT_YAML
 from tests.support.serverproc import ServerProcess, running_server
+from tests.support.web_seed import seed_shop
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -37,44 +35,7 @@ def _seed(database_url: str) -> None:
     database = Database.from_url(database_url)
     try:
         with database.session() as s:
-            release, _ = releases.create_release(
-                s,
-                artifacts={"checkout": "registry.example/shop/checkout@sha256:" + "c" * 64},
-                alias="v1.4.0",
-                labels={},
-                creator="ci",
-            )
-            for env in ("dev", "staging"):
-                matrix.record_deployment(
-                    s,
-                    environment=env,
-                    app="checkout",
-                    release_id=release.id,
-                    sync_status="Synced",
-                    health="Healthy",
-                )
-            matrix.record_deployment(
-                s,
-                environment="dev",
-                app="payments",
-                release_id=None,
-                sync_status="OutOfSync",
-                health="Degraded",
-            )
-            promotions.insert_promotion(
-                s,
-                Promotion(
-                    id="prm-e2e-waiting",
-                    release_id=release.id,
-                    environment="prod",
-                    apps=("checkout",),
-                    requested_by="rita",
-                    created_at=NOW,
-                    reason="waiting for 1 more approval from release-managers",
-                ),
-                next_check_at=None,
-            )
-            promotion_controls.set_hold(s, Hold("staging", "payments", "olga", NOW, "rolled back"))
+            seed_shop(s, now=NOW, promotion_id="prm-e2e-waiting", digest="c" * 64)
     finally:
         database.close()
 

@@ -12,14 +12,13 @@ import pytest
 from pydantic import ValidationError
 
 from shiplane.config import NOTIFICATION_EVENTS, ProjectConfig, SecretNotSetError
+from shiplane.domain.webhook_signature import sign, verify_signature
 from shiplane.engine.notify import RetryPolicy, channels_for
 from shiplane.engine.notify_format import (
     build_event,
     encode_body,
-    sign,
     slack_message,
     summary_text,
-    verify_signature,
 )
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)

@@ -11,12 +11,12 @@ from pathlib import Path
 from sqlalchemy import event
 
 from shiplane.config import load_project_text
-from shiplane.domain.promotion import Promotion
-from shiplane.domain.promotion_controls import Freeze, Hold
-from shiplane.store import matrix, promotion_controls, promotions, releases
+from shiplane.domain.promotion_controls import Freeze
+from shiplane.store import matrix, promotion_controls, releases
 from shiplane.store.db import Database
 from shiplane.web.assets import AssetManifest
 from shiplane.web.templating import make_web_context
+from tests.support.web_seed import seed_shop
 from tests.unit.api.apphelpers import project
 from tests.unit.web.uihelpers import ui_app
 
@@ -26,48 +26,7 @@ NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 def _seed(database: Database) -> str:
     """checkout runs in dev and staging; payments is degraded in dev; prod waits."""
     with database.session() as s:
-        release, _ = releases.create_release(
-            s,
-            artifacts={"checkout": "registry.example/shop/checkout@sha256:" + "a" * 64},
-            alias="v1.4.0",
-            labels={},
-            creator="ci",
-        )
-        for env in ("dev", "staging"):
-            matrix.record_deployment(
-                s,
-                environment=env,
-                app="checkout",
-                release_id=release.id,
-                sync_status="Synced",
-                health="Healthy",
-            )
-        matrix.record_deployment(
-            s,
-            environment="dev",
-            app="payments",
-            release_id=None,
-            sync_status="OutOfSync",
-            health="Degraded",
-        )
-        promotions.insert_promotion(
-            s,
-            Promotion(
-                id="prm-waiting1",
-                release_id=release.id,
-                environment="prod",
-                apps=("checkout",),
-                requested_by="rita",
-                created_at=NOW,
-                reason="waiting for 1 more approval from release-managers",
-            ),
-            next_check_at=None,
-        )
-        promotion_controls.set_hold(s, Hold("staging", "payments", "olga", NOW, "rolled back"))
-        promotion_controls.set_freeze(
-            s, Freeze("environment", "prod", "year-end freeze", "olga", NOW)
-        )
-    return release.id
+        return seed_shop(s, now=NOW, promotion_id="prm-waiting1", digest="a" * 64, freeze_prod=True)
 
 
 def test_the_pipeline_shows_releases_health_waiting_holds_and_freezes(tmp_path: Path) -> None:
