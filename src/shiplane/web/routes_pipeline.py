@@ -1,32 +1,111 @@
 """The pipeline (home): the environment graph, one node per environment; each node
-refreshes itself through htmx when an audit event about its environment arrives."""
+refreshes itself through htmx when an audit event about its environment arrives. Below
+it, the artifact sources (web/sources_view.py) with a Refresh button each: the API's own
+route function (api/routes_sources.py) after the role it demands."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from urllib.parse import quote
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from shiplane.api import routes_sources as api
 from shiplane.api.context import ApiContext, get_context
-from shiplane.web.auth import UiError, WebUser, require_user
+from shiplane.domain.roles import Role
+from shiplane.engine.service import Engine
+from shiplane.web.auth import UiError, WebUser, require_user, verify_csrf
+from shiplane.web.engine_calls import Refusal, engine_of, permit, run
+from shiplane.web.forms import FormError, read_form
 from shiplane.web.paths import UI_HOME, UI_PREFIX
 from shiplane.web.pipeline_view import pipeline_view
+from shiplane.web.sources_view import refreshed_notice, source_rows
 from shiplane.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 NODE_PATH = f"{UI_PREFIX}/pipeline/environments/{{name}}"
 GRAPH_PATH = f"{UI_PREFIX}/pipeline/graph"
+SOURCES_PATH = f"{UI_PREFIX}/pipeline/sources"
+REFRESH_ROLE = Role.PROMOTER  # what `POST /api/v1/sources/{name}/refresh` demands
+
+
+def _page(
+    request: Request,
+    context: ApiContext,
+    user: WebUser,
+    *,
+    refreshed: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    project = context.current_project
+    engine = context.engine
+    next_poll = engine.sources.next_poll if isinstance(engine, Engine) else None
+    with context.database.session(readonly=True) as session:
+        view = pipeline_view(session, project)
+        sources = source_rows(session, project, next_poll)
+    done = next((refreshed_notice(r) for r in sources if r.name == refreshed), None)
+    try:
+        permit(user, REFRESH_ROLE, [])
+        refresh_refused = None
+    except Refusal as exc:
+        refresh_refused = exc.first()[1]
+    return render(
+        request,
+        "pipeline.html",
+        user=user,
+        active="pipeline",
+        status=status,
+        view=view,
+        sources=sources,
+        sources_path=SOURCES_PATH,
+        refresh_refused=refresh_refused,
+        done=done,
+        errors=errors or {},
+    )
 
 
 @router.get(UI_HOME)
 def pipeline_page(
     request: Request,
+    refreshed: str = "",
     user: WebUser = Depends(require_user()),
     context: ApiContext = Depends(get_context),
 ) -> Response:
+    return _page(request, context, user, refreshed=refreshed)
+
+
+@router.post(SOURCES_PATH + "/{name}/refresh")
+async def refresh_source(
+    request: Request,
+    name: str,
+    user: WebUser = Depends(require_user()),
+    context: ApiContext = Depends(get_context),
+) -> Response:
+    """Look at source `name` now and wait for the look (merged with one under way)."""
+    try:
+        form = await read_form(request)
+    except FormError:
+        form = {}
+    verify_csrf(request, user, form)
     project = context.current_project
-    with context.database.session(readonly=True) as session:
-        view = pipeline_view(session, project)
-    return render(request, "pipeline.html", user=user, active="pipeline", view=view)
+    if project is None or name not in project.sources:
+        known = ", ".join(sorted(project.sources if project else ())) or "none are defined"
+        raise UiError(404, f"source {name!r} is not defined (sources: {known})")
+    try:
+        permit(user, REFRESH_ROLE, [])
+        engine = engine_of(context)
+        await run(lambda: api.refresh_source(name, principal=user.principal, engine=engine))
+    except Refusal as exc:
+        errors = {"form": f"refresh-{name}", "field": "", "message": exc.first()[1]}
+        status = exc.status
+        return await run_in_threadpool(
+            lambda: _page(request, context, user, errors=errors, status=status)
+        )
+    return RedirectResponse(
+        f"{UI_HOME}?refreshed={quote(name)}#source-{quote(name)}", status_code=303
+    )
 
 
 @router.get(NODE_PATH)
