@@ -22,3 +22,5 @@ def test_the_htpasswd_line_is_bcrypt_for_the_user() -> None:
     line = htpasswd_line("ci", "pw")
     user, hashed = line.rstrip("\n").split(":", 1)
     assert user == "ci" and hashed.startswith("$2") and "pw" not in hashed
+    cheap = htpasswd_line("ci", "pw", rounds=16).split(":", 1)[1]
+    assert cheap.split("$")[2] == "04"  # bcrypt cost 4 (2**4 rounds)
