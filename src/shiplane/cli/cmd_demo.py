@@ -35,7 +35,12 @@ from shiplane.config import ScaffoldError, create_project
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all
 from shiplane.localcluster.paths import kubeconfig_in, shiplane_home
-from shiplane.localcluster.registry import LocalRegistry, LocalRegistryError
+from shiplane.localcluster.registry import (
+    REGISTRY_BIN,
+    LocalRegistry,
+    LocalRegistryError,
+    registry_binary,
+)
 
 DEMO_CLUSTERS = ("dev", "staging", "prod")
 FINISHED = {"Succeeded", "Failed", "Aborted", "Superseded", "RolledBack"}
@@ -308,6 +313,13 @@ def demo(
         _say("demo server stopped" if stopped else "no demo server was running")
         _say("demo registry stopped" if registry_stopped else "no demo registry was running")
         return
+    if registry_binary() is None:  # before anything starts: CI's push needs it
+        typer.echo(
+            f"error: the OCI registry is not installed ({REGISTRY_BIN}): run "
+            "`make system-deps-demo` (Debian's docker-registry) or set SHIPLANE_REGISTRY_BIN",
+            err=True,
+        )
+        raise typer.Exit(1)
     try:
         build_all(progress=_say)
         for name in DEMO_CLUSTERS:
