@@ -5,10 +5,12 @@ route function (api/routes_sources.py) after the role it demands."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from shiplane.api import routes_sources as api
@@ -30,6 +32,26 @@ SOURCES_PATH = f"{UI_PREFIX}/pipeline/sources"
 REFRESH_ROLE = Role.PROMOTER  # what `POST /api/v1/sources/{name}/refresh` demands
 
 
+def _sources_values(
+    session: Session, context: ApiContext, user: WebUser, refreshed: str = ""
+) -> dict[str, Any]:
+    """What the Sources panel (`_sources_panel.html`) needs."""
+    engine = context.engine
+    next_poll = engine.sources.next_poll if isinstance(engine, Engine) else None
+    sources = source_rows(session, context.current_project, next_poll)
+    try:
+        permit(user, REFRESH_ROLE, [])
+        refresh_refused = None
+    except Refusal as exc:
+        refresh_refused = exc.first()[1]
+    return {
+        "sources": sources,
+        "sources_path": SOURCES_PATH,
+        "refresh_refused": refresh_refused,
+        "done": next((refreshed_notice(r) for r in sources if r.name == refreshed), None),
+    }
+
+
 def _page(
     request: Request,
     context: ApiContext,
@@ -39,18 +61,9 @@ def _page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    project = context.current_project
-    engine = context.engine
-    next_poll = engine.sources.next_poll if isinstance(engine, Engine) else None
     with context.database.session(readonly=True) as session:
-        view = pipeline_view(session, project)
-        sources = source_rows(session, project, next_poll)
-    done = next((refreshed_notice(r) for r in sources if r.name == refreshed), None)
-    try:
-        permit(user, REFRESH_ROLE, [])
-        refresh_refused = None
-    except Refusal as exc:
-        refresh_refused = exc.first()[1]
+        view = pipeline_view(session, context.current_project)
+        panel = _sources_values(session, context, user, refreshed)
     return render(
         request,
         "pipeline.html",
@@ -58,11 +71,8 @@ def _page(
         active="pipeline",
         status=status,
         view=view,
-        sources=sources,
-        sources_path=SOURCES_PATH,
-        refresh_refused=refresh_refused,
-        done=done,
         errors=errors or {},
+        **panel,
     )
 
 
@@ -74,6 +84,21 @@ def pipeline_page(
     context: ApiContext = Depends(get_context),
 ) -> Response:
     return _page(request, context, user, refreshed=refreshed)
+
+
+@router.get(SOURCES_PATH)
+def sources_panel(
+    request: Request,
+    user: WebUser = Depends(require_user()),
+    context: ApiContext = Depends(get_context),
+) -> Response:
+    """The Sources panel alone, redrawn live when an audit event arrives (a webhook
+    delivery, a release assembled, a refresh)."""
+    with context.database.session(readonly=True) as session:
+        panel = _sources_values(session, context, user)
+    if not panel["sources"]:
+        return HTMLResponse("")
+    return render(request, "_sources_panel.html", user=user, errors={}, **panel)
 
 
 @router.post(SOURCES_PATH + "/{name}/refresh")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from shiplane.store import releases
+from shiplane.store import audit, releases
 from shiplane.store import sources as store
 from shiplane.store.db import Database
 from tests.e2e.web.browser import assert_accessible, screenshot
@@ -104,6 +104,25 @@ def test_the_sources_panel_refresh_refusal_and_the_assembling_source(
     expect(page.locator("#source-payments")).to_contain_text("the registry refused the credentials")
     assert_accessible(page)
     screenshot(page, "pipeline-sources")
+
+    # A delivery arrives and the source finds something: the panel redraws without a reload.
+    page.evaluate("window.__shiplaneNoReload = true")
+    database = Database.from_url(sources_server.database_url)
+    try:
+        with database.session() as s:
+            store.save_state(
+                s, "payments", kind="image", now=datetime.now(UTC), next_poll_at=None,
+                healthy=True, reason=None, version="2.0.0", digest=DIGEST,
+                artifact=f"registry.example/shop/payments:2.0.0@{DIGEST}",
+            )  # fmt: skip
+            audit.append_event(
+                s, actor="hook:registry", action="hook.received", subject="registry",
+                details={"matched": ["payments"]},
+            )  # fmt: skip
+    finally:
+        database.close()
+    expect(page.locator("#source-payments")).to_contain_text("2.0.0", timeout=20_000)
+    assert page.evaluate("window.__shiplaneNoReload") is True
 
     # Refresh by keyboard: no engine runs here, so the refusal shows beside the button.
     page.get_by_role("button", name="Refresh payments").focus()

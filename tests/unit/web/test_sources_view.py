@@ -139,6 +139,7 @@ def test_the_pipeline_shows_each_source_with_health_next_poll_and_last_release(
         ui.sign_in(ui.token("viewer"))
         with _counting(ui.database) as statements:
             page = ui.client.get("/ui/")
+        fragment = ui.client.get("/ui/pipeline/sources")
         with ui_app(tmp_path / "none", load_project_text(PROJECT_YAML)) as plain:
             plain.sign_in(plain.token("viewer"))
             without = plain.client.get("/ui/")
@@ -164,6 +165,11 @@ def test_the_pipeline_shows_each_source_with_health_next_poll_and_last_release(
     assert len(statements) <= 12, statements
     # A project without sources shows no panel.
     assert without.status_code == 200 and 'id="sources"' not in without.text
+    # The panel redraws itself on audit events (a delivery, a release): the fragment alone.
+    assert 'hx-get="/ui/pipeline/sources"' in html and "shiplane-audit from:body" in html
+    assert fragment.status_code == 200 and fragment.text.lstrip().startswith("<section")
+    assert "<html" not in fragment.text
+    assert 'id="source-payments"' in fragment.text and "the registry refused" in fragment.text
 
 
 def test_refresh_needs_csrf_the_role_and_an_engine_and_changes_nothing_otherwise(
