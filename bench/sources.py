@@ -156,7 +156,7 @@ def registry_at(root: Path, port: int, notifications: str = "") -> Iterator[OciR
         (root / "htpasswd-cost4").write_text(f"{USER}:{crypt.crypt(PASSWORD, salt)}\n")
     auth = f"auth: {{htpasswd: {{realm: shiplane-bench, path: {root / 'htpasswd-cost4'}}}}}\n"
     registry = start_registry(root, port=port, auth=auth, notifications=notifications)
-    say(f"registry on {registry.host} (PID {registry.process.pid})")
+    say(f"registry on {registry.host} (PID {registry.pid})")
     try:
         yield registry
     finally:

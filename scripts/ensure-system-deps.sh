@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Shiplane needs, when missing: `ensure-system-deps.sh test`
 # (the default) for the build and the whole test suite, `ensure-system-deps.sh demo` for
-# `make demo` only (no PostgreSQL, Prometheus or Chromium: the demo uses none of them).
+# `make demo` only (git, openssl, npm, docker-registry...; no PostgreSQL, Prometheus or
+# Chromium: the demo uses none of them).
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 profile="${1:-test}"
@@ -26,9 +27,10 @@ if [ "$profile" = test ]; then
   need /usr/bin/prometheus prometheus
   # The browser tests drive Debian's Chromium through Playwright (no browser download).
   need /usr/bin/chromium chromium
-  # Artifact-source tests run the OCI distribution registry on loopback (tests/support/).
-  need /usr/bin/docker-registry docker-registry
 fi
+# The OCI distribution registry on loopback: CI pushes to it in the demo, and the
+# artifact-source tests run it (shiplane/localcluster/registry.py).
+need /usr/bin/docker-registry docker-registry
 need python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 

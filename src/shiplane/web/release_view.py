@@ -1,6 +1,7 @@
 """What the release page shows, read in one session with a fixed number of queries: the
 release (artifacts with digests), where it runs, its timeline across environments
-(engine/release_views.py), and, when asked, how another release differs (artifacts here;
+(engine/release_views.py), the artifact source that assembled it (web/sources_view.py),
+and, when asked, how another release differs (artifacts here;
 rendered manifests through `Diffs.between_releases`, secrets masked there)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from shiplane.engine.release_views import (
 )
 from shiplane.store import releases
 from shiplane.store.records import ReleaseRecord
+from shiplane.web.sources_view import assembled_by
 
 
 @dataclass
@@ -38,6 +40,8 @@ class ReleasePage:
     timeline: ReleaseTimeline
     environments: tuple[str, ...]  # the project's, for the promote and diff forms
     diff: ReleaseDiff
+    source: str | None = None  # the artifact source that assembled it (creator source/NAME)
+    source_defined: bool = False  # that source is still in shiplane.yaml (its entry links)
 
     @property
     def release(self) -> ReleaseRecord:
@@ -63,7 +67,9 @@ def release_page(
         else:
             diff.other = other
             diff.artifacts = artifact_changes(timeline.release, other)
-    return ReleasePage(timeline, environments, diff)
+    source = assembled_by(timeline.release)
+    defined = source is not None and project is not None and source in project.sources
+    return ReleasePage(timeline, environments, diff, source, defined)
 
 
 __all__ = ["ReleaseDiff", "ReleasePage", "release_page"]

@@ -1,9 +1,11 @@
-"""`shiplane demo` (what `make demo` runs): the whole story through the API and CLI."""
+"""`shiplane demo` (what `make demo` runs): the whole story through the API and CLI, from
+CI's push to a local OCI registry (no API call from CI) to the rollback in staging."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,19 @@ pytestmark = pytest.mark.cluster
 SHIPLANE = str(Path(sys.executable).parent / "shiplane")
 
 
+def _registries_under(root: Path) -> list[int]:
+    """PIDs of registries still running with a config under `root`."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "docker-registry" in cmdline and str(root) in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
 def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries: None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPLANE_")}
     env["SHIPLANE_HOME"] = str(tmp_path / "home")
@@ -24,6 +39,14 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
         )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         out = run.stdout
+        # CI only pushes; the registry's notification brings the release into dev.
+        assert "and makes no Shiplane API call" in out
+        assert (
+            "the registry notified Shiplane (POST /api/v1/hooks/registry, "
+            "matched sources ['podinfo']); source podinfo found 1.0.0" in out
+        )
+        assert re.search(r"release \S+ arrived in dev [\d.]+s after the push", out)
+        assert "1.1.0's artifacts are marked unresolved" in out
         assert "alice tries to approve her own request: refused" in out
         assert "cannot approve" in out  # separation of duties, not a role error
         assert ": RolledBack (rolled back by prm-" in out
@@ -71,6 +94,17 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
             check=False,
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
+        shown = subprocess.run(
+            [SHIPLANE, "source", "show", "podinfo", "-o", "json"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        source = json.loads(shown.stdout)
+        assert source["healthy"] is True and source["version"] == "1.0.0"
+        assert source["last_release"] and source["digest"].startswith("sha256:")
     finally:
         stop = subprocess.run(
             [SHIPLANE, "demo", "--stop"],
@@ -82,4 +116,6 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
         )
     assert stop.returncode == 0, stop.stderr
     assert "demo server stopped" in stop.stdout
+    assert "demo registry stopped" in stop.stdout
+    assert not _registries_under(tmp_path)
     assert not any((tmp_path / "home" / "clusters").glob("*/cluster.json"))

@@ -64,3 +64,6 @@ def test_make_demo_asks_only_for_what_the_demo_uses() -> None:
     # The browser tests' Chromium is for tests only; npm (browser assets) is for both.
     assert "chromium" in test_only and "need npm npm" not in test_only
     assert "need npm npm" in script
+    # CI pushes to the OCI registry in the demo: it is for both too.
+    assert "docker-registry" not in test_only
+    assert "need /usr/bin/docker-registry docker-registry" in script
