@@ -116,6 +116,11 @@ class Deployer:
 
     # --- public API -----------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """A deploy may follow soon: fetch git now (its `git` step takes the result
+        when it starts within `git_sync.AHEAD_WITHIN`)."""
+        self.workspace.sync_ahead()
+
     async def deploy(
         self,
         release: ReleaseRecord,
