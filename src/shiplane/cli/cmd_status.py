@@ -22,9 +22,15 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
+# The release deploys a mutable tag for this app (`releases.digests`), as `release list`
+# marks the artifact.
+UNRESOLVED = "(unresolved)"
+
+
 def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = False) -> str:
     """The matrix as plain columns (piped output, `--no-headers`): one line per app, each
-    cell `RELEASE HEALTH/SYNC` (SYNC `Orphaned`: removed from git, objects left), and a
+    cell `RELEASE [(unresolved)] HEALTH/SYNC` (SYNC `Orphaned`: removed from git, objects
+    left; `(unresolved)`: the app's image in that release has no digest), and a
     `+N pending` note when promotions wait there; freezes and orphans follow."""
     environments: list[str] = matrix.get("environments") or []
     apps: list[str] = matrix.get("apps") or []
@@ -44,6 +50,8 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
         release = release or data.get("release_id")
         state = "/".join(s for s in (data.get("health"), data.get("sync_status")) if s)
         parts = [release or ("(unpinned)" if state else "-")] + ([state] if state else [])
+        if data.get("unresolved"):
+            parts.insert(1, UNRESOLVED)
         if (app, env) in held:
             parts.append("held")
         if pending.get((app, env)):
@@ -146,6 +154,7 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
                 continue
             # Synced from git without a pinned release: the manifests as they are.
             lines = [release or ("(unpinned)" if state else "-")]
+            lines += [UNRESOLVED] if cell.get("unresolved") else []
             lines += [state] if state else []
             lines += hold
             row.append("\n".join(lines + waiting))

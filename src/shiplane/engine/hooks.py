@@ -25,7 +25,7 @@ from typing import Any
 import structlog
 
 from shiplane.config.models import ProjectConfig, ReceiverConfig, SecretNotSetError
-from shiplane.engine.sources_port import SourceRefresher
+from shiplane.engine.sources_port import HOOK_REASON, SourceRefresher
 from shiplane.sources.receivers import RECEIVERS, Delivery, DeliveryRefused, Parsed
 from shiplane.store import audit
 from shiplane.store.db import Database
@@ -168,7 +168,7 @@ class HookIntake:
         refresher = self.sources()
         if not outcome.matched or refresher is None:
             return
-        reason = f"webhook {outcome.receiver} ({outcome.type} {outcome.event})"
+        reason = f"{HOOK_REASON} {outcome.receiver} ({outcome.type} {outcome.event})"
         task = asyncio.create_task(self._refresh(refresher, outcome.matched, reason))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+# The start of the `reason` of a refresh a webhook asked for: such a look always asks
+# the registry for the digest (a push notification may be a tag pushed again).
+HOOK_REASON = "webhook"
+
 
 @runtime_checkable
 class SourceRefresher(Protocol):

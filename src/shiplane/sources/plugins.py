@@ -2,18 +2,25 @@
 registered with their config schema from `config.models.SOURCE_SCHEMAS`.
 
 A plugin's `discover` looks once: it returns what the source selects now (`Found`) or
-raises a ShiplaneError whose message is the reason the source is unhealthy.
+raises a ShiplaneError whose message is the reason the source is unhealthy. `last` is
+what the source found on its previous look, passed by the service only while that
+digest may be trusted without asking the registry again (docs/sources.md, "What a scan
+requests"): a plugin whose choice is still `last.version` returns it with
+`verified=False` instead of resolving the digest again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import os
 import re
+import secrets
 import ssl
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import httpx
 import yaml
@@ -27,13 +34,14 @@ from shiplane.config.models import (
 )
 from shiplane.domain.errors import ExternalError, NotFoundError
 from shiplane.domain.registry import Registry
-from shiplane.sources.credentials import load_credentials
+from shiplane.sources.credentials import Credentials, load_credentials
 from shiplane.sources.registry import (
     ManifestNotFoundError,
     RateLimiter,
     RegistryClient,
     RegistryError,
 )
+from shiplane.sources.registry_auth import AuthMemory
 from shiplane.sources.selectors import TagFilter, candidates, newest_built
 
 
@@ -50,14 +58,22 @@ class Found:
     version: str
     digest: str | None
     artifact: str
+    # False: the digest is the previous look's, reused without asking the registry.
+    verified: bool = field(default=True, compare=False)
 
 
 class RegistryClients:
-    """Makes registry clients, sharing one rate limiter per host (the budget is the
-    registry's, not a source's). Credentials are read again for each client."""
+    """Makes registry clients, sharing per host one rate limiter (the budget is the
+    registry's, not a source's) and, per host and credentials, one `AuthMemory` (so a
+    look does not pay the 401 round trip or the token flow the previous look paid).
+    Credentials are read again for each client; the memory is found by a keyed hash of
+    them (the key is random per process), so a rotated password starts afresh and no
+    token serves other credentials."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._limiters: dict[str, RateLimiter] = {}
+        self._auth: dict[tuple[str, str], AuthMemory] = {}
+        self._key = secrets.token_bytes(32)
         self._transport = transport
         self.requests = 0  # made by clients this object made (for the benchmark)
 
@@ -66,15 +82,24 @@ class RegistryClients:
         # Sources on one host that name different limits: the lowest applies to all.
         if limiter is None or 1.0 / access.rate_limit > limiter.interval:
             limiter = self._limiters[host] = RateLimiter(access.rate_limit)
+        credentials = load_credentials(access.credentials, host)
+        auth = self._auth.setdefault((host.lower(), self._fingerprint(credentials)), AuthMemory())
         return _CountingClient(
             self,
             host,
-            credentials=load_credentials(access.credentials, host),
+            credentials=credentials,
             ca_file=os.path.expanduser(access.ca_file) if access.ca_file else None,
             insecure=access.insecure,
             limiter=limiter,
+            auth=auth,
             transport=self._transport,
         )
+
+    def _fingerprint(self, credentials: Credentials | None) -> str:
+        if credentials is None:
+            return ""
+        raw = f"{credentials.username}\0{credentials.password}".encode()
+        return hmac.new(self._key, raw, hashlib.sha256).hexdigest()
 
 
 class _CountingClient(RegistryClient):
@@ -87,14 +112,27 @@ class _CountingClient(RegistryClient):
         await super().aclose()
 
 
-Discover = Callable[[Any, RegistryClients], Awaitable[Found]]
+class Discover(Protocol):
+    """A source kind's look: its config (the kind's schema), the clients, and what it
+    found last time when that may be reused (see the module's docstring)."""
+
+    def __call__(
+        self, config: Any, clients: RegistryClients, /, *, last: Found | None = None
+    ) -> Awaitable[Found]: ...
+
+
 SOURCES: Registry[Discover] = Registry("source")
 
 
 @SOURCES.register("image", schema=SOURCE_SCHEMAS["image"], description="An OCI image repository")
-async def discover_image(config: ImageSourceConfig, clients: RegistryClients) -> Found:
+async def discover_image(
+    config: ImageSourceConfig, clients: RegistryClients, /, *, last: Found | None = None
+) -> Found:
     """List tags (paginated), choose by the strategy, HEAD the choice for its digest.
-    A tag deleted between the listing and the HEAD gives way to the next candidate."""
+    A tag deleted between the listing and the HEAD gives way to the next candidate.
+    The choice still `last`'s tag: `last`'s digest, without the HEAD, except for the
+    `digest` selection (a new digest behind its tag is what it follows)."""
+    reuse = last if config.select != "digest" else None
     async with clients.client(config.host, config) as registry:
         tags = await registry.list_tags(config.path)
         picked = candidates(
@@ -116,6 +154,8 @@ async def discover_image(config: ImageSourceConfig, clients: RegistryClients) ->
             best = newest_built(created, order)
             order = [best] if best else []
         for tag in order:
+            if reuse is not None and reuse.digest is not None and tag == reuse.version:
+                return replace(reuse, verified=False)
             try:
                 digest = await registry.resolve(config.path, tag, config.platform)
             except ManifestNotFoundError:
@@ -129,9 +169,12 @@ async def discover_image(config: ImageSourceConfig, clients: RegistryClients) ->
 
 
 @SOURCES.register("chart", schema=SOURCE_SCHEMAS["chart"], description="A Helm chart")
-async def discover_chart(config: ChartSourceConfig, clients: RegistryClients) -> Found:
+async def discover_chart(
+    config: ChartSourceConfig, clients: RegistryClients, /, *, last: Found | None = None
+) -> Found:
     """The highest chart version within the constraint: from the repository's
-    `index.yaml`, or from an OCI repository's tags (with the manifest digest)."""
+    `index.yaml`, or from an OCI repository's tags (with the manifest digest; `last`'s
+    when the version is still `last`'s)."""
     if config.repository.startswith("oci://"):
         host, _, path = config.repository.removeprefix("oci://").partition("/")
         repository = f"{path}/{config.name}".strip("/")
@@ -140,6 +183,8 @@ async def discover_chart(config: ChartSourceConfig, clients: RegistryClients) ->
             picked = candidates(tags, constraint=config.constraint, limit=1)
             if picked.tags:
                 tag = picked.tags[0]
+                if last is not None and last.digest is not None and last.version == tag:
+                    return replace(last, verified=False)
                 digest = await registry.head_digest(repository, tag)
                 return Found(tag, digest, f"{config.name}:{tag}")
         raise NothingFoundError(f"no version of chart {config.name} fits {config.constraint}")
@@ -189,8 +234,11 @@ async def _index_versions(config: ChartSourceConfig) -> dict[str, str | None]:
 
 
 @SOURCES.register("git", schema=SOURCE_SCHEMAS["git"], description="A git branch or tags")
-async def discover_git(config: GitSourceConfig, clients: RegistryClients) -> Found:
-    """`git ls-remote` (no clone): the branch head, or the newest matching tag."""
+async def discover_git(
+    config: GitSourceConfig, clients: RegistryClients, /, *, last: Found | None = None
+) -> Found:
+    """`git ls-remote` (no clone): the branch head, or the newest matching tag (one call
+    whatever `last` is: it names the commits)."""
     pattern = "refs/tags/*" if config.tags is not None else f"refs/heads/{config.branch or 'main'}"
     process = await asyncio.create_subprocess_exec(
         "git",
@@ -235,6 +283,7 @@ async def discover_git(config: GitSourceConfig, clients: RegistryClients) -> Fou
 
 __all__ = [
     "SOURCES",
+    "Discover",
     "Found",
     "NothingFoundError",
     "RegistryClients",

@@ -13,6 +13,10 @@ any https host, without credentials, and the blob is checked against its digest.
 Credentials never leave the configured host (and its checked realm) and never appear in
 an error or a log line.
 
+Authentication follows the registry's challenge, remembered across clients by an
+`AuthMemory` (sources/registry_auth.py): a host that asked for basic auth gets it with
+the first request, and bearer tokens are reused per scope until they expire.
+
 Every request passes the host's rate limiter; a 429 or 5xx answer is retried with
 back-off (honouring Retry-After) a few times before it becomes a retryable error.
 """
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import json
 import re
 import ssl
@@ -36,6 +39,7 @@ import httpx
 
 from shiplane.domain.errors import ExternalError, NotFoundError
 from shiplane.sources.credentials import Credentials
+from shiplane.sources.registry_auth import AuthMemory, BearerRealm, Challenge, same_site
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -46,7 +50,6 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 CREATED_ANNOTATION = "org.opencontainers.image.created"
 
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
-_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 RETRIES = 3
 MAX_BACKOFF = 30.0
 
@@ -88,25 +91,6 @@ class Manifest:
         return self.media_type in INDEX_TYPES or "manifests" in self.body
 
 
-def same_site(host: str, other: str) -> bool:
-    """`other` is `host` (any port), or (for DNS names of three labels or more) shares
-    its parent domain: the rule for token realms. IP addresses and two-label names must
-    match exactly (but for the port)."""
-    host, other = host.lower(), other.lower()
-    if host == other:
-        return True
-    name, other_name = host.rsplit(":", 1)[0], other.rsplit(":", 1)[0]
-    if name == other_name:
-        return True  # the same machine on another port (a token service beside it)
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-        return False
-    except ValueError:
-        pass
-    parent = name.split(".")[-2:]
-    return len(parent) == 2 and other_name.split(".")[-2:] == parent and name.count(".") >= 2
-
-
 class RegistryClient:
     """One registry host. `transport` is for tests of the protocol logic only."""
 
@@ -118,6 +102,7 @@ class RegistryClient:
         ca_file: str | None = None,
         insecure: bool = False,
         limiter: RateLimiter | None = None,
+        auth: AuthMemory | None = None,
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -131,8 +116,9 @@ class RegistryClient:
         self._http = httpx.AsyncClient(
             timeout=timeout, verify=verify, follow_redirects=False, transport=transport
         )
-        self._tokens: dict[str, str] = {}  # scope -> bearer token
-        self._basic = False  # the registry asked for basic auth once: send it up front
+        # Shared by the clients of one host and credentials (RegistryClients), so a
+        # look does not start with a 401 the previous look already answered.
+        self.auth = auth or AuthMemory()
         self.requests = 0  # made to the registry (for the benchmark and tests)
 
     async def aclose(self) -> None:
@@ -248,12 +234,13 @@ class RegistryClient:
         scope = f"repository:{repository}:pull"
         sent = dict(headers or {})
         for attempt in range(RETRIES + 1):
-            auth = self._auth_header(scope)
+            auth = await self._auth_header(scope)
             if auth:
                 sent["Authorization"] = auth
             response = await self._send(method, url, sent)
-            if response.status_code == 401 and await self._authenticate(response, scope):
-                sent["Authorization"] = self._auth_header(scope) or ""
+            # One answer to a challenge per attempt: a second 401 means refused.
+            if response.status_code == 401 and await self._authenticate(response, scope, auth):
+                sent["Authorization"] = await self._auth_header(scope) or ""
                 response = await self._send(method, url, sent)
             if response.status_code == 401:
                 raise RegistryError(
@@ -290,38 +277,51 @@ class RegistryClient:
                 f"cannot reach {self.host}: {type(exc).__name__}: {exc}", retryable=True
             ) from None
 
-    def _auth_header(self, scope: str) -> str | None:
-        if scope in self._tokens:
-            return f"Bearer {self._tokens[scope]}"
-        if self._basic and self.credentials is not None:
+    async def _auth_header(self, scope: str) -> str | None:
+        """What to send with the first request: a kept token; a new token when the host
+        is known to want bearer tokens (no 401 round trip for a new scope); basic auth
+        when it is known to want that; nothing for a host not met yet."""
+        token = self.auth.token(scope)
+        if token is None and self.auth.bearer is not None:
+            token = await self._fetch_token(self.auth.bearer, scope, scope)
+        if token is not None:
+            return f"Bearer {token}"
+        if self.auth.basic and self.credentials is not None:
             return self.credentials.basic()
         return None
 
-    async def _authenticate(self, response: httpx.Response, scope: str) -> bool:
-        """Answer a 401's challenge; True when a retry with new credentials makes sense."""
-        challenge = response.headers.get("www-authenticate", "")
-        kind, _, rest = challenge.partition(" ")
-        if kind.lower() == "basic":
-            if self.credentials is None or self._basic:
+    async def _authenticate(self, response: httpx.Response, scope: str, sent: str | None) -> bool:
+        """Answer a 401's challenge; True when a retry with new credentials makes sense
+        (not when the basic credentials just sent were refused)."""
+        challenge = Challenge.parse(response.headers.get("www-authenticate", ""))
+        if challenge.kind == "basic":
+            if self.credentials is None or (sent or "").startswith("Basic "):
                 return False
-            self._basic = True
+            self.auth.basic = True
             return True
-        if kind.lower() != "bearer" or scope in self._tokens:
+        if challenge.kind != "bearer":
             return False
-        params = dict(_CHALLENGE_PARAM.findall(rest))
-        realm = params.get("realm", "")
+        realm = challenge.params.get("realm", "")
         realm_host = urlsplit(realm).netloc.lower()
         if not realm_host or not same_site(self.host, realm_host):
             raise RegistryError(
                 f"{self.host} sent a token realm on another host ({realm_host or realm!r}); "
                 "refused by the host rule (docs/sources.md)"
             )
-        query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
+        self.auth.bearer = BearerRealm(realm, challenge.params.get("service", ""))
+        self.auth.forget(scope)  # a kept token that was refused (expired early, revoked)
+        await self._fetch_token(self.auth.bearer, scope, challenge.params.get("scope", scope))
+        return True
+
+    async def _fetch_token(self, bearer: BearerRealm, scope: str, asked: str) -> str:
+        """A token from the realm for `asked` (the challenge's scope), kept for `scope`;
+        the credentials go to the realm as basic auth (anonymous without them)."""
+        query = {"service": bearer.service, "scope": asked}
         headers = {"Authorization": self.credentials.basic()} if self.credentials else {}
         await self.limiter.acquire()
         self.requests += 1
         try:
-            answer = await self._http.get(realm, params=query, headers=headers)
+            answer = await self._http.get(bearer.realm, params=query, headers=headers)
         except httpx.TransportError as exc:
             raise RegistryError(f"cannot reach the token service of {self.host}: {exc}") from None
         if answer.status_code in (401, 403):
@@ -331,8 +331,10 @@ class RegistryClient:
         token = body.get("token") or body.get("access_token")
         if not isinstance(token, str):
             raise RegistryError(f"{self.host}'s token service answered without a token")
-        self._tokens[scope] = token
-        return True
+        expires_in = body.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else None
+        self.auth.keep(scope, token, lifetime)
+        return token
 
     def _same_host(self, url: str, what: str) -> str:
         parts = urlsplit(url)

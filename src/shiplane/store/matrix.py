@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from shiplane.store.models import Deployment, Release
+from shiplane.store.models import Deployment, Release, ReleaseArtifact
 from shiplane.store.records import MatrixCell
 
 __all__ = ["get_matrix", "list_orphans", "record_deployment"]
@@ -29,7 +29,7 @@ _EMPTY: dict[str, Any] = dict.fromkeys(
         "updated_at",
         "orphaned_reason",
     )
-) | {"orphaned": False}
+) | {"orphaned": False, "unresolved": False}
 
 
 def get_matrix(s: Session, *, apps: Sequence[str], environments: Sequence[str]) -> list[MatrixCell]:
@@ -60,6 +60,13 @@ def get_matrix_rows(
         Deployment.sync_detail,
         Deployment.updated_at,
         Deployment.orphaned.label("orphaned_reason"),
+        # The app's artifact in that release has no digest: it deploys a mutable tag
+        # (`releases.digests: prefer` or `off`), marked wherever the release is shown.
+        and_(
+            ReleaseArtifact.app.is_not(None),
+            ReleaseArtifact.digest.is_(None),
+            ReleaseArtifact.resolved_digest.is_(None),
+        ).label("unresolved"),
     )
     if env_list and app_list:
         # One query by environment (a handful of bound parameters) and a set lookup per
@@ -69,6 +76,13 @@ def get_matrix_rows(
         query = (
             select(*columns)
             .outerjoin(Release, Release.id == Deployment.release_id)
+            .outerjoin(
+                ReleaseArtifact,
+                and_(
+                    ReleaseArtifact.release_id == Deployment.release_id,
+                    ReleaseArtifact.app == Deployment.app,
+                ),
+            )
             .where(Deployment.environment.in_(env_list))
         )
         names = [c.key for c in columns]
@@ -76,6 +90,7 @@ def get_matrix_rows(
             if row[0] in wanted:
                 cell = dict(zip(names, row, strict=True))
                 cell["orphaned"] = cell["orphaned_reason"] is not None
+                cell["unresolved"] = bool(cell["unresolved"])
                 if cell["orphaned"]:  # never "Synced": git no longer wants it
                     cell["sync_status"] = ORPHANED
                 found[(row[0], row[1])] = cell

@@ -108,6 +108,8 @@ class MatrixCell(_Record):
     # Removed from git with its objects left in the cluster (sync_status "Orphaned").
     orphaned: bool = False
     orphaned_reason: str | None = None
+    # The app's artifact in this release has no digest: it deploys a mutable tag.
+    unresolved: bool = False
 
 
 class DeploymentRecord(_Record):

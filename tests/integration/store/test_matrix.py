@@ -55,3 +55,24 @@ def test_large_matrix(db: Database) -> None:
         cells = get_matrix(s, apps=apps, environments=["dev", "qa"])
     assert len(cells) == 2400
     assert [c.app for c in cells if c.health == "Healthy"] == ["app-1100"]
+
+
+def test_a_cell_whose_release_deploys_a_mutable_tag_is_marked_unresolved(db: Database) -> None:
+    digest = "sha256:" + "d" * 64
+    with db.session() as s:
+        rel, _ = create_release(
+            s, artifacts={"checkout": "r.example/c:1", "payments": f"r.example/p:1@{digest}"},
+            alias="mixed", labels={}, creator="ci",
+        )  # fmt: skip
+        for app in ("checkout", "payments"):
+            record_deployment(s, environment="dev", app=app, release_id=rel.id)
+        record_deployment(s, environment="qa", app="checkout", release_id=None, health="Healthy")
+    with db.session() as s:
+        cells = get_matrix(s, apps=["checkout", "payments"], environments=["dev", "qa"])
+    marked = {(c.app, c.environment): c.unresolved for c in cells}
+    assert marked == {
+        ("checkout", "dev"): True,  # a tag without a digest (`releases.digests`)
+        ("checkout", "qa"): False,  # no release pinned there
+        ("payments", "dev"): False,
+        ("payments", "qa"): False,  # nothing deployed
+    }

@@ -103,3 +103,21 @@ def test_release_diff_marks_unresolved_artifacts() -> None:
     assert (
         _artifact({"ref": f"r.example/web@{DIGEST}", "digest": DIGEST}) == f"r.example/web@{DIGEST}"
     )
+
+
+def test_status_marks_cells_that_deploy_a_mutable_tag() -> None:
+    from shiplane.cli.cmd_status import matrix_plain
+
+    matrix = {
+        "environments": ["dev"],
+        "apps": ["api", "web"],
+        "cells": [
+            {"app": "api", "environment": "dev", "release_alias": "r1", "health": "Healthy",
+             "sync_status": "Synced", "unresolved": False},
+            {"app": "web", "environment": "dev", "release_alias": "r1", "health": "Healthy",
+             "sync_status": "Synced", "unresolved": True},
+        ],
+    }  # fmt: skip
+    lines = matrix_plain(matrix, headers=False).splitlines()
+    assert lines[0].split() == ["api", "r1", "Healthy/Synced"]
+    assert lines[1].split() == ["web", "r1", "(unresolved)", "Healthy/Synced"]

@@ -44,9 +44,11 @@ class Script:
         self.answers: list[Found | Exception] = []
         self.calls = 0
         self.gate: asyncio.Event | None = None
+        self.lasts: list[Found | None] = []  # what the service handed each look
 
-    async def __call__(self, config: Any, clients: Any) -> Found:
+    async def __call__(self, config: Any, clients: Any, /, *, last: Found | None = None) -> Found:
         self.calls += 1
+        self.lasts.append(last)
         if self.gate is not None:
             await self.gate.wait()
         answer = self.answers[min(self.calls, len(self.answers)) - 1]
@@ -191,3 +193,40 @@ async def test_with_several_replicas_one_polls_and_another_takes_over(db: Databa
         for keeper, service in zip(keepers, services, strict=True):
             await service.stop()
             await keeper.stop()
+
+
+async def test_a_verified_digest_is_handed_back_until_the_recheck_or_a_webhook(
+    db: Database,
+) -> None:
+    from dataclasses import replace
+
+    from shiplane.engine.sources.service import DIGEST_RECHECK
+
+    clock, script, created = ManualClock(), Script(), []
+    one = found("1.0.0")
+    reused = replace(one, verified=False)  # what the plugin answers without a HEAD
+    script.answers = [one, reused, reused, one, reused, one, reused]
+    sources = make(db, script, clock, created)
+    await sources.refresh_and_wait("web", reason="poll")
+    assert script.lasts == [None]  # nothing known: the plugin asks the registry
+    await sources.refresh_and_wait("web", reason="poll")
+    assert script.lasts[-1] == one  # verified by this process, still recorded
+    clock.advance(DIGEST_RECHECK - timedelta(seconds=1))
+    await sources.refresh_and_wait("web", reason="api:admin")
+    assert script.lasts[-1] == one  # a reused digest does not extend the trust
+    clock.advance(timedelta(seconds=1))
+    await sources.refresh_and_wait("web", reason="poll")
+    assert script.lasts[-1] is None  # an hour since the registry said so: asked again
+    await sources.refresh_and_wait("web", reason="poll")
+    assert script.lasts[-1] == one  # ...and trusted again from then on
+    await sources.refresh_and_wait("web", reason="webhook registry (distribution push)")
+    assert script.lasts[-1] is None  # a push notification may be a tag pushed again
+    assert len(created) == 1  # the same artifact throughout: one release
+    # Another replica recorded something else since: not trusted.
+    from shiplane.store import sources as source_store
+
+    db.transact(lambda s: source_store.save_state(
+        s, "web", kind="image", now=clock.now(), next_poll_at=None, healthy=True, reason=None,
+        version="1.0.1", digest=D, artifact=f"r.example/shop/web:1.0.1@{D}"))  # fmt: skip
+    await sources.refresh_and_wait("web", reason="poll")
+    assert script.lasts[-1] is None

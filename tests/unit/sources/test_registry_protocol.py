@@ -12,7 +12,8 @@ import pytest
 
 from shiplane.sources import registry as registry_module
 from shiplane.sources.credentials import Credentials
-from shiplane.sources.registry import RateLimiter, RegistryClient, RegistryError, same_site
+from shiplane.sources.registry import RateLimiter, RegistryClient, RegistryError
+from shiplane.sources.registry_auth import same_site
 
 pytestmark = pytest.mark.anyio
 HOST = "registry.example"

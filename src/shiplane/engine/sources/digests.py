@@ -3,9 +3,11 @@ manifest digest against the registry before it is stored (`releases.digests`).
 
 - `require`: every tag must resolve, or the release is refused (a tag the registry does
   not have: invalid input; a registry that fails: an external error, retryable);
-- `prefer` (the default): a tag that resolves is recorded as `repo:tag@digest`; one that
-  cannot be is recorded as given and the artifact shows `unresolved: true`;
-- `off`: the references are stored as given.
+- `prefer`: a tag that resolves is recorded as `repo:tag@digest`; one that cannot be is
+  recorded as given and the artifact shows `unresolved: true` (the reason is logged);
+- `off` (the default, so that a project that set nothing keeps storing what it is
+  given, and a release is never delayed by a registry it cannot reach): the references
+  are stored as given, tag-only ones shown as unresolved.
 
 The digest becomes part of the release's contents (and so of its id): a tag that moved
 makes a new release, never the old one. Only the host the reference names is asked (it
@@ -18,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import structlog
+
 from shiplane.config.models import (
     ImageSourceConfig,
     ProjectConfig,
@@ -28,6 +32,8 @@ from shiplane.domain.errors import ExternalError, InvalidError, ShiplaneError
 from shiplane.domain.releases import parse_image_ref
 from shiplane.sources.plugins import RegistryClients
 from shiplane.sources.registry import ManifestNotFoundError
+
+log = structlog.get_logger(__name__)
 
 
 class DigestRequiredError(InvalidError):
@@ -100,4 +106,7 @@ async def resolve_release_digests(
             result.unresolved[app] = str(exc)
             continue
         result.artifacts[app] = f"{text}@{digest}"
+    for app, why in result.unresolved.items():
+        # The release shows `unresolved`; why it could not be resolved is said here.
+        log.warning("release.digest_unresolved", app=app, reference=artifacts[app], reason=why)
     return result

@@ -26,6 +26,7 @@ from shiplane.domain.registry import Registry
 from shiplane.engine.leases import LeaseKeeper
 from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.sources.matching import git_sources, image_and_chart_sources
+from shiplane.engine.sources_port import HOOK_REASON
 from shiplane.sources.plugins import SOURCES, Discover, Found, RegistryClients
 from shiplane.store import sources as store
 from shiplane.store.db import Database
@@ -37,6 +38,9 @@ POLL_LEASE = "sources/poll"  # the one replica that polls (PostgreSQL, several r
 JITTER = 0.1  # polls are spread by up to ±10% of the interval
 LOOK_TIMEOUT = 120.0  # one look at a source, registry back-off included
 CREATOR_PREFIX = "source/"
+# A digest reused without a HEAD (docs/sources.md, "What a scan requests") is asked of
+# the registry again at least this often, so a tag pushed again is found within it.
+DIGEST_RECHECK = timedelta(hours=1)
 
 CreateRelease = Callable[..., Awaitable[tuple[ReleaseRecord, bool]]]
 
@@ -75,6 +79,9 @@ class SourceService:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: dict[str, str] = {}  # name -> reason of a refresh asked during a run
         self._next_poll: dict[str, datetime] = {}
+        # name -> (the source's config, the artifact, when the registry last confirmed
+        # its digest): what `_last_trusted` may hand a plugin to skip the HEAD.
+        self._verified: dict[str, tuple[object, str, datetime]] = {}
         self._loop: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.runs = 0  # looks made (tests assert coalescing with it)
@@ -217,8 +224,13 @@ class SourceService:
         discover = self.plugins.get(config.kind).plugin
         found: Found | None = None
         problem: str | None = None
+        last = await self._last_trusted(name, config.spec, reason, now)
         try:
-            found = await asyncio.wait_for(discover(config.spec, self.clients), LOOK_TIMEOUT)
+            found = await asyncio.wait_for(
+                discover(config.spec, self.clients, last=last), LOOK_TIMEOUT
+            )
+            if found.verified:
+                self._verified[name] = (config.spec, found.artifact, now)
         except ShiplaneError as exc:
             problem = str(exc)
         except TimeoutError:
@@ -252,6 +264,30 @@ class SourceService:
         )
         if changed and config.kind == "image":
             await self._assemble(name)
+
+    async def _last_trusted(
+        self, name: str, spec: object, reason: str, now: datetime
+    ) -> Found | None:
+        """What the source recorded, when its digest may be reused without a HEAD: this
+        process asked the registry for it less than DIGEST_RECHECK ago, with the same
+        config, and the record still holds it (another replica may have moved on). A
+        look asked by a webhook always asks the registry: a push notification may be a
+        tag pushed again."""
+        kept = self._verified.get(name)
+        if kept is None or reason.startswith(HOOK_REASON):
+            return None
+        kept_spec, artifact, verified_at = kept
+        if kept_spec != spec or now - verified_at >= DIGEST_RECHECK:
+            return None
+
+        def read() -> SourceStateRecord | None:
+            with self.db.session(readonly=True) as s:
+                return store.get_state(s, name)
+
+        state = await asyncio.to_thread(read)
+        if state is None or state.artifact != artifact or state.version is None:
+            return None
+        return Found(state.version, state.digest, artifact)
 
     # --- assembly --------------------------------------------------------------------
 
