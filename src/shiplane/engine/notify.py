@@ -205,6 +205,7 @@ class NotificationWorker:
         self._stopping = False
         log.info("notification worker started", channels=len(self.project.notifications))
         while not self._stopping:
+            self._wake.clear()  # before the pass: a wake during it starts the next one
             try:
                 attempted = await self.deliver_due()
             except Exception as exc:  # a database hiccup must not end the worker
@@ -216,7 +217,6 @@ class NotificationWorker:
                 delay = await asyncio.to_thread(self._idle_delay)
             except Exception:
                 delay = self.poll_interval
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
         log.info("notification worker stopped")

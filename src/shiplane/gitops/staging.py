@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from shiplane.gitops.errors import GitError
 from shiplane.gitops.gitcmd import GitRunner
 
 
+@dataclass(frozen=True)
+class Staged:
+    """What the next commit takes: the index as staged (`only` empty), or just the
+    files `only` from the working copy (`git commit --only`)."""
+
+    only: tuple[str, ...] = ()
+
+
 async def write_and_stage(
     git: GitRunner, repo_dir: Path, changes: Mapping[str, bytes | None]
-) -> bool:
-    """Write the files (None deletes) and stage them; False when each already has its
-    content. The working copy must stand clean at HEAD, so its files are HEAD's."""
+) -> Staged | None:
+    """Write the files (None deletes) and stage them; None when each already has its
+    content. The working copy must stand clean at HEAD, so its files are HEAD's: a
+    file that was there is tracked, and when every changed file was, nothing is staged
+    (the commit names them: one git process instead of two)."""
     to_stage: list[str] = []
+    all_tracked = True
     for rel, content in changes.items():
         target = repo_dir / rel
         # Refuse to follow a symlink committed to the repository out of the working
@@ -23,6 +35,7 @@ async def write_and_stage(
         if content is not None and _holds(target, content):
             continue
         if content is not None:
+            all_tracked = all_tracked and target.is_file() and not target.is_symlink()
             target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink():
             target.unlink()
@@ -36,9 +49,11 @@ async def write_and_stage(
         target.write_bytes(content)
         to_stage.append(rel)
     if not to_stage:
-        return False
+        return None
+    if all_tracked:
+        return Staged(only=tuple(to_stage))
     await git.run("add", "--all", "--", *to_stage, cwd=repo_dir)
-    return True
+    return Staged()
 
 
 async def _tracked(git: GitRunner, repo_dir: Path, rel: str) -> bool:

@@ -29,7 +29,8 @@ import contextlib
 import random
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -108,6 +109,13 @@ def _is_full_sha(sha: str) -> bool:
     return len(sha) == 40 and set(sha.lower()) <= _SHA
 
 
+def _note_ahead_failure(task: asyncio.Task[str]) -> None:
+    # Retrieved here so that asyncio does not warn; the sync that would have used it
+    # fetches again and reports its own failure.
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.info("git.sync_ahead_failed", error=str(exc))
+
+
 class GitWorkspace:
     """One local working copy of `remote_url`'s `branch`, shared through `cache_dir`.
 
@@ -180,6 +188,8 @@ class GitWorkspace:
             label=scrub(self.remote_url),
         )
         self._commits, self._maintain_every = 0, maintain_every
+        # A sync started ahead of a deploy (`sync_ahead`): when it started, and it.
+        self._ahead: tuple[float, asyncio.Task[str]] | None = None
         self.on_head: list[Callable[[str], None]] = []
         """Told the remote head after each sync and push (the config watcher looks then
         instead of waiting for its next poll). Called synchronously: keep it cheap."""
@@ -189,12 +199,46 @@ class GitWorkspace:
 
     # --- public API ------------------------------------------------------------------
 
-    async def sync(self) -> str:
-        """Clone if absent, else fetch and hard-reset to origin/<branch>; the HEAD sha."""
+    async def sync(self, *, ahead_within: float = 0.0) -> str:
+        """Clone if absent, else fetch and hard-reset to origin/<branch>; the HEAD sha.
+
+        `ahead_within` (seconds): take the result of a `sync_ahead` started at most that
+        long ago, when nothing was pushed from here since, instead of fetching again:
+        the head as the remote had it then (a push to a branch that moved since is
+        rejected and rebased as always, so what is committed stays right)."""
+        ahead = self._take_ahead(ahead_within)
+        if ahead is not None:
+            try:
+                return await asyncio.shield(ahead)
+            except GitError:
+                pass  # fetch again below, and report that attempt's failure
+        return await self._sync_now()
+
+    async def _sync_now(self) -> str:
         async with self._locked():
             head = await self._sync_locked()
         self._tell_head(head)
         return head
+
+    def sync_ahead(self) -> None:
+        """Start a sync now, for a `sync(ahead_within=...)` expected soon (a deploy that
+        follows a request once its queue and gate steps are written): the fetch runs
+        beside them. One at a time; returns at once."""
+        if self._ahead is not None and not self._ahead[1].done():
+            return
+        task = asyncio.get_running_loop().create_task(self._sync_now(), name="git sync ahead")
+        task.add_done_callback(_note_ahead_failure)
+        self._ahead = (time.monotonic(), task)
+
+    def _take_ahead(self, within: float) -> asyncio.Task[str] | None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or within <= 0:
+            return None
+        started, task = ahead
+        fresh = time.monotonic() - started <= within
+        if not fresh or task.get_loop() is not asyncio.get_running_loop():
+            return None
+        return task
 
     def _tell_head(self, sha: str) -> None:
         for listener in self.on_head:
@@ -258,6 +302,7 @@ class GitWorkspace:
         trailers: Mapping[str, str],
         idempotency_trailer: str = "Shiplane-Promotion",
         fetch: bool = True,
+        may_exist: bool = True,
     ) -> CommitResult:
         """Write `changes` (path -> content, None deletes), commit and push.
 
@@ -268,18 +313,23 @@ class GitWorkspace:
         it commits), so commit on the remote head as last fetched; when the branch moved
         meanwhile, the push is rejected and the usual fetch, trailer check, rebase and
         retry follow, so the result is the same, one fetch cheaper.
+
+        `may_exist=False`: the caller knows that no commit carries this trailer value yet
+        (a deploy whose group never ran before: docs/gitops.md), so the first attempt
+        skips the history lookup; a rejected push looks as usual.
         """
         paths = {str(check_repo_path(p)): content for p, content in changes.items()}
         if not paths:
             raise ValueError("commit_and_push needs at least one change")
         full_message = format_commit_message(message, trailers)
         key_value = trailers.get(idempotency_trailer)
+        self._ahead = None  # it would not see this push
         async with self._locked():
             base = await self._sync_locked() if fetch else await self._stand_at_origin()
             self._writing(True)
             try:
                 result = await self._commit_loop(
-                    paths, full_message, idempotency_trailer, key_value, base
+                    paths, full_message, idempotency_trailer, key_value, base, may_exist
                 )
             except GitConflictError:
                 raise  # the working copy was reset already
@@ -322,12 +372,13 @@ class GitWorkspace:
         idempotency_trailer: str,
         key_value: str | None,
         base: str,
+        may_exist: bool,
     ) -> CommitResult:
         committed = False
         attempt = 0
         while True:
             attempt += 1
-            if key_value is not None:
+            if key_value is not None and (may_exist or attempt > 1):
                 existing = await find_by_trailer(
                     self._git,
                     self.repo_dir,
@@ -341,9 +392,8 @@ class GitWorkspace:
                     log.info("git.commit.exists", remote=self._shown_url, sha=existing)
                     return CommitResult(existing, created=False, attempts=attempt)
             if not committed:
-                if not await write_and_stage(
-                    self._git, self.repo_dir, paths
-                ) or not await self._commit(full_message):
+                staged = await write_and_stage(self._git, self.repo_dir, paths)
+                if not staged or not await self._commit(full_message, staged.only):
                     head = await self._rev_parse("HEAD")
                     return CommitResult(head, created=False, attempts=attempt)
                 committed = True
@@ -531,15 +581,20 @@ class GitWorkspace:
             return shas[0]
         return shas[0], shas[1]
 
-    async def _commit(self, message: str) -> bool:
-        """Commit what is staged; False when nothing was (git said so, and the index
-        agrees: asking first would cost a process on every commit)."""
+    async def _commit(self, message: str, only: Sequence[str] = ()) -> bool:
+        """Commit what is staged, or the files `only` as they are in the working copy
+        (files git tracks: staging them would be a process more); False when nothing
+        changed (git said so, and the index agrees: asking first would cost a process
+        on every commit)."""
+        pathspec = ("--only", "--", *only) if only else ()
         result = await self._git.run(
-            "commit", "--no-verify", "--cleanup=whitespace", "-F", "-",
+            "commit", "--no-verify", "--cleanup=whitespace", "-F", "-", *pathspec,
             cwd=self.repo_dir, stdin=message.encode(), check=False,
         )  # fmt: skip
         if result.ok:
             return True
+        if only:  # the files differ from HEAD (written just now): a real failure
+            raise self._git.error(("commit",), result)
         staged = await self._git.run("diff", "--cached", "--quiet", cwd=self.repo_dir, check=False)
         if staged.returncode == 0:
             return False

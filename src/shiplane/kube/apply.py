@@ -289,7 +289,9 @@ class Applier:
         known: Mapping[ObjRef, str | None],
         skip: frozenset[ObjRef],
     ) -> None:
-        outcomes = await self._map(lambda t: self._apply_one(t, policy, known, skip), run)
+        outcomes = await self._map(
+            lambda t: self._apply_one(t, policy, known, skip, result.versions), run
+        )
         problems = []
         for target, outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, ApplyProblem):
@@ -315,9 +317,10 @@ class Applier:
         policy: ImmutablePolicy,
         known: Mapping[ObjRef, str | None],
         skip: frozenset[ObjRef],
+        versions: dict[ObjRef, str],
     ) -> str | ApplyProblem:
         """ "created" | "changed" | "unchanged" | "recreated" | "skipped" (not sent), or
-        the problem."""
+        the problem. Notes the object's resourceVersion after an apply in `versions`."""
         if target.ref in skip:
             return "skipped"
         try:
@@ -337,9 +340,12 @@ class Applier:
                 return await self._recreate(target, current)
         except KubeApiError as err:
             return problem_from_error(target.ref, err)
+        after_rv = resource_version_of(after)
+        if after_rv is not None:
+            versions[target.ref] = after_rv
         if before_rv is None:
             return "created"
-        return "unchanged" if before_rv == resource_version_of(after) else "changed"
+        return "unchanged" if before_rv == after_rv else "changed"
 
     async def _recreate(self, target: Target, live: dict[str, Any]) -> str | ApplyProblem:
         uid = (live.get("metadata") or {}).get("uid")

@@ -45,6 +45,8 @@ class ApplyResult:
     created: list[ObjRef] = field(default_factory=list)  # did not exist before (subset of changed)
     recreated: list[ObjRef] = field(default_factory=list)  # deleted + created (subset of changed)
     skipped: list[ObjRef] = field(default_factory=list)  # known unchanged, not sent (subset)
+    # The resourceVersion each sent object had after its apply (its answer's).
+    versions: dict[ObjRef, str] = field(default_factory=dict)
 
 
 class ApplyError(Exception):

@@ -132,6 +132,12 @@ def finish_run(
     s.flush()
 
 
+def group_has_runs(s: Session, group_id: str) -> bool:
+    """Whether any run of `group_id` was recorded (a deploy that ran before)."""
+    found = s.execute(select(DeployRun.id).where(DeployRun.group_id == group_id).limit(1))
+    return found.first() is not None
+
+
 def interrupt_running_runs(
     s: Session,
     *,

@@ -244,6 +244,7 @@ class DeployRun(Base):
     __table_args__ = (
         Index("ix_deploy_runs_environment_app_started_at", "environment", "app", "started_at"),
         Index("ix_deploy_runs_status", "status"),
+        Index("ix_deploy_runs_group_id", "group_id"),
     )
 
 

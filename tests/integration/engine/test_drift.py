@@ -11,6 +11,7 @@ import pytest
 from lightkube.resources.apps_v1 import Deployment
 
 from shiplane.engine.drift import DriftController
+from shiplane.kube import apply as kube_apply
 from shiplane.store.matrix import get_matrix
 from tests.integration.engine.conftest import GitopsEnv
 
@@ -115,7 +116,7 @@ def test_live_edit_is_out_of_sync_with_a_field_diff_and_self_heal_restores_it(
 
 
 def test_a_sync_sends_no_apply_for_objects_the_watch_cache_shows_unchanged(
-    gitops_env: GitopsEnv,
+    gitops_env: GitopsEnv, monkeypatch: pytest.MonkeyPatch
 ):
     env = gitops_env
     ns = env.namespaces["dev"]
@@ -124,6 +125,19 @@ def test_a_sync_sends_no_apply_for_objects_the_watch_cache_shows_unchanged(
     drift = DriftController(env.db, env.project)
     deployer.on_applied = drift.on_applied  # as DriftSupervisor wires them
     deployer.live_objects = drift.live
+    # The PATCH requests (dry-run or apply) the deployer sends, by path: counted by a
+    # wrapper around the real request function.
+    sent: list[str] = []
+    steady_sent: list[str] = []
+    healed_sent: list[str] = []
+    real_request = kube_apply.request
+
+    async def counting(client: Any, method: str, path: str, **kw: Any) -> Any:
+        if method == "PATCH":
+            sent.append(path)
+        return await real_request(client, method, path, **kw)
+
+    monkeypatch.setattr(kube_apply, "request", counting)
 
     def versions() -> dict[str, Any]:
         """What a write by Shiplane would change: the Deployment's generation and the time
@@ -151,8 +165,11 @@ def test_a_sync_sends_no_apply_for_objects_the_watch_cache_shows_unchanged(
             await deployer.deploy(rel, "dev", actor="alice", apps=["web"], wait=False)
             await eventually(lambda: asyncio.to_thread(synced), timeout=15, what="Synced")
             before = await asyncio.to_thread(versions)
+            sent.clear()
             steady = await deployer.sync("dev", ["web"], actor="alice", wait=False)
             after = await asyncio.to_thread(versions)
+            steady_sent.extend(sent)
+            sent.clear()
             # A live edit makes the Deployment differ: that one is sent again.
             await asyncio.to_thread(
                 env.kube.patch,
@@ -166,6 +183,7 @@ def test_a_sync_sends_no_apply_for_objects_the_watch_cache_shows_unchanged(
                 lambda: asyncio.to_thread(lambda: not synced()), timeout=15, what="OutOfSync"
             )
             healed = await deployer.sync("dev", ["web"], actor="alice", wait=False)
+            healed_sent.extend(sent)
             return steady, healed, before, after
         finally:
             await drift.stop()
@@ -175,5 +193,12 @@ def test_a_sync_sends_no_apply_for_objects_the_watch_cache_shows_unchanged(
     web = steady.apps["web"]
     assert (web.objects, web.changed, web.skipped) == (3, 0, 3)
     assert before == after  # nothing written
+    # Not even dry-run: the Service and ConfigMap are in effect exactly as this process
+    # applied them (their resourceVersions unchanged in the watch cache); the Deployment
+    # may have moved (its controller writes its status), so it may be asked about.
+    assert not [p for p in steady_sent if "/services/" in p or "/configmaps/" in p]
+    assert all("/deployments/" in p for p in steady_sent), steady_sent
+    # The live edit: the Deployment is dry-run and applied again.
+    assert [p for p in healed_sent if "/deployments/" in p] != []
     assert (healed.apps["web"].changed, healed.apps["web"].skipped) == (1, 2)
     assert env.kube.get(Deployment, "web", namespace=ns).spec.replicas == 2

@@ -146,6 +146,81 @@ def test_a_working_copy_at_origin_is_not_reset_and_a_commit_may_skip_the_fetch(
     asyncio.run(scenario())
 
 
+def test_a_tracked_pin_is_committed_by_one_process_and_a_new_group_skips_the_lookup(
+    bare_repo: BareRepoFactory, tmp_path: Path
+) -> None:
+    bare = bare_repo()
+    ws = GitWorkspace(str(bare), tmp_path / "cache")
+    path = pin_path("qa", "web")
+
+    async def scenario() -> None:
+        await ws.commit_and_push({path: pin_bytes("web")}, **promotion("prm-1", "web"))
+        await ws.settle()
+        before = gitcmd.STARTED.copy()
+        result = await ws.commit_and_push(
+            {path: pin_bytes("web", "2.0.0")},
+            **promotion("prm-2", "web"),
+            fetch=False,
+            may_exist=False,
+        )
+        await ws.settle()
+        # The file was tracked: `commit --only` stages it; the caller said no commit of
+        # prm-2 can exist yet: no history lookup.
+        assert gitcmd.STARTED - before == Counter(
+            {"commit": 1, "push": 1, "read-tree": 1, "checkout-index": 1}
+        )
+        assert result.created
+        # Said wrongly, the idempotency still holds on a rejected push's retry; said
+        # rightly (the default), an existing commit is found.
+        again = await ws.commit_and_push({path: pin_bytes("web", "2.0.0")}, **promotion("prm-2"))
+        assert (again.sha, again.created) == (result.sha, False)
+
+    asyncio.run(scenario())
+    assert git("show", f"main:{path}", cwd=bare).encode() == pin_bytes("web", "2.0.0")
+    assert trailer_count(bare, "Shiplane-Promotion", "prm-2") == 1
+    # Only the named file went into the commit.
+    changed = git("show", "--name-only", "--format=", "main", cwd=bare).split()
+    assert changed == [path]
+
+
+def test_a_sync_ahead_serves_the_next_deploy_sync_once_and_only_while_fresh(
+    bare_repo: BareRepoFactory, tmp_path: Path
+) -> None:
+    bare = bare_repo()
+    ws = GitWorkspace(str(bare), tmp_path / "cache")
+    other = GitWorkspace(str(bare), tmp_path / "other")
+
+    async def scenario() -> None:
+        await ws.sync()
+        before = gitcmd.STARTED.copy()
+        ws.sync_ahead()
+        ws.sync_ahead()  # one at a time
+        head = await ws.sync(ahead_within=60)
+        assert head == git("rev-parse", "main", cwd=bare).strip()
+        assert (gitcmd.STARTED - before)["fetch"] == 1  # the ahead one, not a second
+        # Used once: the next sync fetches (and sees what was pushed meanwhile).
+        moved = await other.commit_and_push(
+            {pin_path("qa", "api"): pin_bytes("api")}, **promotion("prm-9", "api")
+        )
+        assert await ws.sync(ahead_within=60) == moved.sha
+        # Too old: fetched again.
+        ws.sync_ahead()
+        await ws.settle()
+        await asyncio.sleep(0.05)
+        moved = await other.commit_and_push(
+            {pin_path("qa", "db"): pin_bytes("db")}, **promotion("prm-8", "db")
+        )
+        assert await ws.sync(ahead_within=0.01) == moved.sha
+        # A push from here makes the ahead result stale: not used.
+        ws.sync_ahead()
+        await ws.commit_and_push(
+            {pin_path("qa", "web"): pin_bytes("web")}, **promotion("prm-7", "web")
+        )
+        assert await ws.sync(ahead_within=60) == git("rev-parse", "main", cwd=bare).strip()
+
+    asyncio.run(scenario())
+
+
 def test_a_write_that_died_half_way_is_undone_by_the_next_call(
     bare_repo: BareRepoFactory, tmp_path: Path
 ) -> None:

@@ -227,3 +227,24 @@ def test_one_reason_for_several_apps_is_said_once() -> None:
     assert errors_text({"web": "refused", "api": "refused"}) == "web, api: refused"
     assert errors_text({"web": "a", "api": "b"}) == "web: a; api: b"
     assert errors_text({"web": "a"}) == "web: a"
+
+
+def test_a_recorder_knows_whether_its_group_ran_before(tmp_path: Path) -> None:
+    """What lets the commit step skip the trailer lookup: no earlier run of the group
+    means nothing of it was pushed."""
+    db, run = _run(tmp_path, ["web"])
+
+    async def main() -> None:
+        await _start(run)
+        assert run.rec.ran_before is None  # not known before the rows are written
+        await run.rec.flush()
+        assert run.rec.ran_before is False
+        again = RunRecorder(
+            db, group_id="dep-1", environment="dev", apps=["web"], kind="sync",
+            release_id=None, actor="t",
+        )  # fmt: skip
+        again.start({})
+        await again.flush()
+        assert again.ran_before is True
+
+    asyncio.run(main())

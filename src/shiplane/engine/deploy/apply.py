@@ -13,6 +13,7 @@ from typing import Any
 
 from shiplane.domain.health import HealthStatus
 from shiplane.engine.deploy.inventory import remember_inventories
+from shiplane.engine.deploy.known_applied import sent_digest
 from shiplane.engine.deploy.outcome import AppOutcome
 from shiplane.engine.deploy.plan import AppPlan, dependency_levels
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
@@ -79,6 +80,7 @@ async def apply_plan(run: DeployRun, plan: AppPlan) -> ApplyResult:
         )
         raise
     fault_point("deploy.after_apply")
+    remember_in_effect(run, plan, result)
     app_outcome = run.outcome.apps[plan.app]
     app_outcome.objects = len(result.applied)
     app_outcome.changed = len(result.changed)
@@ -89,18 +91,36 @@ async def apply_plan(run: DeployRun, plan: AppPlan) -> ApplyResult:
 def _applied_text(app: AppOutcome) -> str:
     text = f"{app.changed} of {app.objects} changed"
     if app.skipped:
-        text += f" ({app.skipped} not sent: the dry-run showed no change)"
+        text += f" ({app.skipped} not sent: unchanged)"
     return text
 
 
 def unchanged_objects(run: DeployRun, plan: AppPlan) -> list[ObjRef]:
     """The objects whose dry-run answered exactly the live object the watch cache holds
-    now (so still unchanged since the dry-run): applying them would write nothing."""
+    now (so still unchanged since the dry-run), and those not dry-run because they are
+    in effect as sent: applying them would write nothing."""
     live, predicted = run.live_objects, plan.predicted
     if live is None or not predicted:
         return []
     cluster = run.handle.name
-    return [ref for ref, answer in predicted.items() if answers_live(answer, live(cluster, ref))]
+    return [
+        ref
+        for ref, answer in predicted.items()
+        if ref in plan.in_effect or answers_live(answer, live(cluster, ref))
+    ]
+
+
+def remember_in_effect(run: DeployRun, plan: AppPlan, result: ApplyResult) -> None:
+    """What is in effect after this apply, for the next deploy's dry-run to skip: each
+    object sent (its version after the apply) or left unsent (its live version)."""
+    known = run.known
+    if known is None:
+        return
+    cluster, versions = run.handle.name, plan.live_versions or {}
+    for obj in plan.objects:
+        ref = ObjRef.of(obj)
+        version = result.versions.get(ref) or (versions.get(ref) if ref in result.skipped else None)
+        known.remember(cluster, ref, sent_digest(obj, run.environment, plan.app), version)
 
 
 async def record_applied(run: DeployRun, applied: list[tuple[AppPlan, ApplyResult]]) -> None:

@@ -36,7 +36,12 @@ class CommitStep:
         run.rec.assert_held()  # a replica paused past its lease must not push
         try:
             result = await self.workspace.commit_and_push(
-                changes, message=message, trailers=trailers, fetch=False
+                changes,
+                message=message,
+                trailers=trailers,
+                fetch=False,
+                # A group that never ran before pushed nothing: no history lookup.
+                may_exist=run.rec.ran_before is not False,
             )
         except GitError as exc:
             raise StepFailed(dict.fromkeys(run.apps, str(exc))) from None

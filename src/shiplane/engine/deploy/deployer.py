@@ -34,6 +34,7 @@ from shiplane.engine.deploy.errors import (
 from shiplane.engine.deploy.exclusive import AppExclusion, waiting_note
 from shiplane.engine.deploy.git_sync import GitSyncStep, head_and_tree
 from shiplane.engine.deploy.health import HealthStep
+from shiplane.engine.deploy.known_applied import KnownApplied
 from shiplane.engine.deploy.outcome import AppOutcome, DeployOutcome
 from shiplane.engine.deploy.plan import (
     AppPlan,
@@ -100,6 +101,9 @@ class Deployer:
         # supervisor sets both (engine/drift.py).
         self.on_applied = on_applied
         self.live_objects: LiveObjects | None = None
+        # What this process sent and saw in effect: with `live_objects`, objects that
+        # nobody changed since are neither dry-run nor applied again (known_applied.py).
+        self.known_applied = KnownApplied()
         # Told when an app removed from git is no longer deployed (drift stops watching).
         self.on_removed: RemovedListener | None = None
         self.metrics = metrics
@@ -115,6 +119,11 @@ class Deployer:
         return self.source.project
 
     # --- public API -----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """A deploy may follow soon: fetch git now (its `git` step takes the result
+        when it starts within `git_sync.AHEAD_WITHIN`)."""
+        self.workspace.sync_ahead()
 
     async def deploy(
         self,
@@ -318,6 +327,7 @@ class Deployer:
             progress=progress,
             on_applied=self.on_applied,
             live_objects=self.live_objects,
+            known=self.known_applied,
             removed=tuple(removed),
             project=project,
         )

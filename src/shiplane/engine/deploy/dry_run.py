@@ -12,12 +12,14 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
 from shiplane.engine.clusters import ClusterHandle
+from shiplane.engine.deploy.known_applied import sent_digest
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.deploy.text import problems_text
 from shiplane.kube.apply_results import blocking
 from shiplane.kube.ownership import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from shiplane.kube.refs import ObjRef
+from shiplane.kube.watch_objects import resource_version_of
 
 # Apps dry-run at the same time (each sends up to Applier.concurrency requests at once).
 CONCURRENT_APPS = 8
@@ -40,7 +42,9 @@ class DryRunStep:
 
         async def one(plan: AppPlan) -> str | None:
             async with bound:
-                return await dry_run_plan(run.handle, run.environment, plan)
+                return await dry_run_plan(
+                    run.handle, run.environment, plan, in_effect=in_effect(run, plan)
+                )
 
         results = await asyncio.gather(*(one(p) for p in run.plans), return_exceptions=True)
         errors: dict[str, str] = {}
@@ -77,20 +81,57 @@ class DryRunStep:
         self._namespaces_seen.setdefault(handle.name, set()).add(namespace)
 
 
-async def dry_run_plan(handle: ClusterHandle, environment: str, plan: AppPlan) -> str | None:
+def in_effect(run: DeployRun, plan: AppPlan) -> dict[ObjRef, dict[str, Any]]:
+    """The plan's objects that are in effect exactly as rendered (known_applied.py),
+    with their live copies: they need no dry-run. None when an object is rendered
+    twice (the dry-run of the whole batch must say so)."""
+    known, live = run.known, run.live_objects
+    if known is None or live is None:
+        return {}
+    cluster = run.handle.name
+    found: dict[ObjRef, dict[str, Any]] = {}
+    refs: set[ObjRef] = set()
+    for obj in plan.objects:
+        ref = ObjRef.of(obj)
+        if ref in refs:
+            return {}
+        refs.add(ref)
+        copy = live(cluster, ref)
+        if copy is not None and known.in_effect(
+            cluster, ref, sent_digest(obj, run.environment, plan.app), copy
+        ):
+            found[ref] = copy
+    return found
+
+
+async def dry_run_plan(
+    handle: ClusterHandle,
+    environment: str,
+    plan: AppPlan,
+    *,
+    in_effect: dict[ObjRef, dict[str, Any]] | None = None,
+) -> str | None:
     """Dry-run one app's objects, as apply will send them; what blocks it (None: the
     cluster accepts them all). Remembers the live resourceVersions and the answers, for
-    apply."""
-    versions: dict[ObjRef, str | None] = {}
-    predicted: dict[ObjRef, dict[str, Any]] = {}
-    problems = blocking(
-        await handle.applier.dry_run(
-            plan.objects,
-            immutable_policy=plan.config.immutable_field_policy,
-            live_versions=versions,
-            owner=(environment, plan.app),
-            predicted=predicted,
+    apply. Objects `in_effect` (with their live copies) are not sent: their live copy is
+    the answer."""
+    skipped = in_effect or {}
+    versions: dict[ObjRef, str | None] = {r: resource_version_of(o) for r, o in skipped.items()}
+    predicted: dict[ObjRef, dict[str, Any]] = dict(skipped)
+    sent = [o for o in plan.objects if ObjRef.of(o) not in skipped] if skipped else plan.objects
+    problems = (
+        blocking(
+            await handle.applier.dry_run(
+                sent,
+                immutable_policy=plan.config.immutable_field_policy,
+                live_versions=versions,
+                owner=(environment, plan.app),
+                predicted=predicted,
+            )
         )
+        if sent
+        else []
     )
     plan.live_versions, plan.predicted = versions, predicted
+    plan.in_effect = frozenset(skipped)
     return problems_text(problems) if problems else None

@@ -10,6 +10,10 @@ from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.gitops.errors import GitError
 from shiplane.gitops.workspace import GitWorkspace
 
+AHEAD_WITHIN = 2.0
+"""A sync started ahead (Deployer.prepare, at the promotion's request) serves a deploy
+that starts within this many seconds; a later one fetches again."""
+
 
 class GitSyncStep:
     name = "git"
@@ -20,7 +24,7 @@ class GitSyncStep:
 
     async def run(self, run: DeployRun) -> StepReport:
         try:
-            run.head = await self.workspace.sync()
+            run.head = await self.workspace.sync(ahead_within=AHEAD_WITHIN)
             run.tree = await self.workspace.read_tree(run.head)
         except GitError as exc:
             raise StepFailed(dict.fromkeys(run.apps, str(exc))) from None

@@ -31,6 +31,9 @@ class AppPlan:
     # The dry-run's answer per object (what it would be after apply), for the same
     # objects; apply does not send those that answered exactly the live object.
     predicted: dict[ObjRef, dict[str, Any]] | None = None
+    # Objects not dry-run because they are in effect as sent (known_applied.py): apply
+    # does not send them either.
+    in_effect: frozenset[ObjRef] = frozenset()
 
 
 def pin_for(release: ReleaseRecord, app: str) -> Pin:

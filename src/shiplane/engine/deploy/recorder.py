@@ -56,6 +56,10 @@ class RunRecorder:
         self.run_ids: dict[str, str] = {app: deploys.new_run_id() for app in self.apps}
         self._step_started: dict[tuple[str, str], datetime] = {}
         self._deferred: list[Callable[[Session], None]] = []
+        self.ran_before: bool | None = None
+        """Whether runs of this group were recorded before this one (known once the run
+        rows are written; None until then). No earlier run means nothing of this group
+        was pushed: each run records its commit step before it pushes."""
 
     async def write(self, fn: Callable[[Session], T]) -> T:
         """One transaction, with the deferred records first; with a fence, only while
@@ -90,6 +94,7 @@ class RunRecorder:
         """The run rows (deferred: written with the first step or the finish)."""
 
         def fn(s: Session) -> None:
+            self.ran_before = deploys.group_has_runs(s, self.group_id)
             # The caller holds its apps exclusively: a run of theirs still `running`
             # belongs to a deploy that died (or lost its lease) before finishing.
             deploys.interrupt_running_runs(

@@ -92,6 +92,7 @@ async def render_all(run: DeployRun, tree: Path) -> None:
             continue
         if result != plan.objects:
             plan.live_versions = plan.predicted = None  # the dry-run saw other objects
+            plan.in_effect = frozenset()
         plan.objects = result
     if errors:
         raise StepFailed(errors)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from shiplane.config.models import EnvironmentConfig, ProjectConfig
 from shiplane.engine.clusters import ClusterHandle
+from shiplane.engine.deploy.known_applied import KnownApplied
 from shiplane.engine.deploy.outcome import DeployOutcome
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.recorder import RunRecorder
@@ -44,6 +45,8 @@ class DeployRun:
     on_applied: AppliedListener | None = None
     # Cached live objects (the drift watch caches); None: no cache to ask.
     live_objects: LiveObjects | None = None
+    # What this process sent and saw in effect (known_applied.py); None: not kept.
+    known: KnownApplied | None = None
     # The exported git tree the next render reads: HEAD before the commit, the commit
     # after it.
     tree: Path | None = None

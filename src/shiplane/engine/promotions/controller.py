@@ -122,6 +122,9 @@ class PromotionController:
 
     async def _request(self, fn: Callable[[Session], T]) -> T:
         result = await self.runtime.write(fn)
+        # A request may be followed by a deploy within milliseconds (no gate waits):
+        # the deployer starts its git fetch now, beside the queue and gate steps.
+        self.runtime.deployer.prepare()
         self.wake()
         return result
 
@@ -281,5 +284,6 @@ class PromotionController:
         self._swept.update(missing)
         created = await self.runtime.write(lambda s: auto.sweep_roots(self.runtime, s, missing))
         if created:
+            self.runtime.deployer.prepare()
             self.wake()
         return created

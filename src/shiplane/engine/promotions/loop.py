@@ -117,14 +117,16 @@ class PromotionLoop:
 
     async def run(self) -> None:
         while not self._stopping:
+            # Cleared before the pass, not after: a wake that arrives during the pass (a
+            # request) makes the next pass start at once instead of a tick later.
+            self._wake.clear()
             try:
+                await self.reconcile_due()
                 if self.sweep is not None and time.monotonic() - self._swept_at >= TICK_SECONDS:
                     self._swept_at = time.monotonic()
                     await self.sweep()
-                await self.reconcile_due()
             except Exception:
                 log.exception("promotion.reconcile_loop_failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=TICK_SECONDS)
 

@@ -59,6 +59,10 @@ class DeployPort(Protocol):
         fence: Fence | None = None,
     ) -> DeployedLike: ...
 
+    def prepare(self) -> None:
+        """A deploy may follow soon: start what can be done ahead of it (and is still
+        right when it starts). Returns at once."""
+
 
 class ClusterPort(Protocol):
     def for_environment(self, environment: str) -> ClusterHandle: ...

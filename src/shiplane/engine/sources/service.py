@@ -176,11 +176,11 @@ class SourceService:
     async def _poll_loop(self) -> None:
         while True:
             self.ticks += 1
+            self._wake.clear()  # before the round: a wake during it starts the next one
             try:
                 await self._poll_due()
             except Exception:  # the database hiccuped: log, and try again next round
                 log.exception("sources.poll_round_failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
 

@@ -73,6 +73,9 @@ class FakeDeployer:
     calls: list[dict[str, Any]] = field(default_factory=list)
     failures: list[DeployError] = field(default_factory=list)
 
+    def prepare(self) -> None:
+        pass
+
     async def deploy(
         self,
         release: ReleaseRecord,
