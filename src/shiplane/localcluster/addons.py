@@ -32,6 +32,7 @@ Progress = Callable[[str], None]
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
+AGGREGATED_ACCEPT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 # Where each kind an add-on may ship lives; all are cluster-scoped. A kind outside this
 # table is refused instead of guessed.
 PLURALS: dict[tuple[str, str], str] = {
@@ -128,6 +129,18 @@ def served_resources(crd: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def aggregated_resources(discovery: dict[str, Any]) -> set[str]:
+    """`group/version/plural` of every resource in an aggregated discovery document
+    (APIGroupDiscoveryList, what `/apis` answers to AGGREGATED_ACCEPT)."""
+    found: set[str] = set()
+    for group in discovery.get("items") or []:
+        name = (group.get("metadata") or {}).get("name", "")
+        for version in group.get("versions") or []:
+            for resource in version.get("resources") or []:
+                found.add(f"{name}/{version.get('version')}/{resource.get('resource')}")
+    return found
+
+
 def is_established(crd: dict[str, Any]) -> bool:
     for cond in crd.get("status", {}).get("conditions", []) or []:
         if cond.get("type") == "Established":
@@ -216,9 +229,13 @@ def _is_established_at(api: KubeAPI, path: str) -> bool:
 
 
 def _served(api: KubeAPI, group_version: str, plurals: set[str]) -> bool:
+    # Both discovery forms, each updated on its own: kubectl and Shiplane's engine read the
+    # aggregated `/apis`, clients without aggregated discovery the group version's list.
     listing = api.get(f"/apis/{group_version}")
-    names = {r.get("name") for r in (listing or {}).get("resources", [])}
-    return plurals <= names
+    if not plurals <= {r.get("name") for r in (listing or {}).get("resources", [])}:
+        return False
+    aggregated = aggregated_resources(api.get("/apis", accept=AGGREGATED_ACCEPT) or {})
+    return {f"{group_version}/{p}" for p in plurals} <= aggregated
 
 
 def _wait(what: str, deadline: float, state: ClusterState, check: Callable[[], bool]) -> None:

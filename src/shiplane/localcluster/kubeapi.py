@@ -46,9 +46,9 @@ class KubeAPI:
     def close(self) -> None:
         self._client.close()
 
-    def get(self, path: str) -> dict[str, Any] | None:
+    def get(self, path: str, *, accept: str = "application/json") -> dict[str, Any] | None:
         """GET a resource; None when it does not exist (404)."""
-        resp = self._client.get(path)
+        resp = self._client.get(path, headers={"Accept": accept})
         if resp.status_code == 404:
             return None
         resp.raise_for_status()

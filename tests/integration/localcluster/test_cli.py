@@ -66,10 +66,14 @@ def test_up_env_kubectl_list_down(home_env: dict[str, str], tmp_path: Path):
 
         listing = json.loads(run(["localcluster", "list", "-o", "json"], home_env).stdout)
         assert [(c["name"], c["status"], c["nodes"]) for c in listing] == [("cli-a", "running", 2)]
-        # `up` of a running cluster is idempotent: same server, no second set of processes.
-        again = run(["localcluster", "up", "cli-a"], home_env)
+        # `up` of a running cluster is idempotent: same server, no second set of processes;
+        # it only installs the add-ons asked for.
+        again = run(["localcluster", "up", "cli-a", "--with", "gateway-api"], home_env)
         assert again.returncode == 0 and "already running" in again.stderr
+        assert "add-on gateway-api ready" in again.stderr, again.stderr
         assert len(processes_under(cluster_dir)) == 5
+        routes = run(["localcluster", "kubectl", "cli-a", "get", "httproutes", "-A"], home_env)
+        assert routes.returncode == 0 and "No resources found" in routes.stderr, routes.stderr
     finally:
         down = run(["localcluster", "down", "cli-a"], home_env)
     assert down.returncode == 0, down.stderr
