@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shiplane.localcluster import procs
+from shiplane.localcluster.components import COMPONENTS, GATEWAY_API_VERSION
 
 pytestmark = pytest.mark.cluster
 
@@ -119,7 +120,8 @@ def test_build_is_idempotent_when_cached(home_env: dict[str, str]):
     result = run(["localcluster", "build"], home_env)
     assert result.returncode == 0, result.stderr
     assert "everything cached" in result.stderr
-    assert result.stderr.count(": cached") == 5
+    assert result.stderr.count(": cached") == len(COMPONENTS)
+    assert f"gateway-api {GATEWAY_API_VERSION}: cached" in result.stderr
 
 
 def test_build_without_go_fails_with_a_clear_message(tmp_path: Path):
