@@ -59,6 +59,7 @@ def up_cmd(
     with_addons: list[str] = typer.Option(
         [],
         "--with",
+        metavar="ADDON",
         help=f"Install an add-on once the cluster is up (repeatable): {', '.join(addons.ADDONS)}.",
     ),
 ) -> None:

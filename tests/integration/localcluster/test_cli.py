@@ -124,6 +124,14 @@ def test_build_is_idempotent_when_cached(home_env: dict[str, str]):
     assert f"gateway-api {GATEWAY_API_VERSION}: cached" in result.stderr
 
 
+def test_cached_build_needs_no_go(cluster_binaries: None):
+    # Offline once cached: no Go command runs, so nothing can reach the module proxy.
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    result = run(["localcluster", "build"], env)
+    assert result.returncode == 0, result.stderr
+    assert "everything cached" in result.stderr
+
+
 def test_build_without_go_fails_with_a_clear_message(tmp_path: Path):
     env = {
         **os.environ,
