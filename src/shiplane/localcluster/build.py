@@ -169,8 +169,9 @@ def _build_component(c: Component, base: Path, progress: Progress) -> None:
 
 
 def _copy_module_files(files: ModuleFiles, work: Path, dest: Path, progress: Progress) -> None:
-    # `go mod download` fetches the module when no build did, and checks it against the
-    # wrapper's go.sum; -mod=readonly keeps it from adding a line go.sum lacks.
+    # `go mod download` fetches the module at the version go.mod requires when no build did,
+    # and refuses a zip whose hash differs from the wrapper's go.sum (it would add a missing
+    # line even under -mod=readonly: test_gomods.py checks every required module has one).
     progress(f"  go mod download {files.module}")
     info = json.loads(_run_go(["mod", "download", "-json", files.module], work, files.module))
     source = Path(info["Dir"])
