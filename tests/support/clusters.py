@@ -17,6 +17,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
 from shiplane.kube.connection import connect
+from shiplane.localcluster import addons
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import build_all
 from tests.support.wait import wait_for
@@ -57,6 +58,21 @@ def cluster(shiplane_home: Path, cluster_binaries: None) -> Iterator[lc.ClusterS
 def second_cluster(shiplane_home: Path, cluster_binaries: None) -> Iterator[lc.ClusterState]:
     """A second, independent cluster (multi-cluster tests)."""
     yield from _session_cluster("test-b")
+
+
+def install_gateway_api(state: lc.ClusterState) -> None:
+    """The Gateway API standard CRDs (pinned module, `localcluster up --with gateway-api`),
+    Established and served by discovery when this returns; a no-op apply when present."""
+    addons.install(state, addons.resolve(["gateway-api"]), progress=lambda _line: None)
+
+
+@pytest.fixture(scope="session")
+def gateway_api(cluster: lc.ClusterState) -> lc.ClusterState:
+    """The primary cluster with the Gateway API CRDs installed: a test of HTTPRoutes asks
+    for this fixture and keeps using `kube`, `aclient` and `namespace` of the same cluster
+    (no extra control plane; other tests do not mind the extra CRDs)."""
+    install_gateway_api(cluster)
+    return cluster
 
 
 def kube_client(state: lc.ClusterState) -> Client:

@@ -10,6 +10,7 @@ import typer
 
 from shiplane.cli.groups import command_group
 from shiplane.cli.output import OutputFormat, render
+from shiplane.localcluster import addons
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all, component_dir
 from shiplane.localcluster.components import component
@@ -33,7 +34,8 @@ def _fail(message: str) -> typer.Exit:
 @localcluster.command("build")
 def build_cmd() -> None:
     """Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm and
-    kustomize from Go modules into the binary cache (skips what is cached)."""
+    kustomize, and take the Gateway API CRDs, from Go modules into the binary cache (skips
+    what is cached)."""
     started = time.monotonic()
     try:
         results = build_all(progress=_progress)
@@ -54,9 +56,18 @@ def up_cmd(
         0, "--apiserver-port", help="Port for kube-apiserver on 127.0.0.1 (default: a free one)."
     ),
     timeout: float = typer.Option(90.0, "--timeout", help="Seconds to wait for readiness."),
+    with_addons: list[str] = typer.Option(
+        [],
+        "--with",
+        metavar="ADDON",
+        help=f"Install an add-on once the cluster is up (repeatable): {', '.join(addons.ADDONS)}.",
+    ),
 ) -> None:
-    """Start a cluster and wait until its nodes are Ready."""
+    """Start a cluster and wait until its nodes are Ready (and its add-ons are served).
+
+    On a running cluster, only installs the add-ons asked for."""
     try:
+        wanted = addons.resolve(with_addons)  # an unknown name fails before anything starts
         state = lc.up(
             name,
             nodes=nodes,
@@ -64,6 +75,7 @@ def up_cmd(
             timeout=timeout,
             progress=_progress,
         )
+        addons.install(state, wanted, timeout=timeout, progress=_progress)
     except lc.ClusterError as exc:
         raise _fail(str(exc)) from None
     print(f"kubeconfig: {state.kubeconfig}")

@@ -8,6 +8,7 @@ into place, so an interrupted build never leaves a half-populated cache entry be
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shiplane.localcluster.components import COMPONENTS, Component
+from shiplane.localcluster.components import COMPONENTS, Component, ModuleFiles
 from shiplane.localcluster.paths import bin_cache_dir
 
 Progress = Callable[[str], None]
@@ -60,13 +61,23 @@ def binary_path(component_name: str, binary: str, base: Path | None = None) -> P
     raise KeyError(component_name)
 
 
+def files_digest(directory: Path) -> str:
+    """A sha256 over the names and contents of the files directly in `directory`, in name
+    order: what `ModuleFiles.sha256` pins."""
+    outer = hashlib.sha256()
+    for path in sorted(p for p in directory.iterdir() if p.is_file()):
+        outer.update(f"{path.name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return outer.hexdigest()
+
+
 def go_version() -> tuple[int, int]:
     """The installed Go's (major, minor); BuildError when Go is missing or too old."""
     go = shutil.which("go")
     if go is None:
         raise BuildError(
             "the Go toolchain is not on PATH: Shiplane builds kube-apiserver, etcd, kwok, helm "
-            f"and kustomize from Go modules and needs Go >= {MIN_GO[0]}.{MIN_GO[1]}. "
+            "and kustomize, and takes the Gateway API CRDs, from Go modules and needs "
+            f"Go >= {MIN_GO[0]}.{MIN_GO[1]}. "
             "Install Go (https://go.dev/doc/install) or put it on PATH, then run "
             "`shiplane localcluster build` again."
         )
@@ -147,17 +158,44 @@ def _build_component(c: Component, base: Path, progress: Progress) -> None:
                 args.append(f"-tags={','.join(c.tags)}")
             with _heartbeat(progress, f"{b.name}"):
                 _run_go([*args, b.package], work, f"{c.name} {c.version} ({b.name})")
-        for module, rel in c.module_files:
-            mod_dir = _run_go(["list", "-m", "-f", "{{.Dir}}", module], work, module).strip()
-            dest = out / "stages" / Path(rel).name
-            dest.parent.mkdir(exist_ok=True)
-            shutil.copyfile(Path(mod_dir) / rel, dest)
+        for files in c.module_files:
+            _copy_module_files(files, work, out / files.into, progress)
         stamp = {"component": c.name, "version": c.version, "built_at": time.time()}
         (out / STAMP).write_text(json.dumps(stamp) + "\n")
         final = component_dir(c, base)
         if final.exists():  # an old, incomplete entry: replace it whole
             shutil.rmtree(final)
         out.rename(final)
+
+
+def _copy_module_files(files: ModuleFiles, work: Path, dest: Path, progress: Progress) -> None:
+    # `go mod download` fetches the module at the version go.mod requires when no build did,
+    # and refuses a zip whose hash differs from the wrapper's go.sum (it would add a missing
+    # line even under -mod=readonly: test_gomods.py checks every required module has one).
+    progress(f"  go mod download {files.module}")
+    info = json.loads(_run_go(["mod", "download", "-json", files.module], work, files.module))
+    source = Path(info["Dir"])
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel in files.paths:
+        found = sorted(source.glob(rel))
+        if not found:
+            raise BuildError(f"{files.module} {info['Version']} has no file matching {rel}")
+        for path in found:
+            if (dest / path.name).exists():
+                raise BuildError(f"{files.module}: two files named {path.name} for {dest}")
+            shutil.copyfile(path, dest / path.name)
+    copied = sum(1 for _ in dest.iterdir())
+    if files.sha256:
+        digest = files_digest(dest)
+        if digest != files.sha256:
+            raise BuildError(
+                f"the files taken from {files.module} {info['Version']} ({', '.join(files.paths)}) "
+                f"have sha256 {digest}, but {files.sha256} is pinned. After a version bump, "
+                "pin the new digest in localcluster/components.py; otherwise the module cache "
+                "may be damaged: `go clean -modcache` and build again."
+            )
+    verified = ", digest verified" if files.sha256 else ""
+    progress(f"  copied {copied} files into {files.into}/{verified}")
 
 
 def build_all(

@@ -1,7 +1,9 @@
 """The upstream components Shiplane builds from Go modules, pinned by version.
 
 Each component has a wrapper Go module shipped in `gomods/<name>/` (go.mod + go.sum are
-committed, so builds are reproducible); only sources come from the Go module proxy.
+committed, so builds are reproducible); only sources come from the Go module proxy. A
+component may also (or only) copy files out of a module's source tree, such as kwok's stage
+YAMLs or the Gateway API CRDs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v3.22.0"
 KUSTOMIZE_VERSION = "v5.8.2"
+GATEWAY_API_VERSION = "v1.6.3"
+# `files_digest` of the standard-channel manifests of GATEWAY_API_VERSION: go.sum pins the
+# module zip, this pins the exact files taken out of it (update both when bumping).
+GATEWAY_API_STANDARD_SHA256 = "edcf54b76eb41008414395399ee259d312a9bb032eff8a3115a1fc8867e0c637"
 
 GOMODS_DIR = Path(__file__).parent / "gomods"
 
@@ -27,6 +33,19 @@ class Binary:
 
 
 @dataclass(frozen=True)
+class ModuleFiles:
+    """Files a build copies out of a module's source tree into the component's cache entry."""
+
+    module: str
+    # Paths inside the module; a path may be a glob (`config/crd/standard/*.yaml`).
+    paths: tuple[str, ...]
+    # Sub-directory of the cache entry that receives them (flat: base names are kept).
+    into: str
+    # `files_digest` the copied set must have; empty when go.sum alone pins the content.
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
 class Component:
     """A pinned upstream component built from its wrapper module."""
 
@@ -35,8 +54,8 @@ class Component:
     binaries: tuple[Binary, ...]
     ldflags: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    # Files copied out of a module's source tree after the build (module, path in module).
-    module_files: tuple[tuple[str, str], ...] = field(default=())
+    # Files copied out of modules' source trees after the build.
+    module_files: tuple[ModuleFiles, ...] = field(default=())
 
     @property
     def key(self) -> str:
@@ -93,7 +112,7 @@ COMPONENTS: tuple[Component, ...] = (
         name="kwok",
         version=KWOK_VERSION,
         binaries=(Binary("kwok", "sigs.k8s.io/kwok/cmd/kwok"),),
-        module_files=tuple(("sigs.k8s.io/kwok", f) for f in KWOK_STAGE_FILES),
+        module_files=(ModuleFiles("sigs.k8s.io/kwok", KWOK_STAGE_FILES, into="stages"),),
     ),
     Component(
         name="helm",
@@ -106,6 +125,21 @@ COMPONENTS: tuple[Component, ...] = (
         version=KUSTOMIZE_VERSION,
         binaries=(Binary("kustomize", "sigs.k8s.io/kustomize/kustomize/v5"),),
         ldflags=(f"-X sigs.k8s.io/kustomize/api/provenance.version={KUSTOMIZE_VERSION}",),
+    ),
+    # Nothing to compile: the standard-channel CRDs (and the upstream safe-upgrades admission
+    # policy beside them) that `localcluster up --with gateway-api` applies.
+    Component(
+        name="gateway-api",
+        version=GATEWAY_API_VERSION,
+        binaries=(),
+        module_files=(
+            ModuleFiles(
+                "sigs.k8s.io/gateway-api",
+                ("config/crd/standard/*.yaml",),
+                into="crds",
+                sha256=GATEWAY_API_STANDARD_SHA256,
+            ),
+        ),
     ),
 )
 

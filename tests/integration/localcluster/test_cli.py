@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shiplane.localcluster import procs
+from shiplane.localcluster.components import COMPONENTS, GATEWAY_API_VERSION
 
 pytestmark = pytest.mark.cluster
 
@@ -66,10 +67,14 @@ def test_up_env_kubectl_list_down(home_env: dict[str, str], tmp_path: Path):
 
         listing = json.loads(run(["localcluster", "list", "-o", "json"], home_env).stdout)
         assert [(c["name"], c["status"], c["nodes"]) for c in listing] == [("cli-a", "running", 2)]
-        # `up` of a running cluster is idempotent: same server, no second set of processes.
-        again = run(["localcluster", "up", "cli-a"], home_env)
+        # `up` of a running cluster is idempotent: same server, no second set of processes;
+        # it only installs the add-ons asked for.
+        again = run(["localcluster", "up", "cli-a", "--with", "gateway-api"], home_env)
         assert again.returncode == 0 and "already running" in again.stderr
+        assert "add-on gateway-api ready" in again.stderr, again.stderr
         assert len(processes_under(cluster_dir)) == 5
+        routes = run(["localcluster", "kubectl", "cli-a", "get", "httproutes", "-A"], home_env)
+        assert routes.returncode == 0 and "No resources found" in routes.stderr, routes.stderr
     finally:
         down = run(["localcluster", "down", "cli-a"], home_env)
     assert down.returncode == 0, down.stderr
@@ -115,7 +120,16 @@ def test_build_is_idempotent_when_cached(home_env: dict[str, str]):
     result = run(["localcluster", "build"], home_env)
     assert result.returncode == 0, result.stderr
     assert "everything cached" in result.stderr
-    assert result.stderr.count(": cached") == 5
+    assert result.stderr.count(": cached") == len(COMPONENTS)
+    assert f"gateway-api {GATEWAY_API_VERSION}: cached" in result.stderr
+
+
+def test_cached_build_needs_no_go(cluster_binaries: None):
+    # Offline once cached: no Go command runs, so nothing can reach the module proxy.
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    result = run(["localcluster", "build"], env)
+    assert result.returncode == 0, result.stderr
+    assert "everything cached" in result.stderr
 
 
 def test_build_without_go_fails_with_a_clear_message(tmp_path: Path):

@@ -107,3 +107,18 @@ def test_parsers_read_blocks_and_single_lines() -> None:
         "k8s.io/api": ("k8s.io/api", "v0.36.3"),
         "e.io/f": ("../f", None),
     }
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.key)
+def test_component_version_is_the_version_its_wrapper_requires(component: Component) -> None:
+    """A bump in components.py without the wrapper (or the reverse) would build one version
+    and call it another, under the other's cache key."""
+    gomod = (Path(component.gomod_dir) / "go.mod").read_text()
+    sources = [b.package for b in component.binaries] + [f.module for f in component.module_files]
+    versions = {
+        version
+        for module, version in requirements(gomod)
+        for source in sources
+        if source == module or source.startswith(module + "/")
+    }
+    assert versions == {component.version}, f"{component.key}: go.mod requires {versions}"
