@@ -29,7 +29,7 @@ import contextlib
 import random
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +38,7 @@ from typing import overload
 
 import structlog
 
+from shiplane.gitops import composite
 from shiplane.gitops.credentials import GitCredentials, ensure_askpass_script
 from shiplane.gitops.errors import GitConflictError, GitError
 from shiplane.gitops.gitcmd import GitRunner, base_environment, config_options
@@ -384,6 +385,37 @@ class GitWorkspace:
             with contextlib.suppress(GitError):
                 return await self.trees.read(sha.lower())
         return await self.trees.read(await self._resolve_commit(sha))
+
+    async def tree_with(
+        self, tree: Path, path: str, commit: str, *, fetch_from: Sequence[str] = ()
+    ) -> Path:
+        """The export `tree` (made by `read_tree`) with directory `path` as it was at
+        `commit` (composite.py): cached, shared, read-only. A commit this working copy
+        lacks is fetched from origin, then from `fetch_from` (other repositories the
+        commit may come from). GitError when it is nowhere or has no `path`."""
+        if tree.parent != self.trees_dir:
+            raise ValueError(f"{tree} is not a tree exported by this workspace")
+        commit = commit.lower()
+        if not await composite.has_commit(self._git, self.repo_dir, commit):
+            async with self._locked():
+                for url in ("origin", *fetch_from):
+                    await self._network(
+                        "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, commit,
+                        cwd=self.repo_dir,
+                    )  # fmt: skip
+                    if await composite.has_commit(self._git, self.repo_dir, commit):
+                        break
+                else:
+                    where = ", ".join(scrub(u) for u in (self.remote_url, *fetch_from))
+                    raise GitError(f"commit {commit} is not in {where}")
+        directory = await composite.subtree(self._git, self.repo_dir, commit, path)
+        if directory is None:
+            raise GitError(f"{path} is not a directory at commit {commit[:12]}")
+        if directory == await composite.subtree(self._git, self.repo_dir, tree.name, path):
+            return tree  # the same files: no other tree to make
+        return await composite.compose(
+            self._git, self.repo_dir, self.trees, tree.name, path, directory
+        )
 
     async def export(self, sha: str, dest: Path) -> None:
         """Write exactly the files of commit `sha` into `dest` (created; must be empty)."""
