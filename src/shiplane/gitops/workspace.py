@@ -386,6 +386,36 @@ class GitWorkspace:
                 return await self.trees.read(sha.lower())
         return await self.trees.read(await self._resolve_commit(sha))
 
+    async def last_change(self, commit: str, path: str, *, fetch_from: Sequence[str] = ()) -> str:
+        """The newest commit at or before `commit` that changed `path` (fetched like
+        `tree_with` when missing). What a git source records for an app: Shiplane's own
+        pin commits (or changes to other apps) leave it alone, so they make no release.
+        GitError when the commit is nowhere or `path` is not a directory there."""
+        commit = await self._have_commit(commit.lower(), fetch_from)
+        if await composite.subtree(self._git, self.repo_dir, commit, path) is None:
+            raise GitError(f"{path} is not a directory at commit {commit[:12]}")
+        result = await self._git.run(
+            "rev-list", "-1", commit, "--", path, cwd=self.repo_dir, check=False
+        )
+        found = result.stdout_text().strip()
+        return found if result.ok and found else commit
+
+    async def _have_commit(self, commit: str, fetch_from: Sequence[str]) -> str:
+        if not self._cloned():
+            await self.sync()
+        if await composite.has_commit(self._git, self.repo_dir, commit):
+            return commit
+        async with self._locked():
+            for url in ("origin", *fetch_from):
+                await self._network(
+                    "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, commit,
+                    cwd=self.repo_dir,
+                )  # fmt: skip
+                if await composite.has_commit(self._git, self.repo_dir, commit):
+                    return commit
+        where = ", ".join(scrub(u) for u in (self.remote_url, *fetch_from))
+        raise GitError(f"commit {commit} is not in {where}")
+
     async def tree_with(
         self, tree: Path, path: str, commit: str, *, fetch_from: Sequence[str] = ()
     ) -> Path:
@@ -395,19 +425,7 @@ class GitWorkspace:
         commit may come from). GitError when it is nowhere or has no `path`."""
         if tree.parent != self.trees_dir:
             raise ValueError(f"{tree} is not a tree exported by this workspace")
-        commit = commit.lower()
-        if not await composite.has_commit(self._git, self.repo_dir, commit):
-            async with self._locked():
-                for url in ("origin", *fetch_from):
-                    await self._network(
-                        "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, commit,
-                        cwd=self.repo_dir,
-                    )  # fmt: skip
-                    if await composite.has_commit(self._git, self.repo_dir, commit):
-                        break
-                else:
-                    where = ", ".join(scrub(u) for u in (self.remote_url, *fetch_from))
-                    raise GitError(f"commit {commit} is not in {where}")
+        commit = await self._have_commit(commit.lower(), fetch_from)
         directory = await composite.subtree(self._git, self.repo_dir, commit, path)
         if directory is None:
             raise GitError(f"{path} is not a directory at commit {commit[:12]}")

@@ -11,6 +11,7 @@ states and the newest release of each app (domain/assembly.py chooses among them
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -32,6 +33,7 @@ from shiplane.domain.release_contents import parse_chart
 from shiplane.domain.releases import ReleaseValidationError
 from shiplane.store.records import ReleaseRecord, SourceStateRecord
 
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 PREVIOUS_PREFIX = "release/"
 """The `source` of contents taken from an earlier release, as the criterion sees it."""
 
@@ -61,7 +63,11 @@ def app_inputs(
     states: Mapping[str, SourceStateRecord],
     apps: Sequence[str],
     previous: Mapping[str, ReleaseRecord],
+    config_commits: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, AppInputs]:
+    """`config_commits`: (git source, app) -> the commit to record (the last change of
+    the app's manifests at what the source found), or why there is none (a text that is
+    not a sha); absent: the commit the source found."""
     fed = feeds(project)
     images: dict[str, list[FoundArtifact]] = {app: [] for app in apps}
     charts: dict[str, list[FoundChart]] = {app: [] for app in apps}
@@ -85,7 +91,11 @@ def app_inputs(
             elif isinstance(spec, ChartSourceConfig):
                 charts[app].append(FoundChart(name, version, _chart_digest(digest)))
             elif isinstance(spec, GitSourceConfig):
-                commits[app].append(FoundCommit(name, digest.lower(), version))
+                commit = (config_commits or {}).get((name, app), digest.lower())
+                if not _SHA.fullmatch(commit):
+                    missing.setdefault(("git", app), f"source {name}: {commit}")
+                    continue
+                commits[app].append(FoundCommit(name, commit, version))
     newest_first = lambda item: _changed_at(states, item.source)  # noqa: E731
     return {
         app: AppInputs(

@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import structlog
 
-from shiplane.config.models import ProjectConfig
+from shiplane.config.models import GitSourceConfig, ProjectConfig
 from shiplane.domain.assembly import apps_to_assemble, assemble_contents
 from shiplane.domain.clock import Clock, SystemClock, ensure_utc
 from shiplane.domain.errors import NotFoundError, ShiplaneError
@@ -41,6 +41,8 @@ LOOK_TIMEOUT = 120.0  # one look at a source, registry back-off included
 CREATOR_PREFIX = "source/"
 
 CreateRelease = Callable[..., Awaitable[tuple[ReleaseRecord, bool]]]
+# (commit, path, repositories to fetch it from) -> the last commit that changed path.
+LastChange = Callable[[str, str, Sequence[str]], Awaitable[str]]
 
 
 class UnknownSourceError(NotFoundError):
@@ -62,8 +64,12 @@ class SourceService:
         tick: float = 1.0,
         plugins: Registry[Discover] = SOURCES,
         leases: LeaseKeeper | None = None,
+        last_change: LastChange | None = None,
     ) -> None:
         self.db = db
+        # A git source's commit is recorded as the last change of each app's manifests
+        # (the GitOps workspace answers); without it, as found.
+        self.last_change = last_change
         self.source = ProjectSource.of(project)
         self.create_release = create_release
         self.clock = clock or SystemClock()
@@ -262,7 +268,8 @@ class SourceService:
         apps = apps_to_assemble(changed, feeds(project), project.releases.assemble)
         states = await asyncio.to_thread(self.states)
         previous = await asyncio.to_thread(self._newest_releases, apps)
-        inputs = app_inputs(project, states, apps, previous)
+        commits = await self._config_commits(project, states, apps)
+        inputs = app_inputs(project, states, apps, previous, commits)
         result = assemble_contents(apps, inputs, project.releases.criterion)
         if result.reason is not None or self.create_release is None:
             reason = result.reason or "not assembled: no release path (the engine is not running)"
@@ -296,6 +303,29 @@ class SourceService:
         await asyncio.to_thread(
             self.db.transact, lambda s: store.note_assembly(s, changed, None, release=record.id)
         )
+
+    async def _config_commits(
+        self, project: ProjectConfig, states: Mapping[str, SourceStateRecord], apps: Sequence[str]
+    ) -> dict[tuple[str, str], str]:
+        """(git source, app) -> the last commit that changed the app's manifests at the
+        commit the source found, or why not: so Shiplane's own pin commits, and changes
+        to other apps, assemble no new release for an app."""
+        result: dict[tuple[str, str], str] = {}
+        if self.last_change is None:
+            return result
+        for name, config in project.sources.items():
+            spec, state = config.spec, states.get(name)
+            if not isinstance(spec, GitSourceConfig) or state is None or not state.digest:
+                continue
+            for app in config.apps:
+                if app not in apps or app not in project.apps:
+                    continue
+                path = project.apps[app].manifests.path.rstrip("/")
+                try:
+                    result[(name, app)] = await self.last_change(state.digest, path, [spec.url])
+                except Exception as exc:  # a git failure is a reason, never a crash
+                    result[(name, app)] = f"cannot read {path} at {state.digest[:12]}: {exc}"
+        return result
 
     def _newest_releases(self, apps: Sequence[str]) -> dict[str, ReleaseRecord]:
         """The newest release containing each app (a config-only change keeps its image)."""
