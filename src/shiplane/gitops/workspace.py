@@ -105,6 +105,9 @@ class CommitResult:
     parent: str | None = None
 
 
+_COMPOSITES_KEPT = 1024
+
+
 def _is_full_sha(sha: str) -> bool:
     return len(sha) == 40 and set(sha.lower()) <= _SHA
 
@@ -181,6 +184,8 @@ class GitWorkspace:
             label=scrub(self.remote_url),
         )
         self._commits, self._maintain_every = 0, maintain_every
+        # (tree, path, commit) -> the tree id `tree_with` made (content-addressed: never stale)
+        self._composites: dict[tuple[str, str, str], str] = {}
         self.on_head: list[Callable[[str], None]] = []
         """Told the remote head after each sync and push (the config watcher looks then
         instead of waiting for its next poll). Called synchronously: keep it cheap."""
@@ -425,15 +430,24 @@ class GitWorkspace:
         commit may come from). GitError when it is nowhere or has no `path`."""
         if tree.parent != self.trees_dir:
             raise ValueError(f"{tree} is not a tree exported by this workspace")
+        key = (tree.name, path, commit.lower())
+        made = self._composites.get(key)
+        if made is not None:  # drift re-renders every heartbeat: no git for a known one
+            return tree if made == tree.name else await self.trees.read(made)
         commit = await self._have_commit(commit.lower(), fetch_from)
         directory = await composite.subtree(self._git, self.repo_dir, commit, path)
         if directory is None:
             raise GitError(f"{path} is not a directory at commit {commit[:12]}")
         if directory == await composite.subtree(self._git, self.repo_dir, tree.name, path):
+            self._composites[key] = tree.name
             return tree  # the same files: no other tree to make
-        return await composite.compose(
+        found = await composite.compose(
             self._git, self.repo_dir, self.trees, tree.name, path, directory
         )
+        if len(self._composites) > _COMPOSITES_KEPT:
+            self._composites.clear()
+        self._composites[key] = found.name
+        return found
 
     async def export(self, sha: str, dest: Path) -> None:
         """Write exactly the files of commit `sha` into `dest` (created; must be empty)."""

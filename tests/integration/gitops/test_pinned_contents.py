@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shiplane.gitops import GitWorkspace, Pin, RenderError, render_app
+from shiplane.gitops import GitWorkspace, Pin, RenderError, gitcmd, render_app
 from shiplane.gitops.charts import ChartCache
 from shiplane.gitops.pins import PinChart, PinConfig
 from tests.integration.gitops.conftest import BareRepoFactory, git
@@ -117,6 +118,9 @@ def test_a_pinned_config_commit_renders_the_apps_manifests_of_that_commit(
     [then] = render(tree, "web", "plain", pin("web", config=PinConfig(commit=first)), contents)
     [same] = render(tree, "web", "plain", pin("web", config=PinConfig(commit=head)), contents)
     assert (now["data"], then["data"], same["data"]) == ({"v": "two"}, {"v": "one"}, {"v": "two"})
+    before = gitcmd.STARTED.copy()  # drift renders again and again: no git once known
+    render(tree, "web", "plain", pin("web", config=PinConfig(commit=first)), contents)
+    assert gitcmd.STARTED - before == Counter()
     unknown = pin("web", config=PinConfig(commit="f" * 40))
     with pytest.raises(RenderError, match=f"at pinned commit {'f' * 12}") as refused:
         render(tree, "web", "plain", unknown, contents)
