@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import re
+import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +17,16 @@ from typing import Any
 import pytest
 
 from shiplane.gitops import GitWorkspace, Pin, RenderError, gitcmd, render_app
-from shiplane.gitops.charts import ChartCache
+from shiplane.gitops.charts import ChartAccess, ChartCache, ChartPullError
 from shiplane.gitops.pins import PinChart, PinConfig
 from tests.integration.gitops.conftest import BareRepoFactory, git
-from tests.support.helm_repo import CONFIGMAP_TEMPLATE, helm_binary, served_helm_repo
+from tests.support.helm_repo import (
+    CONFIGMAP_TEMPLATE,
+    helm_binary,
+    package_charts,
+    served_helm_repo,
+)
+from tests.support.oci_registry import OciRegistry
 
 needs_helm = pytest.mark.skipif(not helm_binary().is_file(), reason="helm not built")
 
@@ -125,3 +134,33 @@ def test_a_pinned_config_commit_renders_the_apps_manifests_of_that_commit(
     with pytest.raises(RenderError, match=f"at pinned commit {'f' * 12}") as refused:
         render(tree, "web", "plain", unknown, contents)
     assert refused.value.file == "apps/web"
+
+
+@needs_helm
+def test_a_pinned_oci_chart_is_pulled_with_the_sources_credentials_and_ca(
+    oci_registry: OciRegistry, tmp_path: Path
+) -> None:
+    """The real registry (TLS with a throwaway CA, htpasswd): pushed by helm, pulled by
+    the chart cache with the credentials and CA a chart source would give."""
+    env = {**os.environ, "HELM_CACHE_HOME": str(tmp_path / "hc"),
+           "HELM_CONFIG_HOME": str(tmp_path / "hf"), "HELM_DATA_HOME": str(tmp_path / "hd"),
+           "HELM_REGISTRY_CONFIG": str(tmp_path / "registry.json")}  # fmt: skip
+    helm, ca = str(helm_binary()), str(oci_registry.ca_file)
+    subprocess.run([helm, "registry", "login", oci_registry.host, "-u", oci_registry.user,
+                    "--password-stdin", "--ca-file", ca], input=oci_registry.password.encode(),
+                   check=True, capture_output=True, env=env)  # fmt: skip
+    package_charts(tmp_path, "pinned", {"3.0.0": CONFIGMAP_TEMPLATE}, tmp_path / "pkg")
+    pushed = subprocess.run([helm, "push", str(tmp_path / "pkg" / "pinned-3.0.0.tgz"),
+                             f"oci://{oci_registry.host}/pinnedcharts", "--ca-file", ca],
+                            check=True, capture_output=True, text=True, env=env)  # fmt: skip
+    digest = re.search(r"Digest: (sha256:[0-9a-f]{64})", pushed.stdout + pushed.stderr)
+    assert digest is not None
+    cache = ChartCache(tmp_path / "charts", helm_binary())
+    access = ChartAccess(oci_registry.user, oci_registry.password, ca)
+    repository = f"oci://{oci_registry.host}/pinnedcharts"
+    pulled = asyncio.run(cache.fetch(repository, "pinned", "3.0.0", digest.group(1), access))
+    assert (pulled.directory / "Chart.yaml").read_text().startswith("apiVersion: v2\nname: pinned")
+    assert pulled.digest == digest.group(1)
+    with pytest.raises(ChartPullError) as refused:  # no credentials: the registry says no
+        asyncio.run(ChartCache(tmp_path / "other").fetch(repository, "pinned", "3.0.0"))
+    assert oci_registry.password not in str(refused.value)
