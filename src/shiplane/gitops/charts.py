@@ -126,19 +126,21 @@ class ChartCache:
         access: ChartAccess,
     ) -> str:
         helm = self.helm()
+        argv = [str(helm), "pull", "--version", version, "--destination", str(destination)]
         if repository.startswith("oci://"):
-            argv = [str(helm), "pull", f"{repository.rstrip('/')}/{name}", "--version", version]
+            chart = f"{repository.rstrip('/')}/{name}"
             if access.plain_http:
                 argv.append("--plain-http")
         else:
-            argv = [str(helm), "pull", name, "--repo", repository, "--version", version]
-        argv += ["--destination", str(destination)]
+            chart = name
+            argv += ["--repo", repository]
         if access.ca_file:
             argv += ["--ca-file", access.ca_file]
         if access.username is not None:
             argv += ["--username", access.username]
         if access.password is not None:
             argv += ["--password", access.password]
+        argv += ["--", chart]  # a chart name is never read as an option
         try:
             result = await run_process(
                 argv, cwd=home, env=_pull_environment(home), timeout=self.timeout

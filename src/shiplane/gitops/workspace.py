@@ -406,14 +406,17 @@ class GitWorkspace:
         return found if result.ok and found else commit
 
     async def _have_commit(self, commit: str, fetch_from: Sequence[str]) -> str:
+        if not _is_full_sha(commit) and not (len(commit) == 64 and set(commit) <= _SHA):
+            raise ValueError(f"not a full commit sha: {commit!r}")
         if not self._cloned():
             await self.sync()
         if await composite.has_commit(self._git, self.repo_dir, commit):
             return commit
         async with self._locked():
             for url in ("origin", *fetch_from):
+                # `--`: a configured url can never be read as an option.
                 await self._network(
-                    "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, commit,
+                    "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, commit,
                     cwd=self.repo_dir,
                 )  # fmt: skip
                 if await composite.has_commit(self._git, self.repo_dir, commit):
