@@ -13,8 +13,10 @@ manifest digest for OCI) and kept only when it matches.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -136,10 +138,12 @@ class ChartCache:
             argv += ["--repo", repository]
         if access.ca_file:
             argv += ["--ca-file", access.ca_file]
-        if access.username is not None:
-            argv += ["--username", access.username]
-        if access.password is not None:
-            argv += ["--password", access.password]
+        if access.username is not None and repository.startswith("oci://"):
+            # OCI: in helm's registry config (a file in the private home), not on argv.
+            host = repository.removeprefix("oci://").partition("/")[0]
+            await asyncio.to_thread(_write_registry_config, home, host, access)
+        elif access.username is not None:
+            argv += ["--username", access.username, "--password", access.password or ""]
         argv += ["--", chart]  # a chart name is never read as an option
         try:
             result = await run_process(
@@ -179,13 +183,26 @@ def _publish(tmp: Path, dest: Path, name: str, version: str, output: str, oci: b
     _unpack(packages[0], tmp / _CHART_DIR)
     chart = _chart_root(tmp / _CHART_DIR, name)
     (tmp / _DIGEST_FILE).write_text(digest + "\n")
-    shutil.rmtree(tmp / "package")
+    for child in tmp.iterdir():  # only the chart and its digest are kept (no helm homes,
+        if child.name not in (_CHART_DIR, _DIGEST_FILE):  # no registry credentials)
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     try:
         tmp.rename(dest)
     except OSError:
         if not dest.is_dir():  # not lost to an identical concurrent pull
             raise
     return PulledChart(dest / chart.relative_to(tmp), digest)
+
+
+def _write_registry_config(home: Path, host: str, access: ChartAccess) -> None:
+    pair = f"{access.username}:{access.password or ''}".encode()
+    config = {"auths": {host: {"auth": base64.b64encode(pair).decode()}}}
+    path = home / "registry.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(config))
 
 
 def _cached(dest: Path) -> PulledChart | None:

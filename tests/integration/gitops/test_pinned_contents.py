@@ -161,6 +161,8 @@ def test_a_pinned_oci_chart_is_pulled_with_the_sources_credentials_and_ca(
     pulled = asyncio.run(cache.fetch(repository, "pinned", "3.0.0", digest.group(1), access))
     assert (pulled.directory / "Chart.yaml").read_text().startswith("apiVersion: v2\nname: pinned")
     assert pulled.digest == digest.group(1)
+    kept = {p.name for p in pulled.directory.parent.parent.iterdir()}
+    assert kept == {"chart", "digest"}  # the registry credentials were not kept
     with pytest.raises(ChartPullError) as refused:  # no credentials: the registry says no
         asyncio.run(ChartCache(tmp_path / "other").fetch(repository, "pinned", "3.0.0"))
     assert oci_registry.password not in str(refused.value)
