@@ -23,6 +23,7 @@ from shiplane.domain.assembly import apps_to_assemble, assemble_contents
 from shiplane.domain.clock import Clock, SystemClock, ensure_utc
 from shiplane.domain.errors import NotFoundError, ShiplaneError
 from shiplane.domain.registry import Registry
+from shiplane.domain.releases import ReleaseValidationError
 from shiplane.engine.leases import LeaseKeeper
 from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.sources.inputs import app_inputs, feeds
@@ -293,7 +294,7 @@ class SourceService:
                 creator=CREATOR_PREFIX + changed,
                 **contents,
             )
-        except ShiplaneError as exc:
+        except (ShiplaneError, ReleaseValidationError) as exc:  # e.g. an odd chart version
             reason = f"not assembled: {exc}"
             await asyncio.to_thread(
                 self.db.transact, lambda s: store.note_assembly(s, changed, reason)
