@@ -1,7 +1,8 @@
 """Chart versions and config commits as release contents, end to end on real parts: a
 chart source on a Helm repository served on 127.0.0.1 (charts packaged and indexed by the
-real helm) and a git source on the GitOps repository assemble releases; deploying them
-renders that chart version, and that commit's manifests, on a local cluster."""
+real helm) and a git source on the GitOps repository assemble releases; the chart's
+release auto-promotes into dev (the promotion controller's release path), and deploys
+render that chart version, and that commit's manifests, on a local cluster."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace
 from shiplane.config import ProjectConfig, load_project
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer
-from shiplane.engine.promotions.releases import record_release
+from shiplane.engine.promotions import PromotionController
 from shiplane.engine.sources.service import SourceService
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.localcluster.cluster import ClusterState
+from shiplane.store import promotions as pstore
 from shiplane.store import releases
 from shiplane.store.db import Database
+from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 from tests.support.clusters import make_namespace
 from tests.support.gitops_repo import build_repo, git, project_yaml
@@ -44,6 +47,7 @@ class Env:
     deployer: Deployer
     sources: SourceService
     namespaces: dict[str, str]
+    controller: PromotionController
 
     def newest(self) -> ReleaseRecord:
         with self.db.session(readonly=True) as s:
@@ -60,10 +64,12 @@ class Env:
 def env_factory(tmp_path: Path, cluster: ClusterState, kube: Client) -> Iterator[Any]:
     made: list[tuple[Database, list[str]]] = []
 
-    def make(sources: str, pay_chart: str = "") -> Env:
+    def make(sources: str, pay_chart: str = "", extra: str = "") -> Env:
         namespaces = {e: make_namespace(kube, e) for e in ("dev", "staging")}
         config = project_yaml(
-            {"local": cluster.kubeconfig}, {e: ("local", ns) for e, ns in namespaces.items()}
+            {"local": cluster.kubeconfig},
+            {e: ("local", ns) for e, ns in namespaces.items()},
+            extra=extra,
         )
         if pay_chart:
             config = config.replace(
@@ -82,21 +88,18 @@ def env_factory(tmp_path: Path, cluster: ClusterState, kube: Client) -> Iterator
         db = Database.from_url(f"sqlite:///{tmp_path / 'shiplane.db'}")
         db.migrate()
         workspace = GitWorkspace(str(bare), tmp_path / "git-cache")
-        deployer = Deployer(db, workspace, project, ClusterPool(project, work), health_timeout=60)
-
-        async def create(**fields: Any) -> Any:
-            return await asyncio.to_thread(
-                db.transact, lambda s: record_release(s, project=project, **fields)
-            )
-
+        clusters = ClusterPool(project, work)
+        deployer = Deployer(db, workspace, project, clusters, health_timeout=60)
+        # The engine's release path: stored with the root auto-promotions.
+        controller = PromotionController(db, project, deployer, clusters, health_timeout=60)
         sources_service = SourceService(
             db,
             project,
-            create,
+            controller.create_release,
             last_change=lambda c, p, urls: workspace.last_change(c, p, fetch_from=urls),
         )
         made.append((db, list(namespaces.values())))
-        return Env(work, project, db, deployer, sources_service, namespaces)
+        return Env(work, project, db, deployer, sources_service, namespaces, controller)
 
     yield make
     for db, namespaces in made:
@@ -113,23 +116,43 @@ async def test_a_new_chart_version_becomes_a_release_that_deploys_that_chart(
         env: Env = env_factory(
             f"pay-chart: {{chart: {{repository: '{url}', name: pay}}, apps: [pay]}}\n",
             pay_chart=f"{{repository: '{url}', name: pay}}",
+            extra=", autoPromote: true",
         )
-        first = env.seed(pay=PAY)  # CI's release: the image a chart change keeps
-        state = await env.sources.refresh_and_wait("pay-chart", reason="test")
-        assert state is not None and state.version == "1.1.0", state
-        release = env.newest()
-        assert release.id != first.id and release.creator == "source/pay-chart"
-        assert [a.ref for a in release.artifacts] == [PAY]
-        assert release.charts["pay"].startswith("1.1.0@sha256:")
-        outcome = await env.deployer.deploy(release, "dev", actor="test")
-        assert outcome.status == "succeeded", outcome
+        first = env.seed(pay=PAY)  # CI's release (before): the image a chart change keeps
+        try:
+            state = await env.sources.refresh_and_wait("pay-chart", reason="test")
+            assert state is not None and state.version == "1.1.0", state
+            release = env.newest()
+            assert release.id != first.id and release.creator == "source/pay-chart"
+            assert [a.ref for a in release.artifacts] == [PAY]
+            assert release.charts["pay"].startswith("1.1.0@sha256:")
+            promotion = await succeeded(env, release.id, "dev")  # the auto-promotion
+            assert promotion.trigger == "auto"
+        finally:
+            await env.controller.stop()
     live = kube.get(ConfigMap, "pay-chart", namespace=env.namespaces["dev"])
     assert live.data == {"chartVersion": "1.1.0", "color": "dev-blue"}
-    pin = (git(env.work, "pull", "-q"), (env.work / "envs/dev/pay/shiplane.pin.yaml").read_text())
-    assert "chart:\n  name: pay\n  version: 1.1.0\n  digest: sha256:" in pin[1]
+    git(env.work, "pull", "-q")
+    pin = (env.work / "envs/dev/pay/shiplane.pin.yaml").read_text()
+    assert "chart:\n  name: pay\n  version: 1.1.0\n  digest: sha256:" in pin
     # Drift and syncs render the same way, from the chart cache (the server is gone).
     synced = await env.deployer.sync("dev", ["pay"], actor="test")
     assert synced.status == "succeeded", synced
+
+
+async def succeeded(env: Env, release_id: str, environment: str) -> PromotionRecord:
+    """The promotion of `release_id` into `environment`, driven until it succeeds."""
+    deadline = asyncio.get_running_loop().time() + 120
+    while True:
+        with env.db.session(readonly=True) as s:
+            items = pstore.list_promotions(s, environment=environment, limit=20).items
+        mine = [p for p in items if p.release_id == release_id]
+        if mine and mine[0].state == "Succeeded":
+            return mine[0]
+        assert not mine or mine[0].state not in {"Failed", "Aborted"}, mine[0]
+        assert asyncio.get_running_loop().time() < deadline, mine
+        await env.controller.reconcile_due()
+        await asyncio.sleep(0.2)
 
 
 async def test_a_config_commit_reaches_dev_while_staging_keeps_the_old_manifests(
