@@ -60,6 +60,8 @@ def create_release(
         artifacts = resolution.artifacts
     fields: dict[str, Any] = {
         "artifacts": artifacts,
+        "charts": body.charts,
+        "commits": body.commits,
         "alias": body.alias,
         "labels": body.labels,
         "creator": principal.name,

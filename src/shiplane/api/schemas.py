@@ -34,6 +34,19 @@ class ReleaseCreate(BaseModel):
         description="App name -> image reference (`registry/repo:tag`, `...@sha256:...`).",
         examples=[{"checkout": "registry.example/shop/checkout:1.4.2"}],
     )
+    charts: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="App name -> chart version (`1.4.2`, or `1.4.2@sha256:<64 hex>`) for an "
+        "app with `chart` in shiplane.yaml; part of the release's identity.",
+        examples=[{"checkout": "1.4.2"}],
+    )
+    commits: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="App name -> config commit (full sha) whose manifests the release "
+        "deploys; part of the release's identity.",
+    )
     alias: str | None = Field(
         default=None, max_length=64, description="A readable name; generated when omitted."
     )

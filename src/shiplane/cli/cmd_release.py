@@ -42,6 +42,10 @@ def _artifacts_text(release: Mapping[str, Any]) -> str:
     )
 
 
+def _per_app_text(release: Mapping[str, Any], key: str) -> str:
+    return "\n".join(f"{app}={value}" for app, value in (release.get(key) or {}).items())
+
+
 def _labels_text(release: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in (release.get("labels") or {}).items()) or "-"
 
@@ -55,6 +59,10 @@ def release_table(release: dict[str, Any]) -> Table:
     table.add_row("id", release["id"])
     table.add_row("alias", release["alias"])
     table.add_row("artifacts", _artifacts_text(release))
+    # Shown only when the release has them: most releases are images only.
+    for key in ("charts", "commits"):
+        if release.get(key):
+            table.add_row(key, _per_app_text(release, key))
     table.add_row("labels", _labels_text(release))
     table.add_row("creator", release["creator"])
     table.add_row("created", short_time(release.get("created_at")))
@@ -66,13 +74,27 @@ def create(
     artifacts: list[str] = typer.Argument(
         ..., metavar="APP=IMAGE...", help="App and image, e.g. checkout=reg/shop/checkout:1.4"
     ),
+    chart: list[str] = typer.Option(
+        [],
+        "--chart",
+        metavar="APP=VERSION",
+        help="The chart version APP deploys (VERSION or VERSION@sha256:...); repeatable.",
+    ),
+    commit: list[str] = typer.Option(
+        [],
+        "--commit",
+        metavar="APP=SHA",
+        help="The config commit whose manifests APP deploys (full sha); repeatable.",
+    ),
     alias: str | None = typer.Option(None, "--alias", help="A readable name."),
     label: list[str] = typer.Option([], "--label", "-l", help="KEY=VALUE; repeatable."),
     output: OutputFormat = output_option(),
 ) -> None:
-    """Create a release (idempotent: the same artifacts give the same release)."""
+    """Create a release (idempotent: the same contents give the same release)."""
     body = {
         "artifacts": parse_artifact_args(artifacts),
+        "charts": parse_key_values(chart, "--chart"),
+        "commits": parse_key_values(commit, "--commit"),
         "alias": alias,
         "labels": parse_key_values(label, "--label"),
     }

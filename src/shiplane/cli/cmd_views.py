@@ -149,6 +149,10 @@ def release_diff_text(data: Mapping[str, Any]) -> str:
     lines = [f"{data['a']} -> {data['b']}"]
     for c in data.get("artifacts") or []:
         lines.append(f"  {c['app']}: {c['change']}  {_artifact(c['a'])} -> {_artifact(c['b'])}")
+        for part in ("chart", "commit"):  # shown when either release pins one
+            pair = c.get(part) or {}
+            if pair.get("a") or pair.get("b"):
+                lines.append(f"    {part}: {pair.get('a') or '-'} -> {pair.get('b') or '-'}")
     manifests: Mapping[str, list[dict[str, Any]]] | None = data.get("manifests")
     for app, objects in (manifests or {}).items():
         changed = [o for o in objects if o["diff"]]

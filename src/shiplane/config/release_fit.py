@@ -30,8 +30,14 @@ def _listing(names: list[str]) -> str:
     return ", ".join(names[:_SHOWN]) + (", ..." if len(names) > _SHOWN else "")
 
 
-def check_release_fits(project: ProjectConfig, artifacts: Mapping[str, str]) -> None:
-    """Raise ReleaseMisfitError naming the first app or image that does not fit."""
+def check_release_fits(
+    project: ProjectConfig,
+    artifacts: Mapping[str, str],
+    charts: Mapping[str, str] | None = None,
+) -> None:
+    """Raise ReleaseMisfitError naming the first app, image or chart that does not fit.
+    A chart version is only for an app with `chart` in shiplane.yaml (it names the chart
+    the version is of)."""
     defined = list(project.apps)
     for app in sorted(artifacts):
         if app not in project.apps:
@@ -42,6 +48,15 @@ def check_release_fits(project: ProjectConfig, artifacts: Mapping[str, str]) -> 
                 f"artifacts.{app}: app {app!r} is not defined in shiplane.yaml",
                 hint=hint,
                 details={"field": f"body.artifacts.{app}", "allowed": defined[:_SHOWN]},
+            )
+    for app in sorted(charts or {}):
+        if app in project.apps and project.apps[app].chart is None:
+            raise ReleaseMisfitError(
+                f"charts.{app}: app {app!r} has no chart in shiplane.yaml, so a chart "
+                "version means nothing for it",
+                hint=f"set apps.{app}.chart: {{repository, name}} (and manifests.render: "
+                "helm) or leave the chart out",
+                details={"field": f"body.charts.{app}"},
             )
     if project.releases.allow_image_overrides:
         return

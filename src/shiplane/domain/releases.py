@@ -1,9 +1,12 @@
 """Releases: image references, content-addressed ids and readable aliases. Pure, no I/O.
 
-Identity rule: a release id depends on its artifacts only (app name -> canonical image
-reference). Labels, alias, creator and time are metadata about *who made it and why*;
-they do not change *what* gets deployed, so they do not change the id. Creating the same
-artifacts again therefore returns the existing release, whatever its labels or alias.
+Identity rule: a release id depends on its contents only: its artifacts (app name ->
+canonical image reference) and, when it has any, its chart versions and config commits
+(`release_contents.py`; absent from the hashed text when empty, so a release of images
+only keeps the id it always had). Labels, alias, creator and time are metadata about
+*who made it and why*; they do not change *what* gets deployed, so they do not change
+the id. Creating the same contents again therefore returns the existing release,
+whatever its labels or alias.
 """
 
 from __future__ import annotations
@@ -209,14 +212,34 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
-def canonical_contents(artifacts: list[Artifact]) -> str:
-    """The exact bytes (as text) that the release id hashes: sorted keys, no spaces."""
-    body = {"artifacts": {a.app: a.ref for a in sorted(artifacts, key=lambda a: a.app)}}
+def canonical_contents(
+    artifacts: list[Artifact],
+    charts: Mapping[str, str] | None = None,
+    commits: Mapping[str, str] | None = None,
+) -> str:
+    """The exact bytes (as text) that the release id hashes: sorted keys, no spaces.
+
+    `charts` (app -> `VERSION[@sha256:...]`) and `commits` (app -> 40-hex sha) are the
+    canonical texts of `release_contents.parse_contents`; each key is written only when it
+    is not empty, so the contents of a release of images only are what they always were.
+    """
+    body: dict[str, Mapping[str, str]] = {
+        "artifacts": {a.app: a.ref for a in sorted(artifacts, key=lambda a: a.app)}
+    }
+    if charts:
+        body["charts"] = dict(charts)
+    if commits:
+        body["commits"] = dict(commits)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def release_id(artifacts: list[Artifact]) -> str:
-    digest = hashlib.sha256(canonical_contents(artifacts).encode("utf-8")).hexdigest()
+def release_id(
+    artifacts: list[Artifact],
+    charts: Mapping[str, str] | None = None,
+    commits: Mapping[str, str] | None = None,
+) -> str:
+    text = canonical_contents(artifacts, charts, commits)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return RELEASE_ID_PREFIX + digest[:RELEASE_ID_HEX_LENGTH]
 
 
@@ -290,6 +313,10 @@ class ReleaseInfo:
     id: str
     artifacts: Mapping[str, str] = field(default_factory=dict)
     """App name -> artifact reference (image with tag and/or digest)."""
+    charts: Mapping[str, str] = field(default_factory=dict)
+    """App name -> chart version (`VERSION[@sha256:...]`), for apps whose chart it pins."""
+    commits: Mapping[str, str] = field(default_factory=dict)
+    """App name -> the config commit whose manifests it deploys."""
     creator: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     alias: str | None = None

@@ -142,7 +142,9 @@ class Diffs:
         env = project.environments[environment]
         result = []
         for plan in plans:
-            objects = await render_plan(handle, environment, env, plan, tree)
+            objects = await render_plan(
+                handle, environment, env, plan, tree, self.deployer.contents
+            )
             result.append(await self._against_live(environment, plan.app, head, objects))
         return result
 
@@ -161,7 +163,9 @@ class Diffs:
         rendered: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for release in (a, b):
             for plan in release_plans(project, release, None):
-                objects = await render_plan(handle, environment, env, plan, tree)
+                objects = await render_plan(
+                    handle, environment, env, plan, tree, self.deployer.contents
+                )
                 rendered.setdefault(plan.app, {})[release.id] = objects
         names = [app for app in project.app_order() if app in rendered]
         return {

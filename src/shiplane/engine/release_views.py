@@ -119,6 +119,11 @@ class ArtifactChange:
     app: str
     a: ArtifactRecord | None
     b: ArtifactRecord | None
+    # The app's chart version and config commit in each (None: that release has none).
+    chart_a: str | None = None
+    chart_b: str | None = None
+    commit_a: str | None = None
+    commit_b: str | None = None
 
     @property
     def change(self) -> str:
@@ -126,7 +131,12 @@ class ArtifactChange:
             return "added"
         if self.b is None:
             return "removed"
-        return "same" if _identity(self.a) == _identity(self.b) else "changed"
+        same = (
+            _identity(self.a) == _identity(self.b)
+            and self.chart_a == self.chart_b
+            and self.commit_a == self.commit_b
+        )
+        return "same" if same else "changed"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +144,8 @@ class ArtifactChange:
             "change": self.change,
             "a": self.a.model_dump(mode="json") if self.a else None,
             "b": self.b.model_dump(mode="json") if self.b else None,
+            "chart": {"a": self.chart_a, "b": self.chart_b},
+            "commit": {"a": self.commit_a, "b": self.commit_b},
         }
 
 
@@ -143,10 +155,22 @@ def _identity(artifact: ArtifactRecord) -> tuple[str, str]:
 
 
 def artifact_changes(a: ReleaseRecord, b: ReleaseRecord) -> list[ArtifactChange]:
-    """Per app of either release, by app name: its artifact in each and what changed."""
+    """Per app of either release, by app name: its artifact (with its chart version and
+    config commit) in each and what changed."""
     mine = {x.app: x for x in a.artifacts}
     theirs = {x.app: x for x in b.artifacts}
-    return [ArtifactChange(app, mine.get(app), theirs.get(app)) for app in sorted(mine | theirs)]
+    return [
+        ArtifactChange(
+            app,
+            mine.get(app),
+            theirs.get(app),
+            a.charts.get(app),
+            b.charts.get(app),
+            a.commits.get(app),
+            b.commits.get(app),
+        )
+        for app in sorted(mine | theirs)
+    ]
 
 
 __all__ = [

@@ -104,8 +104,16 @@ class Engine:
         # Artifact sources (engine/sources/): a new image becomes a release through the
         # promotion controller, so its root auto-promotions come in the same transaction.
         # Webhook receivers reach it through `engine.sources_port.SourceRefresher`.
+        workspace = self.workspace
         self.sources = SourceService(
-            db, project, self.promotions.create_release, clock=settings.clock, leases=self.leases
+            db,
+            project,
+            self.promotions.create_release,
+            clock=settings.clock,
+            leases=self.leases,
+            last_change=lambda commit, path, urls: workspace.last_change(
+                commit, path, fetch_from=urls
+            ),
         )
         # Watches the branch head: follows shiplane.yaml there when it was read from git
         # (not from --config FILE), and tells `watcher.on_head_moved` of every new head.

@@ -44,6 +44,8 @@ def condition_variables(ctx: GateContext, app: str) -> dict[str, Any]:
             "alias": release.alias or "",
             "labels": dict(release.labels),
             "artifacts": dict(release.artifacts),
+            "charts": dict(release.charts),
+            "commits": dict(release.commits),
             "creator": release.creator,
         },
         "app": {"name": app, "artifact": release.artifacts.get(app, "")},

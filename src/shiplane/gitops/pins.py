@@ -12,10 +12,16 @@
     - repository: registry.example/shop/checkout
       ref: registry.example/shop/checkout:1.4.2@sha256:...
       digest: sha256:...
-    chartVersion: 2.0.1
+    chart:                      # when the release pins the app's chart version
+      name: checkout
+      version: 2.0.1
+      digest: sha256:...        # when known
+    config:                     # when the release pins a config commit
+      commit: 0123456789abcdef0123456789abcdef01234567
 
 `dump_pin` is deterministic (fixed key order, images sorted by repository), so writing
-the same pin twice produces the same bytes and no commit.
+the same pin twice produces the same bytes and no commit. Pins written before charts and
+commits were release contents (with `chartVersion`, or neither) still load.
 """
 
 from __future__ import annotations
@@ -76,6 +82,26 @@ class PinImage(BaseModel):
         return self.ref
 
 
+class PinChart(BaseModel):
+    """The exact chart the app's manifests are rendered from (instead of the vendored
+    chart at `manifests.path`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    digest: str | None = None
+    """`sha256:<hex>` of the chart when known: a pull is verified against it."""
+
+
+class PinConfig(BaseModel):
+    """The GitOps repository commit whose `manifests.path` the app is rendered from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    commit: str = Field(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")
+
+
 class Pin(BaseModel):
     """What an environment runs for one app."""
 
@@ -92,6 +118,9 @@ class Pin(BaseModel):
     """The release's readable alias (often the version)."""
     images: tuple[PinImage, ...] = ()
     chart_version: str | None = Field(default=None, alias="chartVersion")
+    """Written by older versions (informational); `chart` is what renders."""
+    chart: PinChart | None = None
+    config: PinConfig | None = None
 
     @field_validator("images")
     @classmethod
@@ -129,6 +158,13 @@ def dump_pin(pin: Pin) -> bytes:
     doc["images"] = images
     if pin.chart_version is not None:
         doc["chartVersion"] = pin.chart_version
+    if pin.chart is not None:
+        chart = {"name": pin.chart.name, "version": pin.chart.version}
+        if pin.chart.digest is not None:
+            chart["digest"] = pin.chart.digest
+        doc["chart"] = chart
+    if pin.config is not None:
+        doc["config"] = {"commit": pin.config.commit}
     body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000)
     return (HEADER + body).encode()
 

@@ -39,6 +39,7 @@ from typing import overload
 
 import structlog
 
+from shiplane.gitops import composite
 from shiplane.gitops.credentials import GitCredentials, ensure_askpass_script
 from shiplane.gitops.errors import GitConflictError, GitError
 from shiplane.gitops.gitcmd import GitRunner, base_environment, config_options
@@ -103,6 +104,9 @@ class CommitResult:
     # The commit the new one was made on, when it was made on the head the working copy
     # stood at (no rebase); None otherwise or when nothing was created.
     parent: str | None = None
+
+
+_COMPOSITES_KEPT = 1024
 
 
 def _is_full_sha(sha: str) -> bool:
@@ -190,6 +194,8 @@ class GitWorkspace:
         self._commits, self._maintain_every = 0, maintain_every
         # A sync started ahead of a deploy (`sync_ahead`): when it started, and it.
         self._ahead: tuple[float, asyncio.Task[str]] | None = None
+        # (tree, path, commit) -> the tree id `tree_with` made (content-addressed: never stale)
+        self._composites: dict[tuple[str, str, str], str] = {}
         self.on_head: list[Callable[[str], None]] = []
         """Told the remote head after each sync and push (the config watcher looks then
         instead of waiting for its next poll). Called synchronously: keep it cheap."""
@@ -434,6 +440,67 @@ class GitWorkspace:
             with contextlib.suppress(GitError):
                 return await self.trees.read(sha.lower())
         return await self.trees.read(await self._resolve_commit(sha))
+
+    async def last_change(self, commit: str, path: str, *, fetch_from: Sequence[str] = ()) -> str:
+        """The newest commit at or before `commit` that changed `path` (fetched like
+        `tree_with` when missing). What a git source records for an app: Shiplane's own
+        pin commits (or changes to other apps) leave it alone, so they make no release.
+        GitError when the commit is nowhere or `path` is not a directory there."""
+        commit = await self._have_commit(commit.lower(), fetch_from)
+        if await composite.subtree(self._git, self.repo_dir, commit, path) is None:
+            raise GitError(f"{path} is not a directory at commit {commit[:12]}")
+        result = await self._git.run(
+            "rev-list", "-1", commit, "--", path, cwd=self.repo_dir, check=False
+        )
+        found = result.stdout_text().strip()
+        return found if result.ok and found else commit
+
+    async def _have_commit(self, commit: str, fetch_from: Sequence[str]) -> str:
+        if not _is_full_sha(commit) and not (len(commit) == 64 and set(commit) <= _SHA):
+            raise ValueError(f"not a full commit sha: {commit!r}")
+        if not self._cloned():
+            await self.sync()
+        if await composite.has_commit(self._git, self.repo_dir, commit):
+            return commit
+        async with self._locked():
+            for url in ("origin", *fetch_from):
+                # `--`: a configured url can never be read as an option.
+                await self._network(
+                    "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, commit,
+                    cwd=self.repo_dir,
+                )  # fmt: skip
+                if await composite.has_commit(self._git, self.repo_dir, commit):
+                    return commit
+        where = ", ".join(scrub(u) for u in (self.remote_url, *fetch_from))
+        raise GitError(f"commit {commit} is not in {where}")
+
+    async def tree_with(
+        self, tree: Path, path: str, commit: str, *, fetch_from: Sequence[str] = ()
+    ) -> Path:
+        """The export `tree` (made by `read_tree`) with directory `path` as it was at
+        `commit` (composite.py): cached, shared, read-only. A commit this working copy
+        lacks is fetched from origin, then from `fetch_from` (other repositories the
+        commit may come from). GitError when it is nowhere or has no `path`."""
+        if tree.parent != self.trees_dir:
+            raise ValueError(f"{tree} is not a tree exported by this workspace")
+        key = (tree.name, path, commit.lower())
+        made = self._composites.get(key)
+        if made is not None:  # drift re-renders every heartbeat: no git for a known one
+            return tree if made == tree.name else await self.trees.read(made)
+        commit = await self._have_commit(commit.lower(), fetch_from)
+        directory = await composite.subtree(self._git, self.repo_dir, commit, path)
+        if directory is None:
+            raise GitError(f"{path} is not a directory at commit {commit[:12]}")
+        if directory == await composite.subtree(self._git, self.repo_dir, tree.name, path):
+            self._composites[key] = tree.name
+            return tree  # the same files: no other tree to make
+        found = await composite.compose(
+            self._git, self.repo_dir, self.trees, tree.name, path, directory
+        )
+        if len(self._composites) > _COMPOSITES_KEPT:
+            self._composites.clear()
+        self._composites[key] = found.name
+        return found
 
     async def export(self, sha: str, dest: Path) -> None:
         """Write exactly the files of commit `sha` into `dest` (created; must be empty)."""

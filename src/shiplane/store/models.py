@@ -72,6 +72,9 @@ class Release(Base):
     alias: Mapped[str] = mapped_column(String(64), unique=True)
     creator: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Chart versions and config commits by app (release_contents.py); NULL: none.
+    charts: Mapped[dict[str, str] | None] = mapped_column(JSON())
+    commits: Mapped[dict[str, str] | None] = mapped_column(JSON())
 
     artifacts: Mapped[list[ReleaseArtifact]] = relationship(
         lazy="selectin", order_by="ReleaseArtifact.app", cascade="all, delete-orphan"

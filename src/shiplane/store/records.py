@@ -42,6 +42,10 @@ class ReleaseRecord(_Record):
     labels: dict[str, str]
     creator: str
     created_at: datetime
+    charts: dict[str, str] = {}
+    """App -> chart version the release deploys (`VERSION[@sha256:...]`)."""
+    commits: dict[str, str] = {}
+    """App -> config commit whose manifests the release deploys."""
 
     @property
     def apps(self) -> list[str]:
@@ -55,6 +59,8 @@ class ReleaseRecord(_Record):
             creator=self.creator,
             labels=dict(self.labels),
             alias=self.alias,
+            charts=dict(self.charts),
+            commits=dict(self.commits),
         )
 
 

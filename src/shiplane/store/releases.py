@@ -11,6 +11,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shiplane.domain.release_contents import parse_contents
 from shiplane.domain.releases import (
     RELEASE_ID_HEX_LENGTH,
     ReleaseValidationError,
@@ -64,6 +65,8 @@ def _to_record(row: Release) -> ReleaseRecord:
         labels={label.key: label.value for label in row.labels},
         creator=row.creator,
         created_at=row.created_at,
+        charts=dict(row.charts or {}),
+        commits=dict(row.commits or {}),
     )
 
 
@@ -74,22 +77,26 @@ def create_release(
     alias: str | None,
     labels: Mapping[str, str],
     creator: str,
+    charts: Mapping[str, str] | None = None,
+    commits: Mapping[str, str] | None = None,
     now: Callable[[], datetime] = _now,
 ) -> tuple[ReleaseRecord, bool]:
-    """Create a release, or return the existing one with the same artifacts.
+    """Create a release, or return the existing one with the same contents.
 
-    Returns (release, created). Identity is the artifacts only: re-creating the same
+    Returns (release, created). Identity is the contents only (artifacts, and the chart
+    versions and config commits when there are any): re-creating the same
     contents with another alias or other labels returns the original untouched
     (created=False), because releases are immutable. Raises ReleaseValidationError for
     bad input and AliasConflictError when `alias` names a different release.
     """
     parsed = parse_artifacts(artifacts)
+    contents = parse_contents({a.app for a in parsed}, charts, commits)
     clean_labels = validate_labels(labels)
     if alias is not None:
         validate_alias(alias)
     if not creator:
         raise ReleaseValidationError("a release needs a creator")
-    rel_id = release_id(parsed)
+    rel_id = release_id(parsed, contents.charts, contents.commits)
 
     existing = s.get(Release, rel_id)
     if existing is not None:
@@ -100,7 +107,14 @@ def create_release(
     elif _alias_owner(s, alias) is not None:
         raise AliasConflictError(f"alias {alias!r} is already used by another release")
 
-    row = Release(id=rel_id, alias=alias, creator=creator, created_at=now())
+    row = Release(
+        id=rel_id,
+        alias=alias,
+        creator=creator,
+        created_at=now(),
+        charts=contents.charts or None,
+        commits=contents.commits or None,
+    )
     row.artifacts = [
         ReleaseArtifact(
             app=a.app,

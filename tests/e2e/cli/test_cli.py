@@ -79,6 +79,26 @@ def test_release_create_list_show_as_json(logged_in: Shiplane) -> None:
     assert release["id"] in logged_in("release", "list", "--app", app, "-o", "wide").stdout
 
 
+def test_release_create_with_a_chart_and_a_commit(logged_in: Shiplane) -> None:
+    app = _app()
+    ref = f"registry.example/shop/{app}:1.2.3"
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    created = logged_in(
+        "release", "create", f"{app}={ref}", "--chart", f"{app}=1.1.0", "--commit",
+        f"{app}={sha.upper()}", "-o", "json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    release = json.loads(created.stdout)
+    assert release["charts"] == {app: "1.1.0"} and release["commits"] == {app: sha}
+    plain = json.loads(logged_in("release", "create", f"{app}={ref}", "-o", "json").stdout)
+    assert plain["id"] != release["id"] and plain["charts"] == {}  # contents make the id
+    shown = logged_in("release", "show", release["id"])
+    assert f"{app}=1.1.0" in shown.stdout and f"{app}={sha}" in shown.stdout
+    assert "charts" not in logged_in("release", "show", plain["id"]).stdout
+    bad = logged_in("release", "create", f"{app}={ref}", "--commit", f"{app}=abc123")
+    assert bad.returncode == 1 and "full commit sha" in bad.stderr
+
+
 def test_release_list_pages_with_cursor(logged_in: Shiplane) -> None:
     app = _app()
     for n in range(3):

@@ -86,3 +86,19 @@ def test_missing_credentials_explain_how_to_log_in(
     monkeypatch.delenv("SHIPLANE_TOKEN", raising=False)
     with pytest.raises(CliFailure, match="shiplane login"):
         load_credentials()
+
+
+def test_release_diff_text_shows_a_chart_or_commit_only_when_pinned() -> None:
+    from shiplane.cli.cmd_views import release_diff_text
+
+    artifact = {"ref": "r.example/api:1@sha256:" + "a" * 64, "digest": "sha256:" + "a" * 64}
+    data = {
+        "a": "one",
+        "b": "two",
+        "artifacts": [
+            {"app": "api", "change": "changed", "a": artifact, "b": artifact,
+             "chart": {"a": "1.0.0", "b": "1.1.0"}, "commit": {"a": None, "b": None}},
+        ],
+    }  # fmt: skip
+    text = release_diff_text(data)
+    assert "    chart: 1.0.0 -> 1.1.0" in text and "commit" not in text

@@ -230,3 +230,60 @@ async def test_a_verified_digest_is_handed_back_until_the_recheck_or_a_webhook(
         version="1.0.1", digest=D, artifact=f"r.example/shop/web:1.0.1@{D}"))  # fmt: skip
     await sources.refresh_and_wait("web", reason="poll")
     assert script.lasts[-1] is None
+
+
+CHART_PROJECT = """
+apiVersion: shiplane/v1alpha1
+project: shop
+clusters: {local: {kubeconfig: ~/.kube/config}}
+environments: {dev: {cluster: local, namespace: shop-dev}}
+apps:
+  web:
+    images: [r.example/shop/web]
+    chart: {repository: 'https://charts.example', name: web}
+    manifests: {path: apps/web, render: helm}
+sources:
+  chart: {chart: {repository: 'https://charts.example', name: web}, apps: [web]}
+"""
+
+
+async def test_a_chart_version_assembles_with_the_newest_releases_image(db: Database) -> None:
+    from shiplane.config.models import ChartSourceConfig
+    from shiplane.engine.promotions.releases import record_release
+
+    project = load_project_text(CHART_PROJECT)
+    script = Script()
+    script.answers = [
+        Found(version, "ab" * 32, f"web:{version}") for version in ("0.9.0", "1.0", "1.1.0")
+    ]
+    plugins: Registry[Discover] = Registry("source")
+    plugins.register("chart", schema=ChartSourceConfig)(script)
+
+    async def create(**fields: Any) -> Any:
+        return await asyncio.to_thread(
+            db.transact, lambda s: record_release(s, project=project, **fields)
+        )
+
+    sources = SourceService(db, project, create, clock=ManualClock(), plugins=plugins)
+    nothing = await sources.refresh_and_wait("chart", reason="test")
+    assert nothing is not None and nothing.assembly is not None
+    assert "app web has no artifact" in nothing.assembly  # no image anywhere yet
+    await asyncio.to_thread(
+        db.transact,
+        lambda s: record_release(
+            s, artifacts={"web": f"r.example/shop/web:1@{D}"}, alias=None, labels={},
+            creator="ci", project=project,
+        ),
+    )  # fmt: skip
+    odd = await sources.refresh_and_wait("chart", reason="test")  # "1.0" is no chart version
+    assert odd is not None and odd.assembly is not None
+    assert "invalid chart version '1.0@sha256:" in odd.assembly
+    made = await sources.refresh_and_wait("chart", reason="test")
+    assert made is not None and made.assembly is None and made.last_release is not None
+    with db.session(readonly=True) as s:
+        from shiplane.store import releases
+
+        release = releases.get_release(s, made.last_release)
+    assert release is not None
+    assert [a.ref for a in release.artifacts] == [f"r.example/shop/web:1@{D}"]
+    assert release.charts == {"web": "1.1.0@sha256:" + "ab" * 32}

@@ -140,3 +140,36 @@ def test_commit_message_format() -> None:
             check_trailer(*bad)
     with pytest.raises(ValueError):
         format_commit_message("   ", {})
+
+
+def test_a_pinned_chart_and_commit_are_written_in_a_fixed_order_and_read_back() -> None:
+    from shiplane.gitops.pins import PinChart, PinConfig
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    pinned = pin(
+        chart_version=None,
+        chart=PinChart(name="checkout", version="1.1.0", digest=DIGEST),
+        config=PinConfig(commit=commit),
+    )
+    data = dump_pin(pinned)
+    assert data == dump_pin(pinned)
+    assert data.decode().endswith(
+        f"chart:\n  name: checkout\n  version: 1.1.0\n  digest: {DIGEST}\n"
+        f"config:\n  commit: {commit}\n"
+    )
+    assert load_pin(data) == pinned
+
+
+def test_pins_written_before_charts_and_commits_still_load() -> None:
+    old = (
+        b"apiVersion: shiplane/v1alpha1\nkind: Pin\napp: checkout\nrelease: rel-1\n"
+        b"images: []\nchartVersion: 2.0.1\n"
+    )
+    loaded = load_pin(old)
+    assert loaded.chart_version == "2.0.1" and loaded.chart is None and loaded.config is None
+
+
+def test_a_pinned_commit_must_be_full_lowercase_hex() -> None:
+    bad = b"app: checkout\nrelease: rel-1\nconfig: {commit: abc123}\n"
+    with pytest.raises(PinError, match=r"config\.commit"):
+        load_pin(bad)

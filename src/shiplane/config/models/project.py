@@ -139,10 +139,13 @@ class ProjectConfig(ConfigModel):
         except KeyError:
             raise UnknownNameError("app", name, list(self.apps)) from None
 
-    def require_release_fits(self, artifacts: Mapping[str, str]) -> None:
-        """Every app of `artifacts` is defined and its image is one the app deploys;
-        ReleaseMisfitError (invalid input) says which and what is allowed."""
-        check_release_fits(self, artifacts)
+    def require_release_fits(
+        self, artifacts: Mapping[str, str], charts: Mapping[str, str] | None = None
+    ) -> None:
+        """Every app of `artifacts` is defined and its image is one the app deploys, and
+        every app of `charts` has a chart; ReleaseMisfitError (invalid input) says which
+        and what is allowed."""
+        check_release_fits(self, artifacts, charts)
 
     def require_apps(self, names: Iterable[str]) -> None:
         """Every one of `names` is a defined app; UnknownNameError names the first that is not."""

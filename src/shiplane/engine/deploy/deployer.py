@@ -26,6 +26,7 @@ from shiplane.domain.clock import Clock, SystemClock
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy.apply import ApplyStep
 from shiplane.engine.deploy.commit import CommitStep
+from shiplane.engine.deploy.contents import PinnedContentSource
 from shiplane.engine.deploy.dry_run import DryRunStep
 from shiplane.engine.deploy.errors import (
     DeployError,
@@ -110,6 +111,8 @@ class Deployer:
         self.leases = leases
         self._exclusion = AppExclusion(leases)
         self._git_sync = GitSyncStep(workspace)
+        # Pinned charts and config commits, for every render (deploys, syncs, diffs).
+        self.contents = PinnedContentSource(workspace, self.source)
         self._dry_run = DryRunStep()
         self._apply = ApplyStep()
         self._prune = PruneStep()
@@ -270,7 +273,7 @@ class Deployer:
             raise DeployRequestError(f"{app!r} is not in environment {environment!r} yet")
         handle = self.clusters.for_environment(environment)
         env = project.environments[environment]
-        return await render_plan(handle, environment, env, plans[0], tree)
+        return await render_plan(handle, environment, env, plans[0], tree, self.contents)
 
     # --- the sequence ---------------------------------------------------------------------
 
@@ -330,6 +333,7 @@ class Deployer:
             known=self.known_applied,
             removed=tuple(removed),
             project=project,
+            contents=self.contents,
         )
         rec.start(details)
         for app in rec.apps:

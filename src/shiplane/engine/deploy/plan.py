@@ -10,9 +10,10 @@ from typing import Any
 
 from shiplane.config.models import AppConfig, ProjectConfig
 from shiplane.config.models.project import UnknownNameError
+from shiplane.domain.release_contents import parse_chart
 from shiplane.engine.deploy.errors import DeployNotFoundError, DeployRequestError
 from shiplane.gitops.errors import PinError
-from shiplane.gitops.pins import Pin, PinImage, load_pin, pin_path
+from shiplane.gitops.pins import Pin, PinChart, PinConfig, PinImage, load_pin, pin_path
 from shiplane.kube.refs import ObjRef
 from shiplane.store.records import ReleaseRecord
 
@@ -36,14 +37,28 @@ class AppPlan:
     in_effect: frozenset[ObjRef] = frozenset()
 
 
-def pin_for(release: ReleaseRecord, app: str) -> Pin:
-    """The pin that makes `app` run `release`."""
+def pin_for(release: ReleaseRecord, app: str, config: AppConfig | None = None) -> Pin:
+    """The pin that makes `app` run `release`: its images, and the chart version and
+    config commit when the release names them (the chart's name is the app's `chart`)."""
     images = [
         PinImage(repository=a.image, ref=a.ref, digest=a.digest or a.resolved_digest)
         for a in release.artifacts
         if a.app == app
     ]
-    return Pin(app=app, release=release.id, alias=release.alias, images=tuple(images))
+    chart: PinChart | None = None
+    if app in release.charts:
+        pinned = parse_chart(release.charts[app], app=app)
+        name = config.chart.name if config is not None and config.chart is not None else app
+        chart = PinChart(name=name, version=pinned.version, digest=pinned.digest)
+    commit = release.commits.get(app)
+    return Pin(
+        app=app,
+        release=release.id,
+        alias=release.alias,
+        images=tuple(images),
+        chart=chart,
+        config=PinConfig(commit=commit) if commit else None,
+    )
 
 
 def check_environment(project: ProjectConfig, environment: str) -> None:
@@ -70,7 +85,7 @@ def release_plans(
         raise DeployRequestError(f"release {release.id} has no artifact for: {', '.join(missing)}")
     order = project.app_order()
     return [
-        AppPlan(app, project.apps[app], pin_for(release, app))
+        AppPlan(app, project.apps[app], pin_for(release, app, project.apps[app]))
         for app in sorted(chosen, key=order.index)
     ]
 

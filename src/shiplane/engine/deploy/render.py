@@ -21,13 +21,21 @@ from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.deploy.text import describe
+from shiplane.gitops.renderers.context import PinnedContents
 from shiplane.gitops.renderers.pipeline import render_app
 
 
 async def render_plan(
-    handle: ClusterHandle, environment: str, env: EnvironmentConfig, plan: AppPlan, tree: Path
+    handle: ClusterHandle,
+    environment: str,
+    env: EnvironmentConfig,
+    plan: AppPlan,
+    tree: Path,
+    contents: PinnedContents | None = None,
 ) -> list[dict[str, Any]]:
-    """The objects `plan`'s app renders to in `tree` (namespace and ownership injected)."""
+    """The objects `plan`'s app renders to in `tree` (namespace and ownership injected);
+    `contents` fetches what the pin names beyond images (a chart version, a config
+    commit). Every render (deploy, sync, drift, diffs) goes through here."""
     if not handle.discovery.cached("v1", "Namespace"):
         await handle.discovery.refresh()  # rendering needs scopes without awaiting
     return await render_app(
@@ -38,6 +46,7 @@ async def render_plan(
         manifests_path=plan.config.manifests.path,
         renderer=plan.config.manifests.render,
         pin=plan.pin,
+        contents=contents,
         is_namespaced=lambda v, k: (
             None if (info := handle.discovery.cached(v, k)) is None else info.namespaced
         ),
@@ -82,7 +91,10 @@ def _counts(run: DeployRun) -> dict[str, str]:
 async def render_all(run: DeployRun, tree: Path) -> None:
     """Render every plan of `run` from `tree`; StepFailed names the apps that failed."""
     results = await asyncio.gather(
-        *(render_plan(run.handle, run.environment, run.env, p, tree) for p in run.plans),
+        *(
+            render_plan(run.handle, run.environment, run.env, p, tree, run.contents)
+            for p in run.plans
+        ),
         return_exceptions=True,
     )
     errors: dict[str, str] = {}

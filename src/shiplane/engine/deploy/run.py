@@ -19,6 +19,7 @@ from shiplane.engine.deploy.known_applied import KnownApplied
 from shiplane.engine.deploy.outcome import DeployOutcome
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.recorder import RunRecorder
+from shiplane.gitops.renderers.context import PinnedContents
 from shiplane.kube.refs import ObjRef
 
 Progress = Callable[[str], None]
@@ -58,6 +59,8 @@ class DeployRun:
     removed: tuple[str, ...] = ()
     # The project in force when the run started (apply orders apps by its dependsOn).
     project: ProjectConfig | None = None
+    # Fetches a pinned chart version or config commit for the render; None: none can be.
+    contents: PinnedContents | None = None
 
     @property
     def kind(self) -> str:

@@ -263,12 +263,21 @@ class PromotionController:
         alias: str | None,
         labels: Mapping[str, str],
         creator: str,
+        charts: Mapping[str, str] | None = None,
+        commits: Mapping[str, str] | None = None,
     ) -> tuple[ReleaseRecord, bool]:
         """Store a release with its audit event and root auto-promotions, in one
         transaction; True when it is new."""
         return await self._request(
             lambda s: releases.create_release(
-                self.runtime, s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
+                self.runtime,
+                s,
+                artifacts=artifacts,
+                alias=alias,
+                labels=labels,
+                creator=creator,
+                charts=charts,
+                commits=commits,
             )
         )
 

@@ -104,7 +104,7 @@ def check_release_fits(rt: Runtime, s: Session, release: ReleaseRecord, environm
     # Releases are checked when created; one stored before (or from before a config
     # change) is checked again here, so nothing that does not fit is ever deployed.
     try:
-        rt.project.require_release_fits({a.app: a.ref for a in release.artifacts})
+        rt.project.require_release_fits({a.app: a.ref for a in release.artifacts}, release.charts)
     except ReleaseMisfitError as exc:
         raise ReleaseMisfitError(
             f"release {release.id} does not fit shiplane.yaml: {exc.message}",

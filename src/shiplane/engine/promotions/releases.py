@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from shiplane.domain.release_contents import parse_contents
 from shiplane.domain.releases import parse_artifacts
 from shiplane.engine.faults import fault_point
 from shiplane.engine.promotions.auto import auto_promote_roots, root_environments
@@ -32,16 +33,25 @@ def record_release(
     labels: Mapping[str, str],
     creator: str,
     project: ProjectConfig | None = None,
+    charts: Mapping[str, str] | None = None,
+    commits: Mapping[str, str] | None = None,
 ) -> tuple[ReleaseRecord, bool]:
     """Store a release, or find the one with the same contents; a new one is audited.
     True when it is new. AliasConflictError, ReleaseValidationError as the store raises;
     with a project, ReleaseMisfitError for an app or image that does not fit it."""
     if project is not None:
         # Syntax first (the store's reasons are the most precise), then the fit.
-        parse_artifacts(artifacts)
-        project.require_release_fits(artifacts)
+        parsed = parse_artifacts(artifacts)
+        parse_contents({a.app for a in parsed}, charts, commits)
+        project.require_release_fits(artifacts, charts)
     record, created = releases.create_release(
-        s, artifacts=artifacts, alias=alias, labels=labels, creator=creator
+        s,
+        artifacts=artifacts,
+        alias=alias,
+        labels=labels,
+        creator=creator,
+        charts=charts,
+        commits=commits,
     )
     if created:
         audit.append_event(
@@ -54,6 +64,8 @@ def record_release(
             details={
                 "alias": record.alias,
                 "artifacts": {a.app: a.ref for a in record.artifacts},
+                **({"charts": record.charts} if record.charts else {}),
+                **({"commits": record.commits} if record.commits else {}),
                 "labels": record.labels,
             },
         )
@@ -68,13 +80,22 @@ def create_release(
     alias: str | None,
     labels: Mapping[str, str],
     creator: str,
+    charts: Mapping[str, str] | None = None,
+    commits: Mapping[str, str] | None = None,
 ) -> tuple[ReleaseRecord, bool]:
     """`record_release`, then the new release's promotions into every root environment
     that auto-promotes, in the caller's transaction."""
     # Queue locks before the audit lock, the order every writer follows.
     store.lock_queues(s, root_environments(rt))
     record, created = record_release(
-        s, artifacts=artifacts, alias=alias, labels=labels, creator=creator, project=rt.project
+        s,
+        artifacts=artifacts,
+        alias=alias,
+        labels=labels,
+        creator=creator,
+        project=rt.project,
+        charts=charts,
+        commits=commits,
     )
     if created:
         fault_point("release.stored")  # nothing is committed yet: all or nothing

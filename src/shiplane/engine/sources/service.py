@@ -14,20 +14,23 @@ import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
-from shiplane.config.models import ImageSourceConfig, ProjectConfig
-from shiplane.domain.assembly import FoundArtifact, apps_to_assemble, assemble
+from shiplane.config.models import GitSourceConfig, ProjectConfig
+from shiplane.domain.assembly import apps_to_assemble, assemble_contents
 from shiplane.domain.clock import Clock, SystemClock, ensure_utc
 from shiplane.domain.errors import NotFoundError, ShiplaneError
 from shiplane.domain.registry import Registry
+from shiplane.domain.releases import ReleaseValidationError
 from shiplane.engine.leases import LeaseKeeper
 from shiplane.engine.project_source import ProjectSource
+from shiplane.engine.sources.inputs import app_inputs, feeds
 from shiplane.engine.sources.matching import git_sources, image_and_chart_sources
 from shiplane.engine.sources_port import HOOK_REASON
 from shiplane.sources.plugins import SOURCES, Discover, Found, RegistryClients
+from shiplane.store import releases as release_store
 from shiplane.store import sources as store
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord, SourceStateRecord
@@ -43,6 +46,8 @@ CREATOR_PREFIX = "source/"
 DIGEST_RECHECK = timedelta(hours=1)
 
 CreateRelease = Callable[..., Awaitable[tuple[ReleaseRecord, bool]]]
+# (commit, path, repositories to fetch it from) -> the last commit that changed path.
+LastChange = Callable[[str, str, Sequence[str]], Awaitable[str]]
 
 
 class UnknownSourceError(NotFoundError):
@@ -64,8 +69,12 @@ class SourceService:
         tick: float = 1.0,
         plugins: Registry[Discover] = SOURCES,
         leases: LeaseKeeper | None = None,
+        last_change: LastChange | None = None,
     ) -> None:
         self.db = db
+        # A git source's commit is recorded as the last change of each app's manifests
+        # (the GitOps workspace answers); without it, as found.
+        self.last_change = last_change
         self.source = ProjectSource.of(project)
         self.create_release = create_release
         self.clock = clock or SystemClock()
@@ -262,7 +271,7 @@ class SourceService:
             changed=changed,
             problem=problem,
         )
-        if changed and config.kind == "image":
+        if changed:  # a new image, chart version or commit: a release for its apps
             await self._assemble(name)
 
     async def _last_trusted(
@@ -293,15 +302,12 @@ class SourceService:
 
     async def _assemble(self, changed: str) -> None:
         project = self.project
-        feeds = {
-            n: list(c.apps)
-            for n, c in project.sources.items()
-            if isinstance(c.spec, ImageSourceConfig)
-        }
-        apps = apps_to_assemble(changed, feeds, project.releases.assemble)
+        apps = apps_to_assemble(changed, feeds(project), project.releases.assemble)
         states = await asyncio.to_thread(self.states)
-        found, missing = _artifacts_by_app(project, states, apps)
-        result = assemble(apps, found, project.releases.criterion, missing)
+        previous = await asyncio.to_thread(self._newest_releases, apps)
+        commits = await self._config_commits(project, states, apps)
+        inputs = app_inputs(project, states, apps, previous, commits)
+        result = assemble_contents(apps, inputs, project.releases.criterion)
         if result.reason is not None or self.create_release is None:
             reason = result.reason or "not assembled: no release path (the engine is not running)"
             log.info("sources.not_assembled", source=changed, reason=reason)
@@ -309,14 +315,22 @@ class SourceService:
                 self.db.transact, lambda s: store.note_assembly(s, changed, reason)
             )
             return
+        # Charts and commits only when there are any: the release path of an images-only
+        # project is called as it always was.
+        contents: dict[str, dict[str, str]] = {}
+        if result.charts:
+            contents["charts"] = result.charts
+        if result.commits:
+            contents["commits"] = result.commits
         try:
             record, created = await self.create_release(
                 artifacts=result.artifacts,
                 alias=None,
                 labels={"source": changed},
                 creator=CREATOR_PREFIX + changed,
+                **contents,
             )
-        except ShiplaneError as exc:
+        except (ShiplaneError, ReleaseValidationError) as exc:  # e.g. an odd chart version
             reason = f"not assembled: {exc}"
             await asyncio.to_thread(
                 self.db.transact, lambda s: store.note_assembly(s, changed, reason)
@@ -327,37 +341,35 @@ class SourceService:
             self.db.transact, lambda s: store.note_assembly(s, changed, None, release=record.id)
         )
 
-
-def _artifacts_by_app(
-    project: ProjectConfig, states: Mapping[str, SourceStateRecord], apps: Sequence[str]
-) -> tuple[dict[str, list[FoundArtifact]], dict[str, str]]:
-    """Each app's found images, newest change first, and why an app has none."""
-    found: dict[str, list[FoundArtifact]] = {app: [] for app in apps}
-    missing: dict[str, str] = {}
-    for name, config in project.sources.items():
-        spec = config.spec
-        if not isinstance(spec, ImageSourceConfig):
-            continue
-        state = states.get(name)
-        for app in config.apps:
-            if app not in found:
+    async def _config_commits(
+        self, project: ProjectConfig, states: Mapping[str, SourceStateRecord], apps: Sequence[str]
+    ) -> dict[tuple[str, str], str]:
+        """(git source, app) -> the last commit that changed the app's manifests at the
+        commit the source found, or why not: so Shiplane's own pin commits, and changes
+        to other apps, assemble no new release for an app."""
+        result: dict[tuple[str, str], str] = {}
+        if self.last_change is None:
+            return result
+        for name, config in project.sources.items():
+            spec, state = config.spec, states.get(name)
+            if not isinstance(spec, GitSourceConfig) or state is None or not state.digest:
                 continue
-            if state is None or state.artifact is None or state.digest is None:
-                why = state.reason if state and state.reason else "nothing found yet"
-                missing[app] = f"source {name}: {why}"
-                continue
-            found[app].append(
-                FoundArtifact(
-                    name, spec.repository, state.version or "", state.digest, state.artifact
-                )
-            )
-    for options in found.values():
-        options.sort(key=lambda a: _changed_at(states, a.source), reverse=True)
-    return found, missing
+            for app in config.apps:
+                if app not in apps or app not in project.apps:
+                    continue
+                path = project.apps[app].manifests.path.rstrip("/")
+                try:
+                    result[(name, app)] = await self.last_change(state.digest, path, [spec.url])
+                except Exception as exc:  # a git failure is a reason, never a crash
+                    result[(name, app)] = f"cannot read {path} at {state.digest[:12]}: {exc}"
+        return result
 
-
-def _changed_at(states: Mapping[str, SourceStateRecord], name: str) -> datetime:
-    state = states.get(name)
-    if state is None or state.changed_at is None:
-        return datetime.min.replace(tzinfo=UTC)
-    return ensure_utc(state.changed_at)
+    def _newest_releases(self, apps: Sequence[str]) -> dict[str, ReleaseRecord]:
+        """The newest release containing each app (a config-only change keeps its image)."""
+        newest: dict[str, ReleaseRecord] = {}
+        with self.db.session(readonly=True) as s:
+            for app in apps:
+                page = release_store.list_releases(s, app=app, limit=1)
+                if page.items:
+                    newest[app] = page.items[0]
+        return newest

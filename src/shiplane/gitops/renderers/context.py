@@ -7,9 +7,10 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shiplane.gitops.errors import RenderError
+from shiplane.gitops.pins import PinChart
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -50,6 +51,19 @@ class Tools:
         return self.kustomize or find_tool("kustomize") or Path("kustomize")
 
 
+class PinnedContents(Protocol):
+    """Where the contents a pin names beyond images come from (the engine provides it:
+    the GitOps workspace and the chart cache, with the project's repositories)."""
+
+    async def chart(self, app: str, chart: PinChart) -> Path:
+        """The unpacked chart `chart` names for `app` (its `Chart.yaml` at the top)."""
+        ...
+
+    async def tree_at(self, tree: Path, app: str, manifests_path: str, commit: str) -> Path:
+        """`tree` with `manifests_path` as it was at `commit`."""
+        ...
+
+
 @dataclass(frozen=True)
 class Document:
     """One rendered object and the repository-relative file it came from."""
@@ -69,6 +83,11 @@ class RenderContext:
     """The app's base directory, relative to the repository root (e.g. `apps/checkout`)."""
     timeout: float = 120.0
     tools: Tools = field(default_factory=Tools)
+    chart_dir: Path | None = None
+    """A pinned chart (pulled, outside the tree) that `helm` renders instead of the
+    directory at `manifests_path`."""
+    chart_label: str | None = None
+    """How messages name the pinned chart (`chart:<name>@<version>`)."""
 
     @property
     def base_dir(self) -> Path:

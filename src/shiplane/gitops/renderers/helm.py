@@ -1,7 +1,9 @@
 """`helm`: the real `helm template` of the app's chart with the environment's values.
 
 The chart is the directory at the app's manifests path in the repository (dependencies
-vendored under `charts/`); nothing is downloaded (see `tools`).
+vendored under `charts/`), or, when the release pins the app's chart version, that exact
+chart as pulled into the chart cache beforehand (`gitops/charts.py`); `helm template`
+itself downloads nothing (see `tools`).
 """
 
 from __future__ import annotations
@@ -74,8 +76,10 @@ def file_from_error(stderr: str, chart_rel: str, values: list[str]) -> str:
 @register_renderer("helm", config=HelmConfig)
 async def render_helm(ctx: RenderContext, config: HelmConfig) -> list[Document]:
     """`helm template <app> <chart> --namespace <ns> -f envs/<env>/<app>/values.yaml`."""
-    chart_rel = ctx.manifests_path
-    if not (ctx.base_dir / "Chart.yaml").is_file():
+    chart_rel, chart_arg = ctx.manifests_path, ctx.manifests_path
+    if ctx.chart_dir is not None:  # a pinned chart version, pulled outside the tree
+        chart_rel, chart_arg = ctx.chart_label or ctx.chart_dir.name, str(ctx.chart_dir)
+    elif not (ctx.base_dir / "Chart.yaml").is_file():
         raise ctx.fail(f"{chart_rel}/Chart.yaml", "not a Helm chart: Chart.yaml is missing")
     values: list[str] = []
     for extra in config.values_files:
@@ -93,7 +97,7 @@ async def render_helm(ctx: RenderContext, config: HelmConfig) -> list[Document]:
         str(ctx.tools.helm_path()),
         "template",
         config.release_name or ctx.app,
-        chart_rel,
+        chart_arg,
         "--namespace",
         ctx.namespace,
     ]
