@@ -28,6 +28,10 @@ if [ "$profile" = test ]; then
   need /usr/bin/chromium chromium
   # Artifact-source tests run the OCI distribution registry on loopback (tests/support/).
   need /usr/bin/docker-registry docker-registry
+  # The forge tests' Gitea is built with cgo (its SQLite driver is C): a C compiler and
+  # libc headers, at build time only.
+  need gcc gcc
+  need /usr/include/stdio.h libc6-dev
 fi
 need python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
