@@ -37,7 +37,7 @@ from tests.support.gitea_api import GiteaApi, GiteaUser
 from tests.support.prometheus import free_port
 from tests.support.wait import wait_for
 
-__all__ = ["GiteaServer", "gitea", "start_gitea"]
+__all__ = ["GiteaServer", "build_gitea", "gitea", "gitea_binary", "start_gitea"]
 
 USER_VARIABLE = "SHIPLANE_TEST_GITEA_USER"
 STARTUP_TIMEOUT = 60.0
@@ -229,17 +229,18 @@ def _stop(root: Path, process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def _binary() -> Path:
+def build_gitea() -> Path:
+    """The cached Gitea binary, built first when missing (a no-op when cached, as under
+    `make test`; a cold build takes minutes)."""
     c = optional_component("gitea")
-    # A no-op when cached (`make test` builds it first); a cold build takes minutes.
     build_all((c,), progress=lambda _line: None)
     return component_dir(c) / "gitea"
 
 
-def start_gitea(root: Path) -> GiteaServer:
-    """Start Gitea under `root` (an empty folder) and make its site admin."""
+def start_gitea(root: Path, cached: Path) -> GiteaServer:
+    """Start the Gitea binary `cached` (its static folders beside it) under `root`, an
+    empty folder, and make its site admin."""
     user = _run_user()
-    cached = _binary()
     binary = root / "gitea"
     _link_tree(cached, binary)
     (root / "static").mkdir()
@@ -287,12 +288,17 @@ def start_gitea(root: Path) -> GiteaServer:
 
 
 @pytest.fixture(scope="session")
-def gitea() -> Iterator[GiteaServer]:
+def gitea_binary() -> Path:
+    """The Gitea that `shiplane localcluster build --with gitea` builds."""
+    return build_gitea()
+
+
+@pytest.fixture(scope="session")
+def gitea(gitea_binary: Path) -> Iterator[GiteaServer]:
     """A Gitea on 127.0.0.1 for the test session, stopped by its PID at the end."""
     root = Path(tempfile.mkdtemp(prefix="shiplane-gitea-"))
-    os.chmod(root, 0o755)
     try:
-        server = start_gitea(root)
+        server = start_gitea(root, gitea_binary)
         try:
             yield server
         finally:

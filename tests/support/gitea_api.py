@@ -159,10 +159,10 @@ class GiteaApi:
     # repositories
 
     def create_repo(
-        self, owner: str, name: str | None = None, *, private: bool = False
+        self, owner: GiteaUser | str, name: str | None = None, *, private: bool = False
     ) -> GiteaRepo:
-        """A repository of user or organisation `owner`, initialised with a README commit
-        on `main`."""
+        """A repository of a user or of organisation `owner` (a name), initialised with a
+        README commit on `main`."""
         body = {
             "name": name or unique_name("repo"),
             "auto_init": True,
@@ -170,10 +170,12 @@ class GiteaApi:
             "readme": "Default",
             "private": private,
         }
-        is_org = self._call("GET", f"/orgs/{owner}", expect=(200, 404)) is not None
-        path = f"/orgs/{owner}/repos" if is_org else f"/admin/users/{owner}/repos"
+        if isinstance(owner, GiteaUser):
+            owner_name, path = owner.name, f"/admin/users/{owner.name}/repos"
+        else:
+            owner_name, path = owner, f"/orgs/{owner}/repos"
         made = self._call("POST", path, body)
-        return GiteaRepo(owner, str(made["name"]), str(made["clone_url"]), "main")
+        return GiteaRepo(owner_name, str(made["name"]), str(made["clone_url"]), "main")
 
     def add_collaborator(self, repo: GiteaRepo, user: GiteaUser, permission: str = "write") -> None:
         body = {"permission": permission}

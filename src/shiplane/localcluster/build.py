@@ -158,7 +158,9 @@ def _writable_source(c: Component, wrapper: Path, dest: Path, progress: Progress
         raise BuildError(f"{module} {answer.get('Version')} does not match the pinned go.sum")
     shutil.copytree(answer["Dir"], dest, copy_function=shutil.copyfile)
     for folder, _dirs, _files in os.walk(dest):
-        os.chmod(folder, 0o700)  # the module cache is read-only; the copy must not be
+        # The module cache is read-only, the copy must not be; folders kept beside the
+        # binary stay readable by others, like the binary (the tests run Gitea as nobody).
+        os.chmod(folder, 0o755)  # noqa: S103
     return dest
 
 
