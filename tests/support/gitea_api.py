@@ -1,6 +1,8 @@
 """Helpers that set up a test Gitea through its CLI and its REST API (tests/support/gitea.py
 starts the server): users, scoped tokens, organisations and teams, repositories, OAuth2
 applications and repository webhooks. Each returns what a test needs to use the thing.
+`authorize` plays a person signing in to an OAuth2 application through Gitea's web forms
+(sign in, consent), for sign-on tests that need no browser.
 
 Names must be unique within the session (the server is shared): take them from
 `unique_name`.
@@ -8,8 +10,10 @@ Names must be unique within the session (the server is shared): take them from
 
 from __future__ import annotations
 
+import html
+import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,3 +217,34 @@ class GiteaApi:
         }
         made = self._call("POST", f"/repos/{repo.full_name}/hooks", body)
         return Webhook(int(made["id"]), url, secret)
+
+    # a person signing in to an application (no browser: Gitea's forms work without JS)
+
+    def authorize(self, app: OAuthApp, user: GiteaUser, params: Mapping[str, str]) -> httpx.URL:
+        """Sign `user` in through Gitea's login form, open the authorization endpoint with
+        `params` (response_type, scope, state, nonce, code_challenge, ...; client_id and
+        the first redirect URI are filled in), consent if asked, and return where Gitea
+        redirects: the application's redirect URI with `code` and `state`, or `error`."""
+        query = {"client_id": app.client_id, "redirect_uri": app.redirect_uris[0], **params}
+        with httpx.Client(base_url=self.url, follow_redirects=False, timeout=30) as web:
+            login = web.post(
+                "/user/login", data={"user_name": user.name, "password": user.password}
+            )
+            if login.status_code != 303:
+                raise AssertionError(f"signing in {user.name} failed: {login.status_code}")
+            answer = web.get("/login/oauth/authorize", params=query)
+            if answer.status_code == 200:  # the consent page (skipped once granted)
+                form = re.search(
+                    r'<form[^>]*action="/login/oauth/grant".*?</form>', answer.text, re.S
+                )
+                if form is None:
+                    raise AssertionError(
+                        f"no consent form in Gitea's answer:\n{answer.text[:2000]}"
+                    )
+                hidden = r'<input type="hidden" name="([^"]+)" value="([^"]*)"'
+                found = re.findall(hidden, form.group(0))
+                fields = {name: html.unescape(value) for name, value in found}
+                answer = web.post("/login/oauth/grant", data={**fields, "granted": "true"})
+            if answer.status_code not in (302, 303):
+                raise AssertionError(f"authorization did not redirect: {answer.status_code}")
+            return httpx.URL(answer.headers["location"])

@@ -3,14 +3,17 @@ set up through its CLI and API, driven with real `git` over HTTP."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,28 +43,63 @@ def test_serves_the_pinned_version_and_openid_configuration(gitea: GiteaServer) 
     assert keys and all(key.get("kid") for key in keys)
 
 
-def test_an_oauth_app_knows_its_client_secret(gitea: GiteaServer, forge: GiteaApi) -> None:
-    owner = forge.create_user()
-    redirect = "http://127.0.0.1:9/callback"
-    app = forge.create_oauth_app(owner, [redirect])
-    token_url = f"{gitea.url}/login/oauth/access_token"
+def _jwt_part(token: str, index: int) -> dict[str, Any]:
+    # Only to look at what Gitea issued; validating ID tokens is the product's job, with
+    # a maintained library.
+    part = token.split(".")[index]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
+
+
+def test_signing_in_to_an_oauth_app_issues_an_id_token_with_team_groups(
+    gitea: GiteaServer, forge: GiteaApi
+) -> None:
+    person = forge.create_user()
+    org = forge.create_org()
+    forge.create_team(org, "release-managers", [person])
+    app = forge.create_oauth_app(forge.create_user(), ["http://127.0.0.1:9/callback"])
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    nonce, state = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+
+    back = forge.authorize(
+        app,
+        person,
+        {
+            "response_type": "code",
+            "scope": "openid profile groups",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge.decode().rstrip("="),
+            "code_challenge_method": "S256",
+        },
+    )
+    assert str(back).startswith(app.redirect_uris[0]) and back.params["state"] == state
 
     def exchange(secret: str) -> httpx.Response:
         form = {
             "grant_type": "authorization_code",
-            "code": "not-a-code",
-            "redirect_uri": redirect,
+            "code": back.params["code"],
+            "redirect_uri": app.redirect_uris[0],
             "client_id": app.client_id,
             "client_secret": secret,
+            "code_verifier": verifier,
         }
-        return httpx.post(token_url, data=form, timeout=10)
+        return httpx.post(f"{gitea.url}/login/oauth/access_token", data=form, timeout=10)
 
-    # Both are refused (the code is made up), but only the wrong secret for its secret.
-    right, wrong = exchange(app.client_secret), exchange(app.client_secret + "x")
+    wrong = exchange(app.client_secret + "x")
     assert wrong.status_code == 400
     assert wrong.json()["error_description"] == "invalid client secret"
-    assert right.status_code == 400
-    assert right.json()["error_description"] != "invalid client secret"
+    issued = exchange(app.client_secret)
+    assert issued.status_code == 200, issued.text
+    id_token = issued.json()["id_token"]
+    claims = _jwt_part(id_token, 1)
+    assert claims["iss"] == gitea.url and claims["nonce"] == nonce
+    assert app.client_id in claims["aud"] and claims["preferred_username"] == person.name
+    assert f"{org}:release-managers" in claims["groups"]
+    keys = httpx.get(f"{gitea.url}/login/oauth/keys", timeout=10).json()["keys"]
+    assert _jwt_part(id_token, 0)["kid"] in {key["kid"] for key in keys}
+    assert exchange(app.client_secret).status_code == 400  # a code is good once
 
 
 def test_push_then_pull_request_opened_by_one_user_merged_by_another(
