@@ -35,12 +35,14 @@ def build_cmd(
     with_: list[str] = typer.Option(
         [],
         "--with",
+        metavar="COMPONENT",
         help="Also build an optional component: `gitea` (a forge and OpenID Connect "
         "provider the test suite runs; `make test` asks for it). Repeatable.",
     ),
 ) -> None:
     """Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm and
-    kustomize from Go modules into the binary cache (skips what is cached)."""
+    kustomize (and with `--with gitea`, Gitea) from Go modules into the binary cache
+    (skips what is cached)."""
     started = time.monotonic()
     try:
         extra = tuple(dict.fromkeys(optional_component(name) for name in with_))
