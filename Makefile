@@ -10,9 +10,9 @@ STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(VENV)/.tools-$(shell sha256sum < requirements-bootstrap.lock | cut -c1-16)
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: test demo assets system-deps system-deps-demo venv tools lock lock-bootstrap lockcheck binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
+.PHONY: test demo assets system-deps system-deps-demo venv tools lock lock-bootstrap lockcheck binaries test-binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
 
-test: system-deps venv assets lockcheck binaries lint typecheck imports pytest
+test: system-deps venv assets lockcheck test-binaries lint typecheck imports pytest
 
 system-deps:
 	@scripts/ensure-system-deps.sh
@@ -77,6 +77,11 @@ lockcheck: venv
 
 binaries: venv
 	$(BIN)/shiplane localcluster build
+
+# The tests also run Gitea (a forge and OpenID Connect provider on loopback), built from
+# its pinned Go module like the cluster binaries; the demo and benchmarks do not need it.
+test-binaries: venv
+	$(BIN)/shiplane localcluster build --with gitea
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts

@@ -27,6 +27,10 @@ if [ "$profile" = test ]; then
   need /usr/bin/prometheus prometheus
   # The browser tests drive Debian's Chromium through Playwright (no browser download).
   need /usr/bin/chromium chromium
+  # The forge tests' Gitea is built with cgo (its SQLite driver is C): a C compiler and
+  # libc headers, at build time only.
+  need gcc gcc
+  need /usr/include/stdio.h libc6-dev
 fi
 # The OCI distribution registry on loopback: CI pushes to it in the demo, and the
 # artifact-source tests run it (shiplane/localcluster/registry.py).

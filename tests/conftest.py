@@ -1,5 +1,5 @@
 """Shared pytest set-up: the fixture plugins of tests/support (real clusters, PostgreSQL,
-Prometheus; the async backend), available to every test directory."""
+Prometheus, an OCI registry, Gitea; the async backend), available to every test directory."""
 
 pytest_plugins = [
     "tests.support.anyio_backend",
@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.support.prometheus",
     "tests.support.oci_registry",
     "tests.support.token_registry",
+    "tests.support.gitea",
 ]
 
 

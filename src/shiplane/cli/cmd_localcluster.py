@@ -13,7 +13,7 @@ from shiplane.cli.output import OutputFormat, render
 from shiplane.localcluster import addons
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all, component_dir
-from shiplane.localcluster.components import component
+from shiplane.localcluster.components import COMPONENTS, component, optional_component
 
 localcluster = command_group(
     "localcluster",
@@ -32,13 +32,25 @@ def _fail(message: str) -> typer.Exit:
 
 
 @localcluster.command("build")
-def build_cmd() -> None:
+def build_cmd(
+    with_: list[str] = typer.Option(
+        [],
+        "--with",
+        metavar="COMPONENT",
+        help="Also build an optional component: `gitea` (a forge and OpenID Connect "
+        "provider the test suite runs; `make test` asks for it). Repeatable.",
+    ),
+) -> None:
     """Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm and
-    kustomize, and take the Gateway API CRDs, from Go modules into the binary cache (skips
-    what is cached)."""
+    kustomize (and with `--with gitea`, Gitea), and take the Gateway API CRDs, from Go
+    modules into the binary cache (skips what is cached)."""
     started = time.monotonic()
     try:
-        results = build_all(progress=_progress)
+        extra = tuple(dict.fromkeys(optional_component(name) for name in with_))
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from None
+    try:
+        results = build_all((*COMPONENTS, *extra), progress=_progress)
     except BuildError as exc:
         raise _fail(str(exc)) from None
     built = [r.component.key for r in results if not r.cached]

@@ -125,21 +125,54 @@ def _heartbeat(progress: Progress, what: str) -> Iterator[None]:
         thread.join()
 
 
-def _go_env() -> dict[str, str]:
+def _go_env(cgo: bool = False) -> dict[str, str]:
     env = dict(os.environ)
-    # Never let a go line trigger a toolchain download; static binaries need no libc match.
-    env.update({"GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"})
+    # Never let a go line trigger a toolchain download; static binaries need no libc match
+    # (cgo only where a component needs C, like Gitea's SQLite driver).
+    env.update(
+        {"GOTOOLCHAIN": "local", "CGO_ENABLED": "1" if cgo else "0", "GOFLAGS": "-mod=readonly"}
+    )
     return env
 
 
-def _run_go(args: Sequence[str], cwd: Path, what: str) -> str:
+def _run_go(args: Sequence[str], cwd: Path, what: str, cgo: bool = False) -> str:
     proc = subprocess.run(
-        ["go", *args], cwd=cwd, env=_go_env(), capture_output=True, text=True, check=False
+        ["go", *args], cwd=cwd, env=_go_env(cgo), capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
         raise BuildError(f"building {what} failed (go {args[0]} exited {proc.returncode}):\n{tail}")
     return proc.stdout
+
+
+def _pinned_sum(c: Component, module: str) -> str:
+    """The h1: hash the wrapper's go.sum records for `module`'s zip."""
+    for line in (c.gomod_dir / "go.sum").read_text().splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == module and not fields[1].endswith("/go.mod"):
+            return fields[2]
+    raise BuildError(f"{c.gomod_dir}/go.sum has no hash for {module}: the pin is incomplete")
+
+
+def _writable_source(c: Component, wrapper: Path, dest: Path, progress: Progress) -> Path:
+    """Copy the source of `c.source_module`, fetched at the wrapper's pinned version and
+    verified against its go.sum, to `dest` (the module cache is read-only)."""
+    module = c.source_module
+    assert module is not None
+    progress(f"  fetching {module} (verified against {c.gomod_dir.name}/go.sum)")
+    answer = json.loads(_run_go(["mod", "download", "-json", module], wrapper, module))
+    if answer.get("Error"):
+        raise BuildError(f"fetching {module} failed: {answer['Error']}")
+    # The go command checked the zip against go.sum already; say so again here, so the pin
+    # holds whatever GOFLAGS, GONOSUMDB or GOINSECURE the caller's environment sets.
+    if answer.get("Sum") != _pinned_sum(c, module):
+        raise BuildError(f"{module} {answer.get('Version')} does not match the pinned go.sum")
+    shutil.copytree(answer["Dir"], dest, copy_function=shutil.copyfile)
+    for folder, _dirs, _files in os.walk(dest):
+        # The module cache is read-only, the copy must not be; folders kept beside the
+        # binary stay readable by others, like the binary (the tests run Gitea as nobody).
+        os.chmod(folder, 0o755)  # noqa: S103
+    return dest
 
 
 def _build_component(c: Component, base: Path, progress: Progress) -> None:
@@ -149,15 +182,20 @@ def _build_component(c: Component, base: Path, progress: Progress) -> None:
         out = Path(tmp) / "out"
         # Copy the wrapper module: the installed package may be read-only.
         shutil.copytree(c.gomod_dir, work)
+        if c.source_module:
+            work = _writable_source(c, work, Path(tmp) / "source", progress)
         out.mkdir()
         ldflags = " ".join(("-s", "-w", *c.ldflags))
         for i, b in enumerate(c.binaries, start=1):
-            progress(f"  [{i}/{len(c.binaries)}] go build {b.name} ({b.package})")
+            source = c.source_module or b.package
+            progress(f"  [{i}/{len(c.binaries)}] go build {b.name} ({source})")
             args = ["build", "-trimpath", f"-ldflags={ldflags}", "-o", str(out / b.name)]
             if c.tags:
                 args.append(f"-tags={','.join(c.tags)}")
             with _heartbeat(progress, f"{b.name}"):
-                _run_go([*args, b.package], work, f"{c.name} {c.version} ({b.name})")
+                _run_go([*args, b.package], work, f"{c.name} {c.version} ({b.name})", c.cgo)
+        for folder in c.source_dirs:
+            shutil.copytree(work / folder, out / folder)
         for files in c.module_files:
             _copy_module_files(files, work, out / files.into, progress)
         stamp = {"component": c.name, "version": c.version, "built_at": time.time()}

@@ -4,6 +4,10 @@ Each component has a wrapper Go module shipped in `gomods/<name>/` (go.mod + go.
 committed, so builds are reproducible); only sources come from the Go module proxy. A
 component may also (or only) copy files out of a module's source tree, such as kwok's stage
 YAMLs or the Gateway API CRDs.
+
+`COMPONENTS` are what local clusters and the renderers run, built by default.
+`OPTIONAL_COMPONENTS` are built only when asked (`shiplane localcluster build --with
+NAME`): Gitea, a forge and OpenID Connect provider the test suite runs on loopback.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ GATEWAY_API_VERSION = "v1.6.3"
 # `files_digest` of the standard-channel manifests of GATEWAY_API_VERSION: go.sum pins the
 # module zip, this pins the exact files taken out of it (update both when bumping).
 GATEWAY_API_STANDARD_SHA256 = "edcf54b76eb41008414395399ee259d312a9bb032eff8a3115a1fc8867e0c637"
+GITEA_VERSION = "v1.27.3"
 
 GOMODS_DIR = Path(__file__).parent / "gomods"
 
@@ -56,6 +61,16 @@ class Component:
     tags: tuple[str, ...] = ()
     # Files copied out of modules' source trees after the build.
     module_files: tuple[ModuleFiles, ...] = field(default=())
+    # Set for a module whose own go.mod has `replace` directives (ignored when it is a
+    # dependency, and refused by `go install m@v`): the wrapper only pins and verifies the
+    # module's zip through its go.sum; the binaries are built in a writable copy of the
+    # module's source, with the module's own go.mod and go.sum. Binary packages are then
+    # relative to that source (".").
+    source_module: str | None = None
+    # Folders of the source module copied beside the binaries (e.g. Gitea's templates).
+    source_dirs: tuple[str, ...] = ()
+    # cgo on: Gitea's SQLite driver is C (needs a C compiler at build time only).
+    cgo: bool = False
 
     @property
     def key(self) -> str:
@@ -144,10 +159,42 @@ COMPONENTS: tuple[Component, ...] = (
 )
 
 
+GITEA_TAGS = ("sqlite", "sqlite_unlock_notify")
+
+OPTIONAL_COMPONENTS: tuple[Component, ...] = (
+    Component(
+        name="gitea",
+        version=GITEA_VERSION,
+        binaries=(Binary("gitea", "."),),
+        # What Gitea's own Makefile sets: `gitea --version` and /api/v1/version report it.
+        ldflags=(
+            f"-X main.Version={GITEA_VERSION.lstrip('v')}",
+            f"-X 'main.Tags={' '.join(GITEA_TAGS)}'",
+        ),
+        tags=GITEA_TAGS,
+        source_module="code.gitea.io/gitea",
+        # Without the `bindata` tag Gitea reads these from [server] STATIC_ROOT_PATH.
+        source_dirs=("options", "templates", "public"),
+        cgo=True,
+    ),
+)
+
+ALL_COMPONENTS: tuple[Component, ...] = COMPONENTS + OPTIONAL_COMPONENTS
+
+
 def component(name: str) -> Component:
     """Look up a component by name; raises KeyError naming the known ones."""
-    for c in COMPONENTS:
+    for c in ALL_COMPONENTS:
         if c.name == name:
             return c
-    known = ", ".join(c.name for c in COMPONENTS)
+    known = ", ".join(c.name for c in ALL_COMPONENTS)
     raise KeyError(f"unknown component {name!r}; known: {known}")
+
+
+def optional_component(name: str) -> Component:
+    """An optional component by name; KeyError naming the optional ones otherwise."""
+    for c in OPTIONAL_COMPONENTS:
+        if c.name == name:
+            return c
+    known = ", ".join(c.name for c in OPTIONAL_COMPONENTS)
+    raise KeyError(f"{name!r} is not an optional component; optional: {known}")

@@ -132,6 +132,23 @@ def test_cached_build_needs_no_go(cluster_binaries: None):
     assert "everything cached" in result.stderr
 
 
+def test_build_with_an_unknown_optional_component_fails_before_building(tmp_path: Path):
+    env = {**os.environ, "SHIPLANE_BIN_DIR": str(tmp_path / "bin")}
+    result = run(["localcluster", "build", "--with", "kwok"], env)
+    assert result.returncode == 1
+    assert "'kwok' is not an optional component; optional: gitea" in result.stderr
+    assert not (tmp_path / "bin").exists()
+
+
+@pytest.mark.forge
+def test_build_with_gitea_is_a_no_op_once_cached(home_env: dict[str, str], gitea_binary: Path):
+    result = run(["localcluster", "build", "--with", "gitea"], home_env)
+    assert result.returncode == 0, result.stderr
+    assert "gitea v1.27.3: cached" in result.stderr
+    assert result.stderr.count(": cached") == 6
+    assert str(gitea_binary.parent) in result.stdout.splitlines()
+
+
 def test_build_without_go_fails_with_a_clear_message(tmp_path: Path):
     env = {
         **os.environ,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from shiplane.localcluster import build
-from shiplane.localcluster.components import COMPONENTS, Component
+from shiplane.localcluster.components import ALL_COMPONENTS, Component
 
 _REQUIRE_LINE = re.compile(r"^\s*(?:require\s+)?([^\s()]+)\s+(v[^\s]+)(?:\s*//.*)?$")
 _REPLACE_LINE = re.compile(
@@ -60,7 +60,7 @@ def _sum_entries(gosum: str) -> set[str]:
     return {" ".join(line.split()[:2]) for line in gosum.splitlines() if line.strip()}
 
 
-@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.key)
+@pytest.mark.parametrize("component", ALL_COMPONENTS, ids=lambda c: c.key)
 def test_wrapper_module_is_pinned_by_go_sum(component: Component) -> None:
     directory = Path(component.gomod_dir)
     gomod = (directory / "go.mod").read_text()
@@ -79,7 +79,7 @@ def test_wrapper_module_is_pinned_by_go_sum(component: Component) -> None:
         assert f"{module} {version}/go.mod" in entries, f"go.sum lacks {module} {version}/go.mod"
 
 
-@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.key)
+@pytest.mark.parametrize("component", ALL_COMPONENTS, ids=lambda c: c.key)
 def test_go_line_does_not_ask_for_a_newer_toolchain(component: Component) -> None:
     gomod = (Path(component.gomod_dir) / "go.mod").read_text()
     match = re.search(r"^go (\d+)\.(\d+)", gomod, re.MULTILINE)
@@ -109,12 +109,14 @@ def test_parsers_read_blocks_and_single_lines() -> None:
     }
 
 
-@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.key)
+@pytest.mark.parametrize("component", ALL_COMPONENTS, ids=lambda c: c.key)
 def test_component_version_is_the_version_its_wrapper_requires(component: Component) -> None:
     """A bump in components.py without the wrapper (or the reverse) would build one version
     and call it another, under the other's cache key."""
     gomod = (Path(component.gomod_dir) / "go.mod").read_text()
     sources = [b.package for b in component.binaries] + [f.module for f in component.module_files]
+    if component.source_module is not None:
+        sources.append(component.source_module)
     versions = {
         version
         for module, version in requirements(gomod)

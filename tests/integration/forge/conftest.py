@@ -1,0 +1,43 @@
+"""Forge tests: a real Gitea (tests/support/gitea.py) and real `git` over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.gitea import GiteaServer
+from tests.support.gitea_api import GiteaApi
+
+# git as a user runs it, but blind to this machine's configuration and never prompting.
+GIT_ENV = {
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "HOME": os.environ.get("HOME", "/tmp"),
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_TERMINAL_PROMPT": "0",
+    "LANG": "C",
+}
+
+
+def git(cwd: Path, *args: str, author: str = "Test Person") -> str:
+    env = {
+        **GIT_ENV,
+        "GIT_AUTHOR_NAME": author,
+        "GIT_AUTHOR_EMAIL": "test@example.test",
+        "GIT_COMMITTER_NAME": author,
+        "GIT_COMMITTER_EMAIL": "test@example.test",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, f"git {' '.join(args[:2])} failed:\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture
+def forge(gitea: GiteaServer) -> GiteaApi:
+    """Set-up helpers of the session's Gitea."""
+    return gitea.api()

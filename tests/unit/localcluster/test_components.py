@@ -1,0 +1,52 @@
+"""The pinned components: what is built by default, what only when asked, and how a
+module built from its own source (Gitea) stays pinned by the wrapper's go.sum."""
+
+from __future__ import annotations
+
+import pytest
+
+from shiplane.localcluster import build
+from shiplane.localcluster.components import (
+    COMPONENTS,
+    OPTIONAL_COMPONENTS,
+    Component,
+    component,
+    optional_component,
+)
+
+
+def test_gitea_is_built_only_when_asked() -> None:
+    assert "gitea" not in {c.name for c in COMPONENTS}
+    gitea = optional_component("gitea")
+    assert component("gitea") is gitea
+    assert gitea.version == "v1.27.3"
+
+
+def test_a_default_component_is_not_optional() -> None:
+    with pytest.raises(KeyError, match="optional: gitea"):
+        optional_component("kwok")
+
+
+def test_gitea_builds_from_its_source_with_sqlite_and_its_static_files() -> None:
+    gitea = optional_component("gitea")
+    assert gitea.source_module == "code.gitea.io/gitea"
+    assert gitea.cgo and {"sqlite", "sqlite_unlock_notify"} <= set(gitea.tags)
+    # Without the bindata tag these are read from STATIC_ROOT_PATH at run time.
+    assert {"options", "templates"} <= set(gitea.source_dirs)
+
+
+@pytest.mark.parametrize("c", [c for c in OPTIONAL_COMPONENTS if c.source_module])
+def test_a_source_module_is_pinned_by_its_zip_hash(c: Component) -> None:
+    assert c.source_module
+    pinned = build._pinned_sum(c, c.source_module)
+    assert pinned.startswith("h1:")
+    gosum = (c.gomod_dir / "go.sum").read_text()
+    assert f"{c.source_module} {c.version} {pinned}" in gosum
+    assert f"require {c.source_module} {c.version}" in (c.gomod_dir / "go.mod").read_text()
+
+
+def test_cgo_is_on_only_for_a_component_that_asks() -> None:
+    assert build._go_env()["CGO_ENABLED"] == "0"
+    with_cgo = build._go_env(cgo=True)
+    assert with_cgo["CGO_ENABLED"] == "1"
+    assert with_cgo["GOFLAGS"] == "-mod=readonly" and with_cgo["GOTOOLCHAIN"] == "local"
