@@ -169,6 +169,16 @@ class PromotionController:
             then=self.wake,
         )
 
+    async def resume(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.resume(self.runtime, s, promotion_id, actor=actor)
+        )
+
+    async def skip_step(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.skip_step(self.runtime, s, promotion_id, actor=actor)
+        )
+
     async def retry(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:
         return await self._request(
             lambda s: requests.retry(self.runtime, s, promotion_id, actor=actor)
