@@ -124,11 +124,11 @@ class Canary:
         self.prometheus.wait_for_value(ERRORS, lambda v: abs(v - ratio) < 1e-9)
 
     async def until(
-        self, promotion_id: str, done: Any, what: str, timeout: float = 90
+        self, promotion_id: str, done: Any, what: str, within: float = 90
     ) -> PromotionRecord:
         """Reconcile until `done(record)`."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             record = await asyncio.to_thread(self.get, promotion_id)
             if done(record):
