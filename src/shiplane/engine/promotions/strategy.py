@@ -79,6 +79,14 @@ def progressive_apps(project: ProjectConfig, p: Promotion) -> dict[str, Any]:
     return out
 
 
+def in_progress(record: PromotionRecord) -> bool:
+    """Whether a progressive strategy is moving the promotion's apps (drift's self-heal
+    leaves them alone meanwhile)."""
+    if record.state != S.DEPLOYING.value:
+        return False
+    return (PromotionData.of(record).strategy or {}).get("phase") in RUNNING_PHASES
+
+
 def is_progressive(project: ProjectConfig, record: PromotionRecord) -> bool:
     """Whether a Deploying promotion takes this path: it started on it, or its apps'
     strategies say so now."""
