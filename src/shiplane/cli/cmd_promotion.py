@@ -200,7 +200,7 @@ def abort(
 def resume(
     promotion_id: str = typer.Argument(..., help=ID_HELP), output: OutputFormat = output_option()
 ) -> None:
-    """End the pause a canary waits in (`pause: {}` waits for this); it takes its next
+    """End the pause a canary waits in (an indefinite pause waits for this); it takes its next
     step at once."""
     with reporting_failures(), open_client() as client:
         record = client.request("POST", f"/promotions/{promotion_id}/resume")
