@@ -235,7 +235,7 @@ async def _steps(
         current = get(s, p.id)
         if current.state != S.DEPLOYING.value:
             return current  # aborted meanwhile: the caller cleans up
-        _add_steps(s, p.id, rounds, rt.now())
+        _add_steps(s, p.id, rounds, rt.now(), several=len(apps) > 1)
         ahead = rt.now() if data["phase"] == "complete" else wake or rt.now() + IDLE_RECHECK
         return save(
             rt,
@@ -264,7 +264,7 @@ def _record_failure(
     current = get(s, promotion_id)
     if current.state != S.DEPLOYING.value:
         return current
-    _add_steps(s, promotion_id, rounds, rt.now())
+    _add_steps(s, promotion_id, rounds, rt.now(), several=len(data.get("apps") or {}) > 1)
     save(rt, s, current.domain(), data=PromotionData.of(current).but(strategy=data))
     return fail(
         rt,
@@ -278,9 +278,14 @@ def _record_failure(
 
 
 def _add_steps(
-    s: Session, promotion_id: str, rounds: Mapping[str, StrategyRound], now: datetime
+    s: Session,
+    promotion_id: str,
+    rounds: Mapping[str, StrategyRound],
+    now: datetime,
+    *,
+    several: bool,
 ) -> None:
-    several = len(rounds) > 1
+    """Each step that ended, named by its app when several apps take steps."""
     for app, round_ in rounds.items():
         for step in round_.steps:
             name = f"{app}: {step.name}" if several else step.name
