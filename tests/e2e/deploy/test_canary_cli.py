@@ -98,6 +98,10 @@ def test_a_canary_is_steered_from_the_cli(served: tuple[ServerProcess, str], kub
 
     wait_for(lambda: at_step(2), timeout=90, what="the canary's first pause")
     assert replicas(kube, "web-canary", namespace) == 2  # 50% beside 2 stable replicas
+    status = cli(server, "status", "--no-headers")
+    assert "+1 pending canary 50%" in status.stdout, status.stdout
+    matrix = as_json(cli(server, "status", "-o", "json"))
+    assert matrix["pending"][0]["strategy"] == {"web": "canary 50% (step 2/4: pause until resumed)"}
     explained = cli(server, "promotion", "explain", pid)
     assert "strategy (steps): canary 50% (step 2/4: pause until resumed)" in explained.stdout
 
