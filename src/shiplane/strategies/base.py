@@ -80,6 +80,8 @@ class StrategyRound:
     next_check_at: datetime | None = None
     """When to look again (running); None: when woken (a person resumes)."""
     steps: list[FinishedStep] = field(default_factory=list)
+    weight: int | None = None
+    """The share of the new version (percent) after the round, for the metrics."""
 
 
 class Strategy(Protocol):

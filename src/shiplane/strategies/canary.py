@@ -82,6 +82,11 @@ class Canary:
     # --- the steps --------------------------------------------------------------------
 
     async def advance(self, ctx: StrategyContext, state: dict[str, Any]) -> StrategyRound:
+        round_ = await self._advance(ctx, state)
+        round_.weight = Progress.from_json(round_.state.get("progress") or {}).weight
+        return round_
+
+    async def _advance(self, ctx: StrategyContext, state: dict[str, Any]) -> StrategyRound:
         cfg = _config(ctx.config)
         steps = cfg.plan()
         state = dict(state)

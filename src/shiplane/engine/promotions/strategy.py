@@ -211,6 +211,8 @@ async def _steps(
         apps[app]["state"] = round_.state
         apps[app]["summary"] = _plugin(apps[app]).summary(_config(apps[app]), round_.state)
         apps[app]["done"] = round_.outcome == "done"
+        if round_.weight is not None:
+            apps[app]["weight"] = round_.weight
     failed = {app: r for app, r in rounds.items() if r.outcome == "failed"}
     if failed:
         removed = await _abort_all(rt, p, apps, release)

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 from pydantic import BaseModel
 
 from shiplane.config.models import CanaryConfig
 from shiplane.domain.registry import Registration
 from shiplane.engine.deploy import DeployOutcome
+from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.promotions import requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.strategies import (
@@ -51,7 +53,7 @@ class ScriptedStrategy:
         if outcome == "paused" and state.get("resumed"):
             outcome = "done"
         if outcome == "paused":
-            return StrategyRound("running", "paused until resumed", state)
+            return StrategyRound("running", "paused until resumed", state, weight=50)
         if outcome == "failed":
             step = FinishedStep("canary step 3/3: analysis error-rate", "failed", "too many")
             return StrategyRound("failed", "check error-rate failed", state, steps=[step])
@@ -124,6 +126,10 @@ def canary_world(make_world: Callable[..., World], **dev: Any) -> World:
     return world
 
 
+def metrics(world: World) -> str:
+    return generate_latest(EngineMetrics(world.rt.db).registry).decode()
+
+
 def promote(world: World, version: str = "1.0") -> str:
     release = world.release(version)
     record = world.write(lambda s: create_promotion(world.rt, s, release.id, "dev", actor=ALICE))
@@ -144,6 +150,8 @@ def test_a_canary_commits_first_waits_in_its_steps_and_syncs_after_the_last(
     assert strategy["phase"] == "steps" and strategy["apps"]["web"]["kind"] == "canary"
     assert strategy["apps"]["web"]["state"] == {"rounds": 1}  # saved after the round
     assert strategy["summary"] == "canary after 1 rounds"
+    gauge = 'shiplane_strategy_weight_percent{app="web",environment="dev",strategy="canary"}'
+    assert f"{gauge} 50.0" in metrics(world)
     # Waiting for a person: looked at again only after a while, or when woken.
     assert paused.next_check_at is not None and paused.next_check_at > world.clock.now()
 
@@ -163,6 +171,7 @@ def test_a_canary_commits_first_waits_in_its_steps_and_syncs_after_the_last(
     assert "canary step 1/2: setWeight 50" in names and "strategy web completed" in names
     assert names.index("strategy web completed") < names.index("-> Verifying")
     assert "promotion.resume" in world.actions()
+    assert "shiplane_strategy_weight_percent{" not in metrics(world)  # only while it moves
 
 
 def test_a_failed_step_aborts_the_strategy_and_fails_the_promotion(
