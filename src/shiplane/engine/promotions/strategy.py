@@ -239,7 +239,7 @@ async def _steps(
             return current  # aborted meanwhile: the caller cleans up
         _add_steps(s, p.id, rounds, rt.now(), several=len(apps) > 1)
         ahead = rt.now() if data["phase"] == "complete" else wake or rt.now() + IDLE_RECHECK
-        return save(
+        saved = save(
             rt,
             s,
             current.domain(),
@@ -247,6 +247,9 @@ async def _steps(
             data=PromotionData.of(current).but(strategy=data),
             next_check_at=ahead,
         )
+        if any(r.steps for r in rounds.values()):
+            rt.emit(s, "promotion.strategy_step", saved)  # a step ended: people are told
+        return saved
 
     saved = await rt.fenced(fence, write)
     if saved.state != S.DEPLOYING.value:

@@ -140,9 +140,12 @@ def test_a_canary_commits_first_waits_in_its_steps_and_syncs_after_the_last(
     make_world: Callable[..., World], scripted: ScriptedStrategy
 ):
     world = canary_world(make_world)
+    told: list[str] = []
+    world.rt.notify = lambda _s, event, _record: told.append(event)
     scripted.script = ["paused"]
     pid = promote(world)
     paused = world.reconcile(pid)
+    assert told == []  # no step ended yet
     assert paused.state == "Deploying" and "paused until resumed" in paused.reason
     # Committed without touching the cluster, the objects checked before the commit.
     assert [(c["to_cluster"], c["inspect"]) for c in world.deployer.calls] == [(False, True)]
@@ -160,6 +163,7 @@ def test_a_canary_commits_first_waits_in_its_steps_and_syncs_after_the_last(
         world.write(lambda s: requests.resume(world.rt, s, pid, actor=ALICE))
     done = world.reconcile(pid)
     assert done.state == "Succeeded", done.reason
+    assert told == ["promotion.strategy_step", "promotion.succeeded"]
     # The second deploy finds the commit and syncs; the strategy then removes its objects.
     assert [(c["to_cluster"], c["inspect"]) for c in world.deployer.calls] == [
         (False, True),
