@@ -114,6 +114,16 @@ class Strategy(Protocol):
         """The state after a person skipped the current step."""
         ...
 
+    async def leftovers(self, client: AsyncClient, namespace: str) -> dict[str, list[str]]:
+        """The objects this strategy added in `namespace`, by owner (`environment/app`):
+        what a process that died in an abort may have left (the engine removes those of
+        apps no promotion is moving)."""
+        ...
+
+    async def remove(self, client: AsyncClient, namespace: str, names: Sequence[str]) -> None:
+        """Remove objects `leftovers` named."""
+        ...
+
 
 class StrategyRequestError(InvalidError):
     """A resume or skip that the strategy's position does not allow."""

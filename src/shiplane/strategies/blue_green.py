@@ -51,6 +51,12 @@ class BlueGreen:
     def skip(self, config: BaseModel, state: dict[str, Any]) -> dict[str, Any]:
         raise StrategyRequestError(NOT_YET)
 
+    async def leftovers(self, client: Any, namespace: str) -> dict[str, list[str]]:
+        return {}
+
+    async def remove(self, client: Any, namespace: str, names: Sequence[str]) -> None:
+        return None
+
 
 STRATEGIES.register(
     "blueGreen", schema=BlueGreenConfig, description="a preview, then a switch (not yet)"

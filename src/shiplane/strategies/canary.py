@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from shiplane.config.models import CanaryConfig
 from shiplane.domain import canary as rules
 from shiplane.domain.canary import Analysis, Pause, Progress, SetWeight
+from shiplane.kube.ownership import OWNER_ANNOTATION
 from shiplane.strategies.base import (
     STRATEGIES,
     FinishedStep,
@@ -33,7 +34,12 @@ from shiplane.strategies.base import (
     StrategyRequestError,
     StrategyRound,
 )
-from shiplane.strategies.canary_kube import apply_deployment, delete_deployment, get_deployment
+from shiplane.strategies.canary_kube import (
+    apply_deployment,
+    delete_deployment,
+    get_deployment,
+    list_canaries,
+)
 from shiplane.strategies.canary_objects import (
     canary_name,
     canary_object,
@@ -41,6 +47,9 @@ from shiplane.strategies.canary_objects import (
     http_routes,
     rollout_done,
 )
+
+if TYPE_CHECKING:
+    from lightkube import AsyncClient
 
 POLL = timedelta(seconds=1)
 """How soon to look again at replicas becoming ready."""
@@ -258,6 +267,21 @@ class Canary:
         if refusal is not None:
             raise StrategyRequestError(refusal)
         return {**state, "progress": {**progress.to_json(), "skip": progress.step}}
+
+    # --- what a dead process left -----------------------------------------------------
+
+    async def leftovers(self, client: AsyncClient, namespace: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for live in await list_canaries(client, namespace):
+            meta = live.get("metadata") or {}
+            owner = (meta.get("annotations") or {}).get(OWNER_ANNOTATION)
+            if owner:
+                found.setdefault(str(owner), []).append(str(meta.get("name")))
+        return found
+
+    async def remove(self, client: AsyncClient, namespace: str, names: Sequence[str]) -> None:
+        for name in names:
+            await delete_deployment(client, namespace, name)
 
 
 STRATEGIES.register("canary", schema=CanaryConfig, description="a canary widened step by step")(

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from shiplane.kube.apply_rest import APPLY_PATCH, KubeApiError, request
 from shiplane.kube.connection import FIELD_MANAGER
+from shiplane.kube.ownership import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from shiplane.strategies.canary_objects import TRACK_LABEL
 
 if TYPE_CHECKING:
     from lightkube import AsyncClient
@@ -39,6 +41,18 @@ async def apply_deployment(
         content_type=APPLY_PATCH,
     )
     return applied if isinstance(applied, dict) else {}
+
+
+async def list_canaries(client: AsyncClient, namespace: str) -> list[dict[str, Any]]:
+    """The canary Deployments Shiplane made in `namespace` (by their labels)."""
+    found = await request(
+        client,
+        "GET",
+        f"/apis/apps/v1/namespaces/{namespace}/deployments",
+        params={"labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{TRACK_LABEL}=canary"},
+    )
+    items = found.get("items") if isinstance(found, dict) else None
+    return [i for i in items or [] if isinstance(i, dict)]
 
 
 async def delete_deployment(client: AsyncClient, namespace: str, name: str) -> bool:

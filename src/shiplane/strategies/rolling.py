@@ -43,5 +43,11 @@ class Rolling:
     def skip(self, config: BaseModel, state: dict[str, Any]) -> dict[str, Any]:
         raise StrategyRequestError("a rolling update has no step to skip")
 
+    async def leftovers(self, client: Any, namespace: str) -> dict[str, list[str]]:
+        return {}
+
+    async def remove(self, client: Any, namespace: str, names: Sequence[str]) -> None:
+        return None
+
 
 STRATEGIES.register("rolling", schema=RollingConfig, description="the rolling update")(Rolling())

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -396,6 +397,40 @@ async def abort_after(rt: Runtime, record: PromotionRecord) -> None:
         save(rt, s, current.domain(), data=PromotionData.of(current).but(strategy=strategy))
 
     await rt.write(write)
+
+
+async def sweep_leftovers(rt: Runtime) -> list[str]:
+    """Remove what strategies added for apps no promotion is moving now: a process killed
+    between an abort and the removal leaves a canary behind, and nothing else would take
+    it away before the app's next canary. Run at start, in the background; every error is
+    logged and skipped (a cluster that does not answer is tried at the next start)."""
+    removed: list[str] = []
+    project = rt.project
+    for environment, env in project.environments.items():
+        try:
+            handle = rt.clusters.for_environment(environment)
+            for registration in STRATEGIES:
+                plugin = registration.plugin
+                found = await plugin.leftovers(handle.client, env.namespace)
+                for owner, names in found.items():
+                    if not owner.startswith(f"{environment}/"):
+                        continue  # another environment sharing the namespace: its own
+                    if await rt.read(partial(_moving, environment=environment, owner=owner)):
+                        continue
+                    await plugin.remove(handle.client, env.namespace, names)
+                    log.info("strategy.leftovers_removed", environment=environment, names=names)
+                    removed += names
+        except Exception as exc:  # one environment must not stop the others
+            log.warning("strategy.leftovers_failed", environment=environment, error=str(exc))
+    return removed
+
+
+def _moving(s: Session, *, environment: str, owner: str) -> bool:
+    app = owner.split("/", 1)[1]
+    return any(
+        app in record.apps and in_progress(record)
+        for record in store.open_promotions(s, environment=environment)
+    )
 
 
 async def _abort_all(
