@@ -18,7 +18,7 @@ from shiplane.domain.promotion import PromotionKind, PromotionTrigger
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.project_source import ProjectSource
-from shiplane.engine.promotions import auto, controls, releases, requests, strategy
+from shiplane.engine.promotions import auto, controls, releases, requests, strategy_requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.explain import explain_promotion
 from shiplane.engine.promotions.inbox import InboxItem, approvals_inbox
@@ -96,7 +96,7 @@ class PromotionController:
         self.runtime.spawn(self._sweep_leftovers(), "strategy leftovers")
 
     async def _sweep_leftovers(self) -> None:
-        await strategy.sweep_leftovers(self.runtime.pinned())
+        await strategy_requests.sweep_leftovers(self.runtime.pinned())
 
     async def follow_project(self) -> None:
         """A new project is in force: sweep auto-promotions afresh (a pair refused under

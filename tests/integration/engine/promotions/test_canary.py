@@ -23,7 +23,7 @@ from lightkube.resources.core_v1 import Namespace
 from shiplane.config import load_project
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer
-from shiplane.engine.promotions import Actor, PromotionController, requests, strategy
+from shiplane.engine.promotions import Actor, PromotionController, requests, strategy_requests
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.localcluster.cluster import ClusterState
 from shiplane.store import promotions as pstore
@@ -321,12 +321,12 @@ def test_a_failed_analysis_and_an_abort_remove_the_canary_and_leave_stable_untou
         canary.errors(0.0)
         left = await c.request(canary.release("1.3.0").id, "prod", actor=ALICE)
         await canary.until(left.id, paused, "the pause")
-        assert await strategy.sweep_leftovers(c.runtime) == []  # it is moving
+        assert await strategy_requests.sweep_leftovers(c.runtime) == []  # it is moving
         assert canary.deployment("web-canary") is not None
         rt = c.runtime
         await rt.write(lambda s: requests.abort(rt, s, left.id, actor=ALICE, reason="killed"))
         assert canary.deployment("web-canary") is not None
-        assert await strategy.sweep_leftovers(c.runtime) == ["web-canary"]
+        assert await strategy_requests.sweep_leftovers(c.runtime) == ["web-canary"]
         assert canary.deployment("web-canary") is None
         assert image(canary.deployment("web")) == "registry.example/shop/web:1.0.0"
 
