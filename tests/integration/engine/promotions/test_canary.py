@@ -12,6 +12,7 @@ import contextlib
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def project_yaml(kubeconfig: Path, namespace: str, prometheus_url: str) -> str:
                   - pause: {{}}
                   - analysis: [error-rate]
                   - setWeight: 50
-                  - pause: {{}}
+                  - pause: 1h
         apps:
           web:
             images: [registry.example/shop/web]
@@ -84,6 +85,7 @@ class Canary:
     namespace: str
     kube: Client
     kubeconfig: Path
+    clock: OffsetClock
     events: list[tuple[str, int, str, int]] = field(default_factory=list)
     """(name, spec.replicas, image, generation) of every Deployment event, in order."""
 
@@ -187,10 +189,11 @@ def canary(
     deployer = Deployer(
         db, GitWorkspace(str(bare), tmp_path / "git"), project, clusters, health_timeout=60
     )
+    clock = OffsetClock()
     controller = PromotionController(
-        db, project, deployer, clusters, clock=OffsetClock(), health_timeout=60
+        db, project, deployer, clusters, clock=clock, health_timeout=60
     )
-    yield Canary(db, controller, prometheus, namespace, kube, cluster.kubeconfig)
+    yield Canary(db, controller, prometheus, namespace, kube, cluster.kubeconfig, clock)
     db.close()
     kube.delete(Namespace, namespace)
 
@@ -237,23 +240,29 @@ def test_canary_replicas_follow_the_steps_and_the_stable_spec_waits_for_the_last
             # git already pins the new release; the stable Deployment is untouched.
             assert image(canary.deployment("web")) == "registry.example/shop/web:1.0.0"
 
-            await c.resume(second.id, actor=ALICE)
+            await c.skip_step(second.id, actor=ALICE)
             # analysis (Prometheus, twice), then setWeight 50: two canary replicas.
             second = await canary.until(
-                second.id, lambda r: paused(r) and "step 5/5" in r.reason, "the second pause"
+                second.id,
+                lambda r: r.state == "Deploying" and "step 5/5: pause" in r.reason,
+                "the timed pause",
             )
             assert canary.deployment("web-canary").spec.replicas == 2  # type: ignore[union-attr]
-            assert second.data["strategy"]["summary"] == (
-                "canary 50% (step 5/5: pause until resumed)"
-            )
-            await c.skip_step(second.id, actor=ALICE)
+            assert second.data["strategy"]["summary"] == "canary 50% (step 5/5: pause 3600s)"
+            # The pause counts by the injectable clock: an hour later it is over.
+            assert second.next_check_at is not None
+            assert second.next_check_at - canary.clock.now() > timedelta(minutes=59)
+            canary.clock.offset += timedelta(hours=1)
             second = await canary.until(second.id, lambda r: r.state == "Succeeded", "verified")
         assert image(canary.deployment("web")) == "registry.example/shop/web:1.1.0"
         assert canary.deployment("web-canary") is None
         names = canary.steps(second.id)
         assert "canary step 1/5: setWeight 25" in names
         assert names.count("canary step 3/5: analysis error-rate") == 1
-        assert "strategy resume" in names and "strategy skip" in names
+        assert "strategy skip" in names and "canary step 5/5: pause 3600s" in names
+        assert canary.step_detail(second.id, "canary step 2/5: pause until resumed") == (
+            "skipped by request"
+        )
 
         # Watched: the canary went 1 -> 2 replicas, and the stable Deployment's spec
         # changed only after that (its generation stayed while the canary ran).
