@@ -43,13 +43,15 @@ async def apply_deployment(
     return applied if isinstance(applied, dict) else {}
 
 
-async def list_canaries(client: AsyncClient, namespace: str) -> list[dict[str, Any]]:
-    """The canary Deployments Shiplane made in `namespace` (by their labels)."""
+async def list_canaries(
+    client: AsyncClient, namespace: str, track: str = "canary"
+) -> list[dict[str, Any]]:
+    """The Deployments of a track (`canary`, `preview`) Shiplane made in `namespace`."""
     found = await request(
         client,
         "GET",
         f"/apis/apps/v1/namespaces/{namespace}/deployments",
-        params={"labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{TRACK_LABEL}=canary"},
+        params={"labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{TRACK_LABEL}={track}"},
     )
     items = found.get("items") if isinstance(found, dict) else None
     return [i for i in items or [] if isinstance(i, dict)]

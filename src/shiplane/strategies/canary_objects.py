@@ -51,19 +51,37 @@ def canary_object(
     template: Mapping[str, Any], replicas: int, *, environment: str, app: str
 ) -> dict[str, Any]:
     """The canary Deployment for a stable Deployment's new spec, at `replicas`."""
+    return track_object(template, replicas, environment=environment, app=app, track=CANARY_TRACK)
+
+
+def track_object(
+    template: Mapping[str, Any], replicas: int, *, environment: str, app: str, track: str
+) -> dict[str, Any]:
+    """A Deployment of a stable Deployment's new spec on its own `track` (`canary`, or
+    blue-green's `preview`): named `<name>-<track>`, its selector and pods labelled
+    `shiplane.dev/track: <track>`, at `replicas`."""
     obj = mark_owned(clean(copy.deepcopy(dict(template))), environment, app)
     meta = obj.setdefault("metadata", {})
     stable = str(meta["name"])
-    meta["name"] = canary_name(stable)
-    meta.setdefault("labels", {})[TRACK_LABEL] = CANARY_TRACK
-    meta.setdefault("annotations", {})[CANARY_OF_ANNOTATION] = stable
+    meta["name"] = f"{stable}-{track}"
+    meta.setdefault("labels", {})[TRACK_LABEL] = track
+    meta.setdefault("annotations", {})[f"shiplane.dev/{track}-of"] = stable
     spec = obj.setdefault("spec", {})
     spec["replicas"] = replicas
     selector = spec.setdefault("selector", {})
-    selector.setdefault("matchLabels", {})[TRACK_LABEL] = CANARY_TRACK
+    selector.setdefault("matchLabels", {})[TRACK_LABEL] = track
     pod_meta = spec.setdefault("template", {}).setdefault("metadata", {})
-    pod_meta.setdefault("labels", {})[TRACK_LABEL] = CANARY_TRACK
+    pod_meta.setdefault("labels", {})[TRACK_LABEL] = track
     return obj
+
+
+def services(objects: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The v1 Services among rendered objects, by name."""
+    return {
+        str((o.get("metadata") or {}).get("name")): clean(o)
+        for o in objects
+        if o.get("kind") == "Service" and str(o.get("apiVersion", "")) == "v1"
+    }
 
 
 def rollout_done(live: Mapping[str, Any], replicas: int | None = None) -> bool:

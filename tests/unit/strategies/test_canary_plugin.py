@@ -84,9 +84,14 @@ def test_start_takes_the_deployments_and_refuses_what_does_not_fit() -> None:
              "metadata": {"name": "web"}}  # fmt: skip
     with pytest.raises(StrategyConfigError, match="not available in this version"):
         canary.start(gateway, "web", [DEPLOYMENT, route])
-    blue_green = StrategyConfig.model_validate({"blueGreen": {"previewService": "p"}})
-    with pytest.raises(StrategyConfigError, match="blueGreen is not available"):
-        STRATEGIES.get("blueGreen").plugin.start(blue_green.spec, "web", [DEPLOYMENT])
+    blue_green = StrategyConfig.model_validate({"blueGreen": {"previewService": "web-preview"}})
+    plugin = STRATEGIES.get("blueGreen").plugin
+    with pytest.raises(StrategyConfigError, match="missing: web-preview"):
+        plugin.start(blue_green.spec, "web", [DEPLOYMENT, SERVICE])
+    preview = {**SERVICE, "metadata": {"name": "web-preview"}}
+    state = plugin.start(blue_green.spec, "web", [DEPLOYMENT, SERVICE, preview])
+    assert state["services"]["active"] == "web" and state["phase"] == "preview"
+    assert set(state["services"]["objects"]) == {"web", "web-preview"}
 
 
 def test_resume_only_at_a_pause_and_skip_marks_the_current_step() -> None:

@@ -98,7 +98,7 @@ class CanaryConfig(ConfigModel):
 
 class BlueGreenConfig(ConfigModel):
     """The new version beside the old behind a preview Service; the active Service's
-    selector switches after the checks pass (configuration only in this version)."""
+    selector switches after the checks pass; the old version is kept for a while."""
 
     active_service: Text | None = None
     """The Service that carries production traffic (default: the one named like the app)."""
