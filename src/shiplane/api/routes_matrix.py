@@ -18,6 +18,7 @@ from shiplane.api.schemas import MatrixOut
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
 from shiplane.store import matrix, promotion_controls, promotions
+from shiplane.store.promotions import PromotionRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["matrix"])
 
@@ -51,6 +52,7 @@ def get_matrix(
                 "release_id": r.release_id,
                 "state": r.state,
                 "reason": r.reason,
+                "strategy": strategy_progress(r),
             }
             for r in promotions.open_promotions(session)
         ]
@@ -69,6 +71,15 @@ def get_matrix(
         **({"config": config} if config is not None else {}),
     }
     return Response(json.dumps(document, default=_json_default), media_type="application/json")
+
+
+def strategy_progress(record: PromotionRecord) -> dict[str, str] | None:
+    """Per app, where a progressive strategy stands (docs/strategies.md); None otherwise."""
+    strategy = record.data.get("strategy") if isinstance(record.data, dict) else None
+    if not isinstance(strategy, dict) or strategy.get("phase") not in ("steps", "complete"):
+        return None
+    apps = strategy.get("apps") or {}
+    return {app: str(entry.get("summary", "")) for app, entry in apps.items()}
 
 
 def controls_json(session: Session) -> dict[str, list[dict[str, str]]]:

@@ -247,6 +247,34 @@ async def abort(
 
 
 @router.post(
+    "/promotions/{promotion_id}/resume",
+    summary="End the pause a progressive strategy (a canary) waits in",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def resume(
+    promotion_id: str = Depends(promotion_ref),
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    await _scoped(engine, principal, promotion_id)
+    return await engine.promotions.resume(promotion_id, actor=_actor(principal))
+
+
+@router.post(
+    "/promotions/{promotion_id}/skip-step",
+    summary="Pass over the step a progressive strategy (a canary) is taking",
+    responses=problem_openapi_responses(*_ERRORS),
+)
+async def skip_step(
+    promotion_id: str = Depends(promotion_ref),
+    principal: Principal = Depends(require_role(Role.PROMOTER)),
+    engine: Engine = Depends(require_engine),
+) -> PromotionRecord:
+    await _scoped(engine, principal, promotion_id)
+    return await engine.promotions.skip_step(promotion_id, actor=_actor(principal))
+
+
+@router.post(
     "/promotions/{promotion_id}/retry",
     status_code=201,
     summary="Promote the same release again (a new promotion)",

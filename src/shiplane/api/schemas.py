@@ -141,6 +141,9 @@ class PendingPromotion(BaseModel):
     release_id: str
     state: str
     reason: str
+    strategy: dict[str, str] | None = None
+    """While a progressive strategy moves it: per app, where it stands (`canary 25%
+    (step 2/5: pause until resumed)`)."""
 
 
 class WhoAmI(BaseModel):

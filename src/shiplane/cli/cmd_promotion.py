@@ -1,5 +1,5 @@
-"""Promotion commands: promote, promotion list|show|explain|abort|retry|resolve, approve,
-reject, rollback, hold, unhold, freeze, unfreeze."""
+"""Promotion commands: promote, promotion list|show|explain|abort|resume|skip-step|retry|
+resolve, approve, reject, rollback, hold, unhold, freeze, unfreeze."""
 
 from __future__ import annotations
 
@@ -193,6 +193,27 @@ def abort(
         record = client.request(
             "POST", f"/promotions/{promotion_id}/abort", json={"reason": reason}
         )
+    _emit_record(record, output)
+
+
+@promotion_app.command("resume")
+def resume(
+    promotion_id: str = typer.Argument(..., help=ID_HELP), output: OutputFormat = output_option()
+) -> None:
+    """End the pause a canary waits in (an indefinite pause waits for this); it takes its next
+    step at once."""
+    with reporting_failures(), open_client() as client:
+        record = client.request("POST", f"/promotions/{promotion_id}/resume")
+    _emit_record(record, output)
+
+
+@promotion_app.command("skip-step")
+def skip_step(
+    promotion_id: str = typer.Argument(..., help=ID_HELP), output: OutputFormat = output_option()
+) -> None:
+    """Pass over the step a canary is taking (a pause, an analysis, a weight)."""
+    with reporting_failures(), open_client() as client:
+        record = client.request("POST", f"/promotions/{promotion_id}/skip-step")
     _emit_record(record, output)
 
 

@@ -38,10 +38,13 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
         return "no apps or environments: start the server with --config shiplane.yaml"
     cells = {(c["app"], c["environment"]): c for c in matrix.get("cells") or []}
     pending: dict[tuple[str, str], int] = {}
+    moving: dict[tuple[str, str], str] = {}
     for promotion in matrix.get("pending") or []:
         for app in promotion["apps"]:
             key = (app, promotion["environment"])
             pending[key] = pending.get(key, 0) + 1
+            if note := strategy_note(promotion, app):
+                moving[key] = note
     held = held_cells(matrix)
 
     def cell(app: str, env: str) -> str:
@@ -56,6 +59,8 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
             parts.append("held")
         if pending.get((app, env)):
             parts.append(f"+{pending[(app, env)]} pending")
+        if (app, env) in moving:
+            parts.append(moving[(app, env)])
         return " ".join(parts)
 
     def column(env: str) -> Column:
@@ -121,6 +126,12 @@ def config_lines(matrix: dict[str, Any], *, in_force: bool = True) -> list[str]:
     return lines
 
 
+def strategy_note(promotion: dict[str, Any], app: str) -> str | None:
+    """`canary 25%` while a progressive strategy moves `app` (docs/strategies.md)."""
+    summary = (promotion.get("strategy") or {}).get(app)
+    return str(summary).split(" (", 1)[0] if summary else None
+
+
 def matrix_table(matrix: dict[str, Any]) -> Table | str:
     environments: list[str] = matrix.get("environments") or []
     apps: list[str] = matrix.get("apps") or []
@@ -145,7 +156,8 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
             release = cell.get("release_alias") or cell.get("release_id")
             state = "/".join(s for s in (cell.get("health"), cell.get("sync_status")) if s)
             waiting = [
-                f"-> {p['release_id'][:12]} {p['state']}: {p['reason'][:60]}"
+                f"-> {p['release_id'][:12]} {p['state']}: "
+                + (strategy_note(p, app) or p["reason"][:60])
                 for p in pending.get((app, env), [])
             ]
             hold = ["held (no auto-promotion)"] if (app, env) in held else []

@@ -44,6 +44,8 @@ EXAMPLES: dict[str, str] = {
     "promotion approve": "shiplane promotion approve 01JX3K4M5N --comment 'checked the diff'",
     "promotion reject": "shiplane promotion reject 01JX3K4M5N --reason 'wrong build'",
     "promotion abort": "shiplane promotion abort 01JX3K4M5N --reason 'superseded by 1.4.3'",
+    "promotion resume": "shiplane promotion resume 01JX3K4M5N   # a canary's pause ends",
+    "promotion skip-step": "shiplane promotion skip-step 01JX3K4M5N",
     "promotion retry": "shiplane promotion retry 01JX3K4M5N",
     "promotion resolve": "shiplane promotion resolve 01JX3K4M5N error-rate --pass",
     "promotion watch": "shiplane promotion watch 01JX3K4M5N",

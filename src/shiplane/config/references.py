@@ -13,6 +13,7 @@ from typing import Any
 
 from shiplane.config.graph import find_cycles
 from shiplane.config.problems import FieldPath, format_path
+from shiplane.domain.canary import weight_problems
 from shiplane.domain.suggest import did_you_mean
 
 
@@ -96,8 +97,19 @@ class _Checker:
             self.resolve(_after_refs(env, path), environments, "environment")
             self.resolve(_list_refs(env, path, "windows"), windows, "window")
             self.resolve(_list_refs(env, path, "verify"), checks, "check")
+            self.strategy(env, path, checks)
         for name, app in (apps or {}).items():
             self.resolve(_list_refs(app, ("apps", name), "dependsOn"), apps, "app")
+            overrides = app.get("strategies") if isinstance(app, dict) else None
+            if isinstance(overrides, dict):
+                where: FieldPath = ("apps", name, "strategies")
+                self.resolve(
+                    iter([((*where, env_name), env_name) for env_name in overrides]),
+                    environments,
+                    "environment",
+                )
+                for env_name, strategy in overrides.items():
+                    self.strategy({"strategy": strategy}, (*where,), checks, key=env_name)
         for name, receiver in (_section(self.data, "receivers") or {}).items():
             # A receiver's allow-list names sources of the `sources` section.
             refs = _list_refs(receiver, ("receivers", name), "sources")
@@ -112,6 +124,43 @@ class _Checker:
         self.environment_cycles(environments or {})
         self.app_cycles(apps or {})
         return self.problems
+
+    def strategy(
+        self,
+        holder: Any,
+        path: FieldPath,
+        checks: dict[str, Any] | None,
+        *,
+        key: str = "strategy",
+    ) -> None:
+        """A canary's analysis steps name defined checks; its weights rise (and stay
+        below 100 in replicas mode). The range of each weight is the model's."""
+        strategy = holder.get(key) if isinstance(holder, dict) else None
+        canary = strategy.get("canary") if isinstance(strategy, dict) else None
+        if not isinstance(canary, dict) or not isinstance(canary.get("steps"), list):
+            return
+        steps_path: FieldPath = (*path, key, "canary", "steps")
+        weights: list[tuple[int, int]] = []
+        for i, step in enumerate(canary["steps"]):
+            if not isinstance(step, dict):
+                continue
+            self.resolve(_list_refs(step, (*steps_path, i), "analysis"), checks, "check")
+            weight = step.get("setWeight")
+            if isinstance(weight, int) and not isinstance(weight, bool) and 0 <= weight <= 100:
+                weights.append((i, weight))
+        for i, message in weight_problems(weights):
+            self.problems.append(ReferenceProblem((*steps_path, i, "setWeight"), message))
+        if canary.get("traffic", "replicas") == "replicas":
+            for i, weight in weights:
+                if weight == 100:
+                    self.problems.append(
+                        ReferenceProblem(
+                            (*steps_path, i, "setWeight"),
+                            "setWeight 100 cannot run beside the stable version in replicas "
+                            "mode (the last step's success moves everything to the new "
+                            "version); use a lower weight",
+                        )
+                    )
 
     def source_images(self, name: str, source: Any, apps: dict[str, Any]) -> None:
         """An image source feeds only apps that deploy its repository (unless

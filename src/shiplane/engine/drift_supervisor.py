@@ -34,8 +34,10 @@ from shiplane.engine.deploy import Deployer
 from shiplane.engine.drift import DriftController
 from shiplane.engine.leases import HeldLease, LeaseKeeper
 from shiplane.engine.project_source import ProjectSource
+from shiplane.engine.promotions.strategy import in_progress as strategy_in_progress
 from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.store import deploys
+from shiplane.store import promotions as promotion_store
 from shiplane.store.db import Database
 from shiplane.store.leases import LeaseLostError
 
@@ -139,7 +141,19 @@ class DriftSupervisor:
         lease = None if env is None else self._watches.get(env.cluster)
         if lease is None or not self.leases.valid(lease):
             return  # another replica watches this cluster now; it heals
+        if await asyncio.to_thread(self._in_strategy, environment, app):
+            # git already pins the release a canary is moving to: a sync now would give
+            # the stable objects the new spec mid-canary. The strategy's last step syncs.
+            log.info("drift.self_heal_deferred", environment=environment, app=app)
+            return
         await self.deployer.sync(environment, [app], actor="shiplane-self-heal")
+
+    def _in_strategy(self, environment: str, app: str) -> bool:
+        with self.db.session(readonly=True) as s:
+            return any(
+                app in record.apps and strategy_in_progress(record)
+                for record in promotion_store.open_promotions(s, environment=environment)
+            )
 
     # --- cluster watches ------------------------------------------------------------------
 

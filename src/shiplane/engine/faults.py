@@ -28,6 +28,7 @@ POINTS = (
     "deploy.after_apply",  # applied, inventory and deployment rows not recorded
     "promotion.deployed",  # became Verifying
     "verify.during",  # a verification round recorded, checks not finished
+    "strategy.during",  # a strategy round recorded (a canary step), steps not finished
     "promotion.verified",  # Succeeded, downstream auto-promotions created
     "rollback.started",  # the failed promotion became RollingBack
     "rollback.after_push",  # the rollback's commit is pushed, not applied

@@ -73,6 +73,29 @@ class _PromotionCollector(Collector):
                 queued.add_metric([environment], count)
         yield by_state
         yield queued
+        yield self._weights()
+
+    def _weights(self) -> GaugeMetricFamily:
+        """The weight a progressive strategy gives the new version, per app it moves (only
+        while it moves it: the series goes when the strategy ends)."""
+        weights = GaugeMetricFamily(
+            "shiplane_strategy_weight_percent",
+            "Share of the new version (percent) per app a progressive strategy moves.",
+            labels=["environment", "app", "strategy"],
+        )
+        query = select(PromotionRow.environment, PromotionRow.data).where(
+            PromotionRow.state == "Deploying"
+        )
+        with self.db.session(readonly=True) as s:
+            rows = list(s.execute(query))
+        for environment, data in rows:
+            strategy = (data or {}).get("strategy") if isinstance(data, dict) else None
+            if not isinstance(strategy, dict) or strategy.get("phase") != "steps":
+                continue
+            for app, entry in (strategy.get("apps") or {}).items():
+                if isinstance(entry, dict) and isinstance(entry.get("weight"), int):
+                    weights.add_metric([environment, app, str(entry.get("kind"))], entry["weight"])
+        return weights
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())

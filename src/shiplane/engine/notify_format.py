@@ -154,6 +154,7 @@ _EMOJI = {
     "promotion.failed": ":x:",
     "promotion.rolled_back": ":rewind:",
     "promotion.frozen": ":snowflake:",
+    "promotion.strategy_step": ":bar_chart:",
 }
 
 
@@ -187,6 +188,8 @@ def summary_text(payload: Mapping[str, Any]) -> str:
         text = f"{subject} was rolled back in {env}"
     elif event == "promotion.frozen":
         text = f"{subject} is blocked by a freeze of {env}"
+    elif event == "promotion.strategy_step":
+        text = f"{subject} took a canary step in {env}"
     else:
         text = f"{subject}: {event} in {env}"
     return f"{text}: {reason}" if reason else text

@@ -97,7 +97,7 @@ async def verify_round(
         apps=apps,
         run_id=run_id,
         kube=kube,
-        health=lambda: _health_probe(handle, refs),
+        health=lambda: health_probe(handle, refs),
         clock=clock,
     )
     finished: list[tuple[str, dict[str, Any]]] = []
@@ -133,6 +133,6 @@ async def verify_round(
     return VerifyRound("passed", "healthy and every check passed", None, state, finished)
 
 
-async def _health_probe(handle: ClusterHandle, refs: list[ObjRef]) -> checks.HealthLike:
+async def health_probe(handle: ClusterHandle, refs: list[ObjRef]) -> checks.HealthLike:
     health = await check_health(handle.client, refs, policy=HEALTH_POLICY)
     return checks.HealthReport(status=health.status.value, message=health.reason)

@@ -28,11 +28,18 @@ from tests.support.wait import wait_for
 pytestmark = pytest.mark.cluster
 
 GOOD = "registry.example/shop/web:1.0.0"
+NEXT = "registry.example/shop/web:1.1.0"
 BAD = "registry.example/shop/web:2.0.0-fail"  # its smoke Job fails: staging rolls back
 FINISHED = {"Succeeded", "Failed", "Aborted", "Superseded", "RolledBack"}
 
 
-def project(kubeconfig: Path, dev: str, staging: str) -> str:
+CANARY = "strategy: {canary: {steps: [{setWeight: 50}, {pause: 3s}]}}"
+"""staging's strategy for the kill in the middle of a canary (`strategy.during`)."""
+
+
+def project(kubeconfig: Path, dev: str, staging: str, canary: bool = False) -> str:
+    # `tier: development` is the default: the same project unless a canary is asked for.
+    strategy = CANARY if canary else "tier: development"
     return textwrap.dedent(f"""\
         apiVersion: shiplane/v1alpha1
         project: crash
@@ -47,6 +54,7 @@ def project(kubeconfig: Path, dev: str, staging: str) -> str:
             autoPromote: true
             verify: [smoke, settle]
             rollback: {{onFailure: auto}}
+            {strategy}
         apps:
           web:
             images: [registry.example/shop/web]
@@ -102,10 +110,14 @@ class Run:
 
 
 @pytest.fixture
-def run(tmp_path: Path, cluster: ClusterState, kube: Client) -> Iterator[Run]:
+def run(
+    tmp_path: Path, cluster: ClusterState, kube: Client, request: pytest.FixtureRequest
+) -> Iterator[Run]:
     namespaces = {"dev": make_namespace(kube, "dev"), "staging": make_namespace(kube, "stg")}
+    canary = request.node.callspec.params.get("point") in STRATEGY_POINTS
     bare, work = build_repo(
-        tmp_path, project(cluster.kubeconfig, namespaces["dev"], namespaces["staging"])
+        tmp_path,
+        project(cluster.kubeconfig, namespaces["dev"], namespaces["staging"], canary=canary),
     )
     for env in namespaces:
         (work / f"envs/{env}/api").mkdir(parents=True)
@@ -122,13 +134,18 @@ def run(tmp_path: Path, cluster: ClusterState, kube: Client) -> Iterator[Run]:
 
 
 ROLLBACK_POINTS = {"rollback.started", "rollback.after_push"}
+STRATEGY_POINTS = {"strategy.during"}
+"""Reached only in a canary's steps: staging runs one (its first release has nothing to
+run beside, so a verified release goes first)."""
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_promotions_end_right_after_kill_9(run: Run, point: str):
     rollback = point in ROLLBACK_POINTS
-    if rollback:
-        # Get a verified release in place first, then kill during the bad one's rollback.
+    canary = point in STRATEGY_POINTS
+    if rollback or canary:
+        # Get a verified release in place first, then kill during the bad one's rollback
+        # (or in the middle of the next one's canary).
         run.start(None)
         good = run.release(GOOD, "registry.example/shop/api:1.0.0", "1.0.0")
         wait_for(
@@ -143,6 +160,8 @@ def test_promotions_end_right_after_kill_9(run: Run, point: str):
         "registry.example/shop/api:2.0.0" if rollback else "registry.example/shop/api:1.0.0",
         "2.0.0" if rollback else "1.0.0",
     )
+    if canary:
+        release = (NEXT, "registry.example/shop/api:1.1.0", "1.1.0")
     if point == "release.stored":
         # The server dies inside the transaction that stores the release with its
         # auto-promotions: the client sees the connection drop.
@@ -202,6 +221,21 @@ def test_promotions_end_right_after_kill_9(run: Run, point: str):
     doubled = {k: n for k, n in transitions.items() if n > 1}
     assert doubled == {}, doubled
     assert not [h for h in history if h["status"] == "running"]
+
+    if canary:
+        # Resumed at the same step: each canary step ended once, and the canaries went.
+        staging = next(
+            p for p in deployed if p["environment"] == "staging" and p["release_id"] == target["id"]
+        )
+        with run.api() as c:
+            steps = [
+                st["name"] for st in c.get(f"/api/v1/promotions/{staging['id']}").json()["steps"]
+            ]
+        for app in ("web", "api"):
+            assert steps.count(f"{app}: canary step 1/2: setWeight 50") == 1, steps
+            assert steps.count(f"{app}: canary step 2/2: pause 3s") == 1, steps
+            canaries = run.kube.list(Deployment, namespace=run.namespaces["staging"])
+            assert f"{app}-canary" not in {d.metadata.name for d in canaries}  # type: ignore[union-attr]
 
     with run.api() as c:
         assert c.get("/readyz").status_code == 200  # database and the cluster answer

@@ -17,6 +17,7 @@ from shiplane.config.models.base import (
     Ref,
     Text,
 )
+from shiplane.config.models.strategies import StrategyConfig
 
 
 class ChartSource(ConfigModel):
@@ -57,6 +58,9 @@ class AppConfig(ConfigModel):
     """Apps applied before this one when released together."""
     immutable_field_policy: Literal["recreate", "fail"] = "fail"
     """When a change touches an immutable field: delete and re-create, or fail."""
+    strategies: dict[Ref, StrategyConfig] = {}
+    """The strategy of this app per environment name, overriding the environment's
+    `strategy` (docs/strategies.md)."""
 
     @model_validator(mode="after")
     def _has_artifacts(self) -> Self:

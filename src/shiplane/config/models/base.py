@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     StrictStr,
+    ValidationInfo,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
@@ -46,9 +47,20 @@ Expression = Annotated[
 compiled when the config is read, so `validate` and `serve` refuse a syntax error with
 its location instead of a promotion finding it at run time."""
 
+STORED = {"stored": True}
+"""Validation context of a model read back from its own `model_dump` (a promotion keeps
+the strategy it started with): durations are whole seconds there, not YAML text."""
+
+
+def _duration(value: object, info: ValidationInfo) -> object:
+    if isinstance(info.context, dict) and info.context.get("stored") and type(value) is int:
+        return value
+    return parse_duration(value)
+
+
 Duration = Annotated[
     int,
-    BeforeValidator(parse_duration),
+    BeforeValidator(_duration),
     WithJsonSchema(
         {
             "type": "string",

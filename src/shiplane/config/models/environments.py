@@ -22,6 +22,7 @@ from shiplane.config.models.base import (
     Text,
     number,
 )
+from shiplane.config.models.strategies import ROLLING, StrategyConfig
 from shiplane.domain.suggest import describe
 
 
@@ -143,6 +144,9 @@ class EnvironmentConfig(ConfigModel):
     """Re-apply desired state when live objects drift."""
     prune: PrunePolicy = PrunePolicy()
     """Whether and how far objects no longer rendered are deleted."""
+    strategy: StrategyConfig = Field(default=ROLLING, json_schema_extra={"default": "rolling"})
+    """How the cluster moves to the pinned release: `rolling` (the default), `canary` or
+    `blueGreen` (docs/strategies.md); `apps.<app>.strategies.<env>` overrides it."""
     tier: Tier = "development"
     """What the environment is for: `development`, `testing`, `staging` or `production`.
     The project's DORA figures (insights) are those of its `production` environments."""

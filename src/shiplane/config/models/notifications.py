@@ -28,6 +28,7 @@ NotificationEventName = Literal[
     "promotion.failed",
     "promotion.rolled_back",
     "promotion.frozen",
+    "promotion.strategy_step",
 ]
 
 NOTIFICATION_EVENTS: tuple[NotificationEventName, ...] = get_args(NotificationEventName)

@@ -23,6 +23,7 @@ from shiplane.config.models.environments import EnvironmentConfig
 from shiplane.config.models.notifications import NotificationChannel
 from shiplane.config.models.receivers import ReceiverConfig
 from shiplane.config.models.sources import SourceConfig
+from shiplane.config.models.strategies import ROLLING, StrategyConfig
 from shiplane.config.models.windows import WindowConfig
 from shiplane.config.release_fit import check_release_fits
 from shiplane.domain.errors import NotFoundError
@@ -124,6 +125,16 @@ class ProjectConfig(ConfigModel):
     def downstream(self, environment: str) -> list[str]:
         """Environments that list `environment` in their `after`."""
         return [n for n, e in self.environments.items() if environment in e.after.environments]
+
+    def strategy_for(self, environment: str, app: str) -> StrategyConfig:
+        """The strategy `app` moves to a new release with in `environment`: the app's
+        override for it, else the environment's (`rolling` by default)."""
+        config = self.apps.get(app)
+        override = None if config is None else config.strategies.get(environment)
+        if override is not None:
+            return override
+        env = self.environments.get(environment)
+        return ROLLING if env is None else env.strategy
 
     def require_environment(self, name: str) -> EnvironmentConfig:
         """The environment `name`, or UnknownNameError suggesting the nearest one."""

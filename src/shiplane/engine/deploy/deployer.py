@@ -61,6 +61,7 @@ from shiplane.engine.deploy.run import (
     Step,
 )
 from shiplane.engine.deploy.runner import run_steps
+from shiplane.engine.deploy.strategy_check import Inspect, StrategyCheckStep
 from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.project_source import ProjectSource
@@ -140,16 +141,22 @@ class Deployer:
         wait: bool = True,
         progress: Progress | None = None,
         fence: Fence | None = None,
+        to_cluster: bool = True,
+        inspect: Inspect | None = None,
     ) -> DeployOutcome:
         """Commit `release`'s pins for `environment` and sync the cluster to that commit.
-        With `fence` (a promotion's lease), every write and side effect checks it first."""
+        With `fence` (a promotion's lease), every write and side effect checks it first.
+
+        A progressive strategy (engine/promotions/strategy.py) commits first
+        (`to_cluster=False`, with `inspect` checking the rendered objects before the
+        commit) and deploys again once its steps passed (the commit is found again)."""
         steps: list[Step] = [
             self._git_sync,
             RenderStep(),
             self._dry_run,
+            *([StrategyCheckStep(inspect)] if inspect is not None else []),
             CommitStep(self.workspace, release, actor),
-            RenderCommitStep(),
-            *self._to_cluster(wait),
+            *([RenderCommitStep(), *self._to_cluster(wait)] if to_cluster else []),
         ]
         started = time.monotonic()
         project = self.project  # one version for the whole run

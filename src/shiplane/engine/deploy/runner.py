@@ -17,7 +17,7 @@ log = structlog.get_logger(__name__)
 
 # A failure in these steps reports no outcome: nothing of this run was applied, and a
 # promotion reads `outcome.git_commit` as "the cluster may run the new release".
-_NO_OUTCOME = frozenset({"git", "render", "dry-run"})
+_NO_OUTCOME = frozenset({"git", "render", "dry-run", "strategy"})
 
 
 async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:

@@ -18,7 +18,7 @@ from shiplane.domain.promotion import PromotionKind, PromotionTrigger
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.project_source import ProjectSource
-from shiplane.engine.promotions import auto, controls, releases, requests
+from shiplane.engine.promotions import auto, controls, releases, requests, strategy_requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.explain import explain_promotion
 from shiplane.engine.promotions.inbox import InboxItem, approvals_inbox
@@ -92,6 +92,11 @@ class PromotionController:
 
     def start(self) -> None:
         self.loop.start()
+        # What a killed process left of an aborted canary goes (docs/strategies.md).
+        self.runtime.spawn(self._sweep_leftovers(), "strategy leftovers")
+
+    async def _sweep_leftovers(self) -> None:
+        await strategy_requests.sweep_leftovers(self.runtime.pinned())
 
     async def follow_project(self) -> None:
         """A new project is in force: sweep auto-promotions afresh (a pair refused under
@@ -170,6 +175,16 @@ class PromotionController:
             actor=actor,
             reason=reason,
             then=self.wake,
+        )
+
+    async def resume(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.resume(self.runtime, s, promotion_id, actor=actor)
+        )
+
+    async def skip_step(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+        return await self._request(
+            lambda s: requests.skip_step(self.runtime, s, promotion_id, actor=actor)
         )
 
     async def retry(self, promotion_id: str, *, actor: Actor) -> PromotionRecord:

@@ -22,6 +22,9 @@ def explain_promotion(s: Session, promotion_id: str, *, now: datetime | None = N
     steps = [st.domain() for st in store.list_steps(s, promotion_id)]
     holds = promotion_controls.list_holds(s, record.environment)
     text = explain(record.domain(), results, steps, now=now, holds=holds)
+    if data.strategy and data.strategy.get("summary"):
+        phase = data.strategy.get("phase")
+        text += f"\nstrategy ({phase}): {data.strategy['summary']}"
     if record.state == PromotionState.VERIFYING.value and data.verify_reason:
         text += f"\nverification: {data.verify_reason}"
     return text

@@ -57,6 +57,8 @@ FAULTS: Mapping[tuple[PromotionState, PromotionState], str | tuple[str, ...]] = 
     (S.VERIFYING, S.SUCCEEDED): "promotion.verified",
     (S.VERIFYING, S.ROLLING_BACK): "rollback.started",
     (S.VERIFYING, S.VERIFYING): "verify.during",
+    # A progressive strategy took a round of steps and waits (engine/promotions/strategy.py).
+    (S.DEPLOYING, S.DEPLOYING): "strategy.during",
 }
 """(state before, state after) a handler -> the fault point reached there (docs/durability.md)."""
 

@@ -29,6 +29,10 @@ class PromotionData(BaseModel):
     """The verifier's resumable state (health, each check's progress)."""
     verify_reason: str | None = None
     """The last verification round's summary, for `explain`."""
+    strategy: dict[str, Any] | None = None
+    """A progressive strategy's resumable state while Deploying (engine/promotions/
+    strategy.py): `phase` (steps, complete, done, aborted), `commit`, `summary`, and per
+    app its `kind`, `state` and `summary`."""
 
     @classmethod
     def of(cls, record: PromotionRecord) -> PromotionData:

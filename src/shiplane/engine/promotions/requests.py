@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from shiplane.domain.errors import ConflictError, ForbiddenError
 from shiplane.domain.promotion import PromotionEvent, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Hold
+from shiplane.engine.promotions import strategy_requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.live_health import refresh_health
 from shiplane.engine.promotions.model import Actor, PromotionData
@@ -104,10 +105,23 @@ async def abort_and_reassess(
     the background, so the request does not wait for a rollout to settle."""
     before = await rt.read(lambda s: get(s, promotion_id).state)
     aborted = await rt.write(lambda s: abort(rt, s, promotion_id, actor=actor, reason=reason))
+    # A canary (any strategy's extra objects) goes at once: all traffic on the stable
+    # version before the request answers.
+    await strategy_requests.abort_after(rt, aborted)
     then()
     if before in (S.DEPLOYING.value, S.VERIFYING.value):
         rt.spawn(refresh_health(rt, aborted.domain()), f"health after abort {promotion_id}")
     return aborted
+
+
+def resume(rt: Runtime, s: Session, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+    """End the pause a progressive strategy waits in (`pause: {}` waits for this)."""
+    return strategy_requests.request(rt, s, promotion_id, actor=actor, action="resume")
+
+
+def skip_step(rt: Runtime, s: Session, promotion_id: str, *, actor: Actor) -> PromotionRecord:
+    """Pass over the step a progressive strategy is taking (a pause, an analysis...)."""
+    return strategy_requests.request(rt, s, promotion_id, actor=actor, action="skip")
 
 
 def retry(rt: Runtime, s: Session, promotion_id: str, *, actor: Actor) -> PromotionRecord:
@@ -194,6 +208,8 @@ __all__ = [
     "approve",
     "release_info",
     "resolve_check",
+    "resume",
     "retry",
     "rollback",
+    "skip_step",
 ]

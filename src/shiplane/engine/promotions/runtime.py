@@ -57,6 +57,8 @@ class DeployPort(Protocol):
         kind: Any = "deploy",
         wait: bool = True,
         fence: Fence | None = None,
+        to_cluster: bool = True,
+        inspect: Any = None,
     ) -> DeployedLike: ...
 
     def prepare(self) -> None:
