@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -62,6 +62,16 @@ class PushPlan:
             "environments": list(self.environments),
             "by": "diff" if self.by_diff else "payload",
         }
+
+
+class PushTarget(Protocol):
+    """What the webhook intake (hooks.py) asks of the follower below."""
+
+    def follows(self, url: str, ref: str | None) -> bool: ...
+
+    def plan(self, after: str | None, paths: Sequence[str] | None) -> PushPlan: ...
+
+    def pushed(self, plan: PushPlan, *, actor: str) -> None: ...
 
 
 class GitPushFollower:

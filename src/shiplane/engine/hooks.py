@@ -25,7 +25,7 @@ from typing import Any
 import structlog
 
 from shiplane.config.models import ProjectConfig, ReceiverConfig, SecretNotSetError
-from shiplane.engine.git_push import GitPushFollower, PushPlan
+from shiplane.engine.git_push import PushPlan, PushTarget
 from shiplane.engine.sources_port import HOOK_REASON, SourceRefresher
 from shiplane.sources.receivers import RECEIVERS, Delivery, DeliveryRefused, Parsed
 from shiplane.store import audit
@@ -73,7 +73,7 @@ class HookIntake:
     sources: Callable[[], SourceRefresher | None]
     # The follower of pushes to the GitOps branch (engine/git_push.py), when the server
     # has a GitOps repository it follows.
-    gitops: Callable[[], GitPushFollower | None] = lambda: None
+    gitops: Callable[[], PushTarget | None] = lambda: None
     environ: Mapping[str, str] | None = None
     clock: Callable[[], float] = time.time
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
