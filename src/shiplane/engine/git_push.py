@@ -171,6 +171,9 @@ class GitPushFollower:
         except DeployError as exc:  # refused or failed: recorded as a failed run
             log.warning("push.sync_failed", environment=environment, error=str(exc))
             return
+        except Exception:  # the next push or `shiplane sync` tries again
+            log.exception("push.sync_crashed", environment=environment)
+            return
         self.synced.append((environment, head))
         log.info("push.synced", environment=environment, commit=outcome.git_commit)
 

@@ -36,7 +36,7 @@ from shiplane.forge.events import (
     required_int,
     required_text,
 )
-from shiplane.forge.http import ForgeHttp, obj, text
+from shiplane.forge.http import ForgeHttp, number, obj, text
 
 PAGE = 50
 _STATES = ("pending", "success", "failure", "error")
@@ -54,7 +54,7 @@ def pull_request_of(data: Any) -> PullRequest:
         else PullRequestState.CLOSED
     )
     return PullRequest(
-        number=int(data["number"]),
+        number=number(data.get("number"), "number"),
         url=text(data.get("html_url"), "html_url"),
         head=text(field(data, "head", "ref"), "head.ref"),
         base=text(field(data, "base", "ref"), "base.ref"),

@@ -41,7 +41,7 @@ from shiplane.forge.events import (
     required_int,
     required_text,
 )
-from shiplane.forge.http import ForgeHttp, obj, text
+from shiplane.forge.http import ForgeHttp, number, obj, text
 
 PAGE = 100
 # Shiplane's states -> GitLab's commit status states, and back.
@@ -72,7 +72,7 @@ def merge_request_of(data: Any) -> PullRequest:
         data.get("squash_commit_sha")
     )
     return PullRequest(
-        number=int(data["iid"]),
+        number=number(data.get("iid"), "iid"),
         url=text(data.get("web_url"), "web_url"),
         head=text(data.get("source_branch"), "source_branch"),
         base=text(data.get("target_branch"), "target_branch"),

@@ -119,3 +119,9 @@ def obj(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ForgeError(f"the forge's answer has no {what} object")
     return value
+
+
+def number(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ForgeError(f"the forge's answer has no {what}")
+    return value

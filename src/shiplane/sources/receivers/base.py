@@ -21,6 +21,7 @@ from shiplane.config.models import ReceiverConfig
 from shiplane.domain.errors import InvalidError
 from shiplane.domain.push_payload import changed_paths
 from shiplane.domain.registry import Registry
+from shiplane.domain.webhook_signature import body_hmac_matches
 
 RefusalReason = Literal[
     "unknown-receiver",
@@ -167,9 +168,8 @@ def require_token(given: str | None, secret: str, where: str) -> None:
 
 def require_body_hmac(delivery: Delivery, header: str, secret: str, *, prefix: str) -> None:
     """`header` carries `prefix` + the hex HMAC-SHA256 of the body under `secret`."""
-    given = require_header(delivery, header).strip()
-    expected = prefix + hmac.new(secret.encode(), delivery.body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    given = require_header(delivery, header)
+    if not body_hmac_matches(secret, delivery.body, given, prefix=prefix):
         raise DeliveryRefused("bad-signature", f"the {header} signature does not match")
 
 
