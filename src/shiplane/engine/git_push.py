@@ -56,6 +56,11 @@ class PushPlan:
     environments: tuple[str, ...]
     by_diff: bool
 
+    @property
+    def syncs(self) -> bool:
+        """Whether anything will be synced (else the push touched no environment)."""
+        return self.by_diff or bool(self.environments)
+
     def describe(self) -> dict[str, object]:
         return {
             "commit": self.commit,
@@ -122,7 +127,7 @@ class GitPushFollower:
     def pushed(self, plan: PushPlan, *, actor: str) -> None:
         """Sync what `plan` says once the head watcher sees the pushed head: wake it now.
         When it has already seen that head (a poll came first), sync now."""
-        if not plan.by_diff and not plan.environments:
+        if not plan.syncs:
             return
         self._pending.append((plan, actor))
         if plan.commit is not None and plan.commit == self._last:

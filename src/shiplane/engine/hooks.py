@@ -61,7 +61,8 @@ class HookOutcome:
 
     @property
     def outcome(self) -> str:
-        return "accepted" if self.matched or self.gitops is not None else "ignored"
+        syncs = self.gitops is not None and self.gitops.syncs
+        return "accepted" if self.matched or syncs else "ignored"
 
 
 @dataclass
@@ -142,10 +143,7 @@ class HookIntake:
             delivery=_cut(delivery_id, 100) if delivery_id else None,
             changes=_changes(parsed),
             matched=matched,
-            ignored=None
-            if plan is not None
-            else parsed.ignored
-            or (None if matched else "no configured source watches what changed"),
+            ignored=_ignored(parsed, matched, plan),
             gitops=plan,
         )
         now = datetime.fromtimestamp(self.clock(), UTC)
@@ -208,6 +206,15 @@ class HookIntake:
         """Wait for the refreshes asked for so far (shutdown, tests)."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _ignored(parsed: Parsed, matched: list[str], plan: PushPlan | None) -> str | None:
+    """Why a delivery changes nothing, or None when it refreshes or syncs something."""
+    if plan is not None:
+        if matched or plan.syncs:
+            return None
+        return "the push to the GitOps branch touched no environment"
+    return parsed.ignored or (None if matched else "no configured source watches what changed")
 
 
 def _actor(name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,14 @@ def test_a_push_to_the_gitops_branch_syncs_its_environments_even_without_sources
         "environments": ["prod"],
         "by": "payload",
     }
+    # A push outside envs/ syncs nothing and says so.
+    readme = gitops_push()
+    readme["commits"][0]["added"] = ["README.md"]
+    delivery = p.gitea("push", readme)
+    again = replace(delivery, headers={**delivery.headers, "x-gitea-delivery": "g-2"})
+    quiet = hooks.accept("forge", again)
+    assert quiet.outcome == "ignored" and quiet.gitops is not None
+    assert quiet.ignored == "the push to the GitOps branch touched no environment"
     # A push to another branch is no GitOps push: without sources, nothing to do.
     with pytest.raises(DeliveryRefused) as refused:
         hooks.accept("forge", p.gitea("push", gitops_push("refs/heads/feature")))
