@@ -17,12 +17,16 @@ from shiplane.forge import (
     ForgeAuthError,
     ForgeDriver,
     ForgeNotFoundError,
+    PullRequestEvent,
     PullRequestState,
+    PushEvent,
+    WebhookRefused,
     make_driver,
 )
-from tests.integration.forge.conftest import git
+from tests.integration.forge.conftest import Receiver, git
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaApi, GiteaRepo, GiteaUser, unique_name
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.forge
 
@@ -142,3 +146,64 @@ def test_a_wrong_token_is_refused_as_forbidden_without_quoting_it(
         assert caught.value.details["status"] == 401
 
     run(driver, scenario)
+
+
+def test_real_deliveries_of_a_pull_request_and_a_push_verify_and_parse(
+    gitea: GiteaServer, forge: GiteaApi, receiver: Receiver, tmp_path: Path
+) -> None:
+    owner = forge.create_user()
+    repo = forge.create_repo(owner, unique_name("gitops"))
+    token = forge.create_token(owner, ["write:repository", "read:user"])
+    hook = forge.create_webhook(repo, receiver.url, events=["push", "pull_request"])
+    push_branch(repo, owner, token, tmp_path, "promote-dev")
+    driver = driver_for(gitea, repo, token)
+
+    def deliveries(event: str, wanted: int) -> list[tuple[dict[str, str], bytes]]:
+        found = [d for d in receiver.deliveries if d[0].get("x-gitea-event") == event]
+        return found if len(found) >= wanted else []
+
+    async def scenario() -> int:
+        opened = await driver.open_pull_request("promote-dev", "main", "Promote dev", "")
+        with forge.client(token) as http:
+            merged = http.post(
+                f"/repos/{repo.full_name}/pulls/{opened.number}/merge", json={"Do": "merge"}
+            )
+            assert merged.status_code == 200, merged.text
+        return opened.number
+
+    number = run(driver, scenario)
+    merge_commit = asyncio.run(_merge_commit(gitea, repo, token, number))
+    pulls = wait_for(lambda: deliveries("pull_request", 2), timeout=30, what="PR deliveries")
+    events: list[object] = []
+    for headers, body in pulls:
+        driver.verify_delivery(headers, body, hook.secret)
+        with pytest.raises(WebhookRefused):
+            driver.verify_delivery(headers, body, hook.secret + "x")
+        events.append(driver.parse_delivery(headers, body))
+    by_action = {e.action: e for e in events if isinstance(e, PullRequestEvent)}
+    assert by_action["opened"].state is PullRequestState.OPEN
+    closed = by_action["closed"]
+    assert (closed.number, closed.head, closed.base) == (number, "promote-dev", "main")
+    assert closed.state is PullRequestState.MERGED and closed.merge_commit == merge_commit
+    assert closed.repository_url == repo.clone_url
+
+    # The merge was a push to main: its delivery lists the files the commits touched.
+    pushes = wait_for(lambda: deliveries("push", 1), timeout=30, what="the push delivery")
+    main_pushes = [driver.parse_delivery(h, b) for h, b in pushes if b"refs/heads/main" in b]
+    assert any(
+        isinstance(e, PushEvent)
+        and e.after == merge_commit
+        and e.paths is not None
+        and "promote-dev.yaml" in e.paths
+        for e in main_pushes
+    ), main_pushes
+
+
+async def _merge_commit(gitea: GiteaServer, repo: GiteaRepo, token: str, number: int) -> str:
+    driver = driver_for(gitea, repo, token)
+    try:
+        pull = await driver.pull_request(number)
+    finally:
+        await driver.aclose()
+    assert pull.merge_commit is not None
+    return pull.merge_commit
