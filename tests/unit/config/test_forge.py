@@ -23,11 +23,13 @@ def test_each_forge_loads_with_its_defaults() -> None:
         PROJECT_YAML + "forge:\n  github: {repository: acme/gitops, tokenEnv: GH_TOKEN}\n"
     ).forge
     assert github is not None and github.type == "github"
-    assert github.access.url == "https://api.github.com" and github.access.timeout == 30.0
+    assert github.access.url == "https://api.github.com" and github.access.timeout == 30
     gitlab = load_project_text(
-        PROJECT_YAML + "forge:\n  gitlab: {repository: group/sub/gitops, tokenFile: /t}\n"
+        PROJECT_YAML
+        + "forge:\n  gitlab: {repository: group/sub/gitops, tokenFile: /t, timeout: 2m}\n"
     ).forge
     assert gitlab is not None and gitlab.access.url == "https://gitlab.com"
+    assert gitlab.access.timeout == 120
     assert FORGES.names() == ["gitea", "github", "gitlab"]
     assert "url" in FORGES.get("gitea").json_schema()["required"]
 

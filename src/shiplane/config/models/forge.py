@@ -15,7 +15,7 @@ from typing import Any, Literal, Self, get_args
 
 from pydantic import Field, StrictStr, model_validator
 
-from shiplane.config.models.base import ConfigModel, HttpUrl
+from shiplane.config.models.base import ConfigModel, Duration, HttpUrl
 from shiplane.config.models.notifications import EnvVarName
 from shiplane.config.models.receivers import read_secret
 
@@ -34,8 +34,8 @@ class ForgeAccess(ConfigModel):
     token_file: StrictStr | None = None
     """Absolute path of a file on the server that holds the API token (surrounding
     whitespace is ignored), e.g. a mounted Kubernetes Secret."""
-    timeout: float = Field(default=30.0, gt=0, le=300)
-    """Seconds one API call may take before it is given up (and retried later)."""
+    timeout: Duration = Field(default=30, ge=1, le=300, json_schema_extra={"default": "30s"})
+    """How long one API call may take before it is given up (and retried later)."""
 
     @model_validator(mode="before")
     @classmethod
