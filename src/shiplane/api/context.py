@@ -50,6 +50,7 @@ class ApiContext:
                 self.database,
                 project=lambda: self.current_project,
                 sources=lambda: self.source_refresher,
+                gitops=lambda: getattr(self.engine, "pushes", None),
             )
         return self._hooks
 

@@ -37,6 +37,19 @@ STATUS_OF_REASON: dict[str, int] = {
 """The status of each refusal; the problem `type` is `.../hook-<reason>`."""
 
 
+class GitopsSync(BaseModel):
+    """The sync a push to the GitOps branch triggers (a forge receiver's push)."""
+
+    commit: str | None = Field(description="The pushed head, as the payload says.")
+    environments: list[str] = Field(
+        description="Environments whose `envs/<env>/` the push touched (synced)."
+    )
+    by_diff: bool = Field(
+        description="The payload did not list its files: the environments are those the "
+        "diff to the new head touches."
+    )
+
+
 class HookAccepted(BaseModel):
     """A delivery that was accepted (202): what it said changed and what it refreshes."""
 
@@ -47,6 +60,9 @@ class HookAccepted(BaseModel):
     changes: list[str] = Field(description="Where something changed, as the payload says.")
     matched: list[str] = Field(description="Sources being refreshed (may be empty).")
     ignored: str | None = Field(description="Why nothing is refreshed, when nothing is.")
+    gitops: GitopsSync | None = Field(
+        default=None, description="The environments a push to the GitOps branch syncs."
+    )
 
 
 def _problem(refused: DeliveryRefused) -> ProblemError:
@@ -77,7 +93,8 @@ async def _read_capped(request: Request, cap: int) -> bytes | None:
 @router.post(
     "/hooks/{receiver}",
     status_code=202,
-    summary="Receive a webhook delivery; refresh the sources that watch what changed",
+    summary="Receive a webhook delivery; refresh the sources that watch what changed "
+    "(and sync the environments a push to the GitOps branch touched)",
     responses=problem_openapi_responses(400, 401, 404, 409, 413, 503),
     openapi_extra={
         "requestBody": {

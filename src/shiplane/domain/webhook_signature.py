@@ -58,3 +58,15 @@ def verify_signature(
     if sent is None or not is_fresh(sent, now, tolerance):
         return False
     return signature_matches(secret, sent, body, signature)
+
+
+def body_hmac_matches(secret: str, body: bytes, given: str, *, prefix: str = "") -> bool:
+    """Constant-time check of a forge's body signature: `given` is `prefix` + the hex
+    HMAC-SHA256 of the body under `secret` (Gitea: no prefix; GitHub: `sha256=`)."""
+    expected = prefix + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+def token_matches(secret: str, given: str) -> bool:
+    """Constant-time equality of a secret sent as it is (GitLab's `X-Gitlab-Token`)."""
+    return hmac.compare_digest(given.strip().encode(), secret.encode())

@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from shiplane.config.models import ProjectConfig, ReceiverConfig, SecretNotSetError
+from shiplane.engine.git_push import PushPlan, PushTarget
 from shiplane.engine.sources_port import HOOK_REASON, SourceRefresher
 from shiplane.sources.receivers import RECEIVERS, Delivery, DeliveryRefused, Parsed
 from shiplane.store import audit
@@ -55,10 +56,13 @@ class HookOutcome:
     changes: list[str]
     matched: list[str]
     ignored: str | None = None
+    gitops: PushPlan | None = None
+    """The sync a push to the GitOps branch triggers (forge receivers only)."""
 
     @property
     def outcome(self) -> str:
-        return "accepted" if self.matched else "ignored"
+        syncs = self.gitops is not None and self.gitops.syncs
+        return "accepted" if self.matched or syncs else "ignored"
 
 
 @dataclass
@@ -68,6 +72,9 @@ class HookIntake:
     database: Database
     project: Callable[[], ProjectConfig | None]
     sources: Callable[[], SourceRefresher | None]
+    # The follower of pushes to the GitOps branch (engine/git_push.py), when the server
+    # has a GitOps repository it follows.
+    gitops: Callable[[], PushTarget | None] = lambda: None
     environ: Mapping[str, str] | None = None
     clock: Callable[[], float] = time.time
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -117,12 +124,13 @@ class HookIntake:
             ) from None
         receiver.authenticate(delivery, secret, now=self.clock())
         parsed = receiver.parse(delivery, config)
+        plan = self._gitops_plan(parsed)
         refresher = self.sources()
-        if refresher is None:
+        if refresher is None and plan is None:
             raise DeliveryRefused(
                 "not-configured", "this server runs no artifact sources to refresh"
             )
-        watching = _watching(refresher, parsed)
+        watching = _watching(refresher, parsed) if refresher is not None else []
         matched = [n for n in watching if n in config.sources] if config.sources else watching
         delivery_id = receiver.delivery_id(delivery)
         keys = [delivery_key("content", receiver.fingerprint(delivery))]
@@ -135,8 +143,8 @@ class HookIntake:
             delivery=_cut(delivery_id, 100) if delivery_id else None,
             changes=_changes(parsed),
             matched=matched,
-            ignored=parsed.ignored
-            or (None if matched else "no configured source watches what changed"),
+            ignored=_ignored(parsed, matched, plan),
+            gitops=plan,
         )
         now = datetime.fromtimestamp(self.clock(), UTC)
         with self.database.session() as s:
@@ -158,13 +166,28 @@ class HookIntake:
                     "matched": matched,
                     "not_allowed": [n for n in watching if n not in matched],
                     "ignored": outcome.ignored,
+                    "gitops": plan.describe() if plan is not None else None,
                 },
             )
         return outcome
 
+    def _gitops_plan(self, parsed: Parsed) -> PushPlan | None:
+        """What a push to the GitOps branch syncs (None: the delivery names no such push)."""
+        follower = self.gitops()
+        if follower is None:
+            return None
+        for commit in parsed.commits:
+            if follower.follows(commit.url, commit.ref):
+                return follower.plan(commit.after, commit.paths)
+        return None
+
     def refresh_soon(self, outcome: HookOutcome) -> None:
-        """Ask for a refresh of the matched sources without waiting for it (the answer
-        goes out now; the service coalesces a flood into one more run per source)."""
+        """Ask for a refresh of the matched sources (and the sync of a GitOps push)
+        without waiting for it (the answer goes out now; the source service coalesces a
+        flood into one more run per source)."""
+        follower = self.gitops()
+        if outcome.gitops is not None and follower is not None:
+            follower.pushed(outcome.gitops, actor=_actor(outcome.receiver))
         refresher = self.sources()
         if not outcome.matched or refresher is None:
             return
@@ -183,6 +206,15 @@ class HookIntake:
         """Wait for the refreshes asked for so far (shutdown, tests)."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _ignored(parsed: Parsed, matched: list[str], plan: PushPlan | None) -> str | None:
+    """Why a delivery changes nothing, or None when it refreshes or syncs something."""
+    if plan is not None:
+        if matched or plan.syncs:
+            return None
+        return "the push to the GitOps branch touched no environment"
+    return parsed.ignored or (None if matched else "no configured source watches what changed")
 
 
 def _actor(name: str) -> str:

@@ -24,6 +24,7 @@ from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployOutcome
 from shiplane.engine.diffs import Diffs
 from shiplane.engine.drift_supervisor import DriftSupervisor
+from shiplane.engine.git_push import GitPushFollower
 from shiplane.engine.git_removals import RemovalFollower
 from shiplane.engine.git_watch import DEFAULT_POLL_SECONDS, GitHeadWatcher
 from shiplane.engine.leases import DEFAULT_TTL, LeaseKeeper
@@ -119,12 +120,17 @@ class Engine:
         # (not from --config FILE), and tells `watcher.on_head_moved` of every new head.
         self.watcher: GitHeadWatcher | None = None
         self.removals: RemovalFollower | None = None
+        self.pushes: GitPushFollower | None = None
         if settings.git_poll > 0:
             self.watcher = GitHeadWatcher(self.workspace, project, db, interval=settings.git_poll)
             self.watcher.on_config_applied.append(self._follow_project)
             # Apps whose envs/<env>/<app>/ a push deleted leave the cluster (git_removals.py).
             self.removals = RemovalFollower(self.workspace, self.deployer, self.source)
             self.watcher.on_head_moved.append(self.removals.on_head)
+            # A push a forge's webhook announced: its environments are synced at once,
+            # after the removals (git_push.py; the webhook wakes the watcher).
+            self.pushes = GitPushFollower(self.workspace, self.deployer, project, self.watcher)
+            self.watcher.on_head_moved.append(self.pushes.on_head)
         self._stopping = False
 
     @property
@@ -173,6 +179,8 @@ class Engine:
             await self.watcher.start()
         if self.removals is not None:
             self.removals.start(await self.workspace.head())
+        if self.pushes is not None:
+            self.pushes.start(await self.workspace.head())
 
     async def stop(self) -> None:
         """Stop working and hand every lease back, so other replicas take over now."""
@@ -181,6 +189,8 @@ class Engine:
             await self.watcher.stop()
         if self.removals is not None:
             await self.removals.stop()
+        if self.pushes is not None:
+            await self.pushes.stop()
         await self.sources.stop()
         await self.promotions.stop()
         await self.notifier.stop()

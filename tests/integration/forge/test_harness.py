@@ -8,10 +8,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +15,7 @@ import httpx
 import pytest
 
 from shiplane.localcluster.components import GITEA_VERSION
-from tests.integration.forge.conftest import git
+from tests.integration.forge.conftest import Receiver, git
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaApi, unique_name
 from tests.support.wait import wait_for
@@ -138,40 +134,6 @@ def test_push_then_pull_request_opened_by_one_user_merged_by_another(
         content = http.get(f"/repos/{repo.full_name}/raw/app.yaml", params={"ref": "main"})
     assert after["merged"] and after["merged_by"]["login"] == releaser.name
     assert content.text == "image: web:1.2.0\n"
-
-
-@dataclass
-class Receiver:
-    """A small HTTP server on 127.0.0.1 that keeps every delivery it is sent."""
-
-    deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            found.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    found.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/gitea"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield found
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def _signature(secret: str, body: bytes) -> str:

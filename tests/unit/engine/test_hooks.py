@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from shiplane.config import load_project_text
 from shiplane.config.models import ProjectConfig, ReceiverConfig
+from shiplane.engine.git_push import PushPlan, environments_of
 from shiplane.engine.hooks import HookIntake
 from shiplane.sources.receivers import DeliveryRefused
 from shiplane.store import audit
@@ -179,4 +181,75 @@ def test_an_unset_secret_or_no_source_service_is_not_configured(
     without = intake(db, None, Clock(), gh=receiver("github"))
     with pytest.raises(DeliveryRefused) as refused:
         without.accept("gh", p.github("push", p.github_push()))
+    assert refused.value.reason == "not-configured"
+
+
+# --- pushes to the GitOps branch (engine/git_push.py) -------------------------------------
+
+
+class Pushes:
+    """A double of `GitPushFollower`: follows one repository's main, records pushes."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, str]] = []
+
+    def follows(self, url: str, ref: str | None) -> bool:
+        return url == "http://localhost:3000/gitea/webhooks.git" and ref == "refs/heads/main"
+
+    def plan(self, after: str | None, paths: Sequence[str] | None) -> PushPlan:
+        if paths is None:
+            return PushPlan(after, (), by_diff=True)
+        return PushPlan(after, tuple(environments_of(paths, ["dev", "staging", "prod"])), False)
+
+    def pushed(self, plan: PushPlan, *, actor: str) -> None:
+        self.calls.append((plan, actor))
+
+
+def gitops_push(ref: str = "refs/heads/main") -> Any:
+    payload = p.gitea_push()
+    payload["ref"] = ref
+    payload["commits"] = [
+        {"id": "c1", "added": ["envs/prod/web/hand.yaml"], "modified": [], "removed": []}
+    ]
+    return payload
+
+
+def test_a_push_to_the_gitops_branch_syncs_its_environments_even_without_sources(
+    db: Database,
+) -> None:
+    pushes = Pushes()
+    config = project(forge=receiver("gitea"))
+    hooks = HookIntake(
+        db,
+        project=lambda: config,
+        sources=lambda: None,
+        gitops=lambda: pushes,
+        environ={"HOOK_SECRET": p.SECRET},
+        clock=Clock(),
+    )
+    outcome = hooks.accept("forge", p.gitea("push", gitops_push()))
+    assert outcome.outcome == "accepted" and outcome.ignored is None
+    assert outcome.gitops is not None and outcome.gitops.environments == ("prod",)
+    assert pushes.calls == []  # the answer goes out first
+    hooks.refresh_soon(outcome)
+    assert [(plan.environments, actor) for plan, actor in pushes.calls] == [
+        (("prod",), "hook:forge")
+    ]
+    [event] = events(db)
+    assert event["gitops"] == {
+        "commit": "bffeb74224043ba2feb48d137756c8a9331c449a",
+        "environments": ["prod"],
+        "by": "payload",
+    }
+    # A push outside envs/ syncs nothing and says so.
+    readme = gitops_push()
+    readme["commits"][0]["added"] = ["README.md"]
+    delivery = p.gitea("push", readme)
+    again = replace(delivery, headers={**delivery.headers, "x-gitea-delivery": "g-2"})
+    quiet = hooks.accept("forge", again)
+    assert quiet.outcome == "ignored" and quiet.gitops is not None
+    assert quiet.ignored == "the push to the GitOps branch touched no environment"
+    # A push to another branch is no GitOps push: without sources, nothing to do.
+    with pytest.raises(DeliveryRefused) as refused:
+        hooks.accept("forge", p.gitea("push", gitops_push("refs/heads/feature")))
     assert refused.value.reason == "not-configured"

@@ -102,7 +102,15 @@ def test_harbor_push_artifact_and_cloudevents() -> None:
 
 def test_github_push_and_container_package() -> None:
     push = parse("github", p.github("push", p.github_push()))
-    assert push.commits == (GitChange("https://github.com/acme/config.git", "refs/heads/main"),)
+    # GitHub's sample lists no commits: the files are not known (None), the head is.
+    assert push.commits == (
+        GitChange(
+            "https://github.com/acme/config.git",
+            "refs/heads/main",
+            "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+            None,
+        ),
+    )
     package = parse("github", p.github("package", p.github_package()))
     assert package.images == (ImageChange("ghcr.io", "acme/web", "1.4.2"),)
 
@@ -123,7 +131,14 @@ def test_github_ignores_ping_other_actions_and_other_package_types() -> None:
 
 def test_gitlab_push_and_tag_push() -> None:
     parsed = parse("gitlab", p.gitlab("Push Hook", p.gitlab_push()))
-    assert parsed.commits == (GitChange("http://example.com/mike/diaspora.git", "refs/heads/main"),)
+    assert parsed.commits == (
+        GitChange(
+            "http://example.com/mike/diaspora.git",
+            "refs/heads/main",
+            "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+            (),
+        ),
+    )
     tag = parse("gitlab", p.gitlab("Tag Push Hook", p.gitlab_push("tag_push", "refs/tags/v1")))
     assert tag.commits[0].ref == "refs/tags/v1"
     assert parse("gitlab", p.gitlab("Issue Hook", {"object_kind": "issue"})).ignored
@@ -132,7 +147,12 @@ def test_gitlab_push_and_tag_push() -> None:
 def test_gitea_push_and_container_package() -> None:
     push = parse("gitea", p.gitea("push", p.gitea_push()))
     assert push.commits == (
-        GitChange("http://localhost:3000/gitea/webhooks.git", "refs/heads/develop"),
+        GitChange(
+            "http://localhost:3000/gitea/webhooks.git",
+            "refs/heads/develop",
+            "bffeb74224043ba2feb48d137756c8a9331c449a",
+            (),
+        ),
     )
     package = parse("gitea", p.gitea("package", p.gitea_package()))
     assert package.images == (ImageChange("gitea.local:3000", "shop/web", "1.4.2"),)

@@ -20,6 +20,7 @@ from shiplane.config.models.checks import CheckConfig
 from shiplane.config.models.clusters import ClusterConfig
 from shiplane.config.models.conditions import ConditionConfig
 from shiplane.config.models.environments import EnvironmentConfig
+from shiplane.config.models.forge import ForgeConfig
 from shiplane.config.models.notifications import NotificationChannel
 from shiplane.config.models.receivers import ReceiverConfig
 from shiplane.config.models.sources import SourceConfig
@@ -92,6 +93,9 @@ class ProjectConfig(ConfigModel):
     """Notification channels by name: where promotion events are sent."""
     receivers: dict[Name, ReceiverConfig] = {}
     """Webhook receivers by name: `POST /api/v1/hooks/{name}` refreshes matching sources."""
+    forge: ForgeConfig | None = None
+    """The forge hosting the GitOps repository (Gitea, GitHub or GitLab): pull requests
+    and commit statuses go through its API (docs/forges.md)."""
     releases: ReleasePolicy = ReleasePolicy()
     """What a release may name, how sources assemble them and the digest policy."""
     sources: dict[Name, SourceConfig] = {}

@@ -79,25 +79,33 @@ class ReceiverConfig(ConfigModel):
     def secret_value(self, environ: Mapping[str, str] | None = None) -> str:
         """The secret; SecretNotSetError (saying where it should be, never what it is)
         when the variable is unset or empty, or the file is missing, unreadable or empty."""
-        if self.secret_env is not None:
-            value = (os.environ if environ is None else environ).get(self.secret_env, "")
-            if not value:
-                raise SecretNotSetError(
-                    f"the environment variable {self.secret_env} (receiver secret) is not set"
-                )
-            return value
-        assert self.secret_file is not None
-        try:
-            with open(self.secret_file, "rb") as handle:
-                raw = handle.read(MAX_SECRET_FILE + 1)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise SecretNotSetError(
-                f"the receiver secret file {self.secret_file} cannot be read: {reason}"
-            ) from None
-        value = raw.decode("utf-8", errors="replace").strip()
-        if not value or len(raw) > MAX_SECRET_FILE:
-            raise SecretNotSetError(
-                f"the receiver secret file {self.secret_file} is empty or too long"
-            )
+        return read_secret(self.secret_env, self.secret_file, "receiver secret", environ)
+
+
+def read_secret(
+    variable: str | None,
+    file: str | None,
+    what: str,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """A secret from the environment variable `variable` or the file `file` (surrounding
+    whitespace dropped): the one way receivers and forge tokens read theirs, read when
+    needed so a rotated file is picked up. SecretNotSetError says where it should be,
+    never what it is."""
+    if variable is not None:
+        value = (os.environ if environ is None else environ).get(variable, "")
+        if not value:
+            raise SecretNotSetError(f"the environment variable {variable} ({what}) is not set")
         return value
+    if file is None:
+        raise SecretNotSetError(f"no {what} is configured")
+    try:
+        with open(file, "rb") as handle:
+            raw = handle.read(MAX_SECRET_FILE + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SecretNotSetError(f"the {what} file {file} cannot be read: {reason}") from None
+    value = raw.decode("utf-8", errors="replace").strip()
+    if not value or len(raw) > MAX_SECRET_FILE:
+        raise SecretNotSetError(f"the {what} file {file} is empty or too long")
+    return value

@@ -19,7 +19,9 @@ from typing import Any, ClassVar, Literal
 
 from shiplane.config.models import ReceiverConfig
 from shiplane.domain.errors import InvalidError
+from shiplane.domain.push_payload import changed_paths
 from shiplane.domain.registry import Registry
+from shiplane.domain.webhook_signature import body_hmac_matches
 
 RefusalReason = Literal[
     "unknown-receiver",
@@ -78,10 +80,15 @@ class ImageChange:
 
 @dataclass(frozen=True)
 class GitChange:
-    """Commits were pushed to `ref` (e.g. `refs/heads/main`) of the repository at `url`."""
+    """Commits were pushed to `ref` (e.g. `refs/heads/main`) of the repository at `url`.
+    A forge's push also says the new head (`after`) and the files the commits touched
+    (`paths`; None when the payload does not list them all): for the record and to
+    choose which GitOps environments to sync, never fetched."""
 
     url: str
     ref: str | None
+    after: str | None = None
+    paths: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         return f"{self.url} {self.ref or '(any ref)'}"
@@ -161,9 +168,8 @@ def require_token(given: str | None, secret: str, where: str) -> None:
 
 def require_body_hmac(delivery: Delivery, header: str, secret: str, *, prefix: str) -> None:
     """`header` carries `prefix` + the hex HMAC-SHA256 of the body under `secret`."""
-    given = require_header(delivery, header).strip()
-    expected = prefix + hmac.new(secret.encode(), delivery.body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    given = require_header(delivery, header)
+    if not body_hmac_matches(secret, delivery.body, given, prefix=prefix):
         raise DeliveryRefused("bad-signature", f"the {header} signature does not match")
 
 
@@ -197,3 +203,11 @@ def split_image_url(url: str) -> tuple[str, str, str | None, str | None]:
     if not host or not path:
         raise DeliveryRefused("malformed", "an image reference has no host or repository")
     return host, path, tag or None, digest or None
+
+
+def pushed(payload: dict[str, Any], url: str) -> GitChange:
+    """A forge's push (Gitea, GitHub, GitLab: `ref`, `after`, `commits` with their files)."""
+    return GitChange(
+        url, text(payload.get("ref"), "ref"), optional_text(payload.get("after")),
+        changed_paths(payload),
+    )  # fmt: skip

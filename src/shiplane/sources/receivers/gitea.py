@@ -16,12 +16,12 @@ from shiplane.config.models import ReceiverConfig
 from shiplane.sources.receivers.base import (
     Delivery,
     DeliveryRefused,
-    GitChange,
     ImageChange,
     Parsed,
     Receiver,
     mapping,
     optional_text,
+    pushed,
     register,
     require_body_hmac,
     text,
@@ -45,7 +45,7 @@ class GiteaReceiver(Receiver):
             payload = mapping(delivery.json(), "the payload")
             repository = mapping(payload.get("repository"), "repository")
             url = text(repository.get("clone_url"), "repository.clone_url")
-            return Parsed(event, commits=(GitChange(url, text(payload.get("ref"), "ref")),))
+            return Parsed(event, commits=(pushed(payload, url),))
         if event == "package":
             payload = mapping(delivery.json(), "the payload")
             if payload.get("action") != "created":

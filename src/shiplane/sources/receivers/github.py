@@ -16,12 +16,12 @@ from typing import Any
 from shiplane.config.models import ReceiverConfig
 from shiplane.sources.receivers.base import (
     Delivery,
-    GitChange,
     ImageChange,
     Parsed,
     Receiver,
     mapping,
     optional_text,
+    pushed,
     register,
     require_body_hmac,
     split_image_url,
@@ -74,7 +74,7 @@ class GitHubReceiver(Receiver):
             url = text(
                 repository.get("clone_url") or repository.get("html_url"), "repository.clone_url"
             )
-            return Parsed(event, commits=(GitChange(url, text(payload.get("ref"), "ref")),))
+            return Parsed(event, commits=(pushed(payload, url),))
         if event in ("package", "registry_package"):
             payload = mapping(delivery.json(), "the payload")
             action = str(payload.get("action", ""))

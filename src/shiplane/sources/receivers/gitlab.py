@@ -13,11 +13,11 @@ from __future__ import annotations
 from shiplane.config.models import ReceiverConfig
 from shiplane.sources.receivers.base import (
     Delivery,
-    GitChange,
     Parsed,
     Receiver,
     mapping,
     optional_text,
+    pushed,
     register,
     require_token,
     text,
@@ -55,7 +55,7 @@ class GitLabReceiver(Receiver):
             optional_text(repository.get("git_http_url")) if isinstance(repository, dict) else None
         )
         url = text(url, "project.git_http_url")
-        return Parsed(event, commits=(GitChange(url, text(payload.get("ref"), "ref")),))
+        return Parsed(event, commits=(pushed(payload, url),))
 
 
 register(GitLabReceiver())

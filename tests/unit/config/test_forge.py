@@ -1,0 +1,70 @@
+"""`forge` in shiplane.yaml: exactly one forge, its own schema, the token only by
+reference, errors located at their line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shiplane.config import ConfigError, SecretNotSetError, load_project_text
+from shiplane.forge import FORGES
+from tests.support.api_project import PROJECT_YAML
+
+
+def problems(extra: str) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_project_text(PROJECT_YAML + extra)
+    return [f"{p.line}:{p.field}: {p.message}" for p in error.value.problems]
+
+
+def test_each_forge_loads_with_its_defaults() -> None:
+    github = load_project_text(
+        PROJECT_YAML + "forge:\n  github: {repository: acme/gitops, tokenEnv: GH_TOKEN}\n"
+    ).forge
+    assert github is not None and github.type == "github"
+    assert github.access.url == "https://api.github.com" and github.access.timeout == 30
+    gitlab = load_project_text(
+        PROJECT_YAML
+        + "forge:\n  gitlab: {repository: group/sub/gitops, tokenFile: /t, timeout: 2m}\n"
+    ).forge
+    assert gitlab is not None and gitlab.access.url == "https://gitlab.com"
+    assert gitlab.access.timeout == 120
+    assert FORGES.names() == ["gitea", "github", "gitlab"]
+    assert "url" in FORGES.get("gitea").json_schema()["required"]
+
+
+def test_gitea_needs_its_url_and_the_error_is_located() -> None:
+    found = problems("forge:\n  gitea: {repository: shop/gitops, tokenEnv: T}\n")
+    line = PROJECT_YAML.count("\n") + 2
+    assert len(found) == 1 and found[0].startswith(f"{line}:forge.gitea.url: ")
+
+
+def test_exactly_one_forge_and_one_token_reference() -> None:
+    assert "exactly one of: gitea, github, gitlab" in problems("forge: {}\n")[0]
+    section = "{repository: a/b, tokenEnv: T}"
+    two = f"forge:\n  github: {section}\n  gitlab: {section}\n"
+    assert "found: github, gitlab" in problems(two)[0]
+    neither = problems("forge:\n  github: {repository: a/b}\n")
+    assert "exactly one of 'tokenEnv'" in neither[0]
+    relative = problems("forge:\n  github: {repository: a/b, tokenFile: token.txt}\n")
+    assert "absolute path" in relative[0]
+    assert "repository" in problems("forge:\n  github: {repository: nope, tokenEnv: T}\n")[0]
+
+
+def test_a_token_written_in_the_file_is_refused_without_quoting_it() -> None:
+    found = problems("forge:\n  github: {repository: a/b, token: ghp_abcdefabcdef}\n")
+    assert "never written in shiplane.yaml" in found[0] and "ghp_" not in found[0]
+
+
+def test_the_token_is_read_from_its_variable_or_file(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("from-file\n")
+    project = load_project_text(
+        PROJECT_YAML + f"forge:\n  github: {{repository: a/b, tokenFile: {path}}}\n"
+    )
+    assert project.forge is not None and project.forge.access.token_value() == "from-file"
+    by_env = load_project_text(PROJECT_YAML + "forge:\n  github: {repository: a/b, tokenEnv: T}\n")
+    assert by_env.forge is not None and by_env.forge.access.token_value({"T": "x"}) == "x"
+    with pytest.raises(SecretNotSetError, match="T \\(forge token\\) is not set"):
+        by_env.forge.access.token_value({})
