@@ -66,6 +66,7 @@ from shiplane.config.models.sources import (
     SourceKind,
     split_repository,
 )
+from shiplane.config.models.sso import SsoConfig, SsoRoleMapping
 from shiplane.config.models.windows import Days, TimeOrDate, WindowConfig, WindowRule
 
 __all__ = [
@@ -118,6 +119,8 @@ __all__ = [
     "SoakCheckConfig",
     "SourceConfig",
     "SourceKind",
+    "SsoConfig",
+    "SsoRoleMapping",
     "Templated",
     "TemplatedUrl",
     "Text",
