@@ -89,7 +89,7 @@ def _loopback(uri: str) -> str:
 @router.post(
     "/sso/token",
     summary="Exchange a CLI's authorization code for a short-lived API token (single sign-on)",
-    responses=problem_openapi_responses(400, 403, 404, 422, 502, 503),
+    responses=problem_openapi_responses(403, 404, 422, 502, 503),
 )
 async def sso_token(
     body: SsoTokenRequest, context: ApiContext = Depends(get_context)
