@@ -187,12 +187,16 @@ class OidcClient:
         """The ID token for an authorization code (the client authenticates with its
         secret; the PKCE verifier proves this is the sign-in that asked)."""
         metadata = self.metadata()
+        try:
+            client_secret = self._client_secret()
+        except ValueError as exc:  # the configured variable or file holds no secret
+            raise SsoUnavailable(f"the SSO client secret is not available: {exc}") from None
         form = {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": redirect_uri,
             "client_id": self.client_id,
-            "client_secret": self._client_secret(),
+            "client_secret": client_secret,
             "code_verifier": verifier,
         }
         try:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from shiplane.api.oidc import OidcClient, SignInRefused
+from shiplane.api.oidc import OidcClient, SignInRefused, SsoUnavailable
 from shiplane.domain.sso_access import GroupGrant, access_for, groups_of
 from shiplane.store import audit
 from shiplane.store import tokens as token_store
@@ -128,3 +128,21 @@ def sso_of(context: ApiContext) -> SsoService | None:
         found = SsoService(config)
         context.sso_cache = found
     return found
+
+
+def start_check(config: SsoConfig | None) -> str | None:
+    """What keeps single sign-on from working, checked when the server starts (None:
+    nothing found): the client secret missing, the provider unreachable or its discovery
+    inconsistent. A wrong client secret shows only at the first sign-in (the provider
+    judges it when a code is exchanged). Never fatal: API tokens keep working."""
+    if config is None:
+        return None
+    try:
+        config.client_secret()
+    except ValueError as exc:
+        return str(exc)
+    try:
+        SsoService(config).client.metadata()
+    except SsoUnavailable as exc:
+        return exc.message
+    return None

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from shiplane.api.oidc import OidcClient, Pkce, SignInRefused
+from shiplane.api.sso import start_check
 from shiplane.config import load_project_text
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.promotion import Promotion, PromotionState
@@ -320,3 +321,26 @@ def test_an_unreachable_issuer_is_a_clear_error_page(
         answer = under_test.client.get("/ui/sso/start", follow_redirects=False)
     assert answer.status_code == 502
     assert "cannot be reached" in html.unescape(answer.text) and "http://127.0.0.1:9" in answer.text
+
+
+def test_the_start_check_names_what_keeps_sso_from_working(
+    gitea: GiteaServer, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, org.app.client_secret)
+    assert start_check(sso_project(gitea, org).sso) is None
+    unreachable = start_check(sso_project(gitea, org, issuer="http://127.0.0.1:9").sso)
+    assert unreachable is not None and "cannot be reached" in unreachable
+    monkeypatch.delenv(SECRET_ENV)
+    unset = start_check(sso_project(gitea, org).sso)
+    assert unset == f"the environment variable {SECRET_ENV} (sso client secret) is not set"
+    assert start_check(None) is None
+
+
+def test_an_unset_secret_at_sign_in_is_an_error_page_not_a_crash(
+    ui: UiUnderTest, forge: GiteaApi, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV)
+    refused = sign_in(ui, forge, org, org.manager)
+    assert refused.status_code == 502
+    assert f"{SECRET_ENV} (sso client secret) is not set" in html.unescape(refused.text)
+    assert sso_tokens(ui) == []

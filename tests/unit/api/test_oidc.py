@@ -136,5 +136,5 @@ def test_discovery_naming_another_issuer_is_a_configuration_error() -> None:
         return httpx.Response(200, json={"issuer": "https://other.example"})
 
     oidc = OidcClient(ISSUER, CLIENT, lambda: "s", transport=httpx.MockTransport(handle))
-    with pytest.raises(SsoUnavailable, match="set sso.issuer to exactly what it says"):
+    with pytest.raises(SsoUnavailable, match=r"set sso\.issuer to exactly what it says"):
         oidc.metadata()
