@@ -34,6 +34,7 @@ class SsoInfo(BaseModel):
     authorization_endpoint: str
     client_id: str
     scopes: list[str]
+    cli_port: int | None = None
 
 
 class SsoTokenRequest(BaseModel):
@@ -72,6 +73,7 @@ async def sso_info(context: ApiContext = Depends(get_context)) -> SsoInfo:
         authorization_endpoint=metadata.authorization_endpoint,
         client_id=service.config.client_id,
         scopes=list(service.config.scopes),
+        cli_port=service.config.cli_port,
     )
 
 

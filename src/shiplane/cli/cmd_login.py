@@ -56,7 +56,8 @@ def login(
         min=0,
         max=65535,
         metavar="PORT",
-        help="With --sso: the loopback port to listen on (default: a free one).",
+        help="With --sso: the loopback port to listen on (default: the server's "
+        "sso.cliPort, else a free one).",
     ),
     browser: bool = typer.Option(
         True,

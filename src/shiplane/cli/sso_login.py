@@ -113,7 +113,7 @@ def sso_login(
     info = client.get("/sso")
     verifier = secrets.token_urlsafe(48)
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    listener = _Listener(port)
+    listener = _Listener(port or int(info.get("cli_port") or 0))
     try:
         redirect_uri = f"http://127.0.0.1:{listener.port}{CALLBACK_PATH}"
         query = {

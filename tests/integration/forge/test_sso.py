@@ -62,8 +62,12 @@ def org(gitea: GiteaServer) -> Org:
     return Org(name, manager, developer, outsider, app, other)
 
 
-def sso_project(gitea: GiteaServer, org: Org, issuer: str | None = None) -> ProjectConfig:
-    prod = "  prod: {cluster: local, namespace: prod, after: [staging], approvals: {required: 1}}\n"
+def sso_project(
+    gitea: GiteaServer, org: Org, issuer: str | None = None, extra: str = ""
+) -> ProjectConfig:
+    # The approval policy names the provider's team as SSO tokens carry it.
+    policy = f'{{required: 1, groups: ["{org.name}:release-managers"]}}'
+    prod = f"  prod: {{cluster: local, namespace: prod, after: [staging], approvals: {policy}}}\n"
     base = re.sub(r"  prod: .*\n", prod, PROJECT_YAML)
     return load_project_text(
         base
@@ -76,6 +80,7 @@ def sso_project(gitea: GiteaServer, org: Org, issuer: str | None = None) -> Proj
     - {{group: "{org.name}:developers", role: promoter, environments: [dev, staging]}}
     - {{group: "{org.name}:release-managers", role: approver, environments: [prod]}}
 """
+        + extra
     )
 
 

@@ -65,7 +65,9 @@ def server(
     url = f"sqlite:///{tmp_path / 'api.db'}"
     database = Database.from_url(url)
     database.migrate()
-    settings = ApiSettings(database_url=url, project=sso_project(gitea, cli_org.org))
+    # The port the OAuth app knows, as a Gitea admin would set it up (docs/sso.md).
+    project = sso_project(gitea, cli_org.org, extra=f"  cliPort: {cli_org.port}\n")
+    settings = ApiSettings(database_url=url, project=project)
     try:
         with serving(create_app(settings, database=database)) as base:
             yield Server(base, database)
@@ -74,11 +76,16 @@ def server(
 
 
 def cli_login(
-    server: Server, forge: GiteaApi, cli_org: CliOrg, user: GiteaUser, config: Path
+    server: Server,
+    forge: GiteaApi,
+    cli_org: CliOrg,
+    user: GiteaUser,
+    config: Path,
+    *options: str,
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SHIPLANE_CONFIG": str(config), "NO_COLOR": "1"}
-    argv = [str(SHIPLANE), "login", server.url, "--sso", "--no-browser",
-            "--port", str(cli_org.port), "--name", "sso"]  # fmt: skip
+    argv = [str(SHIPLANE), "login", server.url, "--sso", "--no-browser", "--name", "sso",
+            *options]  # fmt: skip
     with subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -119,7 +126,8 @@ def test_login_sso_of_someone_in_no_mapped_group_saves_nothing(
     server: Server, forge: GiteaApi, cli_org: CliOrg, tmp_path: Path
 ) -> None:
     config = tmp_path / "cli.yaml"
-    done = cli_login(server, forge, cli_org, cli_org.org.outsider, config)
+    port = str(cli_org.port)
+    done = cli_login(server, forge, cli_org, cli_org.org.outsider, config, "--port", port)
     assert done.returncode != 0
     assert "is in none of the groups sso.roles maps" in done.stderr
     assert not config.exists()
@@ -139,3 +147,21 @@ def test_the_code_endpoint_accepts_only_a_loopback_redirect(server: Server) -> N
     assert answer.status_code == 422 and "loopback" in answer.json()["detail"]
     with server.database.session() as s:
         assert list(s.scalars(select(ApiToken))) == []
+
+
+def test_gitea_matches_a_confidential_clients_loopback_port_exactly(
+    forge: GiteaApi, cli_org: CliOrg
+) -> None:
+    """Why `sso.cliPort` exists (docs/sso.md): Gitea accepts another loopback port only
+    for public clients, and Shiplane is a confidential one."""
+    app = forge.create_oauth_app(forge.create_user(), ["http://127.0.0.1/callback"])
+    params = {
+        "response_type": "code",
+        "scope": "openid",
+        "state": "state-123456",
+        "redirect_uri": f"http://127.0.0.1:{free_port()}/callback",
+        "code_challenge": "x" * 43,
+        "code_challenge_method": "S256",
+    }
+    with pytest.raises(AssertionError, match="did not redirect: 400"):
+        forge.authorize(app, cli_org.org.manager, params)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, StrictStr, model_validator
+from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from shiplane.config.models.base import ConfigModel, Duration, Name
 from shiplane.config.models.notifications import EnvVarName, SecretNotSetError
@@ -57,6 +57,10 @@ class SsoConfig(ConfigModel):
     roles: tuple[SsoRoleMapping, ...] = ()
     """Group to role mappings; a person in none of the groups cannot sign in. Someone in
     several gets, in each environment, the highest role any of them grants there."""
+    cli_port: StrictInt | None = Field(default=None, ge=1024, le=65535)
+    """The loopback port `shiplane login --sso` listens on when `--port` is not given, for
+    providers that match redirect URIs exactly (Gitea does for confidential clients):
+    register `http://127.0.0.1:PORT/callback` there. None: a free port."""
     cli_token_lifetime: Duration = Field(
         default=12 * 3600, ge=300, le=30 * 86400, json_schema_extra={"default": "12h"}
     )
