@@ -150,4 +150,5 @@ def whoami(principal: Principal = Depends(require_role(Role.VIEWER))) -> WhoAmI:
         role=principal.role,
         environments=list(principal.environments),
         token_id=principal.token_id,
+        environment_roles=dict(principal.environment_roles),
     )

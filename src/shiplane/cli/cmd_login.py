@@ -86,6 +86,12 @@ def login(
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror or exc}")
     scope = ", ".join(me.get("environments") or []) or "all environments"
+    lower = me.get("environment_roles") or {}
+    if lower:
+        scope += "; " + ", ".join(
+            f"{role} in {'other environments' if env == '*' else env}"
+            for env, role in sorted(lower.items())
+        )
     typer.echo(
         f"Logged in to {credentials.server} as {me['name']} "
         f"(role {me['role']}, {scope}); saved as context {context!r} in {path}"

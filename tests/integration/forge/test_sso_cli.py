@@ -108,7 +108,10 @@ def test_login_sso_stores_a_short_lived_token_the_api_accepts(
     manager = cli_org.org.manager
     done = cli_login(server, forge, cli_org, manager, config)
     assert done.returncode == 0, done.stderr
-    assert f"as {manager.name} (role approver, all environments)" in done.stdout
+    assert (
+        f"as {manager.name} (role approver, all environments; viewer in other environments"
+        in done.stdout
+    )
     stored = yaml.safe_load(config.read_text())
     token = stored["contexts"]["sso"]["token"]
     assert token.startswith("shp_")
