@@ -118,7 +118,9 @@ def session_count(ui: UiUnderTest) -> int:
         return len(list(s.scalars(select(WebSession))))
 
 
-def seed_waiting(ui: UiUnderTest, environment: str, promotion_id: str) -> str:
+def seed_waiting(
+    ui: UiUnderTest, environment: str, promotion_id: str, requested_by: str = "ci-bot"
+) -> str:
     """A promotion into `environment`, requested by someone else, waiting for approval."""
     with ui.database.session() as s:
         release, _ = releases.create_release(
@@ -133,7 +135,7 @@ def seed_waiting(ui: UiUnderTest, environment: str, promotion_id: str) -> str:
             release_id=release.id,
             environment=environment,
             apps=("checkout",),
-            requested_by="ci-bot",
+            requested_by=requested_by,
             created_at=NOW,
             state=PromotionState.WAITING,
             reason="approval: waiting for 1 approval",
@@ -195,6 +197,23 @@ def test_a_release_manager_approves_in_prod_by_their_identity_and_not_in_staging
     assert [(a.user, a.decision, a.comment) for a in approvals] == [
         (org.manager.name, "approve", "via sso")
     ]
+
+
+def test_separation_of_duties_holds_across_sign_in_methods(
+    ui: UiUnderTest, forge: GiteaApi, org: Org
+) -> None:
+    """The manager requested the promotion with an API token named as they are (or
+    through `shiplane login --sso`, which names the token the same way); signed in
+    through SSO in the browser they are still the requester and cannot approve."""
+    release_id = seed_waiting(ui, "prod", "prm-sso-own", requested_by=org.manager.name)
+    assert sign_in(ui, forge, org, org.manager).status_code == 200
+    page = ui.client.get("/ui/promotions/prm-sso-own")
+    csrf = csrf_of(page.text)
+    refused = ui.client.post("/ui/promotions/prm-sso-own/approve", data={"csrf_token": csrf})
+    assert refused.status_code == 403
+    assert f"{org.manager.name} requested this promotion" in html.unescape(refused.text)
+    with ui.database.session() as s:
+        assert promotion_controls.approvals_for(s, release_id, "prod") == []
 
 
 def test_a_non_member_is_refused_with_why_and_nothing_is_recorded(
