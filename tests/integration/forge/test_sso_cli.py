@@ -22,10 +22,12 @@ from shiplane.api.settings import ApiSettings
 from shiplane.store.db import Database
 from shiplane.store.models import ApiToken
 from tests.integration.forge.test_sso import SECRET_ENV, Org, sso_project
+from tests.support.api_project import PROJECT_YAML
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaApi, GiteaUser
 from tests.support.inprocess_server import serving
 from tests.support.prometheus import free_port
+from tests.support.serverproc import running_server
 
 pytestmark = pytest.mark.forge
 
@@ -168,3 +170,31 @@ def test_gitea_matches_a_confidential_clients_loopback_port_exactly(
     }
     with pytest.raises(AssertionError, match="did not redirect: 400"):
         forge.authorize(app, cli_org.org.manager, params)
+
+
+def test_serve_with_an_unreachable_issuer_warns_and_keeps_serving(
+    tmp_path: Path, gitea: GiteaServer, cli_org: CliOrg
+) -> None:
+    config = tmp_path / "shiplane.yaml"
+    config.write_text(
+        PROJECT_YAML
+        + f"""sso:
+  issuer: http://127.0.0.1:9
+  clientId: {cli_org.org.app.client_id}
+  clientSecretEnv: SHIPLANE_TEST_UNSET_SSO_SECRET
+"""
+    )
+    database = f"sqlite:///{tmp_path / 'shiplane.db'}"
+    with running_server(tmp_path / "server", database, config=config) as server:
+        stdout = server.stdout_path.read_text()
+        ready = httpx.get(f"{server.url}/readyz", timeout=10)
+        whoami = httpx.get(
+            f"{server.url}/api/v1/whoami",
+            headers={"Authorization": f"Bearer {server.admin_token}"},
+            timeout=10,
+        )
+        info = httpx.get(f"{server.url}/api/v1/sso", timeout=10)
+    assert "warning: single sign-on is not usable: the environment variable " in stdout
+    assert "SHIPLANE_TEST_UNSET_SSO_SECRET (sso client secret) is not set" in stdout
+    assert ready.status_code == 200 and whoami.status_code == 200
+    assert info.status_code in (502, 503) and "cannot be reached" in info.json()["detail"]
