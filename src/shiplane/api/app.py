@@ -25,6 +25,7 @@ from shiplane.api import (
     routes_releases,
     routes_replicas,
     routes_sources,
+    routes_sso,
     routes_tokens,
     routes_views,
 )
@@ -110,6 +111,7 @@ def create_app(
         routes_sources,
         routes_events,
         routes_hooks,
+        routes_sso,
     )
     for module in modules:
         app.include_router(module.router)

@@ -16,7 +16,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import ProblemError
-from shiplane.domain.roles import Role, role_refusal, scope_refusal
+from shiplane.domain.roles import (
+    Role,
+    environment_role_refusal,
+    role_allows,
+    role_refusal,
+    scope_refusal,
+)
+from shiplane.domain.sso_access import role_in
 from shiplane.engine.promotions.model import Actor
 from shiplane.engine.promotions.permissions import Caller
 from shiplane.store import tokens as token_store
@@ -30,7 +37,12 @@ bearer_scheme = HTTPBearer(
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's name (the audit actor), role and environment scope."""
+    """Who is calling: the token's name (the audit actor), role and environment scope.
+
+    A token minted by single sign-on may hold a lower role in some environments than its
+    highest `role` (`environment_roles`, docs/sso.md): routes demand the highest, and
+    `require_environments(..., needed)` the role in each environment touched.
+    """
 
     token_id: str
     name: str
@@ -38,12 +50,28 @@ class Principal:
     # Empty means every environment.
     environments: tuple[str, ...]
     groups: tuple[str, ...] = ()
+    environment_roles: tuple[tuple[str, Role], ...] = ()
 
     def covers(self, environment: str) -> bool:
         return not self.environments or environment in self.environments
 
-    def require_environments(self, environments: Iterable[str]) -> None:
-        refusal = scope_refusal(self.name, self.environments, environments)
+    def role_in(self, environment: str) -> Role:
+        return role_in(self.role, self.environment_roles, environment)
+
+    def require_environments(self, environments: Iterable[str], needed: Role | None = None) -> None:
+        """403 unless the scope covers every one of `environments` (and, with `needed`,
+        the role in each is at least that)."""
+        wanted = list(environments)
+        refusal = scope_refusal(self.name, self.environments, wanted)
+        if refusal is None and needed is not None:
+            refusal = next(
+                (
+                    environment_role_refusal(self.name, self.role_in(env), needed, env)
+                    for env in wanted
+                    if not role_allows(self.role_in(env), needed)
+                ),
+                None,
+            )
         if refusal is not None:
             raise ProblemError(403, refusal)
 
@@ -54,7 +82,9 @@ class Principal:
     def caller(self) -> Caller:
         """Who calls, as the engine's permission checks see it: the token's name (the
         audit actor) and groups, its role and its environment scope."""
-        return Caller(Actor(self.name, self.groups), self.role, self.environments)
+        return Caller(
+            Actor(self.name, self.groups), self.role, self.environments, self.environment_roles
+        )
 
 
 def _unauthorized(detail: str, error: str | None = None) -> ProblemError:
@@ -90,6 +120,7 @@ def principal_of(record: TokenRecord) -> Principal:
         role=Role(record.role),
         environments=tuple(record.environments),
         groups=tuple(record.groups),
+        environment_roles=tuple(sorted(record.environment_roles.items())),
     )
 
 

@@ -34,6 +34,8 @@ class ApiContext:
     # the engine's source service (`Engine.sources`) when it has one.
     sources: SourceRefresher | None = None
     _hooks: HookIntake | None = None
+    # The single sign-on service of the project in force (api/sso.py `sso_of`).
+    sso_cache: object = None
 
     @property
     def source_refresher(self) -> SourceRefresher | None:

@@ -69,7 +69,7 @@ async def sync_environment(
     # Names first: a typo is answered with the nearest name, not as a scope problem.
     engine.project.require_environment(environment)
     engine.project.require_apps(request.apps)
-    principal.require_environments([environment])
+    principal.require_environments([environment], Role.PROMOTER)
     try:
         outcome = await engine.sync(
             environment, request.apps or None, actor=principal.name, wait=request.wait

@@ -82,7 +82,7 @@ async def promote(
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     engine.project.require_environment(body.environment)
-    principal.require_environments([body.environment])
+    principal.require_environments([body.environment], Role.PROMOTER)
     record = await engine.promotions.request(
         body.release, body.environment, actor=_actor(principal), reason=body.reason
     )
@@ -188,9 +188,11 @@ def _get(engine: Engine, promotion_id: str) -> PromotionRecord:
     return record
 
 
-async def _scoped(engine: Engine, principal: Principal, promotion_id: str) -> PromotionRecord:
+async def _scoped(
+    engine: Engine, principal: Principal, promotion_id: str, needed: Role | None = None
+) -> PromotionRecord:
     record = await asyncio.to_thread(_get, engine, promotion_id)
-    principal.require_environments([record.environment])
+    principal.require_environments([record.environment], needed)
     return record
 
 
@@ -205,7 +207,7 @@ async def approve(
     principal: Principal = Depends(require_role(ACTION_ROLES["approve"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id)
+    await _scoped(engine, principal, promotion_id, ACTION_ROLES["approve"])
     comment = body.comment if body else ""
     return await engine.promotions.approve(
         promotion_id, actor=_actor(principal), decision="approve", comment=comment
@@ -223,7 +225,7 @@ async def reject(
     principal: Principal = Depends(require_role(ACTION_ROLES["reject"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id)
+    await _scoped(engine, principal, promotion_id, ACTION_ROLES["reject"])
     return await engine.promotions.approve(
         promotion_id, actor=_actor(principal), decision="reject", comment=body.reason
     )
@@ -240,7 +242,7 @@ async def abort(
     principal: Principal = Depends(require_role(ACTION_ROLES["abort"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id)
+    await _scoped(engine, principal, promotion_id, ACTION_ROLES["abort"])
     return await engine.promotions.abort(
         promotion_id, actor=_actor(principal), reason=body.reason if body else ""
     )
@@ -256,7 +258,7 @@ async def resume(
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id)
+    await _scoped(engine, principal, promotion_id, Role.PROMOTER)
     return await engine.promotions.resume(promotion_id, actor=_actor(principal))
 
 
@@ -270,7 +272,7 @@ async def skip_step(
     principal: Principal = Depends(require_role(Role.PROMOTER)),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id)
+    await _scoped(engine, principal, promotion_id, Role.PROMOTER)
     return await engine.promotions.skip_step(promotion_id, actor=_actor(principal))
 
 
@@ -285,7 +287,7 @@ async def retry(
     principal: Principal = Depends(require_role(ACTION_ROLES["retry"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id)
+    await _scoped(engine, principal, promotion_id, ACTION_ROLES["retry"])
     return await engine.promotions.retry(promotion_id, actor=_actor(principal))
 
 
@@ -301,7 +303,7 @@ async def resolve_check(
     principal: Principal = Depends(require_role(ACTION_ROLES["resolve"])),
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id)
+    await _scoped(engine, principal, promotion_id, ACTION_ROLES["resolve"])
     return await engine.promotions.resolve_check(
         promotion_id, check, passed=body.passed, actor=_actor(principal), comment=body.comment
     )
@@ -321,7 +323,7 @@ async def rollback(
     engine: Engine = Depends(require_engine),
 ) -> PromotionRecord:
     _check_path(engine, environment, app)
-    principal.require_environments([environment])
+    principal.require_environments([environment], ACTION_ROLES["rollback"])
     request = body or RollbackRequest()
     return await engine.promotions.rollback(
         environment, app, actor=_actor(principal), to=request.to, reason=request.reason
@@ -341,7 +343,7 @@ async def hold(
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
     _check_path(engine, environment, app)
-    principal.require_environments([environment])
+    principal.require_environments([environment], Role.PROMOTER)
     changed = await engine.promotions.set_hold(
         environment, app, actor=_actor(principal), on=True, reason=body.reason if body else ""
     )
@@ -360,7 +362,7 @@ async def unhold(
     engine: Engine = Depends(require_engine),
 ) -> dict[str, Any]:
     _check_path(engine, environment, app)
-    principal.require_environments([environment])
+    principal.require_environments([environment], Role.PROMOTER)
     changed = await engine.promotions.set_hold(environment, app, actor=_actor(principal), on=False)
     return {"environment": environment, "app": app, "held": False, "changed": changed}
 
@@ -381,7 +383,7 @@ async def freeze(
         raise ProblemError(403, "a project-wide freeze needs a token not scoped to environments")
     if target is not None:
         engine.project.require_environment(target)
-        principal.require_environments([target])
+        principal.require_environments([target], Role.APPROVER)
     changed = await engine.promotions.set_freeze(
         target, actor=_actor(principal), on=True, reason=body.reason
     )
@@ -401,7 +403,7 @@ async def unfreeze(
     target = None if environment == "*" else environment
     if target is not None:
         engine.project.require_environment(target)
-        principal.require_environments([target])
+        principal.require_environments([target], Role.APPROVER)
     changed = await engine.promotions.set_freeze(target, actor=_actor(principal), on=False)
     return {"environment": environment, "frozen": False, "changed": changed}
 

@@ -47,6 +47,16 @@ def create_token(
                 f"[{', '.join(principal.environments)}]; it cannot create an unscoped token",
             )
         principal.require_environments(environments)
+    # Someone who is admin only in some environments (single sign-on, docs/sso.md)
+    # hands out tokens only there.
+    if principal.environment_roles:
+        if not environments:
+            raise ProblemError(
+                403,
+                f"'{principal.name}' is admin only in some environments; it cannot create "
+                "a token for every environment",
+            )
+        principal.require_environments(environments, Role.ADMIN)
     name = body.name or f"{body.role.value}-{secrets.token_hex(3)}"
     with context.database.session() as session:
         record, plaintext = tokens.create_token(
@@ -150,4 +160,5 @@ def whoami(principal: Principal = Depends(require_role(Role.VIEWER))) -> WhoAmI:
         role=principal.role,
         environments=list(principal.environments),
         token_id=principal.token_id,
+        environment_roles=dict(principal.environment_roles),
     )

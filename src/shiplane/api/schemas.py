@@ -151,6 +151,8 @@ class WhoAmI(BaseModel):
     role: Role
     environments: list[str]
     token_id: str
+    # Single sign-on: the role in environments where it is lower (`*`: every other).
+    environment_roles: dict[str, Role] = {}
 
 
 class RejectedConfigOut(BaseModel):

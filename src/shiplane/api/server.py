@@ -30,6 +30,7 @@ from shiplane.api.settings import (
     default_data_dir,
     parse_listen,
 )
+from shiplane.api.sso import start_check as sso_start_check
 from shiplane.store import tokens
 from shiplane.store.db import Database, default_database_url
 
@@ -341,6 +342,12 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     ui_home = getattr(app.state, "ui_home", None)
     if ui_home:
         out.write(f"Shiplane web UI on http://{shown_host}:{bound_port}{ui_home}\n")
+    problem = sso_start_check(getattr(project, "sso", None))
+    if problem is not None:
+        out.write(
+            f"warning: single sign-on is not usable: {problem}. Signing in with SSO shows "
+            "this until it is fixed; API tokens keep working.\n"
+        )
     out.flush()
     # Start-up objects (config, models, routes) never die: moving them out of the
     # collector's reach keeps full collections short while large responses are built.

@@ -121,6 +121,12 @@ class _Checker:
             self.resolve(_list_refs(source, ("sources", name), "apps"), apps, "app")
             self.source_images(name, source, apps or {})
 
+        sso = _section(self.data, "sso")
+        roles = (sso or {}).get("roles")
+        for i, mapping in enumerate(roles if isinstance(roles, list) else []):
+            refs = _list_refs(mapping, ("sso", "roles", i), "environments")
+            self.resolve(refs, environments, "environment")
+
         self.environment_cycles(environments or {})
         self.app_cycles(apps or {})
         return self.problems

@@ -71,3 +71,12 @@ def scope_refusal(name: str, scope: Sequence[str], environments: Iterable[str]) 
         f"token '{name}' is scoped to environments [{', '.join(scope)}] and does not "
         f"cover {', '.join(repr(e) for e in outside)}"
     )
+
+
+def environment_role_refusal(name: str, role: Role | str, needed: Role | str, env: str) -> str:
+    """Why `name`, whose role in `env` is `role`, may not do there what needs `needed`
+    (single sign-on maps groups to a role per environment, docs/sso.md)."""
+    return (
+        f"'{name}' has role '{parse_role(role).value}' in {env}; "
+        f"this needs '{parse_role(needed).value}' or higher there"
+    )

@@ -158,6 +158,11 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Added in 0014, for tokens minted by single sign-on: the provider identity
+    # (`issuer#sub`), the role per environment where it differs from `role`, the end.
+    subject: Mapped[str | None] = mapped_column(String(500))
+    environment_roles: Mapped[dict[str, str] | None] = mapped_column(JSON())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class WebSession(Base):

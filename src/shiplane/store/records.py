@@ -94,6 +94,11 @@ class TokenRecord(_Record):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    # Tokens minted by single sign-on (docs/sso.md): the provider identity, the role in
+    # environments where it is lower than `role` (`*`: every other), and the end.
+    subject: str | None = None
+    environment_roles: dict[str, Role] = {}
+    expires_at: datetime | None = None
 
     @property
     def active(self) -> bool:

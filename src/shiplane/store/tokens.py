@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
@@ -21,6 +22,7 @@ from shiplane.store.records import TokenRecord
 
 __all__ = [
     "TOKEN_PREFIX",
+    "SsoGrant",
     "authenticate",
     "create_token",
     "ensure_bootstrap_token",
@@ -51,6 +53,16 @@ def new_token_plaintext() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+@dataclass(frozen=True)
+class SsoGrant:
+    """What a token minted by single sign-on carries beyond a role and scope: who it
+    stands for at the provider, the role per environment, how long it lives."""
+
+    subject: str
+    environment_roles: tuple[tuple[str, Role], ...]
+    lifetime: timedelta
+
+
 def _to_record(row: ApiToken) -> TokenRecord:
     return TokenRecord(
         id=row.id,
@@ -62,6 +74,9 @@ def _to_record(row: ApiToken) -> TokenRecord:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        subject=row.subject,
+        environment_roles={env: parse_role(r) for env, r in (row.environment_roles or {}).items()},
+        expires_at=row.expires_at,
     )
 
 
@@ -75,6 +90,7 @@ def _insert(
     plaintext: str,
     now: datetime,
     groups: Sequence[str] = (),
+    sso: SsoGrant | None = None,
 ) -> TokenRecord:
     if not name:
         raise ValueError("a token needs a name")
@@ -89,6 +105,11 @@ def _insert(
         created_at=now,
         last_used_at=None,
         revoked_at=None,
+        subject=sso.subject if sso else None,
+        environment_roles=(
+            {env: parse_role(r).value for env, r in sso.environment_roles} if sso else None
+        ),
+        expires_at=now + sso.lifetime if sso else None,
     )
     s.add(row)
     s.flush()
@@ -104,6 +125,7 @@ def create_token(
     created_by: str,
     now: Callable[[], datetime] = _now,
     groups: Sequence[str] = (),
+    sso: SsoGrant | None = None,
 ) -> tuple[TokenRecord, str]:
     """Create a token; return its record and the plaintext (shown once, never stored).
 
@@ -119,6 +141,7 @@ def create_token(
         plaintext=plaintext,
         now=now(),
         groups=groups,
+        sso=sso,
     )
     return record, plaintext
 
@@ -142,6 +165,8 @@ def authenticate(
     if row.revoked_at is not None:
         return None
     current = now()
+    if row.expires_at is not None and current >= row.expires_at:
+        return None
     if touch and needs_touch(row.last_used_at, current):
         row.last_used_at = current
         s.flush()

@@ -89,7 +89,9 @@ def session_token(
     ).first()
     if row is None or not hmac.compare_digest(row[0], digest):
         return None
-    if is_expired(row[1], now()):
+    current = now()
+    token_end = row[2].expires_at
+    if is_expired(row[1], current) or (token_end is not None and is_expired(token_end, current)):
         return None
     # The token row is in the session's identity map now: this reads no more rows.
     return get_token(s, row[2].id)

@@ -21,6 +21,7 @@ from shiplane.web import (
     routes_promote,
     routes_promotions,
     routes_releases,
+    routes_sso,
 )
 from shiplane.web.auth import SignInRequired, UiError, current_user
 from shiplane.web.compression import UiGZipMiddleware
@@ -32,6 +33,7 @@ from shiplane.web.templating import make_web_context, render
 ROUTE_MODULES = (
     routes_assets,
     routes_auth,
+    routes_sso,
     routes_events,
     routes_pipeline,
     routes_matrix,

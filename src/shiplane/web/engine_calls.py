@@ -66,7 +66,7 @@ def permit(user: WebUser, needed: Role, environments: list[str]) -> None:
     """The API's role and scope checks for the request."""
     try:
         check_role(user.principal, needed)
-        user.principal.require_environments(environments)
+        user.principal.require_environments(environments, needed)
     except ProblemError as exc:
         raise Refusal(exc.status, {"": exc.detail}) from None
 

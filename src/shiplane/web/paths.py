@@ -8,6 +8,9 @@ SIGN_IN_PATH = f"{UI_PREFIX}/login"
 SIGN_OUT_PATH = f"{UI_PREFIX}/logout"
 EVENTS_PATH = f"{UI_PREFIX}/events"
 ASSETS_PREFIX = f"{UI_PREFIX}/assets"
+SSO_PREFIX = f"{UI_PREFIX}/sso"
+SSO_START_PATH = f"{SSO_PREFIX}/start"
+SSO_CALLBACK_PATH = f"{SSO_PREFIX}/callback"
 
 
 def safe_next(target: str | None) -> str:

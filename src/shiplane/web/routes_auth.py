@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from shiplane.api.context import ApiContext, get_context
+from shiplane.api.sso import WEB_CREATOR
+from shiplane.store import tokens as token_store
 from shiplane.store import web_sessions
 from shiplane.web.auth import (
     SESSION_COOKIE,
@@ -23,7 +27,7 @@ from shiplane.web.auth import (
 )
 from shiplane.web.csrf import CSRF_FIELD, csrf_matches
 from shiplane.web.forms import FormError, read_form
-from shiplane.web.paths import SIGN_IN_PATH, SIGN_OUT_PATH, UI_HOME, safe_next
+from shiplane.web.paths import SIGN_IN_PATH, SIGN_OUT_PATH, SSO_START_PATH, UI_HOME, safe_next
 from shiplane.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,6 +52,8 @@ def _sign_in_page(
         nonce=nonce,
         next_path=next_path,
         error=error,
+        sso_enabled=project_has_sso(context),
+        sso_start=f"{SSO_START_PATH}?{urlencode({'next': next_path})}",
     )
     secure = cookie_secure(request, context)
     set_cookie(response, SIGN_IN_COOKIE, nonce, secure=secure, max_age=3600)
@@ -109,9 +115,19 @@ def _open_session(context: ApiContext, token: str, previous: str | None) -> str 
     return secret
 
 
+def project_has_sso(context: ApiContext) -> bool:
+    project = context.current_project
+    return project is not None and project.sso is not None
+
+
 def _close_session(context: ApiContext, secret: str) -> None:
+    """End the session; a token single sign-on minted for it ends with it (it was never
+    shown to anyone, and must not outlive the sign-out)."""
     with context.database.session() as session:
+        record = web_sessions.session_token(session, secret)
         web_sessions.delete_session(session, secret)
+        if record is not None and record.created_by == WEB_CREATOR:
+            token_store.revoke_token(session, record.id)
 
 
 @router.post(SIGN_OUT_PATH)

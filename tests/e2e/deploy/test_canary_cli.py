@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace
 
+from shiplane.domain.roles import Role
 from shiplane.localcluster.cluster import ClusterState
+from shiplane.store import tokens
+from shiplane.store.db import Database
 from tests.e2e.deploy.conftest import as_json, cli
 from tests.support.clusters import make_namespace
 from tests.support.gitops_repo import build_repo
@@ -80,6 +84,23 @@ def image(kube: Client, namespace: str) -> str:
     return str(d.spec.template.spec.containers[0].image)  # type: ignore[union-attr]
 
 
+def promoter_elsewhere(server: ServerProcess) -> str:
+    """A token as single sign-on mints it: promoter in staging, viewer elsewhere."""
+    db = Database.from_url(server.database_url)
+    try:
+        with db.session() as s:
+            grant = tokens.SsoGrant(
+                "https://idp#frank", (("*", Role.VIEWER), ("staging", Role.PROMOTER)),
+                timedelta(hours=1),
+            )  # fmt: skip
+            _record, plaintext = tokens.create_token(
+                s, name="frank", role=Role.PROMOTER, environments=(), created_by="sso", sso=grant
+            )
+    finally:
+        db.close()
+    return plaintext
+
+
 def test_a_canary_is_steered_from_the_cli(served: tuple[ServerProcess, str], kube: Client) -> None:
     server, namespace = served
     for version in ("1.0.0", "1.1.0"):
@@ -112,6 +133,13 @@ def test_a_canary_is_steered_from_the_cli(served: tuple[ServerProcess, str], kub
         viewer = made_token.json()["token"]
     with server.client(viewer) as c:
         assert c.post(f"/api/v1/promotions/{pid}/resume").status_code == 403
+    # Signed in by SSO as a promoter in other environments only: refused in prod too.
+    with server.client(promoter_elsewhere(server)) as c:
+        refused = c.post(f"/api/v1/promotions/{pid}/skip-step")
+        assert refused.status_code == 403, refused.text
+        assert "has role 'viewer' in prod" in refused.json()["detail"]
+        assert c.post(f"/api/v1/promotions/{pid}/resume").status_code == 403
+    with server.client(viewer) as c:
         assert (
             c.get(f"/api/v1/promotions/{pid}").json()["promotion"]["data"]["strategy"]["phase"]
             == "steps"

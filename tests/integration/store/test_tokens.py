@@ -109,3 +109,31 @@ def test_bootstrap_from_given_plaintext(db: Database) -> None:
     with db.session() as s:
         fresh = ensure_bootstrap_token(s, None)
         assert fresh is not None and authenticate(s, fresh) is not None
+
+
+def test_a_token_minted_by_sso_keeps_its_grant_and_ends_at_its_expiry(db: Database) -> None:
+    from shiplane.store.tokens import SsoGrant
+    from shiplane.store.web_sessions import create_session, session_token
+
+    start = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    grant = SsoGrant(
+        subject="https://idp.example#42",
+        environment_roles=(("*", Role.VIEWER), ("prod", Role.APPROVER)),
+        lifetime=timedelta(hours=1),
+    )
+    with db.session() as s:
+        record, plaintext = create_token(
+            s, name="alice", role=Role.APPROVER, environments=(), created_by="sso",
+            groups=("shop:release-managers",), sso=grant, now=lambda: start,
+        )  # fmt: skip
+        secret, _ = create_session(s, record.id, now=lambda: start)
+    assert record.subject == "https://idp.example#42"
+    assert record.environment_roles == {"*": Role.VIEWER, "prod": Role.APPROVER}
+    assert record.expires_at == start + timedelta(hours=1)
+    just_before = start + timedelta(minutes=59)
+    at_end = start + timedelta(hours=1)
+    with db.session() as s:
+        assert authenticate(s, plaintext, now=lambda: just_before, touch=False) is not None
+        assert authenticate(s, plaintext, now=lambda: at_end, touch=False) is None
+        assert session_token(s, secret, now=lambda: just_before) is not None
+        assert session_token(s, secret, now=lambda: at_end) is None

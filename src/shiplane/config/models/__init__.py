@@ -76,6 +76,7 @@ from shiplane.config.models.sources import (
     SourceKind,
     split_repository,
 )
+from shiplane.config.models.sso import SsoConfig, SsoRoleMapping
 from shiplane.config.models.strategies import (
     ROLLING,
     STRATEGY_KINDS,
@@ -156,6 +157,8 @@ __all__ = [
     "SoakCheckConfig",
     "SourceConfig",
     "SourceKind",
+    "SsoConfig",
+    "SsoRoleMapping",
     "StrategyConfig",
     "StrategyKind",
     "Templated",

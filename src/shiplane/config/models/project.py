@@ -24,6 +24,7 @@ from shiplane.config.models.forge import ForgeConfig
 from shiplane.config.models.notifications import NotificationChannel
 from shiplane.config.models.receivers import ReceiverConfig
 from shiplane.config.models.sources import SourceConfig
+from shiplane.config.models.sso import SsoConfig
 from shiplane.config.models.strategies import ROLLING, StrategyConfig
 from shiplane.config.models.windows import WindowConfig
 from shiplane.config.release_fit import check_release_fits
@@ -101,6 +102,9 @@ class ProjectConfig(ConfigModel):
     sources: dict[Name, SourceConfig] = {}
     """Artifact sources by name: image repositories, charts and git refs whose new
     versions become releases by themselves (docs/sources.md)."""
+    sso: SsoConfig | None = None
+    """Single sign-on through an OpenID Connect provider and its group to role mapping
+    (docs/sso.md); None: people sign in with API tokens only."""
 
     @field_validator("environments", "apps", "clusters", mode="before")
     @classmethod

@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.errors import ConflictError
 from shiplane.domain.promotion import Promotion, PromotionState
-from shiplane.domain.roles import Role, role_refusal, scope_refusal
+from shiplane.domain.roles import (
+    Role,
+    environment_role_refusal,
+    role_allows,
+    role_refusal,
+    scope_refusal,
+)
+from shiplane.domain.sso_access import role_in
 from shiplane.engine.promotions.model import Actor, PromotionData
 from shiplane.gates import ReleaseInfo, check_approver
 from shiplane.gates.approval import ApprovalRefusal
@@ -61,6 +68,11 @@ class Caller:
     actor: Actor
     role: Role
     environments: tuple[str, ...] = ()
+    # Single sign-on: the role in environments where it is lower than `role` (docs/sso.md).
+    environment_roles: tuple[tuple[str, Role], ...] = ()
+
+    def role_in(self, environment: str) -> Role:
+        return role_in(self.role, self.environment_roles, environment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +231,12 @@ def action_check(
     """Whether `caller` may take `action` on `record` now: role first, then the token's
     environment scope, then the action's own rule."""
     name = caller.actor.name
-    refusal = role_refusal(name, caller.role, ACTION_ROLES[action]) or scope_refusal(
-        name, caller.environments, [record.environment]
+    needed, env = ACTION_ROLES[action], record.environment
+    refusal = role_refusal(name, caller.role, needed) or scope_refusal(
+        name, caller.environments, [env]
     )
+    if refusal is None and not role_allows(caller.role_in(env), needed):
+        refusal = environment_role_refusal(name, caller.role_in(env), needed, env)
     if refusal is not None:
         return ActionCheck(False, refusal)
     return _state_check(project, s, record, action, caller, now)

@@ -1,0 +1,130 @@
+"""Single sign-on in Chromium against the real Gitea and a real `shiplane serve`: sign
+in through Gitea's own pages (sign-in form, consent), land on the pipeline as that
+person with the role their team maps to, sign out and the session is gone server-side;
+someone in no mapped group sees why and gets no session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import select
+
+from shiplane.store.db import Database
+from shiplane.store.models import WebSession
+from tests.e2e.web.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.api_project import PROJECT_YAML
+from tests.support.gitea import GiteaServer
+from tests.support.gitea_api import GiteaUser
+from tests.support.prometheus import free_port
+from tests.support.serverproc import ServerProcess, running_server
+
+pytestmark = pytest.mark.forge
+
+SECRET_ENV = "SHIPLANE_TEST_BROWSER_SSO_SECRET"
+
+
+@dataclass(frozen=True)
+class SsoServer:
+    server: ServerProcess
+    manager: GiteaUser
+    outsider: GiteaUser
+
+
+@pytest.fixture(scope="module")
+def sso_server(gitea: GiteaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SsoServer]:
+    forge = gitea.api()
+    manager, outsider = forge.create_user(), forge.create_user()
+    org = forge.create_org()
+    forge.create_team(org, "release-managers", [manager])
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = forge.create_oauth_app(forge.create_user(), [f"{url}/ui/sso/callback"])
+    workdir = tmp_path_factory.mktemp("sso-server")
+    config = workdir / "shiplane.yaml"
+    config.write_text(
+        PROJECT_YAML
+        + f"""sso:
+  issuer: {gitea.url}
+  clientId: {app.client_id}
+  clientSecretEnv: {SECRET_ENV}
+  roles:
+    - {{group: {org}, role: viewer}}
+    - {{group: "{org}:release-managers", role: approver, environments: [prod]}}
+"""
+    )
+    os.environ[SECRET_ENV] = app.client_secret  # the server process inherits it
+    try:
+        with running_server(
+            workdir,
+            f"sqlite:///{workdir / 'shiplane.db'}",
+            config=config,
+            extra_args=["--listen", f"127.0.0.1:{port}"],
+        ) as server:
+            yield SsoServer(server, manager, outsider)
+    finally:
+        os.environ.pop(SECRET_ENV, None)
+
+
+@pytest.fixture
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    """A fresh Chromium profile per test (no axe-core needed here, unlike the module
+    fixture of conftest.py): each sign-in starts with no cookies at Gitea either."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian package chromium)")
+    profile = tmp_path_factory.mktemp("chromium-sso")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            found = context.new_page()
+            found.set_default_timeout(15_000)
+            yield found
+        finally:
+            context.close()
+
+
+def sessions(server: ServerProcess) -> int:
+    database = Database.from_url(server.database_url)
+    try:
+        with database.session() as s:
+            return len(list(s.scalars(select(WebSession))))
+    finally:
+        database.close()
+
+
+def sign_in_at_gitea(page: Page, sso: SsoServer, user: GiteaUser) -> None:
+    page.goto(sso.server.url + "/ui/login")
+    page.get_by_role("link", name="Sign in with SSO").click()
+    page.locator("input[name=user_name]").fill(user.name)
+    page.locator("input[name=password]").fill(user.password)
+    page.locator("input[name=password]").press("Enter")
+    consent = page.locator("#authorize-app")
+    consent.wait_for()
+    consent.click()
+
+
+def test_sign_in_through_gitea_lands_as_that_person_and_sign_out_ends_it(
+    page: Page, sso_server: SsoServer
+) -> None:
+    sign_in_at_gitea(page, sso_server, sso_server.manager)
+    page.wait_for_url(sso_server.server.url + "/ui/")
+    expect(page.locator("header")).to_contain_text(f"{sso_server.manager.name} (approver)")
+    assert sessions(sso_server.server) == 1
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/ui/login")
+    assert sessions(sso_server.server) == 0
+    page.goto(sso_server.server.url + "/ui/matrix")
+    expect(page).to_have_url(sso_server.server.url + "/ui/login?next=%2Fui%2Fmatrix")
+
+
+def test_someone_in_no_mapped_group_sees_why_and_gets_no_session(
+    page: Page, sso_server: SsoServer
+) -> None:
+    sign_in_at_gitea(page, sso_server, sso_server.outsider)
+    expect(page.locator(".problem")).to_contain_text("is in none of the groups sso.roles maps")
+    assert sessions(sso_server.server) == 0
