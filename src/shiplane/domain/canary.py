@@ -74,6 +74,17 @@ def canary_replicas(stable: int, weight: int) -> int:
     return max(1, int(exact + 0.5))
 
 
+def routed_canary_replicas(stable: int, weight: int) -> int:
+    """Replicas of the canary in `gatewayAPI` mode, where the route's weights split the
+    traffic: `weight` percent of the stable replicas, rounded up (at least one for any
+    weight above 0, as many as the stable version at 100)."""
+    if not 0 <= weight <= 100:
+        raise ValueError(f"a weight is in 0-100, not {weight}")
+    if weight == 0:
+        return 0
+    return max(1, -(-max(stable, 1) * weight // 100))
+
+
 def share(canary: int, stable: int) -> int:
     """The canary's share of all replicas, in whole percent (what is actually running)."""
     total = canary + stable

@@ -1,6 +1,6 @@
 """`canary`: the new version beside the stable one, widened step by step
-(docs/strategies.md). `replicas` traffic mode runs here; `gatewayAPI` is configuration
-only in this version (its HTTPRoute is checked, then the promotion is refused).
+(docs/strategies.md). The steps run here for both traffic modes; `replicas` mode's
+traffic is here too, `gatewayAPI` mode's in canary_gateway.py.
 
 The state (JSON, saved by the engine after every round):
 
@@ -9,6 +9,7 @@ The state (JSON, saved by the engine after every round):
     progress    domain.canary.Progress: step, weight, when the step started, requests
     analysis    {"<step>/<check>": the check's saved state}
     since       when the current wait began (readiness after a setWeight, completion)
+    route       gatewayAPI mode only (canary_gateway.py)
 
 Every round is safe to repeat: a setWeight applies the same canary again, a pause
 counts from its saved start, an analysis steps its checks from their saved state.
@@ -26,6 +27,7 @@ from shiplane.config.models import CanaryConfig
 from shiplane.domain import canary as rules
 from shiplane.domain.canary import Analysis, Pause, Progress, SetWeight
 from shiplane.kube.ownership import OWNER_ANNOTATION
+from shiplane.strategies import canary_gateway as gateway
 from shiplane.strategies.base import (
     STRATEGIES,
     FinishedStep,
@@ -44,9 +46,9 @@ from shiplane.strategies.canary_objects import (
     canary_name,
     canary_object,
     deployments,
-    http_routes,
     rollout_done,
 )
+from shiplane.strategies.service_kube import get_service
 
 if TYPE_CHECKING:
     from lightkube import AsyncClient
@@ -70,17 +72,7 @@ class Canary:
     ) -> dict[str, Any]:
         cfg = _config(config)
         if cfg.traffic == "gatewayAPI":
-            route = cfg.http_route or app
-            found = http_routes(objects)
-            if route not in found:
-                raise StrategyConfigError(
-                    f"canary traffic gatewayAPI needs an HTTPRoute named {route!r} among "
-                    f"{app}'s manifests (found: {', '.join(found) or 'none'})"
-                )
-            raise StrategyConfigError(
-                "canary traffic gatewayAPI is not available in this version: use "
-                "traffic: replicas (docs/strategies.md)"
-            )
+            return {**gateway.start(cfg, app, objects), "progress": Progress().to_json()}
         templates = deployments(objects)
         if not templates:
             raise StrategyConfigError(
@@ -112,6 +104,11 @@ class Canary:
                     steps=[FinishedStep("canary", "skipped", "no stable version runs yet")],
                 )
             state["stable"] = stable
+            if "route" in state:
+                refusal = await gateway.begin(ctx, state)
+                if refusal is not None:
+                    failed = FinishedStep("canary", "failed", refusal)
+                    return StrategyRound("failed", refusal, state, steps=[failed])
         progress = Progress.from_json(state.get("progress") or {})
         finished: list[FinishedStep] = []
         while not rules.is_done(steps, progress):
@@ -182,6 +179,8 @@ class Canary:
         self, ctx: StrategyContext, state: Mapping[str, Any], weight: int
     ) -> tuple[bool, str]:
         """Apply every canary at `weight`; whether all are ready, and what runs."""
+        if "route" in state:
+            return await gateway.set_weight(ctx, state, weight)
         ready = True
         notes: list[str] = []
         for template in state.get("templates") or []:
@@ -238,10 +237,15 @@ class Canary:
         if waiting and (now - since).total_seconds() <= cfg.step_timeout:
             why = f"waiting for {', '.join(waiting)} to roll out the new version"
             return StrategyRound("running", why, state, now + POLL)
-        removed = await self.abort(ctx, state)
+        if "route" in state:  # the sync applied git's route: all traffic on stable
+            removed = await gateway.remove(ctx, state, restore_route=False)
+        else:
+            removed = await self.abort(ctx, state)
         return StrategyRound("done", f"the stable version runs the release; {removed}", state)
 
     async def abort(self, ctx: StrategyContext, state: dict[str, Any]) -> str:
+        if "route" in state:
+            return await gateway.remove(ctx, state, restore_route=True)
         names = [canary_name(str(t["metadata"]["name"])) for t in state.get("templates") or []]
         gone = [n for n in names if await delete_deployment(ctx.client, ctx.namespace, n)]
         return f"removed {', '.join(gone)}" if gone else "no canary to remove"
@@ -277,11 +281,24 @@ class Canary:
             owner = (meta.get("annotations") or {}).get(OWNER_ANNOTATION)
             if owner:
                 found.setdefault(str(owner), []).append(str(meta.get("name")))
+        for live in await gateway.leftover_services(client, namespace):
+            meta = live.get("metadata") or {}
+            owner = (meta.get("annotations") or {}).get(OWNER_ANNOTATION)
+            if owner:
+                found.setdefault(str(owner), []).append(f"service/{meta.get('name')}")
         return found
 
     async def remove(self, client: AsyncClient, namespace: str, names: Sequence[str]) -> None:
+        """Canary Services (`service/<name>`, gatewayAPI mode) first: the route's weights
+        go back to the stable version before the canary Deployments go."""
         for name in names:
-            await delete_deployment(client, namespace, name)
+            if name.startswith("service/"):
+                live = await get_service(client, namespace, name.removeprefix("service/"))
+                if live is not None:
+                    await gateway.remove_leftover_service(client, namespace, live)
+        for name in names:
+            if not name.startswith("service/"):
+                await delete_deployment(client, namespace, name)
 
 
 STRATEGIES.register("canary", schema=CanaryConfig, description="a canary widened step by step")(

@@ -33,8 +33,11 @@ async def get_service(client: AsyncClient, namespace: str, name: str) -> dict[st
     return found if isinstance(found, dict) else None
 
 
-async def list_services(client: AsyncClient, namespace: str) -> list[dict[str, Any]]:
-    found = await request(client, "GET", f"/api/v1/namespaces/{namespace}/services")
+async def list_services(
+    client: AsyncClient, namespace: str, label_selector: str | None = None
+) -> list[dict[str, Any]]:
+    params = None if label_selector is None else {"labelSelector": label_selector}
+    found = await request(client, "GET", f"/api/v1/namespaces/{namespace}/services", params=params)
     items = found.get("items") if isinstance(found, dict) else None
     return [i for i in items or [] if isinstance(i, dict)]
 
@@ -65,6 +68,17 @@ async def set_selector_key(
             body={"spec": {"selector": {key: value}}},
             content_type=MERGE_PATCH,
         )
+    except KubeApiError as exc:
+        if exc.not_found:
+            return False
+        raise
+    return True
+
+
+async def delete_service(client: AsyncClient, namespace: str, name: str) -> bool:
+    """False when the Service is absent."""
+    try:
+        await request(client, "DELETE", _path(namespace, name))
     except KubeApiError as exc:
         if exc.not_found:
             return False

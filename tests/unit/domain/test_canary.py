@@ -106,3 +106,16 @@ def test_summary_says_weight_and_step() -> None:
     )
     assert summary(STEPS, Progress(step=2, weight=25)).endswith("analysis error-rate)")
     assert summary(STEPS, Progress(step=5, weight=50)) == "canary 50% (all 5 steps passed)"
+
+
+@pytest.mark.parametrize(
+    ("stable", "weight", "canary"), [(2, 25, 1), (2, 60, 2), (4, 100, 4), (3, 0, 0), (0, 10, 1)]
+)
+def test_routed_canary_replicas_are_the_weight_of_the_stable_rounded_up(
+    stable: int, weight: int, canary: int
+) -> None:
+    from shiplane.domain.canary import routed_canary_replicas
+
+    assert routed_canary_replicas(stable, weight) == canary
+    with pytest.raises(ValueError, match="0-100"):
+        routed_canary_replicas(stable, 101)

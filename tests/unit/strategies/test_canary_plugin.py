@@ -82,8 +82,13 @@ def test_start_takes_the_deployments_and_refuses_what_does_not_fit() -> None:
         canary.start(gateway, "web", [DEPLOYMENT])
     route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
              "metadata": {"name": "web"}}  # fmt: skip
-    with pytest.raises(StrategyConfigError, match="not available in this version"):
+    with pytest.raises(StrategyConfigError, match="sends traffic to no Service"):
         canary.start(gateway, "web", [DEPLOYMENT, route])
+    routed = {**route, "spec": {"rules": [{"backendRefs": [{"name": "web", "port": 80}]}]}}
+    with pytest.raises(StrategyConfigError, match="needs a Deployment"):
+        canary.start(gateway, "web", [SERVICE, routed])
+    state = canary.start(gateway, "web", [DEPLOYMENT, SERVICE, routed])
+    assert state["route"]["name"] == "web" and list(state["route"]["services"]) == ["web"]
     blue_green = StrategyConfig.model_validate({"blueGreen": {"previewService": "web-preview"}})
     plugin = STRATEGIES.get("blueGreen").plugin
     with pytest.raises(StrategyConfigError, match="missing: web-preview"):

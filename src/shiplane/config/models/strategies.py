@@ -83,7 +83,7 @@ class CanaryConfig(ConfigModel):
     traffic: Literal["replicas", "gatewayAPI"] = "replicas"
     """`replicas`: a canary Deployment beside the stable one behind the same Service, the
     weight being its share of replicas. `gatewayAPI`: the weight written into the app's
-    HTTPRoute backend weights (configuration only in this version; see
+    HTTPRoute backend weights, a canary Service beside each stable one (see
     docs/strategies.md)."""
     steps: tuple[CanaryStepConfig, ...] = Field(min_length=1)
     """The steps, in order; when the last one passes the stable version becomes the new."""
