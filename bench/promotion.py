@@ -31,14 +31,21 @@ baseline from the same run:
             tag), each app's next release sent as soon as its previous one has started
             deploying into prod; timed from the first release to the last promotion
             Succeeded.
+  abort     (issue 15; bench/promotion_abort.py) a canary at its first weight whose
+            analysis records a failed measurement -> all traffic on stable as a watch on
+            the objects sees it (replicas mode: the canary Deployment deleted; Gateway API
+            mode: the HTTPRoute's weight back on the stable Service), p50 and p95 over
+            --aborts (20) aborts per mode.
 
     .venv/bin/python bench/promotion.py [--promotions 100] [--train 50] [--rounds 10]
     .venv/bin/python bench/promotion.py --quick      # smoke run: 20 promotions, 10 apps, 2 rounds
     .venv/bin/python bench/promotion.py --profile    # + cProfile of 20 more promotions
     .venv/bin/python bench/promotion.py --only throughput   # one part (repeatable)
+    .venv/bin/python bench/promotion.py --only abort        # the canary's abort latency
 
 Goals (issue 5): promotion overhead p50 <= 300 ms; a 50-app release train <= 3 s.
 Issue 6: throughput figures and ratios against the single SQLite replica (no goal).
+Issue 15: a canary's abort puts all traffic on stable within 1 s p95.
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ from typing import Any
 import yaml
 
 from harness import Kubectl, Report, git, local_cluster, p50_p95, quantile, say, three_object_app
+from promotion_abort import abort_phase
 
 CLUSTER = "bench-promotion"
 ONE_ENV, TRAIN_ENV = "bench", "train"
@@ -76,7 +84,7 @@ NAMESPACES = {
 }
 APP = "web"
 ACTOR_NAME = "bench"
-PARTS = ("overhead", "train", "throughput")
+PARTS = ("overhead", "train", "throughput", "abort")
 
 
 # --- the GitOps repository ----------------------------------------------------------------
@@ -1047,6 +1055,7 @@ def main() -> None:
         default=None,
         help="run only this part (repeatable; default: all)",
     )
+    parser.add_argument("--aborts", type=int, default=20, help="abort: aborts per mode (20)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 20 / 10 / 2 rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile 20 more promotions")
     args = parser.parse_args()
@@ -1069,6 +1078,9 @@ def main() -> None:
                 asyncio.run(run_all(root, state, args, report))
             if "throughput" in args.only:
                 throughput_phase(root, state, args, report)
+            if "abort" in args.only:
+                (root / "abort").mkdir()
+                asyncio.run(abort_phase(root, state, args.aborts, report))
     report.print()
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 

@@ -118,8 +118,11 @@ def canary_service(
     annotations[STABLE_SERVICE_ANNOTATION] = stable
     annotations[ROUTE_RULES_ANNOTATION] = json.dumps({"route": route, "rules": list(rules)})
     spec = obj.setdefault("spec", {})
-    for key in ("clusterIP", "clusterIPs", "externalName", "loadBalancerIP", "nodePort"):
+    headless = spec.get("clusterIP") == "None"  # kept: a headless Service takes no address
+    for key in ("clusterIP", "clusterIPs", "externalName", "loadBalancerIP"):
         spec.pop(key, None)
+    if headless:
+        spec["clusterIP"] = "None"
     spec["type"] = "ClusterIP"
     spec["ports"] = [
         {k: v for k, v in p.items() if k != "nodePort"} for p in spec.get("ports") or []
