@@ -6,7 +6,7 @@ transaction; these routes check roles and scopes. A refused request raises a fam
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -377,6 +377,13 @@ async def freeze(
     body: Rejection,
     principal: Principal = Depends(require_role(Role.APPROVER)),
     engine: Engine = Depends(require_engine),
+    abort: Annotated[
+        bool,
+        Query(
+            description="also abort the promotions whose canary or blue-green is moving in "
+            "the frozen environment(s): all traffic back on the stable version"
+        ),
+    ] = False,
 ) -> dict[str, Any]:
     target = None if environment == "*" else environment
     if target is None and not principal.unscoped:
@@ -384,10 +391,14 @@ async def freeze(
     if target is not None:
         engine.project.require_environment(target)
         principal.require_environments([target], Role.APPROVER)
-    changed = await engine.promotions.set_freeze(
-        target, actor=_actor(principal), on=True, reason=body.reason
-    )
-    return {"environment": environment, "frozen": True, "changed": changed}
+    actor = _actor(principal)
+    changed = await engine.promotions.set_freeze(target, actor=actor, on=True, reason=body.reason)
+    frozen: dict[str, Any] = {"environment": environment, "frozen": True, "changed": changed}
+    if abort:  # after the freeze: nothing new starts while the moving ones are aborted
+        frozen["aborted"] = await engine.promotions.abort_moving(
+            target, actor=actor, reason=f"frozen: {body.reason}"
+        )
+    return frozen
 
 
 @router.delete(

@@ -361,11 +361,24 @@ def holds(
 def freeze(
     environment: str = typer.Argument(..., help="Environment, or '*' for all."),
     reason: str = typer.Option(..., "--reason"),
+    abort: bool = typer.Option(
+        False,
+        "--abort",
+        help="Also abort the canaries and blue-greens moving in ENV: traffic back on stable.",
+    ),
 ) -> None:
     """Stop the line: promotions into ENV wait (rollbacks pass if the policy allows)."""
     with reporting_failures(), open_client() as client:
-        client.request("PUT", f"/environments/{environment}/freeze", json={"reason": reason})
+        answer = client.request(
+            "PUT",
+            f"/environments/{environment}/freeze",
+            params={"abort": "true"} if abort else None,
+            json={"reason": reason},
+        )
     sys.stdout.write(f"frozen: {environment}\n")
+    if abort:
+        aborted = (answer or {}).get("aborted") or []
+        sys.stdout.write(f"aborted: {', '.join(aborted) or 'nothing was moving'}\n")
 
 
 def unfreeze(environment: str = typer.Argument(..., help="Environment, or '*'.")) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock, SystemClock
+from shiplane.domain.errors import ConflictError
 from shiplane.domain.promotion import PromotionKind, PromotionTrigger
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
@@ -233,6 +234,22 @@ class PromotionController:
                 self.runtime, s, environment, actor=actor, on=on, reason=reason
             )
         )
+
+    async def abort_moving(
+        self, environment: str | None, *, actor: Actor, reason: str
+    ) -> list[str]:
+        """A freeze with abort: abort each promotion whose progressive strategy is moving
+        in `environment` (None: in any), its canary or preview removed before this
+        returns (all traffic on the stable version); the ids aborted."""
+        ids = await self.runtime.read(lambda s: controls.moving_strategies(s, environment))
+        aborted: list[str] = []
+        for promotion_id in ids:
+            try:
+                await self.abort(promotion_id, actor=actor, reason=reason)
+            except ConflictError:
+                continue  # it finished (or failed) in the meantime
+            aborted.append(promotion_id)
+        return aborted
 
     async def explain(self, promotion_id: str) -> str:
         now = self.runtime.now()

@@ -67,6 +67,15 @@ def set_freeze(
     return changed
 
 
+def moving_strategies(s: Session, environment: str | None) -> list[str]:
+    """The open promotions into `environment` (None: any) whose progressive strategy is
+    moving the cluster (a canary between its commit and its completion): what a freeze
+    with abort aborts."""
+    from shiplane.engine.promotions.strategy import in_progress
+
+    return [p.id for p in store.open_promotions(s, environment=environment) if in_progress(p)]
+
+
 def wake_waiting(s: Session) -> None:
     """Make every promotion waiting at its gates due now (a new shiplane.yaml is in force:
     its gates decide from now on, also for promotions that waited under the old one)."""

@@ -2,8 +2,8 @@
 HTTPRoute's backend weights follow the steps (observed by a watch), a canary Service
 selects only the canary's pods, the stable Service only the stable ones; the last step
 gives the stable Deployment the new spec and the route is as git says again; an abort
-and a failed Prometheus analysis put all the weight back on the stable Service and
-remove the canary objects, the stable Deployment untouched.
+a failed Prometheus analysis and a freeze with abort put all the weight back on the
+stable Service and remove the canary objects, the stable Deployment untouched.
 
 Pods are simulated (kwok) and no Gateway controller runs: what is tested is what
 Shiplane controls, the objects."""
@@ -235,5 +235,22 @@ def test_an_abort_and_a_failed_analysis_put_all_the_weight_back_on_stable(
         assert image(live) == "registry.example/shop/web:1.0.0"
         assert live.metadata.generation == generation  # the stable spec never changed
         assert selector(canary.service("web")) == {"app": "web"}
+
+        # A freeze with abort (`shiplane freeze prod --abort`): the moving canary is
+        # aborted, all weight on stable when it returns; the environment stays frozen.
+        canary.errors(0.0)
+        frozen = await c.request(canary.release("1.3.0").id, "prod", actor=ALICE)
+        await canary.until(frozen.id, paused, "the pause")
+        assert canary.weights() == {"web": 75, "web-canary": 25}
+        assert await c.set_freeze("prod", actor=ALICE, on=True, reason="incident 42")
+        aborted = await c.abort_moving("prod", actor=ALICE, reason="frozen: incident 42")
+        assert aborted == [frozen.id]
+        assert canary.get(frozen.id).state == "Aborted"
+        assert "frozen: incident 42" in canary.get(frozen.id).reason
+        assert canary.weights() == {"web": 1}
+        assert canary.deployment("web-canary") is None
+        assert canary.service("web-canary") is None
+        assert await c.abort_moving("prod", actor=ALICE, reason="again") == []  # none left
+        assert image(canary.deployment("web")) == "registry.example/shop/web:1.0.0"
 
     canary.run(scenario)
