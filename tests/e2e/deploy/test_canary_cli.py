@@ -1,7 +1,8 @@
 """A canary through the CLI and the API of a real `shiplane serve`: `promotion explain`
 says where it stands, `promotion resume` and `skip-step` move it (role promoter; a
 viewer is refused), `promotion show` lists its steps, and it ends Succeeded with the
-stable Deployment on the new release and no canary left."""
+stable Deployment on the new release and no canary left; `freeze --abort` aborts a
+moving canary (traffic back on stable) and keeps the environment frozen."""
 
 from __future__ import annotations
 
@@ -169,3 +170,34 @@ def test_a_canary_is_steered_from_the_cli(served: tuple[ServerProcess, str], kub
     table = cli(server, "promotion", "show", pid)
     assert "canary step 1/4: setWeight 50" in table.stdout
     assert json.loads(cli(server, "promotion", "show", pid, "-o", "json").stdout)
+
+
+def test_a_freeze_with_abort_returns_the_traffic_to_stable(
+    served: tuple[ServerProcess, str], kube: Client
+) -> None:
+    server, namespace = served
+    for version in ("1.0.0", "1.1.0"):
+        made = cli(server, "release", "create", f"web=registry.example/shop/web:{version}",
+                   "--alias", version)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    first = cli(server, "promote", "1.0.0", "--to", "prod", "--wait")
+    assert first.returncode == 0, first.stderr + first.stdout
+    pid = as_json(cli(server, "promote", "1.1.0", "--to", "prod", "-o", "json"))["id"]
+    wait_for(
+        lambda: "step 2/4: pause" in show(server, pid)["promotion"]["reason"],
+        timeout=90,
+        what="the canary's first pause",
+    )
+    assert replicas(kube, "web-canary", namespace) == 2
+
+    frozen = cli(server, "freeze", "prod", "--reason", "incident 42", "--abort")
+    assert frozen.returncode == 0, frozen.stderr
+    assert frozen.stdout.splitlines() == ["frozen: prod", f"aborted: {pid}"]
+    assert replicas(kube, "web-canary", namespace) is None  # gone when the command returned
+    promotion = show(server, pid)["promotion"]
+    assert promotion["state"] == "Aborted" and "frozen: incident 42" in promotion["reason"]
+    assert image(kube, namespace) == "registry.example/shop/web:1.0.0"
+    matrix = as_json(cli(server, "status", "-o", "json"))
+    assert [(f["environment"], f["reason"]) for f in matrix["freezes"]] == [("prod", "incident 42")]
+    again = cli(server, "freeze", "prod", "--reason", "still", "--abort")
+    assert again.stdout.splitlines() == ["frozen: prod", "aborted: nothing was moving"]
