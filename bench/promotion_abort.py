@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -222,8 +223,10 @@ async def abort_phase(root: Path, state: Any, aborts: int, report: Report) -> No
     from lightkube.resources.apps_v1 import Deployment
 
     import promotion as bench
+    from shiplane.api.logging import configure_logging
     from shiplane.localcluster import addons
 
+    configure_logging(logging.WARNING)
     addons.install(state, addons.resolve(["gateway-api"]), progress=lambda _line: None)
     http_route = create_namespaced_resource(
         "gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"

@@ -24,7 +24,7 @@ from lightkube.resources.core_v1 import Namespace, Service
 from shiplane.config import load_project
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer
-from shiplane.engine.promotions import PromotionController
+from shiplane.engine.promotions import PromotionController, requests, strategy_requests
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.localcluster.cluster import ClusterState
 from shiplane.store.db import Database
@@ -252,5 +252,20 @@ def test_an_abort_and_a_failed_analysis_put_all_the_weight_back_on_stable(
         assert canary.service("web-canary") is None
         assert await c.abort_moving("prod", actor=ALICE, reason="again") == []  # none left
         assert image(canary.deployment("web")) == "registry.example/shop/web:1.0.0"
+        assert await c.set_freeze("prod", actor=ALICE, on=False)
+
+        # A process killed between an abort's transition and the removal: the next
+        # start's sweep writes the route's rules noted on the canary Service back.
+        left = await c.request(canary.release("1.4.0").id, "prod", actor=ALICE)
+        await canary.until(left.id, paused, "the pause")
+        rt = c.runtime
+        await rt.write(lambda s: requests.abort(rt, s, left.id, actor=ALICE, reason="killed"))
+        assert canary.weights() == {"web": 75, "web-canary": 25}
+        swept = await strategy_requests.sweep_leftovers(rt)
+        assert sorted(swept) == ["service/web-canary", "web-canary"]
+        assert canary.weights() == {"web": 1}
+        assert canary.deployment("web-canary") is None
+        assert canary.service("web-canary") is None
+        assert selector(canary.service("web")) == {"app": "web"}
 
     canary.run(scenario)
