@@ -13,8 +13,9 @@ from typing import Any
 
 from shiplane.config.models.strategies import CanaryConfig
 from shiplane.domain.promotion import Promotion, PromotionState, Step
+from shiplane.domain.roles import Role
 from shiplane.store import promotions as store
-from shiplane.store import releases
+from shiplane.store import releases, tokens
 from shiplane.web.strategy_view import strategy_notes, strategy_view
 from tests.unit.web.test_promotion_actions import _attach_engine
 from tests.unit.web.test_release_promotion_views import NOW, _person, _project
@@ -187,3 +188,30 @@ def test_what_the_strategy_refuses_comes_back_beside_the_button(tmp_path: Path) 
     assert re.search(
         r'id="resume-form-error" class="field-error">[^<]*the canary is not paused', refused.text
     )
+
+
+def _promoter_in_staging_only(ui: UiUnderTest) -> str:
+    """A token as single sign-on mints it: promoter in staging, viewer elsewhere."""
+    with ui.database.session() as s:
+        grant = tokens.SsoGrant(
+            "https://idp#frank", (("*", Role.VIEWER), ("staging", Role.PROMOTER)),
+            timedelta(hours=1),
+        )  # fmt: skip
+        _record, plaintext = tokens.create_token(
+            s, name="frank", role=Role.PROMOTER, environments=(), created_by="sso", sso=grant
+        )
+    return plaintext
+
+
+def test_roles_per_environment_decide_the_buttons(tmp_path: Path) -> None:
+    project = _project()
+    with ui_app(tmp_path, project) as ui:
+        _attach_engine(ui, project, tmp_path)
+        seed(ui)  # the canary moves checkout in qa, where frank is only a viewer
+        ui.sign_in(_promoter_in_staging_only(ui))
+        url = f"/ui/promotions/{PID}"
+        page = ui.client.get(url)
+        refused = ui.client.post(f"{url}/resume", data={"csrf_token": ui.csrf()})
+    assert 'disabled aria-describedby="strategy-why">Resume</button>' in page.text
+    assert "has role &#39;viewer&#39; in qa" in page.text or "has role 'viewer' in qa" in page.text
+    assert refused.status_code == 403
