@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Shiplane needs, when missing: `ensure-system-deps.sh test`
 # (the default) for the build and the whole test suite, `ensure-system-deps.sh demo` for
-# `make demo` only (git, openssl, npm, docker-registry...; no PostgreSQL, Prometheus or
-# Chromium: the demo uses none of them).
+# `make demo` only (git, openssl, npm, docker-registry, prometheus...; no PostgreSQL or
+# Chromium: the demo uses neither).
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 profile="${1:-test}"
@@ -24,7 +24,6 @@ need make make
 need npm npm
 if [ "$profile" = test ]; then
   need '/usr/lib/postgresql/*/bin/initdb' postgresql
-  need /usr/bin/prometheus prometheus
   # The browser tests drive Debian's Chromium through Playwright (no browser download).
   need /usr/bin/chromium chromium
   # The forge tests' Gitea is built with cgo (its SQLite driver is C): a C compiler and
@@ -35,6 +34,9 @@ fi
 # The OCI distribution registry on loopback: CI pushes to it in the demo, and the
 # artifact-source tests run it (shiplane/localcluster/registry.py).
 need /usr/bin/docker-registry docker-registry
+# Prometheus on loopback: the promotion tests' analyses, and the demo's canary analysis
+# (shiplane/cli/demo_prometheus.py).
+need /usr/bin/prometheus prometheus
 need python3 python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.health import HealthStatus, SyncStatus
 from shiplane.store import matrix, promotion_controls, promotions, releases
+from shiplane.web.strategy_view import strategy_notes
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -168,10 +169,13 @@ def _mark(session: Session, rows: list[MatrixRow], environments: set[str]) -> No
     names = releases.aliases(session, (p.release_id for p in shown))
     for promotion in shown:
         label = names.get(promotion.release_id) or promotion.release_id
+        notes = strategy_notes(promotion)  # `canary 25%`, as `shiplane status`
         for app in promotion.apps:
             target = on_page.get((promotion.environment, app))
             if target is not None:
-                target["pending"].append({"promotion": promotion, "release": label})
+                target["pending"].append(
+                    {"promotion": promotion, "release": label, "strategy": notes.get(app, "")}
+                )
     for hold in promotion_controls.list_holds(session):
         held = on_page.get((hold.environment, hold.app))
         if held is not None:

@@ -19,6 +19,7 @@ from shiplane.engine.environment_graph import environment_layout
 from shiplane.store import matrix, promotion_controls, promotions, releases
 from shiplane.store.promotions import PromotionRecord
 from shiplane.web.graph_svg import NodeLine, render_svg
+from shiplane.web.strategy_view import strategy_notes
 from shiplane.web.window_view import WindowState, window_state
 
 # A node lists this many apps; the matrix shows all of them.
@@ -33,6 +34,7 @@ class Waiting:
 
     promotion: PromotionRecord
     release: str
+    strategy: str = ""  # `web canary 25%` while a progressive strategy moves its apps
 
 
 @dataclass
@@ -89,7 +91,9 @@ def pipeline_view(
     release_names = releases.aliases(session, (p.release_id for p in open_here))
     for promotion in open_here:
         label = release_names.get(promotion.release_id) or promotion.release_id
-        pending[promotion.environment].append(Waiting(promotion, label))
+        notes = strategy_notes(promotion)
+        strategy = ", ".join(f"{app} {note}" for app, note in notes.items())
+        pending[promotion.environment].append(Waiting(promotion, label, strategy))
     holds: dict[str, list[Hold]] = {e: [] for e in wanted}
     for hold in promotion_controls.list_holds(session):
         if hold.environment in holds:

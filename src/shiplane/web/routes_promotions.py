@@ -1,7 +1,9 @@
 """Promotions: the list (filtered by state, paged) and one promotion's page: its step
-timeline, gates, checks, live while it runs (the `#promotion` fragment reloads on audit
-events), and its actions, each a CSRF-protected POST running the API's own engine
-request; a button the engine would refuse is disabled with the engine's reason."""
+timeline, gates, checks, a progressive strategy's progress (web/strategy_view.py), live
+while it runs (the `#promotion` fragment reloads on audit events), and its actions, each a
+CSRF-protected POST running the API's own engine request; a button the engine would
+refuse is disabled with the engine's reason. Resume and Skip step steer a strategy (role
+promoter in the promotion's environment, as `POST /api/v1/promotions/{id}/resume`)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from shiplane.api.context import ApiContext, get_context
 from shiplane.api.schemas_promotions import Decision, Reason, Rejection, RollbackRequest
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.promotion import PromotionState
+from shiplane.domain.roles import Role
 from shiplane.engine.promotions.permissions import ACTION_ROLES, ACTIONS, Action
 from shiplane.store import promotions as store
 from shiplane.store.id_prefixes import promotion_ids_with_prefix
@@ -25,6 +28,7 @@ from shiplane.web.engine_calls import Refusal, engine_of, parse_body, permit, ru
 from shiplane.web.forms import FormError, read_form
 from shiplane.web.paths import UI_PREFIX
 from shiplane.web.promotion_view import PromotionView, promotion_view
+from shiplane.web.strategy_view import strategy_view
 from shiplane.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +41,11 @@ NOTICES = {
     "rejected": "You rejected this promotion.",
     "aborted": "You aborted this promotion.",
     "resolved": "You decided the check.",
+    "resumed": "You resumed the strategy.",
+    "skipped": "You skipped the strategy's current step.",
 }
+# A progressive strategy's requests (docs/strategies.md): form action -> notice.
+STRATEGY_ACTIONS = {"resume": "resumed", "skip-step": "skipped"}
 
 
 def promotion_path(promotion_id: str) -> str:
@@ -108,18 +116,55 @@ def _page(
     notice: str = "",
 ) -> Response:
     fragment = request.headers.get("HX-Request") == "true" and request.method == "GET"
+    strategy = strategy_view(view.promotion, view.steps)
     return render(
         request,
         "_promotion.html" if fragment else "promotion.html",
         user=user,
         active="promotions",
         view=view,
+        strategy=strategy,
+        strategy_refusal=_strategy_refusal(user, view, strategy is not None and strategy.steerable),
         errors=errors or {},
         notice=notice,
         status=status,
         path=promotion_path(view.promotion.id),
         list_path=LIST_PATH,
     )
+
+
+def _strategy_refusal(user: WebUser, view: PromotionView, steerable: bool) -> str:
+    """Why Resume and Skip step are disabled ("" when they are not): the strategy is not
+    taking steps, or the caller is not a promoter in the promotion's environment. What
+    the strategy itself refuses (no pause to resume) comes back from the engine."""
+    if view.promotion.state != "Deploying" or not steerable:
+        return "no strategy of this promotion is taking steps"
+    try:
+        permit(user, Role.PROMOTER, [view.promotion.environment])
+    except Refusal as refusal:
+        return refusal.first()[1]
+    return ""
+
+
+async def _steer(
+    request: Request, user: WebUser, context: ApiContext, promotion_id: str, action: str
+) -> Response:
+    """Resume or skip-step: the API's role check and engine call."""
+    view = await run_in_threadpool(_view, context, user, promotion_id)
+    record = view.promotion
+    actor = user.principal.caller().actor
+    try:
+        permit(user, Role.PROMOTER, [record.environment])
+        engine = engine_of(context)
+        if action == "resume":
+            await run(lambda: engine.promotions.resume(record.id, actor=actor))
+        else:
+            await run(lambda: engine.promotions.skip_step(record.id, actor=actor))
+    except Refusal as refusal:
+        fresh = await run_in_threadpool(_view, context, user, record.id)
+        return _page(request, user, fresh, errors={action: refusal.errors}, status=refusal.status)
+    notice = STRATEGY_ACTIONS[action]
+    return RedirectResponse(f"{promotion_path(record.id)}?notice={notice}", status_code=303)
 
 
 @router.get(f"{LIST_PATH}/{{promotion_id}}")
@@ -198,8 +243,11 @@ async def promotion_action(
     except FormError as exc:
         raise UiError(400, str(exc)) from None
     verify_csrf(request, user, form)
+    if action in STRATEGY_ACTIONS:
+        return await _steer(request, user, context, promotion_id, action)
     if action not in ACTIONS:
-        raise UiError(404, f"no action {action[:30]!r}; one of {', '.join(ACTIONS)}")
+        known = ", ".join((*ACTIONS, *STRATEGY_ACTIONS))
+        raise UiError(404, f"no action {action[:30]!r}; one of {known}")
     chosen: Action = action
     view = await run_in_threadpool(_view, context, user, promotion_id)
     record = view.promotion

@@ -1,5 +1,6 @@
 """`shiplane demo` (what `make demo` runs): the whole story through the API and CLI, from
-CI's push to a local OCI registry (no API call from CI) to the rollback in staging."""
+CI's push to a local OCI registry (no API call from CI), through a canary in staging whose
+analysis waits for a metric in a real Prometheus, to the rollback in staging."""
 
 from __future__ import annotations
 
@@ -17,15 +18,16 @@ pytestmark = pytest.mark.cluster
 SHIPLANE = str(Path(sys.executable).parent / "shiplane")
 
 
-def _registries_under(root: Path) -> list[int]:
-    """PIDs of registries still running with a config under `root`."""
+def _running_under(root: Path, program: str) -> list[int]:
+    """PIDs of `program` (docker-registry, prometheus) still running with a config under
+    `root`."""
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "docker-registry" in cmdline and str(root) in cmdline:
+        if program in cmdline and str(root) in cmdline:
             found.append(int(proc.name))
     return found
 
@@ -54,6 +56,23 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
         assert "  - soak: soaking in staging: 20s after verification, until " in out
         assert "s left" in out
         assert out.count("Healthy/Synced") >= 6
+        # 1.0.1 reaches staging by a canary; its analysis waits for Prometheus to have
+        # scraped the canary's weight from Shiplane's /metrics, then passes.
+        assert "source podinfo found 1.0.1" in out
+        assert (
+            "canary step 1/4: setWeight 25 -> succeeded: web-canary 1 beside 3 stable (25%)" in out
+        )
+        assert "canary 25%" in out  # shiplane status during the canary
+        assert re.search(
+            r"analysis canary-weight: check canary-weight: [1-9] passed, .*last: result "
+            r"\[25\.0\]: success condition 'result\[0\] >= 25' is true",
+            out,
+        )
+        assert "canary step 2/4: analysis canary-weight -> succeeded" in out
+        assert "canary step 3/4: setWeight 50 -> succeeded: web-canary 3 beside 3 stable" in out
+        assert "canary step 4/4: pause 5s -> succeeded" in out
+        assert "removed web-canary" in out
+        assert "the canary passed its steps" in out
 
         # The server keeps running: the CLI works against it as the demo says.
         server = next(
@@ -103,8 +122,23 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
             check=True,
         )
         source = json.loads(shown.stdout)
-        assert source["healthy"] is True and source["version"] == "1.0.0"
+        assert source["healthy"] is True and source["version"] == "1.0.1"
         assert source["last_release"] and source["digest"].startswith("sha256:")
+        canary_id = re.search(r"shiplane promotion show (prm-\S+)", out)
+        assert canary_id, out[-2000:]
+        canary = subprocess.run(
+            [SHIPLANE, "promotion", "show", canary_id.group(1), "-o", "json"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        shown_canary = json.loads(canary.stdout)
+        assert shown_canary["promotion"]["state"] == "Succeeded"
+        assert shown_canary["promotion"]["data"]["strategy"]["phase"] == "done"
+        names = [step["name"] for step in shown_canary["steps"]]
+        assert "canary step 2/4: analysis canary-weight" in names
     finally:
         stop = subprocess.run(
             [SHIPLANE, "demo", "--stop"],
@@ -117,5 +151,7 @@ def test_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, cluster_binaries:
     assert stop.returncode == 0, stop.stderr
     assert "demo server stopped" in stop.stdout
     assert "demo registry stopped" in stop.stdout
-    assert not _registries_under(tmp_path)
+    assert "demo Prometheus stopped" in stop.stdout
+    assert not _running_under(tmp_path, "docker-registry")
+    assert not _running_under(tmp_path, "prometheus")
     assert not any((tmp_path / "home" / "clusters").glob("*/cluster.json"))

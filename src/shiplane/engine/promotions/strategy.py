@@ -54,8 +54,8 @@ from shiplane.engine.promotions.strategy_plugins import (
 )
 from shiplane.engine.promotions.timing import IDLE_RECHECK
 from shiplane.engine.promotions.transitions import get, save, transition
+from shiplane.store import audit, releases
 from shiplane.store import promotions as store
-from shiplane.store import releases
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 from shiplane.strategies import (
@@ -250,6 +250,17 @@ async def _steps(
         )
         if any(r.steps for r in rounds.values()):
             rt.emit(s, "promotion.strategy_step", saved)  # a step ended: people are told
+            # ... and pages showing it reload (the web's live updates follow audit events)
+            ended = [st.name for r in rounds.values() for st in r.steps]
+            audit.append_event(
+                s,
+                actor="shiplane",
+                action="promotion.strategy_step",
+                subject=p.id,
+                environment=p.environment,
+                app=p.apps[0] if len(p.apps) == 1 else None,
+                details={"steps": ended, "summary": data["summary"]},
+            )
         return saved
 
     saved = await rt.fenced(fence, write)
