@@ -60,10 +60,13 @@ def test_make_demo_asks_only_for_what_the_demo_uses() -> None:
     assert _recipe("system-deps-demo:") == ["@scripts/ensure-system-deps.sh demo"]
     script = (ROOT / "scripts" / "ensure-system-deps.sh").read_text()
     test_only = script[script.index('if [ "$profile" = test ]') :].split("fi\n", 1)[0]
-    assert "postgresql" in test_only and "prometheus" in test_only
+    assert "postgresql" in test_only
     # The browser tests' Chromium is for tests only; npm (browser assets) is for both.
     assert "chromium" in test_only and "need npm npm" not in test_only
     assert "need npm npm" in script
     # CI pushes to the OCI registry in the demo: it is for both too.
     assert "docker-registry" not in test_only
     assert "need /usr/bin/docker-registry docker-registry" in script
+    # The demo's canary analysis queries a local Prometheus: for both as well.
+    assert "prometheus" not in test_only
+    assert "need /usr/bin/prometheus prometheus" in script
