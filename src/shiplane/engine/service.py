@@ -100,6 +100,7 @@ class Engine:
             notify=self._notify,
             metrics=self.metrics,
             leases=self.leases,
+            public_url=settings.public_url,
         )
         self.notifier = NotificationWorker(db, project)
         # Artifact sources (engine/sources/): a new image becomes a release through the

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shiplane.domain.health import HealthStatus
+
+if TYPE_CHECKING:
+    from shiplane.gitops.workspace import Proposal
 
 
 @dataclass
@@ -33,6 +36,8 @@ class DeployOutcome:
     commit_created: bool = False
     status: str = "running"
     apps: dict[str, AppOutcome] = field(default_factory=dict)
+    proposal: Proposal | None = None
+    """Pull-request mode: the branch the pins were pushed to (None: nothing proposed)."""
 
     @property
     def ok(self) -> bool:
