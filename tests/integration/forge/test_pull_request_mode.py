@@ -130,19 +130,26 @@ def test_pull_request_promotions_against_gitea(
     database = f"sqlite:///{tmp_path / 'shiplane.db'}"
     args = ["--repo", remote, "--health-timeout", "60"]
     with forge.client(owner) as as_owner, forge.client(reviewer) as as_reviewer:
-        # 1. Killed (-9) while waiting for the merge: the next server resumes the wait.
-        monkeypatch.setenv("SHIPLANE_FAULT_POINT", "pull_request.waiting")
+        # 1. Killed (-9) right after Gitea opened the pull request (not recorded yet),
+        # then again while waiting for the merge: each server resumes without a second.
+        monkeypatch.setenv("SHIPLANE_FAULT_POINT", "pull_request.opened")
         with running_server(tmp_path / "s1", database, extra_args=args) as server:
-            admin = server.admin_token  # the next server keeps the same bootstrap token
+            admin = server.admin_token  # the next servers keep the same bootstrap token
             with server.admin() as api:
                 first = promote(api, "1.0.0")
             wait_for(lambda: server.process.poll() is not None, timeout=90, what="kill -9")
-        monkeypatch.delenv("SHIPLANE_FAULT_POINT")
         [opened] = pulls(as_owner, repo, f"shiplane/{first}")
         assert opened["state"] == "open"
+        monkeypatch.setenv("SHIPLANE_FAULT_POINT", "pull_request.waiting")
+        with running_server(tmp_path / "s2", database, extra_args=args, admin_token=admin) as s2:
+            wait_for(lambda: s2.process.poll() is not None, timeout=90, what="kill -9")
+        monkeypatch.delenv("SHIPLANE_FAULT_POINT")
+        assert [p["number"] for p in pulls(as_owner, repo, f"shiplane/{first}")] == [
+            opened["number"]
+        ]
 
         with (
-            running_server(tmp_path / "s2", database, extra_args=args, admin_token=admin) as server,
+            running_server(tmp_path / "s3", database, extra_args=args, admin_token=admin) as server,
             server.admin() as api,
         ):
             number = waiting_pull(api, as_owner, repo, first)
