@@ -21,6 +21,7 @@ from shiplane.sources.receivers.base import (
     Receiver,
     mapping,
     optional_text,
+    pull_changed,
     pushed,
     register,
     require_body_hmac,
@@ -46,6 +47,8 @@ class GiteaReceiver(Receiver):
             repository = mapping(payload.get("repository"), "repository")
             url = text(repository.get("clone_url"), "repository.clone_url")
             return Parsed(event, commits=(pushed(payload, url),))
+        if event == "pull_request":
+            return Parsed(event, pulls=(pull_changed(mapping(delivery.json(), "the payload")),))
         if event == "package":
             payload = mapping(delivery.json(), "the payload")
             if payload.get("action") != "created":

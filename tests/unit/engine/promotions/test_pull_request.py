@@ -6,6 +6,7 @@ branch made again, and a resume that finds the open pull request instead of a se
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,12 +14,17 @@ from typing import Any
 
 import pytest
 
+from shiplane.config.models import ReceiverConfig
 from shiplane.engine.deploy import DeployOutcome
+from shiplane.engine.hooks import HookIntake
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import PromotionData
+from shiplane.engine.pull_request_hooks import PullRequestFollower
 from shiplane.forge import CommitStatus, PullRequest, PullRequestState
 from shiplane.gitops.workspace import Proposal
+from shiplane.sources.receivers import DeliveryRefused
 from tests.unit.engine.promotions.conftest import ALICE, FakeDeployer, World
+from tests.unit.sources import payloads
 
 FORGE = {"forge": {"gitea": {"url": "http://127.0.0.1:3000", "repository": "o/r", "tokenEnv": "T"}}}
 PR_MODE = {"prod": {"gitops": {"mode": "pull-request", "pollInterval": "10s"}}}
@@ -206,3 +212,57 @@ def test_rollbacks_and_push_mode_environments_push_directly(
     record = world.reconcile(pid)
     assert record.state == "Succeeded"
     assert world.deployer.calls[-1]["propose"] is None
+
+
+def gitea_pull_request(number: int, url: str = "http://127.0.0.1:3000/o/r.git") -> Any:
+    """A Gitea `pull_request` delivery's payload (only what is read: action, number,
+    repository.clone_url)."""
+    return {
+        "action": "closed",
+        "number": number,
+        "pull_request": {"number": number, "merged": True},
+        "repository": {"full_name": "o/r", "clone_url": url},
+    }
+
+
+def delivery(payload: Any, n: int, *, secret: str = payloads.SECRET) -> Any:
+    made = payloads.gitea("pull_request", payload, secret=secret)
+    return dataclasses.replace(made, headers={**made.headers, "x-gitea-delivery": f"g-{n}"})
+
+
+def test_a_signed_pull_request_delivery_wakes_the_waiting_promotion(
+    pr_world: tuple[World, FakeForge],
+) -> None:
+    world, _ = pr_world
+    pid = promote(world)
+    world.reconcile(pid)
+    assert world.get(pid).next_check_at is not None
+    woken: list[bool] = []
+    follower = PullRequestFollower(
+        "http://owner:tok@127.0.0.1:3000/o/r.git", lambda: woken.append(True)
+    )
+    config = ReceiverConfig.model_validate({"type": "gitea", "secretEnv": "HOOK_SECRET"})
+    project = world.rt.project.model_copy(update={"receivers": {"gitea": config}})
+    hooks = HookIntake(
+        world.rt.db,
+        project=lambda: project,
+        sources=lambda: None,
+        pulls=lambda: follower,
+        environ={"HOOK_SECRET": payloads.SECRET},
+    )
+    # Another repository's pull request, or another number: nobody wakes.
+    other = hooks.accept("gitea", delivery(gitea_pull_request(1, "http://x/y.git"), 1))
+    assert other.woke == [] and world.get(pid).next_check_at is not None
+    outcome = hooks.accept("gitea", delivery(gitea_pull_request(1) | {"action": "edited"}, 2))
+    assert outcome.woke == [pid] and outcome.outcome == "accepted"
+    assert world.get(pid).next_check_at is None  # due now
+    hooks.refresh_soon(outcome)
+    assert woken == [True]
+    # A forged one is refused and wakes nothing.
+    world.reconcile(pid)
+    with pytest.raises(DeliveryRefused):
+        hooks.accept(
+            "gitea",
+            delivery(gitea_pull_request(1) | {"action": "x"}, 3, secret="wrong"),
+        )
+    assert world.get(pid).next_check_at is not None
