@@ -2,11 +2,14 @@
 cluster: a promotion into prod opens one pull request and waits; another user merges it
 through Gitea's API; the merge commit is synced and verified and carries a success
 status. A second promotion's pull request is closed: that promotion ends aborted. A
-server killed (-9) while waiting resumes the wait without opening a second pull request.
+server killed (-9) right after opening it, and again while waiting, resumes the wait
+without opening a second pull request. The poll interval is 10 minutes: the merge and the
+close are seen through Gitea's signed `pull_request` webhook.
 """
 
 from __future__ import annotations
 
+import secrets
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +33,10 @@ from tests.support.wait import wait_for
 pytestmark = [pytest.mark.forge, pytest.mark.cluster]
 
 TOKEN_ENV = "SHIPLANE_TEST_GITEA_TOKEN"
+SECRET_ENV = "SHIPLANE_TEST_GITEA_HOOK_SECRET"
+# Far beyond the test's deadlines once a pull request is open: after the restarts only
+# Gitea's pull_request webhook can make the promotion look at it in time.
+POLL = "10m"
 
 
 def project(kubeconfig: Path, namespace: str, gitea: str, repo: GiteaRepo) -> str:
@@ -42,13 +49,15 @@ def project(kubeconfig: Path, namespace: str, gitea: str, repo: GiteaRepo) -> st
           prod:
             cluster: local
             namespace: {namespace}
-            gitops: {{mode: pull-request, pollInterval: 1s}}
+            gitops: {{mode: pull-request, pollInterval: {POLL}}}
         apps:
           web:
             images: [registry.example/shop/web]
             manifests: {{path: apps/web, render: plain}}
         forge:
           gitea: {{url: '{gitea}', repository: {repo.full_name}, tokenEnv: {TOKEN_ENV}}}
+        receivers:
+          gitea: {{type: gitea, secretEnv: {SECRET_ENV}}}
         """)
 
 
@@ -126,6 +135,8 @@ def test_pull_request_promotions_against_gitea(
     git(work, "commit", "-q", "-m", "shop")
     git(work, "push", "-q", "origin", "main")
     monkeypatch.setenv(TOKEN_ENV, token)
+    secret = secrets.token_urlsafe(24)
+    monkeypatch.setenv(SECRET_ENV, secret)
 
     database = f"sqlite:///{tmp_path / 'shiplane.db'}"
     args = ["--repo", remote, "--health-timeout", "60"]
@@ -152,6 +163,9 @@ def test_pull_request_promotions_against_gitea(
             running_server(tmp_path / "s3", database, extra_args=args, admin_token=admin) as server,
             server.admin() as api,
         ):
+            forge.create_webhook(
+                repo, f"{server.url}/api/v1/hooks/gitea", secret=secret, events=["pull_request"]
+            )
             number = waiting_pull(api, as_owner, repo, first)
             assert number == opened["number"]  # one pull request, not two
             waiting = promotion(api, first)
@@ -204,4 +218,6 @@ def test_pull_request_promotions_against_gitea(
             )
             web = kube.get(Deployment, "web", namespace=namespace)
             assert web.spec.template.spec.containers[0].image.endswith("web:1.0.0")
-        assert token not in server.logs()
+            woke = api.get("/api/v1/audit", params={"action": "hook.received", "limit": 50})
+            assert first in [p for e in woke.json()["items"] for p in e["details"]["woke"]]
+        assert token not in server.logs() and secret not in server.logs()

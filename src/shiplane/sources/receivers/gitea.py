@@ -1,10 +1,12 @@
-"""`gitea`: Gitea (and Forgejo) webhooks, `push` and `package`.
+"""`gitea`: Gitea (and Forgejo) webhooks, `push`, `pull_request` and `package`.
 
 Gitea signs the body: `X-Gitea-Signature: <hex HMAC-SHA256 of the body>` with the
 webhook's secret; `X-Gitea-Event` names the event and `X-Gitea-Delivery` is a unique id.
 A `push` names `ref` and `repository.clone_url`; a `package` event with action
 `created` and `package.type` `container` names `package.owner.login`, `package.name`,
-`package.version` (the tag) and `package.html_url` (on the registry's host).
+`package.version` (the tag) and `package.html_url` (on the registry's host). A
+`pull_request` names `number` and `repository.clone_url` (pull-request promotions:
+engine/pull_request_hooks.py).
 https://docs.gitea.com/usage/webhooks
 """
 
