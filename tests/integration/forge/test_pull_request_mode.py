@@ -176,6 +176,11 @@ def test_pull_request_promotions_against_gitea(
             assert not list(kube.list(Deployment, namespace=namespace))  # not deployed
 
             # 2. Another user merges it: deployed from the merge commit, verified.
+            r = as_reviewer.post(
+                f"/repos/{repo.full_name}/pulls/{number}/reviews",
+                json={"event": "APPROVED", "body": "ship it"},
+            )
+            assert r.status_code == 200, r.text
             merge(as_reviewer, repo, number)
             wait_for(
                 lambda: promotion(api, first)["state"] in ("Succeeded", "Failed"),
@@ -188,6 +193,7 @@ def test_pull_request_promotions_against_gitea(
                 "merge_commit_sha"
             ]
             assert done["git_commit"] == merge_commit
+            assert done["data"]["pull_request"]["approved_by"] == [reviewer.name]
             web = kube.get(Deployment, "web", namespace=namespace)
             assert web.spec.template.spec.containers[0].image.endswith("web:1.0.0")
 

@@ -36,7 +36,8 @@ class PromotionData(BaseModel):
 
     pull_request: dict[str, Any] | None = None
     """Pull-request mode's wait while Deploying (engine/promotions/pull_request.py):
-    `phase` (open, merged), `branch`, `number`, `url`, `base`, `sha`, `merge_commit`."""
+    `phase` (open, merged), `branch`, `number`, `url`, `base`, `sha`, `merge_commit`,
+    `approved_by`."""
 
     @classmethod
     def of(cls, record: PromotionRecord) -> PromotionData:

@@ -12,10 +12,11 @@ cluster to the merge commit and verify as always.
              goes on it, and verification reports success or failure there (verify.py)
 
 `data.pull_request` holds the wait: `phase` (open, merged), `branch`, `number`, `url`,
-`base` (the base head the branch was made on), `sha` (the branch's commit) and
-`merge_commit`. Every step is safe to repeat after a kill -9: the branch is found
-again, `open_pull_request` finds the open pull request of the branch instead of opening
-a second one, and the merge commit is only read.
+`base` (the base head the branch was made on), `sha` (the branch's commit),
+`merge_commit` and `approved_by` (who approved it on the forge, for the record).
+Every step is safe to repeat after a kill -9: the branch is found again,
+`open_pull_request` finds the open pull request of the branch instead of opening a
+second one, and the merge commit is only read.
 
 Rollback promotions keep pushing directly (a rollback must not wait for a review).
 """
@@ -213,9 +214,26 @@ async def _look(
         base_moved = await rt.deployer.base_head() != state.get("base")
     step = next_wait_step(pr.state.value, base_moved=base_moved)
     if step is WaitStep.SYNC:
-        merged = {**state, "phase": PullRequestPhase.MERGED.value, "merge_commit": pr.merge_commit}
-        why = f"pull request #{pr.number} merged as {str(pr.merge_commit)[:12]}; syncing"
-        return await rt.fenced(fence, lambda s: _record(rt, s, p.id, merged, why))
+        # A forge that does not say the merge commit: the merge landed on the base head.
+        commit = pr.merge_commit or await rt.deployer.base_head()
+        async with driver(rt) as forge:
+            # Who approved it on the forge, for the record (audit, explain).
+            approved = sorted({r.user for r in await forge.approvals(pr.number)})
+        merged = {
+            **state,
+            "phase": PullRequestPhase.MERGED.value,
+            "merge_commit": commit,
+            "approved_by": approved,
+        }
+        by = f"; approved on the forge by {', '.join(approved)}" if approved else ""
+        why = f"pull request #{pr.number} merged as {commit[:12]}{by}; syncing"
+
+        def write(s: Session) -> PromotionRecord:
+            now = rt.now()
+            store.add_step(s, p.id, Step("merged", now, now, "succeeded", why))
+            return _record(rt, s, p.id, merged, why)
+
+        return await rt.fenced(fence, write)
     if step is WaitStep.ABORT:
         return await rt.fenced(
             fence, lambda s: _closed(rt, s, p.id, pr), queues=rt.queues_touched(p.environment)

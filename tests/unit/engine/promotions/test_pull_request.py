@@ -20,7 +20,7 @@ from shiplane.engine.hooks import HookIntake
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.pull_request_hooks import PullRequestFollower
-from shiplane.forge import CommitStatus, PullRequest, PullRequestState
+from shiplane.forge import CommitStatus, PullRequest, PullRequestState, Review
 from shiplane.gitops.workspace import Proposal
 from shiplane.sources.receivers import DeliveryRefused
 from tests.unit.engine.promotions.conftest import ALICE, FakeDeployer, World
@@ -56,6 +56,9 @@ class FakeForge:
         self.pulls[number] = PullRequest(
             pr.number, pr.url, pr.head, pr.base, pr.title, state, merge_commit=merge_commit
         )
+
+    async def approvals(self, number: int) -> list[Review]:
+        return [Review("bob"), Review("carol")] if number == 1 else []
 
     async def set_status(self, sha: str, status: CommitStatus) -> None:
         self.statuses.append((sha, status))
@@ -144,6 +147,10 @@ def test_merged_syncs_the_merge_commit_verifies_and_reports(
     assert record.state == "Succeeded", record.reason
     assert record.git_commit == "m" * 40
     assert world.deployer.calls[-1]["merged"] == "m" * 40
+    pr = PromotionData.of(record).pull_request
+    assert pr is not None and pr["approved_by"] == ["bob", "carol"]
+    [merged] = [step for step in world.steps(pid) if step.name == "merged"]
+    assert "approved on the forge by bob, carol" in merged.detail
     assert [(sha, s.state) for sha, s in forge.statuses] == [
         ("m" * 40, "pending"),
         ("m" * 40, "success"),
