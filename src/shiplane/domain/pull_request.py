@@ -87,10 +87,12 @@ def describe_pull_request(
     gates: Sequence[Mapping[str, Any]],
     running_releases: Sequence[str] = (),
     link: str | None = None,
+    manifests: Mapping[str, str] | None = None,
 ) -> PullRequestText:
     """The title and Markdown description of a promotion's pull request: the release,
-    the artifact diff against what the environment runs, the gate results and a link to
-    the promotion (`link`: None when the server's public URL is not known)."""
+    the artifact diff against what the environment runs, the manifest summary (per app,
+    what the merge will apply), the gate results and a link to the promotion (`link`:
+    None when the server's public URL is not known)."""
     label = f"{release_alias} ({release_id})" if release_alias else release_id
     apps = ", ".join(c.app for c in changes) or "-"
     title = f"Promote {apps} {release_alias or release_id} to {environment}"
@@ -110,6 +112,9 @@ def describe_pull_request(
         lines.append(f"| {_md(c.app)} | {_cell(c.running)} | {_cell(c.proposed)}{mark} |")
     if running_releases:
         lines += ["", f"Running now: release {', '.join(_md(r) for r in running_releases)}."]
+    if manifests:
+        lines += ["", "### Manifests", ""]
+        lines += [f"- {_md(app)}: {_md(text)}" for app, text in manifests.items()]
     lines += ["", "### Gates", ""]
     if gates:
         for gate in gates:

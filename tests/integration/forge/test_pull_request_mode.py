@@ -173,6 +173,11 @@ def test_pull_request_promotions_against_gitea(
             assert f"pull request #{number}" in waiting["reason"]
             body = as_owner.get(f"/repos/{repo.full_name}/pulls/{number}").json()["body"]
             assert "registry.example/shop/web:1.0.0" in body and first in body
+            [manifests] = [line for line in body.splitlines() if line.startswith("- web: ")]
+            assert (
+                manifests
+                == "- web: ConfigMap/web-config, Deployment/web, Service/web (3 objects, 3 new)"
+            )
             assert not list(kube.list(Deployment, namespace=namespace))  # not deployed
 
             # 2. Another user merges it: deployed from the merge commit, verified.

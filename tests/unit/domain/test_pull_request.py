@@ -58,6 +58,7 @@ def body(**overrides: object) -> str:
         ],
         "running_releases": ["1.4.1"],
         "link": "https://shiplane.example/ui/promotions/prm-7",
+        "manifests": {"web": "Deployment/web, Service/web (2 objects, 1 new)"},
     }
     args.update(overrides)
     return describe_pull_request(**args).body  # type: ignore[arg-type]
@@ -73,6 +74,7 @@ def test_the_description_carries_release_diff_gates_and_link() -> None:
     assert "- window: **passed**\n" in text
     assert "[prm-7](https://shiplane.example/ui/promotions/prm-7)" in text
     assert "Running now: release 1.4.1." in text
+    assert "### Manifests\n\n- web: Deployment/web, Service/web (2 objects, 1 new)\n" in text
 
 
 def test_without_a_public_url_the_description_names_the_command() -> None:

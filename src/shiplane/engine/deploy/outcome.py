@@ -38,6 +38,9 @@ class DeployOutcome:
     apps: dict[str, AppOutcome] = field(default_factory=dict)
     proposal: Proposal | None = None
     """Pull-request mode: the branch the pins were pushed to (None: nothing proposed)."""
+    manifests: dict[str, str] = field(default_factory=dict)
+    """Pull-request mode: per app, what the merge will apply (kinds and names of the
+    rendered objects, and how many the cluster does not have yet), from the dry-run."""
 
     @property
     def ok(self) -> bool:

@@ -13,6 +13,7 @@ is only read).
 
 from __future__ import annotations
 
+from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.faults import fault_point
 from shiplane.gitops.errors import GitError
@@ -53,12 +54,27 @@ class ProposeStep:
             return StepReport(detail="already in git", audit={"commit": run.head})
         run.outcome.git_commit, run.outcome.commit_created = proposal.sha, proposal.created
         run.outcome.proposal = proposal
+        run.outcome.manifests = {p.app: manifest_summary(p) for p in run.plans}
         what = "pushed" if proposal.created else "already pushed"
         run.say(f"branch {proposal.branch} at {proposal.sha[:12]} {what}")
         return StepReport(
             detail=f"{proposal.branch} {proposal.sha[:12]} {what}",
             audit={"branch": proposal.branch, "commit": proposal.sha, "base": proposal.base},
         )
+
+
+def manifest_summary(plan: AppPlan, shown: int = 12) -> str:
+    """`Deployment/web, Service/web (2 objects, 1 new)`: the objects the app renders to,
+    and how many the dry-run found missing from the cluster (new when applied)."""
+    names = [
+        f"{o.get('kind', '?')}/{(o.get('metadata') or {}).get('name', '?')}" for o in plan.objects
+    ]
+    versions = plan.live_versions or {}
+    new = sum(1 for v in versions.values() if v is None) if plan.live_versions is not None else None
+    more = f", +{len(names) - shown} more" if len(names) > shown else ""
+    counted = f"{len(names)} object{'s' if len(names) != 1 else ''}"
+    fresh = f", {new} new" if new else ""
+    return f"{', '.join(names[:shown])}{more} ({counted}{fresh})"
 
 
 class MergedStep:

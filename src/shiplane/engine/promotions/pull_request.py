@@ -144,7 +144,8 @@ async def _propose(
         # The base branch holds these pins already: nothing to review; sync its head.
         state = {"phase": PullRequestPhase.MERGED.value, "merge_commit": outcome.git_commit}
         return await rt.fenced(fence, lambda s: _record(rt, s, p.id, state, "pins already in git"))
-    text = await rt.read(lambda s: _describe(rt, s, p, release))
+    manifests = dict(getattr(outcome, "manifests", None) or {})
+    text = await rt.read(lambda s: _describe(rt, s, p, release, manifests))
     async with driver(rt) as forge:
         pr = await forge.open_pull_request(proposal.branch, proposal.target, text.title, text.body)
     fault_point("pull_request.opened")
@@ -168,7 +169,9 @@ async def _propose(
     return await rt.fenced(fence, write)
 
 
-def _describe(rt: Runtime, s: Session, p: Promotion, release: ReleaseRecord) -> Any:
+def _describe(
+    rt: Runtime, s: Session, p: Promotion, release: ReleaseRecord, manifests: dict[str, str]
+) -> Any:
     """The pull request's title and body (domain/pull_request.py), from the store."""
     cells = matrix.get_matrix(s, apps=list(p.apps), environments=[p.environment])
     running: dict[str, str | None] = {}
@@ -196,6 +199,7 @@ def _describe(rt: Runtime, s: Session, p: Promotion, release: ReleaseRecord) -> 
         gates=PromotionData.of(current).gates or [],
         running_releases=sorted(set(running_releases)),
         link=link,
+        manifests=manifests,
     )
 
 
