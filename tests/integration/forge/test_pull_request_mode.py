@@ -1,7 +1,8 @@
 """Pull-request mode against a real Gitea, a real `shiplane serve` and a real local
 cluster: a promotion into prod opens one pull request and waits; another user merges it
 through Gitea's API; the merge commit is synced and verified and carries a success
-status. A second promotion's pull request is closed: that promotion ends aborted. A
+status. A second promotion's pull request is closed: that promotion ends aborted; a
+third one aborted in Shiplane closes its pull request. A
 server killed (-9) right after opening it, and again while waiting, resumes the wait
 without opening a second pull request. The poll interval is 10 minutes: the merge and the
 close are seen through Gitea's signed `pull_request` webhook.
@@ -229,6 +230,16 @@ def test_pull_request_promotions_against_gitea(
             )
             web = kube.get(Deployment, "web", namespace=namespace)
             assert web.spec.template.spec.containers[0].image.endswith("web:1.0.0")
+            # 4. A third one aborted in Shiplane while it waits: its pull request closes.
+            third = promote(api, "3.0.0")
+            number = waiting_pull(api, as_owner, repo, third)
+            r = api.post(f"/api/v1/promotions/{third}/abort", json={"reason": "not today"})
+            assert r.status_code == 200, r.text
+            assert promotion(api, third)["state"] == "Aborted"
+            assert (
+                as_owner.get(f"/repos/{repo.full_name}/pulls/{number}").json()["state"] == "closed"
+            )
+
             woke = api.get("/api/v1/audit", params={"action": "hook.received", "limit": 50})
             assert first in [p for e in woke.json()["items"] for p in e["details"]["woke"]]
         assert token not in server.logs() and secret not in server.logs()

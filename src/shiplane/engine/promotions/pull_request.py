@@ -401,3 +401,19 @@ async def report(rt: Runtime, record: PromotionRecord, state: CommitState, text:
             await forge.set_status(str(commit), status)
     except Exception as exc:  # a status is a courtesy: the promotion goes on
         log.warning("pull_request.status_failed", promotion=record.id, error=str(exc))
+
+
+async def close_after_abort(rt: Runtime, record: PromotionRecord) -> None:
+    """A promotion aborted in Shiplane while it waited for its merge: its pull request is
+    closed too, so nobody merges a change Shiplane no longer follows. Best effort: a
+    forge that fails is logged (close the pull request by hand then)."""
+    state = PromotionData.of(record).pull_request or {}
+    if record.state != S.ABORTED.value or state.get("phase") != PullRequestPhase.OPEN:
+        return
+    if rt.project.forge is None:
+        return
+    try:
+        async with driver(rt) as forge:
+            await forge.close_pull_request(int(state["number"]))
+    except Exception as exc:
+        log.warning("pull_request.close_failed", promotion=record.id, error=str(exc))

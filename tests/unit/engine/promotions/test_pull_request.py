@@ -17,6 +17,7 @@ import pytest
 from shiplane.config.models import ReceiverConfig
 from shiplane.engine.deploy import DeployOutcome
 from shiplane.engine.hooks import HookIntake
+from shiplane.engine.promotions import requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.pull_request_hooks import PullRequestFollower
@@ -56,6 +57,10 @@ class FakeForge:
         self.pulls[number] = PullRequest(
             pr.number, pr.url, pr.head, pr.base, pr.title, state, merge_commit=merge_commit
         )
+
+    async def close_pull_request(self, number: int) -> PullRequest:
+        self.finish(number, PullRequestState.CLOSED)
+        return self.pulls[number]
 
     async def approvals(self, number: int) -> list[Review]:
         return [Review("bob"), Review("carol")] if number == 1 else []
@@ -273,3 +278,14 @@ def test_a_signed_pull_request_delivery_wakes_the_waiting_promotion(
             delivery(gitea_pull_request(1) | {"action": "x"}, 3, secret="wrong"),
         )
     assert world.get(pid).next_check_at is not None
+
+
+def test_aborting_in_shiplane_closes_the_pull_request(pr_world: tuple[World, FakeForge]) -> None:
+    world, forge = pr_world
+    pid = promote(world)
+    world.reconcile(pid)
+    aborted = asyncio.run(
+        requests.abort_and_reassess(world.rt, pid, actor=ALICE, reason="wrong release")
+    )
+    assert aborted.state == "Aborted"
+    assert forge.pulls[1].state is PullRequestState.CLOSED
