@@ -209,3 +209,15 @@ def test_gitea_and_github_pull_request_events_name_the_pull_request() -> None:
         assert parsed.ignored is None and parsed.commits == ()
     with pytest.raises(DeliveryRefused, match="number"):
         parse("gitea", p.gitea("pull_request", {**payload, "number": "12"}))
+
+
+def test_gitlab_merge_request_hook_names_the_merge_request() -> None:
+    payload = {
+        "object_kind": "merge_request",
+        "project": {"git_http_url": "https://gitlab.example/shop/gitops.git"},
+        "object_attributes": {"iid": 4, "action": "merge", "state": "merged"},
+    }
+    parsed = parse("gitlab", p.gitlab("Merge Request Hook", payload))
+    assert parsed.pulls == (PullChange("https://gitlab.example/shop/gitops.git", 4, "merge"),)
+    with pytest.raises(DeliveryRefused, match="iid"):
+        parse("gitlab", p.gitlab("Merge Request Hook", {**payload, "object_attributes": {}}))
