@@ -47,7 +47,16 @@ from shiplane.engine.promotions.deploy_failure import deploy_failed
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.transitions import get, save, transition
-from shiplane.forge import CommitState, CommitStatus, ForgeDriver, ForgeError, PullRequest
+from shiplane.forge import (
+    CommitState,
+    CommitStatus,
+    ForgeAuthError,
+    ForgeDriver,
+    ForgeError,
+    ForgeNotFoundError,
+    ForgeRejectedError,
+    PullRequest,
+)
 from shiplane.store import matrix, releases
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
@@ -96,6 +105,10 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
     except ForgeError as exc:
         # The forge is down or slow: look again later, saying so.
         return await _later(rt, record, fence, f"the forge did not answer: {exc}")
+    except (ForgeAuthError, ForgeNotFoundError, ForgeRejectedError) as exc:
+        # A token without the scopes, a repository that moved: a person must fix the
+        # set-up; the promotion says what and looks again (a fixed token is read anew).
+        return await _later(rt, record, fence, f"the forge refused: {exc}")
     if _phase(record) == PullRequestPhase.MERGED:
         record = await _sync(rt, record, release, fence)
     return record

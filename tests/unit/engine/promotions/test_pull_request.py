@@ -21,7 +21,14 @@ from shiplane.engine.promotions import requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.pull_request_hooks import PullRequestFollower
-from shiplane.forge import CommitStatus, PullRequest, PullRequestState, Review
+from shiplane.forge import (
+    CommitStatus,
+    ForgeAuthError,
+    ForgeError,
+    PullRequest,
+    PullRequestState,
+    Review,
+)
 from shiplane.gitops.workspace import Proposal
 from shiplane.sources.receivers import DeliveryRefused
 from tests.unit.engine.promotions.conftest import ALICE, FakeDeployer, World
@@ -34,10 +41,13 @@ PR_MODE = {"prod": {"gitops": {"mode": "pull-request", "pollInterval": "10s"}}}
 @dataclass
 class FakeForge:
     pulls: dict[int, PullRequest] = field(default_factory=dict)
+    refuse: Exception | None = None
     opened: list[tuple[str, str, str]] = field(default_factory=list)
     statuses: list[tuple[str, CommitStatus]] = field(default_factory=list)
 
     async def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        if self.refuse is not None:
+            raise self.refuse
         for pr in self.pulls.values():  # open-or-find, as every driver does
             if pr.head == head and pr.state is PullRequestState.OPEN:
                 return pr
@@ -289,3 +299,22 @@ def test_aborting_in_shiplane_closes_the_pull_request(pr_world: tuple[World, Fak
     )
     assert aborted.state == "Aborted"
     assert forge.pulls[1].state is PullRequestState.CLOSED
+
+
+def test_a_forge_that_refuses_or_fails_keeps_the_promotion_waiting_and_says_why(
+    pr_world: tuple[World, FakeForge],
+) -> None:
+    world, forge = pr_world
+    pid = promote(world)
+    forge.refuse = ForgeAuthError("gitea refused the token (401)")
+    record = world.reconcile(pid)
+    assert record.state == "Deploying" and record.next_check_at is not None
+    assert record.reason == "the forge refused: gitea refused the token (401)"
+    forge.refuse = ForgeError("gitea did not answer in time")
+    later(world)
+    assert world.reconcile(pid).reason.startswith("the forge did not answer")
+    forge.refuse = None  # fixed: the next look opens the pull request (the branch is kept)
+    later(world)
+    record = world.reconcile(pid)
+    assert (PromotionData.of(record).pull_request or {}).get("number") == 1
+    assert len(forge.opened) == 1
