@@ -53,6 +53,7 @@ class ApiContext:
                 project=lambda: self.current_project,
                 sources=lambda: self.source_refresher,
                 gitops=lambda: getattr(self.engine, "pushes", None),
+                pulls=lambda: getattr(self.engine, "pull_requests", None),
             )
         return self._hooks
 

@@ -98,6 +98,7 @@ class _Checker:
             self.resolve(_list_refs(env, path, "windows"), windows, "window")
             self.resolve(_list_refs(env, path, "verify"), checks, "check")
             self.strategy(env, path, checks)
+            self.pull_request_mode(env, path)
         for name, app in (apps or {}).items():
             self.resolve(_list_refs(app, ("apps", name), "dependsOn"), apps, "app")
             overrides = app.get("strategies") if isinstance(app, dict) else None
@@ -130,6 +131,21 @@ class _Checker:
         self.environment_cycles(environments or {})
         self.app_cycles(apps or {})
         return self.problems
+
+    def pull_request_mode(self, env: Any, path: FieldPath) -> None:
+        """`gitops.mode: pull-request` opens pull requests through the project's forge."""
+        gitops = env.get("gitops") if isinstance(env, dict) else None
+        if not isinstance(gitops, dict) or gitops.get("mode") != "pull-request":
+            return
+        if self.data.get("forge") is None:
+            self.problems.append(
+                ReferenceProblem(
+                    (*path, "gitops", "mode"),
+                    f"{format_path(path)} promotes through pull requests, which needs a "
+                    "'forge' section (the Gitea, GitHub or GitLab hosting the GitOps "
+                    "repository; docs/forges.md)",
+                )
+            )
 
     def strategy(
         self,

@@ -29,6 +29,8 @@ POINTS = (
     "promotion.deployed",  # became Verifying
     "verify.during",  # a verification round recorded, checks not finished
     "strategy.during",  # a strategy round recorded (a canary step), steps not finished
+    "pull_request.opened",  # pull-request mode: the pull request is open, not recorded
+    "pull_request.waiting",  # pull-request mode: looked at the open pull request, waiting
     "promotion.verified",  # Succeeded, downstream auto-promotions created
     "rollback.started",  # the failed promotion became RollingBack
     "rollback.after_push",  # the rollback's commit is pushed, not applied

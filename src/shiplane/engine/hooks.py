@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ import structlog
 
 from shiplane.config.models import ProjectConfig, ReceiverConfig, SecretNotSetError
 from shiplane.engine.git_push import PushPlan, PushTarget
+from shiplane.engine.pull_request_hooks import PullRequestFollower
 from shiplane.engine.sources_port import HOOK_REASON, SourceRefresher
 from shiplane.sources.receivers import RECEIVERS, Delivery, DeliveryRefused, Parsed
 from shiplane.store import audit
@@ -58,11 +59,13 @@ class HookOutcome:
     ignored: str | None = None
     gitops: PushPlan | None = None
     """The sync a push to the GitOps branch triggers (forge receivers only)."""
+    woke: list[str] = field(default_factory=list)
+    """Promotions waiting for a pull request the delivery names, made due now."""
 
     @property
     def outcome(self) -> str:
         syncs = self.gitops is not None and self.gitops.syncs
-        return "accepted" if self.matched or syncs else "ignored"
+        return "accepted" if self.matched or syncs or self.woke else "ignored"
 
 
 @dataclass
@@ -75,6 +78,9 @@ class HookIntake:
     # The follower of pushes to the GitOps branch (engine/git_push.py), when the server
     # has a GitOps repository it follows.
     gitops: Callable[[], PushTarget | None] = lambda: None
+    # Wakes promotions waiting for a pull request of the GitOps repository
+    # (engine/pull_request_hooks.py), when the server follows one.
+    pulls: Callable[[], PullRequestFollower | None] = lambda: None
     environ: Mapping[str, str] | None = None
     clock: Callable[[], float] = time.time
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -125,8 +131,10 @@ class HookIntake:
         receiver.authenticate(delivery, secret, now=self.clock())
         parsed = receiver.parse(delivery, config)
         plan = self._gitops_plan(parsed)
+        pulls = self.pulls()
+        numbers = [c.number for c in parsed.pulls if pulls is not None and pulls.follows(c.url)]
         refresher = self.sources()
-        if refresher is None and plan is None:
+        if refresher is None and plan is None and (pulls is None or not parsed.pulls):
             raise DeliveryRefused(
                 "not-configured", "this server runs no artifact sources to refresh"
             )
@@ -152,6 +160,10 @@ class HookIntake:
                 raise DeliveryRefused(
                     "replayed", "this delivery was already received (same id or same content)"
                 )
+            if pulls is not None and numbers:
+                outcome.woke.extend(pulls.wake(s, numbers))
+                if outcome.woke:
+                    outcome = replace(outcome, ignored=None)
             audit.append_event(
                 s,
                 actor=_actor(name),
@@ -167,6 +179,7 @@ class HookIntake:
                     "not_allowed": [n for n in watching if n not in matched],
                     "ignored": outcome.ignored,
                     "gitops": plan.describe() if plan is not None else None,
+                    "woke": outcome.woke,
                 },
             )
         return outcome
@@ -188,6 +201,9 @@ class HookIntake:
         follower = self.gitops()
         if outcome.gitops is not None and follower is not None:
             follower.pushed(outcome.gitops, actor=_actor(outcome.receiver))
+        pulls = self.pulls()
+        if outcome.woke and pulls is not None:
+            pulls.woken()
         refresher = self.sources()
         if not outcome.matched or refresher is None:
             return
@@ -233,4 +249,5 @@ def _watching(refresher: SourceRefresher, parsed: Parsed) -> list[str]:
 
 def _changes(parsed: Parsed) -> list[str]:
     described = [c.describe() for c in parsed.images] + [c.describe() for c in parsed.commits]
+    described += [c.describe() for c in parsed.pulls]
     return [_cut(text) for text in described[:_LIST_LIMIT]]

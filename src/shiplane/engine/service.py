@@ -32,6 +32,7 @@ from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.notify import NotificationWorker, enqueue_event
 from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions import PromotionController
+from shiplane.engine.pull_request_hooks import PullRequestFollower
 from shiplane.engine.sources import SourceService
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.kube.apply_rest import request
@@ -100,7 +101,10 @@ class Engine:
             notify=self._notify,
             metrics=self.metrics,
             leases=self.leases,
+            public_url=settings.public_url,
         )
+        # A forge's pull_request webhook wakes the promotion waiting for that pull request.
+        self.pull_requests = PullRequestFollower(self.workspace.remote_url, self.promotions.wake)
         self.notifier = NotificationWorker(db, project)
         # Artifact sources (engine/sources/): a new image becomes a release through the
         # promotion controller, so its root auto-promotions come in the same transaction.

@@ -3,8 +3,9 @@
 One interface (`ForgeDriver`) over Gitea, GitHub and GitLab, shaped for pull-request
 promotions: `open_pull_request` is open-or-find by head branch (a resumed promotion
 never opens a second one), `pull_request` is polled for merged/closed (webhooks only
-make it sooner), `approvals` lists who approved, `set_status` reports verification on
-the merged commit. Webhook deliveries are verified (`verify_delivery`) and parsed
+make it sooner), `approvals` lists who approved, `close_pull_request` closes the pull
+request of an aborted promotion, `set_status` reports verification on the merged
+commit. Webhook deliveries are verified (`verify_delivery`) and parsed
 (`parse_delivery`) into `PushEvent` / `PullRequestEvent`. Drivers register in `FORGES`
 (domain/registry.py) under the name of their `forge:` section, with its schema.
 """
@@ -133,6 +134,11 @@ class ForgeDriver(Protocol):
 
     async def pull_request(self, number: int) -> PullRequest:
         """The pull request `number` as it is now (open, merged with its commit, closed)."""
+        ...
+
+    async def close_pull_request(self, number: int) -> PullRequest:
+        """Close pull request `number` without merging it (a promotion aborted in
+        Shiplane); closing a closed one changes nothing."""
         ...
 
     async def approvals(self, number: int) -> list[Review]:

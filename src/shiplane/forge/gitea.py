@@ -163,6 +163,13 @@ class GiteaDriver:
     async def pull_request(self, number: int) -> PullRequest:
         return pull_request_of(await self.http.json("GET", f"{self._repo}/pulls/{number}"))
 
+    async def close_pull_request(self, number: int) -> PullRequest:
+        return pull_request_of(
+            await self.http.json(
+                "PATCH", f"{self._repo}/pulls/{number}", json_body={"state": "closed"}
+            )
+        )
+
     async def approvals(self, number: int) -> list[Review]:
         return approvals_of(await self.http.json("GET", f"{self._repo}/pulls/{number}/reviews"))
 

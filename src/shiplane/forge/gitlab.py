@@ -142,6 +142,15 @@ class GitLabDriver:
             await self.http.json("GET", f"{self._project}/merge_requests/{number}")
         )
 
+    async def close_pull_request(self, number: int) -> PullRequest:
+        return merge_request_of(
+            await self.http.json(
+                "PUT",
+                f"{self._project}/merge_requests/{number}",
+                json_body={"state_event": "close"},
+            )
+        )
+
     async def approvals(self, number: int) -> list[Review]:
         data = await self.http.json("GET", f"{self._project}/merge_requests/{number}/approvals")
         users = [field(a, "user", "username") for a in field(data, "approved_by") or []]

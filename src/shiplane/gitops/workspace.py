@@ -106,6 +106,19 @@ class CommitResult:
     parent: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """Outcome of `propose`: branch `branch` holds `sha`, one commit on `base` (the
+    base branch's head it was made on); `created` False when it was there already."""
+
+    branch: str
+    sha: str
+    base: str
+    created: bool
+    target: str
+    """The base branch (the one the cluster follows) the pull request merges into."""
+
+
 _COMPOSITES_KEPT = 1024
 
 
@@ -352,6 +365,65 @@ class GitWorkspace:
             if self._commits % self._maintain_every == 0:
                 self._maintain_in_background()
         return result
+
+    async def propose(
+        self, branch: str, changes: Mapping[str, bytes | None], *, message: str,
+        trailers: Mapping[str, str],
+    ) -> Proposal | None:  # fmt: skip
+        """Put `changes` on branch `branch` of the remote as one commit on the base
+        branch's current head (pull-request mode: the base branch is never pushed to).
+
+        Safe to repeat: when `branch` already holds a commit made on the current head,
+        it is kept (`created` False). When the base moved since, the commit is made
+        again on the new head and the branch is force-pushed: the pull request stays
+        mergeable without a rebase of anyone's work (the branch is Shiplane's alone).
+        None when the base branch already holds the changes (nothing to propose)."""
+        if branch == self.branch or not branch or branch.startswith("-"):
+            raise ValueError(f"invalid proposal branch {branch!r}")
+        paths = {str(check_repo_path(p)): content for p, content in changes.items()}
+        full_message = format_commit_message(message, trailers)
+        self._ahead = None
+        async with self._locked():
+            base = await self._sync_locked()
+            existing = await self._proposal_head(branch)
+            if existing is not None:
+                ancestor = await self._git.run(
+                    "merge-base", "--is-ancestor", base, existing, cwd=self.repo_dir, check=False
+                )
+                if ancestor.returncode == 0:
+                    return Proposal(branch, existing, base, created=False, target=self.branch)
+            self._writing(True)
+            try:
+                staged = await write_and_stage(self._git, self.repo_dir, paths)
+                if not staged or not await self._commit(full_message, staged.only):
+                    return None
+                sha = await self._rev_parse("HEAD")
+                # Forced: a branch made on an older head is replaced, never merged.
+                result = await self._network(
+                    "push", "--porcelain", "--force", "origin", f"HEAD:refs/heads/{branch}",
+                    cwd=self.repo_dir,
+                )  # fmt: skip
+                if not result.ok:
+                    raise self._git.error(("push",), result, f"pushing {branch} failed")
+            finally:
+                # The working copy goes back to the base branch, whatever happened.
+                await self._reset_to_origin()
+        log.info("git.proposal.pushed", remote=self._shown_url, branch=branch, sha=sha)
+        return Proposal(branch, sha, base, created=True, target=self.branch)
+
+    async def _proposal_head(self, branch: str) -> str | None:
+        """The remote's head of `branch` (fetched), or None when it has no such branch."""
+        local = f"refs/shiplane-proposals/{branch}"
+        fetched = await self._network(
+            "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "origin",
+            f"+refs/heads/{branch}:{local}",
+            cwd=self.repo_dir,
+        )  # fmt: skip
+        if not fetched.ok:
+            return None
+        result = await self._git.run("rev-parse", local, cwd=self.repo_dir, check=False)
+        sha = result.stdout_text().strip()
+        return sha if result.ok and _is_full_sha(sha) else None
 
     def _maintain_in_background(self) -> None:
         """git's own housekeeping (packing loose objects), which the commands we run do

@@ -139,7 +139,12 @@ STRATEGY_POINTS = {"strategy.during"}
 run beside, so a verified release goes first)."""
 
 
-@pytest.mark.parametrize("point", POINTS)
+PULL_REQUEST_POINTS = {"pull_request.opened", "pull_request.waiting"}
+"""Reached only in pull-request mode, which needs a forge: killed there against a real
+Gitea in tests/integration/forge/test_pull_request_mode.py."""
+
+
+@pytest.mark.parametrize("point", [p for p in POINTS if p not in PULL_REQUEST_POINTS])
 def test_promotions_end_right_after_kill_9(run: Run, point: str):
     rollback = point in ROLLBACK_POINTS
     canary = point in STRATEGY_POINTS

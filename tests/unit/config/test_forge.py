@@ -68,3 +68,37 @@ def test_the_token_is_read_from_its_variable_or_file(tmp_path: Path) -> None:
     assert by_env.forge is not None and by_env.forge.access.token_value({"T": "x"}) == "x"
     with pytest.raises(SecretNotSetError, match="T \\(forge token\\) is not set"):
         by_env.forge.access.token_value({})
+
+
+def pull_request_mode(extra: str = "") -> str:
+    return (
+        PROJECT_YAML.replace(
+            "prod: {cluster: local, namespace: prod, after: [staging]}",
+            "prod: {cluster: local, namespace: prod, after: [staging], "
+            "gitops: {mode: pull-request, pollInterval: 5s}}",
+        )
+        + extra
+    )
+
+
+def test_pull_request_mode_needs_a_forge_and_says_so_where_it_is_asked_for() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_project_text(pull_request_mode())
+    (problem,) = error.value.problems
+    assert problem.field == "environments.prod.gitops.mode"
+    assert "needs a 'forge' section" in problem.message
+    forge = "forge:\n  gitea: {url: 'http://127.0.0.1:3000', repository: a/b, tokenEnv: T}\n"
+    project = load_project_text(pull_request_mode(forge))
+    assert project.environments["prod"].gitops.mode == "pull-request"
+    assert project.environments["prod"].gitops.poll_interval == 5
+    assert project.environments["dev"].gitops.mode == "push"  # the default
+
+
+def test_an_unknown_gitops_mode_is_refused() -> None:
+    text = PROJECT_YAML.replace(
+        "dev: {cluster: local, namespace: dev}",
+        "dev: {cluster: local, namespace: dev, gitops: {mode: pr}}",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_project_text(text)
+    assert "environments.dev.gitops.mode" in error.value.problems[0].field

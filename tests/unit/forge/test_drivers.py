@@ -300,3 +300,24 @@ def test_gitea_pages_through_open_pull_requests_to_find_the_head_branch() -> Non
     pages = [r.url.params["page"] for r in replay.sent("GET", f"{GT}/pulls")]
     assert pages == ["1", "2"]
     assert replay.requests[0].headers["authorization"] == f"token {TOKEN}"
+
+
+@pytest.mark.parametrize("kind", ["gitea", "github", "gitlab"])
+def test_closing_a_pull_request_without_merging_it(kind: str) -> None:
+    replay = Replay()
+    if kind == "gitlab":
+        method, path, answer = (
+            "PUT",
+            f"{GL}/merge_requests/1",
+            d.gitlab_merge_request(1, state="closed"),
+        )
+        sent = {"state_event": "close"}
+    else:
+        method, path = "PATCH", f"{GH if kind == 'github' else GT}/pulls/1"
+        answer, sent = d.github_pull(1, state="closed"), {"state": "closed"}
+    replay.on(method, path, (200, answer))
+    forge = driver(kind, replay)
+    closed = run(forge, lambda: forge.close_pull_request(1))
+    assert closed.state is PullRequestState.CLOSED and closed.number == 1
+    [request] = replay.sent(method, path)
+    assert body_of(request) == sent

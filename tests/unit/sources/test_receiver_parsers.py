@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from shiplane.config.models import ReceiverConfig
-from shiplane.sources.receivers import RECEIVERS, DeliveryRefused, GitChange, ImageChange
+from shiplane.sources.receivers import (
+    RECEIVERS,
+    DeliveryRefused,
+    GitChange,
+    ImageChange,
+    PullChange,
+)
 from tests.unit.sources import payloads as p
 
 
@@ -187,3 +193,31 @@ def test_a_body_that_is_not_json_is_malformed() -> None:
     with pytest.raises(DeliveryRefused) as refused:
         parse("github", delivery)
     assert refused.value.reason == "malformed"
+
+
+def test_gitea_and_github_pull_request_events_name_the_pull_request() -> None:
+    payload = {
+        "action": "closed",
+        "number": 12,
+        "pull_request": {"number": 12, "merged": True},
+        "repository": {"clone_url": "https://git.example/shop/gitops.git"},
+    }
+    gitea = parse("gitea", p.gitea("pull_request", payload))
+    github = parse("github", p.github("pull_request", payload))
+    for parsed in (gitea, github):
+        assert parsed.pulls == (PullChange("https://git.example/shop/gitops.git", 12, "closed"),)
+        assert parsed.ignored is None and parsed.commits == ()
+    with pytest.raises(DeliveryRefused, match="number"):
+        parse("gitea", p.gitea("pull_request", {**payload, "number": "12"}))
+
+
+def test_gitlab_merge_request_hook_names_the_merge_request() -> None:
+    payload = {
+        "object_kind": "merge_request",
+        "project": {"git_http_url": "https://gitlab.example/shop/gitops.git"},
+        "object_attributes": {"iid": 4, "action": "merge", "state": "merged"},
+    }
+    parsed = parse("gitlab", p.gitlab("Merge Request Hook", payload))
+    assert parsed.pulls == (PullChange("https://gitlab.example/shop/gitops.git", 4, "merge"),)
+    with pytest.raises(DeliveryRefused, match="iid"):
+        parse("gitlab", p.gitlab("Merge Request Hook", {**payload, "object_attributes": {}}))

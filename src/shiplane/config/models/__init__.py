@@ -39,6 +39,7 @@ from shiplane.config.models.environments import (
     ApprovalPolicy,
     EnvironmentConfig,
     FreezePolicy,
+    GitopsPolicy,
     PrunePolicy,
     RollbackPolicy,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "GitLabForgeConfig",
     "GitSourceConfig",
     "GiteaForgeConfig",
+    "GitopsPolicy",
     "HealthCheckConfig",
     "HttpCheckConfig",
     "HttpUrl",

@@ -112,6 +112,19 @@ class PrunePolicy(ConfigModel):
     objects, or removing apps that hold more than this fraction of the environment's."""
 
 
+class GitopsPolicy(ConfigModel):
+    """How a promotion's pin change reaches the GitOps branch (docs/gitops.md)."""
+
+    mode: Literal["push", "pull-request"] = "push"
+    """`push` (the default): Shiplane commits the pin to the branch the cluster follows.
+    `pull-request`: it pushes a branch `shiplane/<promotion id>` with the pin change,
+    opens a pull request through the project's `forge`, waits for someone to merge it,
+    then syncs the cluster to the merge commit (docs/forges.md)."""
+    poll_interval: Duration = Field(default=30, ge=1, le=3600, json_schema_extra={"default": "30s"})
+    """Pull-request mode: how often the pull request is looked at while the promotion
+    waits for its merge (a forge webhook wakes it sooner)."""
+
+
 Tier = Literal["development", "testing", "staging", "production"]
 """What an environment is for; `production` environments make up the DORA figures of the
 project (docs/insights.md)."""
@@ -147,6 +160,9 @@ class EnvironmentConfig(ConfigModel):
     strategy: StrategyConfig = Field(default=ROLLING, json_schema_extra={"default": "rolling"})
     """How the cluster moves to the pinned release: `rolling` (the default), `canary` or
     `blueGreen` (docs/strategies.md); `apps.<app>.strategies.<env>` overrides it."""
+    gitops: GitopsPolicy = GitopsPolicy()
+    """How the pin change reaches git: pushed to the branch (`mode: push`, the default)
+    or through a reviewed pull request (`mode: pull-request`, needs `forge`)."""
     tier: Tier = "development"
     """What the environment is for: `development`, `testing`, `staging` or `production`.
     The project's DORA figures (insights) are those of its `production` environments."""

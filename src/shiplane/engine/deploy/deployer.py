@@ -43,6 +43,7 @@ from shiplane.engine.deploy.plan import (
     release_plans,
     tree_plans,
 )
+from shiplane.engine.deploy.propose import MergedStep, ProposeStep
 from shiplane.engine.deploy.prune import PruneStep
 from shiplane.engine.deploy.recorder import RunRecorder
 from shiplane.engine.deploy.removal import (
@@ -143,21 +144,44 @@ class Deployer:
         fence: Fence | None = None,
         to_cluster: bool = True,
         inspect: Inspect | None = None,
+        propose: str | None = None,
+        merged: str | None = None,
     ) -> DeployOutcome:
         """Commit `release`'s pins for `environment` and sync the cluster to that commit.
         With `fence` (a promotion's lease), every write and side effect checks it first.
 
         A progressive strategy (engine/promotions/strategy.py) commits first
         (`to_cluster=False`, with `inspect` checking the rendered objects before the
-        commit) and deploys again once its steps passed (the commit is found again)."""
-        steps: list[Step] = [
-            self._git_sync,
-            RenderStep(),
-            self._dry_run,
-            *([StrategyCheckStep(inspect)] if inspect is not None else []),
-            CommitStep(self.workspace, release, actor),
-            *([RenderCommitStep(), *self._to_cluster(wait)] if to_cluster else []),
-        ]
+        commit) and deploys again once its steps passed (the commit is found again).
+
+        Pull-request mode (engine/promotions/pull_request.py): `propose` pushes the pins
+        to that branch instead of committing them (nothing reaches the cluster); once
+        the pull request is merged, `merged` (the merge commit) syncs the cluster to it."""
+        steps: list[Step]
+        if merged is not None:
+            steps = [
+                self._git_sync,
+                MergedStep(self.workspace, merged),
+                RenderStep(),
+                self._dry_run,
+                *self._to_cluster(wait),
+            ]
+        elif propose is not None:
+            steps = [
+                self._git_sync,
+                RenderStep(),
+                self._dry_run,
+                ProposeStep(self.workspace, release, actor, propose),
+            ]
+        else:
+            steps = [
+                self._git_sync,
+                RenderStep(),
+                self._dry_run,
+                *([StrategyCheckStep(inspect)] if inspect is not None else []),
+                CommitStep(self.workspace, release, actor),
+                *([RenderCommitStep(), *self._to_cluster(wait)] if to_cluster else []),
+            ]
         started = time.monotonic()
         project = self.project  # one version for the whole run
         try:
@@ -185,6 +209,11 @@ class Deployer:
             raise
         self._observe(kind, outcome.status, started)
         return outcome
+
+    async def base_head(self) -> str:
+        """The head of the branch the clusters follow, as the remote says now (pull-request
+        mode: has the base moved under an open pull request?)."""
+        return await self.workspace.remote_head()
 
     async def sync(
         self,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shiplane.domain.health import HealthStatus
+
+if TYPE_CHECKING:
+    from shiplane.gitops.workspace import Proposal
 
 
 @dataclass
@@ -33,6 +36,11 @@ class DeployOutcome:
     commit_created: bool = False
     status: str = "running"
     apps: dict[str, AppOutcome] = field(default_factory=dict)
+    proposal: Proposal | None = None
+    """Pull-request mode: the branch the pins were pushed to (None: nothing proposed)."""
+    manifests: dict[str, str] = field(default_factory=dict)
+    """Pull-request mode: per app, what the merge will apply (kinds and names of the
+    rendered objects, and how many the cluster does not have yet), from the dry-run."""
 
     @property
     def ok(self) -> bool:

@@ -51,6 +51,7 @@ class PromotionController:
         metrics: EngineMetrics | None = None,
         leases: LeaseKeeper | None = None,
         max_parallel: int = MAX_PARALLEL,
+        public_url: str | None = None,
     ) -> None:
         self.runtime = Runtime(
             db=db,
@@ -63,6 +64,7 @@ class PromotionController:
             health_timeout=health_timeout,
             notify=notify,
             metrics=metrics,
+            public_url=public_url,
         )
         self.loop = PromotionLoop(
             self.runtime, own_leases=leases is None, max_parallel=max_parallel

@@ -1,6 +1,8 @@
 """State Deploying: commit the release's pins and sync the cluster to that commit.
 
-An app with a progressive strategy (canary) takes the path of `strategy.py` instead:
+An environment in pull-request mode takes the path of `pull_request.py` (a branch, a
+pull request, the wait for its merge, then the sync of the merge commit). An app with a
+progressive strategy (canary) takes the path of `strategy.py` instead:
 commit, the strategy's steps, then the sync; `rolling` is this module's path.
 
 The deployer is safe to call again after a crash (the commit is recognised by its
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from shiplane.domain.promotion import PromotionEvent
 from shiplane.engine.deploy import DeployError
 from shiplane.engine.leases import Fence
-from shiplane.engine.promotions import strategy
+from shiplane.engine.promotions import pull_request, strategy
 from shiplane.engine.promotions.deploy_failure import deploy_failed
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.runtime import Runtime
@@ -26,6 +28,8 @@ from shiplane.store.promotions import PromotionRecord
 
 async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> PromotionRecord:
     p = record.domain()
+    if pull_request.in_pull_request_mode(rt, record):
+        return await pull_request.handle(rt, record, fence)
     if strategy.is_progressive(rt.project, record):
         return await strategy.handle(rt, record, fence)
     release = await rt.read(lambda s: releases.get_release(s, record.release_id))

@@ -34,6 +34,11 @@ class PromotionData(BaseModel):
     strategy.py): `phase` (steps, complete, done, aborted), `commit`, `summary`, and per
     app its `kind`, `state` and `summary`."""
 
+    pull_request: dict[str, Any] | None = None
+    """Pull-request mode's wait while Deploying (engine/promotions/pull_request.py):
+    `phase` (open, merged), `branch`, `number`, `url`, `base`, `sha`, `merge_commit`,
+    `approved_by`."""
+
     @classmethod
     def of(cls, record: PromotionRecord) -> PromotionData:
         return cls.model_validate(record.data)

@@ -24,6 +24,7 @@ from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.project_source import ProjectSource
 from shiplane.engine.promotions.live_health import LiveHealthFn, assess_live
 from shiplane.engine.verification import VerifyRound, verify_round
+from shiplane.forge import ForgeDriver, make_driver
 from shiplane.store import promotions as store
 from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
@@ -59,7 +60,13 @@ class DeployPort(Protocol):
         fence: Fence | None = None,
         to_cluster: bool = True,
         inspect: Any = None,
+        propose: str | None = None,
+        merged: str | None = None,
     ) -> DeployedLike: ...
+
+    async def base_head(self) -> str:
+        """The remote head of the branch the clusters follow (pull-request mode)."""
+        ...
 
     def prepare(self) -> None:
         """A deploy may follow soon: start what can be done ahead of it (and is still
@@ -71,6 +78,16 @@ class ClusterPort(Protocol):
 
     async def close(self) -> None: ...
 
+
+def project_forge(project: ProjectConfig) -> ForgeDriver:
+    """The driver of the project's forge (pull-request mode); its token read now."""
+    if project.forge is None:
+        raise ValueError("the project has no forge configured")
+    return make_driver(project.forge)
+
+
+ForgeFn = Callable[[ProjectConfig], ForgeDriver]
+"""Makes the driver of the project's forge; a test may replace it."""
 
 VerifyFn = Callable[..., Awaitable[VerifyRound]]
 """`verification.verify_round`'s signature (keyword arguments); a test may replace it."""
@@ -90,6 +107,9 @@ class Runtime:
     metrics: EngineMetrics | None = None
     verify_round: VerifyFn = field(default=verify_round)
     live_health: LiveHealthFn = field(default=assess_live)
+    forge: ForgeFn = field(default=project_forge)
+    public_url: str | None = None
+    """Where people reach this server (links in pull requests), when known."""
     background: set[asyncio.Task[None]] = field(default_factory=set)
     """Work a step starts and does not wait for (health after an abort); the controller
     cancels what is left when it stops."""

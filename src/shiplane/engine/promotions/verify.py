@@ -14,6 +14,7 @@ from shiplane.domain.errors import InvalidError
 from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState, Step, StepOutcome
 from shiplane.domain.promotion_health import health_after_round
 from shiplane.engine.leases import Fence
+from shiplane.engine.promotions import pull_request
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.outcome import fail, succeed
 from shiplane.engine.promotions.runtime import Runtime
@@ -52,11 +53,15 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
         round_ = VerifyRound("failed", f"verification cannot run: {exc}", None, before)
     if fence is not None:
         fence.assert_held()  # a paused replica must not record a stale round
-    return await rt.fenced(
+    recorded = await rt.fenced(
         fence,
         lambda s: record_round(rt, s, p.id, round_, before),
         queues=rt.queues_touched(p.environment),
     )
+    reported = pull_request.status_for(recorded)
+    if reported is not None:  # pull-request mode: the merge commit shows the outcome
+        await pull_request.report(rt, recorded, reported, recorded.reason)
+    return recorded
 
 
 async def _round(

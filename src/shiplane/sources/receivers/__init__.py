@@ -23,6 +23,7 @@ from shiplane.sources.receivers.base import (
     GitChange,
     ImageChange,
     Parsed,
+    PullChange,
     Receiver,
     RefusalReason,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "GitChange",
     "ImageChange",
     "Parsed",
+    "PullChange",
     "Receiver",
     "RefusalReason",
 ]

@@ -79,6 +79,18 @@ class ImageChange:
 
 
 @dataclass(frozen=True)
+class PullChange:
+    """Something happened to pull request `number` of the repository at `url`."""
+
+    url: str
+    number: int
+    action: str
+
+    def describe(self) -> str:
+        return f"{self.url} pull request #{self.number} {self.action}"
+
+
+@dataclass(frozen=True)
 class GitChange:
     """Commits were pushed to `ref` (e.g. `refs/heads/main`) of the repository at `url`.
     A forge's push also says the new head (`after`) and the files the commits touched
@@ -103,6 +115,9 @@ class Parsed:
     images: tuple[ImageChange, ...] = ()
     commits: tuple[GitChange, ...] = ()
     ignored: str | None = None
+    pulls: tuple[PullChange, ...] = ()
+    """Pull (merge) requests that changed (pull-request mode wakes the promotion waiting
+    for one; its state is then asked of the forge, never taken from the payload)."""
 
 
 class Receiver(ABC):
@@ -203,6 +218,17 @@ def split_image_url(url: str) -> tuple[str, str, str | None, str | None]:
     if not host or not path:
         raise DeliveryRefused("malformed", "an image reference has no host or repository")
     return host, path, tag or None, digest or None
+
+
+def pull_changed(payload: dict[str, Any]) -> PullChange:
+    """A `pull_request` event as Gitea and GitHub send it: `action`, `number` and
+    `repository.clone_url`."""
+    repository = mapping(payload.get("repository"), "repository")
+    url = text(repository.get("clone_url") or repository.get("html_url"), "repository.clone_url")
+    number = payload.get("number")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise DeliveryRefused("malformed", "number is missing or not a positive number")
+    return PullChange(url, number, str(payload.get("action") or "")[:40])
 
 
 def pushed(payload: dict[str, Any], url: str) -> GitChange:

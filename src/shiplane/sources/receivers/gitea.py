@@ -1,10 +1,12 @@
-"""`gitea`: Gitea (and Forgejo) webhooks, `push` and `package`.
+"""`gitea`: Gitea (and Forgejo) webhooks, `push`, `pull_request` and `package`.
 
 Gitea signs the body: `X-Gitea-Signature: <hex HMAC-SHA256 of the body>` with the
 webhook's secret; `X-Gitea-Event` names the event and `X-Gitea-Delivery` is a unique id.
 A `push` names `ref` and `repository.clone_url`; a `package` event with action
 `created` and `package.type` `container` names `package.owner.login`, `package.name`,
-`package.version` (the tag) and `package.html_url` (on the registry's host).
+`package.version` (the tag) and `package.html_url` (on the registry's host). A
+`pull_request` names `number` and `repository.clone_url` (pull-request promotions:
+engine/pull_request_hooks.py).
 https://docs.gitea.com/usage/webhooks
 """
 
@@ -21,6 +23,7 @@ from shiplane.sources.receivers.base import (
     Receiver,
     mapping,
     optional_text,
+    pull_changed,
     pushed,
     register,
     require_body_hmac,
@@ -46,6 +49,8 @@ class GiteaReceiver(Receiver):
             repository = mapping(payload.get("repository"), "repository")
             url = text(repository.get("clone_url"), "repository.clone_url")
             return Parsed(event, commits=(pushed(payload, url),))
+        if event == "pull_request":
+            return Parsed(event, pulls=(pull_changed(mapping(delivery.json(), "the payload")),))
         if event == "package":
             payload = mapping(delivery.json(), "the payload")
             if payload.get("action") != "created":

@@ -21,6 +21,7 @@ from shiplane.sources.receivers.base import (
     Receiver,
     mapping,
     optional_text,
+    pull_changed,
     pushed,
     register,
     require_body_hmac,
@@ -75,6 +76,8 @@ class GitHubReceiver(Receiver):
                 repository.get("clone_url") or repository.get("html_url"), "repository.clone_url"
             )
             return Parsed(event, commits=(pushed(payload, url),))
+        if event == "pull_request":
+            return Parsed(event, pulls=(pull_changed(mapping(delivery.json(), "the payload")),))
         if event in ("package", "registry_package"):
             payload = mapping(delivery.json(), "the payload")
             action = str(payload.get("action", ""))
