@@ -26,16 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
 
 import structlog
 
@@ -47,46 +44,17 @@ from shiplane.gitops.history import CommitInfo, find_by_trailer, read_log
 from shiplane.gitops.locking import LockTimeout, file_lock
 from shiplane.gitops.messages import format_commit_message
 from shiplane.gitops.paths import check_repo_path
-from shiplane.gitops.process import ProcessResult
 from shiplane.gitops.redact import scrub, split_userinfo
-from shiplane.gitops.refs import read_ref
 from shiplane.gitops.remotes import cache_key, normalise_remote
 from shiplane.gitops.staging import write_and_stage
 from shiplane.gitops.trees import TREE_IDLE_SECONDS, TREES_KEPT, TreeCache
+from shiplane.gitops.working_copy import WorkingCopy
 
 log = structlog.get_logger(__name__)
 
 _SHA = frozenset("0123456789abcdef")
-_BACKOFF_BASE = 0.2
-_BACKOFF_CAP = 5.0
-# Transport failures worth another try (a server dropping connections under load;
-# `git daemon` listens with a backlog of 5).
-_TRANSIENT = (
-    "connection reset",
-    "remote end hung up unexpectedly",
-    "early eof",
-    "connection refused",
-    "connection timed out",
-    "returned error: 502",
-    "returned error: 503",
-    "returned error: 504",
-)
-_NETWORK_TRIES = 3
-# In `.git/` while commit_and_push changes the working copy (see the module docstring).
-_WRITING_MARKER = "shiplane-writing"
 MAINTAIN_EVERY = 50
 """Commits between two runs of git's housekeeping (in the background)."""
-# Texts of `git push --porcelain` / stderr that mean "someone else moved the branch":
-# worth a fetch, rebase and retry. Anything else (auth, hooks, network) is an error.
-_RETRYABLE_PUSH = (
-    "fetch first",
-    "non-fast-forward",
-    "stale info",
-    "failed to lock",
-    "cannot lock ref",
-    "failed to update ref",
-    "incorrect old value",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +159,15 @@ class GitWorkspace:
             secrets=secrets,
             timeout=timeout,
         )
-        self._origin = f"refs/remotes/origin/{branch}"
+        self._wc = WorkingCopy(
+            self._git,
+            root=self.root,
+            repo_dir=self.repo_dir,
+            remote_url=self.remote_url,
+            branch=branch,
+            shown_url=scrub(self.remote_url),
+        )
+        self._origin = self._wc.origin
         # One worker thread for housekeeping and exports ahead (trees.py says why not
         # asyncio tasks); FIFO, so `settle` can wait for everything submitted before it.
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shiplane-git")
@@ -292,17 +268,17 @@ class GitWorkspace:
 
     async def head(self) -> str:
         """The working copy's HEAD (equal to origin/<branch> after any public call)."""
-        if not self._cloned():
+        if not self._wc.cloned():
             raise GitError(f"{self!r} is not cloned yet; call sync() first")
-        return await self._rev_parse("HEAD")
+        return await self._wc.rev_parse("HEAD")
 
     async def remote_head(self) -> str:
         """The remote branch's head as the remote says now (`git ls-remote`: one round
         trip, no objects fetched, the working copy untouched)."""
-        if not self._cloned():
+        if not self._wc.cloned():
             return await self.sync()
         ref = f"refs/heads/{self.branch}"
-        result = await self._network("ls-remote", "--", "origin", ref, cwd=self.repo_dir)
+        result = await self._wc.network("ls-remote", "--", "origin", ref, cwd=self.repo_dir)
         if not result.ok:
             raise self._git.error(
                 ("ls-remote",), result, f"reading the head of {self._shown_url} failed"
@@ -345,7 +321,7 @@ class GitWorkspace:
         self._ahead = None  # it would not see this push
         async with self._locked():
             base = await self._sync_locked() if fetch else await self._stand_at_origin()
-            self._writing(True)
+            self._wc.writing(True)
             try:
                 result = await self._commit_loop(
                     paths, full_message, idempotency_trailer, key_value, base, may_exist
@@ -355,9 +331,9 @@ class GitWorkspace:
             except Exception:
                 # Do not leave an unpushed commit behind for head() or read_tree() to see.
                 with contextlib.suppress(GitError):
-                    await self._reset_to_origin()
+                    await self._wc.reset_to_origin()
                 raise
-            self._writing(False)  # every way out of the loop leaves HEAD pushed and clean
+            self._wc.writing(False)  # every way out of the loop leaves HEAD pushed and clean
         self._tell_head(result.sha)
         if result.created:
             self.trees.prefetch(result.sha)
@@ -392,14 +368,14 @@ class GitWorkspace:
                 )
                 if ancestor.returncode == 0:
                     return Proposal(branch, existing, base, created=False, target=self.branch)
-            self._writing(True)
+            self._wc.writing(True)
             try:
                 staged = await write_and_stage(self._git, self.repo_dir, paths)
-                if not staged or not await self._commit(full_message, staged.only):
+                if not staged or not await self._wc.commit(full_message, staged.only):
                     return None
-                sha = await self._rev_parse("HEAD")
+                sha = await self._wc.rev_parse("HEAD")
                 # Forced: a branch made on an older head is replaced, never merged.
-                result = await self._network(
+                result = await self._wc.network(
                     "push", "--porcelain", "--force", "origin", f"HEAD:refs/heads/{branch}",
                     cwd=self.repo_dir,
                 )  # fmt: skip
@@ -407,14 +383,14 @@ class GitWorkspace:
                     raise self._git.error(("push",), result, f"pushing {branch} failed")
             finally:
                 # The working copy goes back to the base branch, whatever happened.
-                await self._reset_to_origin()
+                await self._wc.reset_to_origin()
         log.info("git.proposal.pushed", remote=self._shown_url, branch=branch, sha=sha)
         return Proposal(branch, sha, base, created=True, target=self.branch)
 
     async def _proposal_head(self, branch: str) -> str | None:
         """The remote's head of `branch` (fetched), or None when it has no such branch."""
         local = f"refs/shiplane-proposals/{branch}"
-        fetched = await self._network(
+        fetched = await self._wc.network(
             "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "origin",
             f"+refs/heads/{branch}:{local}",
             cwd=self.repo_dir,
@@ -466,37 +442,37 @@ class GitWorkspace:
                     self.history_depth,
                 )
                 if existing is not None:
-                    await self._reset_to_origin()
+                    await self._wc.reset_to_origin()
                     log.info("git.commit.exists", remote=self._shown_url, sha=existing)
                     return CommitResult(existing, created=False, attempts=attempt)
             if not committed:
                 staged = await write_and_stage(self._git, self.repo_dir, paths)
-                if not staged or not await self._commit(full_message, staged.only):
-                    head = await self._rev_parse("HEAD")
+                if not staged or not await self._wc.commit(full_message, staged.only):
+                    head = await self._wc.rev_parse("HEAD")
                     return CommitResult(head, created=False, attempts=attempt)
                 committed = True
             else:
-                await self._rebase_onto_origin()
-                head, origin = await self._rev_parse("HEAD", self._origin)
+                await self._wc.rebase_onto_origin()
+                head, origin = await self._wc.rev_parse("HEAD", self._origin)
                 if head == origin:
                     # Our change became empty: someone pushed the same content.
                     return CommitResult(head, created=False, attempts=attempt)
-            pushed = await self._push()
+            pushed = await self._wc.push()
             if pushed:
-                sha = await self._rev_parse("HEAD")
+                sha = await self._wc.rev_parse("HEAD")
                 log.info("git.commit.pushed", remote=self._shown_url, sha=sha, attempts=attempt)
                 parent = base if attempt == 1 else None
                 return CommitResult(sha, created=True, attempts=attempt, parent=parent)
             if attempt >= self.max_attempts:
                 with contextlib.suppress(GitError):
-                    await self._fetch()  # leave the working copy at the current remote head
-                await self._reset_to_origin()
+                    await self._wc.fetch()  # leave the working copy at the current remote head
+                await self._wc.reset_to_origin()
                 raise GitError(
                     f"push to {self._shown_url} ({self.branch}) was rejected {attempt} "
                     "times because others kept pushing; nothing was pushed, retry later"
                 )
-            await asyncio.sleep(self._backoff(attempt))
-            await self._fetch()
+            await asyncio.sleep(self._wc.backoff(attempt))
+            await self._wc.fetch()
 
     async def read_tree(self, sha: str) -> Path:
         """A directory holding exactly the files of commit `sha` (cached, reused).
@@ -530,14 +506,14 @@ class GitWorkspace:
     async def _have_commit(self, commit: str, fetch_from: Sequence[str]) -> str:
         if not _is_full_sha(commit) and not (len(commit) == 64 and set(commit) <= _SHA):
             raise ValueError(f"not a full commit sha: {commit!r}")
-        if not self._cloned():
+        if not self._wc.cloned():
             await self.sync()
         if await composite.has_commit(self._git, self.repo_dir, commit):
             return commit
         async with self._locked():
             for url in ("origin", *fetch_from):
                 # `--`: a configured url can never be read as an option.
-                await self._network(
+                await self._wc.network(
                     "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, commit,
                     cwd=self.repo_dir,
                 )  # fmt: skip
@@ -586,7 +562,7 @@ class GitWorkspace:
 
     async def log(self, path: str | None = None, limit: int = 20) -> list[CommitInfo]:
         """Newest-first history of origin/<branch> (as last fetched), optionally of `path`."""
-        if not self._cloned():
+        if not self._wc.cloned():
             raise GitError(f"{self!r} is not cloned yet; call sync() first")
         return await read_log(self._git, self.repo_dir, self._origin, path, limit)
 
@@ -607,14 +583,11 @@ class GitWorkspace:
             except LockTimeout as exc:
                 raise GitError(f"working copy of {self._shown_url} is busy: {exc}") from None
 
-    def _cloned(self) -> bool:
-        return (self.repo_dir / ".git").is_dir()
-
     async def _sync_locked(self) -> str:
-        if not self._cloned():
-            await self._clone()  # a fresh clone stands at origin, clean
-            return await self._rev_parse("HEAD")
-        await self._fetch()
+        if not self._wc.cloned():
+            await self._wc.clone()  # a fresh clone stands at origin, clean
+            return await self._wc.rev_parse("HEAD")
+        await self._wc.fetch()
         return await self._stand_at_origin()
 
     async def _stand_at_origin(self) -> str:
@@ -622,173 +595,19 @@ class GitWorkspace:
         only when needed: a write was under way (or died), a rebase was left behind, or
         HEAD is elsewhere. Otherwise the copy is clean already: every public call leaves
         it so, and only this process group writes to it (under the file lock)."""
-        if not self._cloned():
+        if not self._wc.cloned():
             return await self._sync_locked()
-        if not self._interrupted():
-            head, origin = await self._rev_parse("HEAD", self._origin)
+        if not self._wc.interrupted():
+            head, origin = await self._wc.rev_parse("HEAD", self._origin)
             if head == origin:
                 return origin
-        await self._reset_to_origin()
-        return await self._rev_parse("HEAD")
-
-    def _interrupted(self) -> bool:
-        git_dir = self.repo_dir / ".git"
-        return any(
-            (git_dir / marker).exists()
-            for marker in (_WRITING_MARKER, "rebase-merge", "rebase-apply")
-        )
-
-    def _writing(self, on: bool) -> None:
-        marker = self.repo_dir / ".git" / _WRITING_MARKER
-        if on:
-            marker.touch()
-        else:
-            marker.unlink(missing_ok=True)
-
-    async def _clone(self) -> None:
-        # Clone into a temporary sibling and rename: an interrupted clone never leaves a
-        # half-made working copy that later calls would trust.
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self.repo_dir.exists():
-            shutil.rmtree(self.repo_dir)
-        tmp = Path(tempfile.mkdtemp(prefix=".clone.", dir=self.root))
-        try:
-            result = await self._network(
-                "clone", "--quiet", "--no-tags", "--single-branch",
-                f"--branch={self.branch}", "--", self.remote_url, str(tmp / "repo"),
-                cwd=tmp,
-            )  # fmt: skip
-            if not result.ok:
-                raise self._git.error(
-                    ("clone",), result, f"cloning {self._shown_url} (branch {self.branch}) failed"
-                )
-            (tmp / "repo").rename(self.repo_dir)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    async def _network(self, *args: str, cwd: Path) -> ProcessResult:
-        """Run a command that talks to the remote, retrying transient transport errors."""
-        for attempt in range(1, _NETWORK_TRIES + 1):
-            result = await self._git.run(*args, cwd=cwd, check=False)
-            text = result.stderr_text().lower()
-            if result.ok or attempt == _NETWORK_TRIES or not any(t in text for t in _TRANSIENT):
-                return result
-            log.info("git.network.retry", remote=self._shown_url, command=args[0])
-            await asyncio.sleep(self._backoff(attempt))
-        raise AssertionError("unreachable")
-
-    async def _fetch(self) -> None:
-        refspec = f"+refs/heads/{self.branch}:{self._origin}"
-        result = await self._network(
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--prune",
-            "--no-write-fetch-head",
-            "origin",
-            refspec,
-            cwd=self.repo_dir,
-        )
-        if not result.ok:
-            raise self._git.error(
-                ("fetch",), result, f"fetching {self._shown_url} (branch {self.branch}) failed"
-            )
-
-    async def _reset_to_origin(self) -> None:
-        for marker in ("rebase-merge", "rebase-apply"):
-            if (self.repo_dir / ".git" / marker).exists():
-                await self._git.run("rebase", "--abort", cwd=self.repo_dir, check=False)
-        await self._git.run(
-            "checkout", "--quiet", "--force", "-B", self.branch, self._origin, cwd=self.repo_dir
-        )
-        await self._git.run("reset", "--quiet", "--hard", self._origin, cwd=self.repo_dir)
-        await self._git.run("clean", "-ffdxq", cwd=self.repo_dir)
-        self._writing(False)
-
-    @overload
-    async def _rev_parse(self, ref: str, /) -> str: ...
-    @overload
-    async def _rev_parse(self, ref: str, other: str, /) -> tuple[str, str]: ...
-    async def _rev_parse(self, *refs: str) -> str | tuple[str, str]:
-        read = [read_ref(self.repo_dir / ".git", ref) for ref in refs]
-        if all(read):
-            shas = [sha for sha in read if sha]  # the refs' files: no process
-        else:
-            result = await self._git.run("rev-parse", *refs, cwd=self.repo_dir)
-            shas = result.stdout_text().split()
-        if len(refs) == 1:
-            return shas[0]
-        return shas[0], shas[1]
-
-    async def _commit(self, message: str, only: Sequence[str] = ()) -> bool:
-        """Commit what is staged, or the files `only` as they are in the working copy
-        (files git tracks: staging them would be a process more); False when nothing
-        changed (git said so, and the index agrees: asking first would cost a process
-        on every commit)."""
-        pathspec = ("--only", "--", *only) if only else ()
-        result = await self._git.run(
-            "commit", "--no-verify", "--cleanup=whitespace", "-F", "-", *pathspec,
-            cwd=self.repo_dir, stdin=message.encode(), check=False,
-        )  # fmt: skip
-        if result.ok:
-            return True
-        if only:  # the files differ from HEAD (written just now): a real failure
-            raise self._git.error(("commit",), result)
-        staged = await self._git.run("diff", "--cached", "--quiet", cwd=self.repo_dir, check=False)
-        if staged.returncode == 0:
-            return False
-        raise self._git.error(("commit",), result)
-
-    async def _push(self) -> bool:
-        """True when pushed; False when rejected because the branch moved."""
-        result = await self._network(
-            "push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}", cwd=self.repo_dir
-        )
-        if result.ok:
-            return True
-        if self._rejected_by_race(result):
-            log.info("git.push.rejected", remote=self._shown_url, branch=self.branch)
-            return False
-        raise self._git.error(("push",), result, f"pushing to {self._shown_url} failed")
-
-    @staticmethod
-    def _rejected_by_race(result: ProcessResult) -> bool:
-        text = (result.stdout_text() + "\n" + result.stderr_text()).lower()
-        return any(reason in text for reason in _RETRYABLE_PUSH)
-
-    async def _rebase_onto_origin(self) -> None:
-        result = await self._git.run(
-            "rebase", "--no-autostash", self._origin, cwd=self.repo_dir, check=False
-        )
-        if result.ok:
-            return
-        unmerged = await self._git.run(
-            "diff", "--name-only", "--diff-filter=U", cwd=self.repo_dir, check=False
-        )
-        files = sorted(set(unmerged.stdout_text().split()))
-        detail = self._git.clean(result.stdout_text() + "\n" + result.stderr_text())
-        await self._reset_to_origin()
-        if not files:
-            raise GitError(f"rebasing onto {self._shown_url} ({self.branch}) failed: {detail}")
-        raise GitConflictError(
-            f"conflict with changes pushed to {self._shown_url} ({self.branch}) in "
-            f"{', '.join(files)}; nothing was pushed and the working copy was reset",
-            files=files,
-        )
-
-    def _backoff(self, attempt: int) -> float:
-        # Exponential with full jitter: writers that collided spread out instead of
-        # colliding again in lock step. Each contended round lands one writer's commit,
-        # so the retry budget must cover about as many rounds as there are writers: 0.2 s
-        # doubling to a 5 s cap over 12 attempts waits ~18 s on average (at most ~36 s),
-        # which lets ~20 writers racing on one branch all land.
-        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * (2 ** (attempt - 1)))
-        return random.uniform(0.0, ceiling)
+        await self._wc.reset_to_origin()
+        return await self._wc.rev_parse("HEAD")
 
     async def _resolve_commit(self, sha: str) -> str:
         if not sha or not set(sha.lower()) <= _SHA or len(sha) > 64:
             raise ValueError(f"not a commit sha: {sha!r}")
-        if not self._cloned():
+        if not self._wc.cloned():
             await self.sync()
         probe = f"{sha}^{{commit}}"
         result = await self._git.run(
@@ -796,7 +615,7 @@ class GitWorkspace:
         )
         if result.returncode != 0:
             async with self._locked():
-                await self._fetch()
+                await self._wc.fetch()
             result = await self._git.run(
                 "rev-parse", "--verify", "--quiet", probe, cwd=self.repo_dir, check=False
             )
