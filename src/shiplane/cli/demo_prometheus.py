@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,17 +174,17 @@ def start(prometheus: DemoPrometheus, server_url: str) -> int:
         prometheus.log_path,
     )
     (root / PID_FILE).write_text(f"{pid}\n")
-    deadline = time.monotonic() + READY_TIMEOUT
-    while not _scraped(prometheus):
-        if not procs.is_alive(pid):
-            raise DemoPrometheusError(f"prometheus exited:\n{procs.log_tail(prometheus.log_path)}")
-        if time.monotonic() > deadline:
-            stop(root)
-            raise DemoPrometheusError(
-                f"prometheus on {prometheus.url} did not scrape {server_url} within "
-                f"{READY_TIMEOUT:.0f}s:\n{procs.log_tail(prometheus.log_path)}"
-            )
-        time.sleep(0.2)
+    waited = procs.wait_ready(
+        pid, lambda: _scraped(prometheus), timeout=READY_TIMEOUT, interval=0.2
+    )
+    if waited == "exited":
+        raise DemoPrometheusError(f"prometheus exited:\n{procs.log_tail(prometheus.log_path)}")
+    if waited == "timed out":
+        stop(root)
+        raise DemoPrometheusError(
+            f"prometheus on {prometheus.url} did not scrape {server_url} within "
+            f"{READY_TIMEOUT:.0f}s:\n{procs.log_tail(prometheus.log_path)}"
+        )
     return pid
 
 
@@ -204,15 +203,7 @@ def _scraped(prometheus: DemoPrometheus) -> bool:
 def stop(root: Path) -> bool:
     """Stop the Prometheus started under `root` by the PID it recorded; False when none
     runs there (no PID file, or the PID now runs something else)."""
-    try:
-        pid = int((root / PID_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return False
-    config = str(root / CONFIG_FILE)
-    if not procs.is_alive(pid) or config not in procs.cmdline(pid):
-        return False
-    procs.stop_process(pid, must_contain=config)
-    return True
+    return procs.stop_recorded(root / PID_FILE, must_contain=str(root / CONFIG_FILE))
 
 
 __all__ = [

@@ -8,8 +8,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 
 def free_port() -> int:
@@ -99,6 +100,33 @@ def stop_process(pid: int, *, must_contain: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + 5.0
     while is_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def stop_recorded(pid_file: Path, *, must_contain: str) -> bool:
+    """Stop the process whose PID `pid_file` records, when that PID still runs a command
+    line containing `must_contain`; False when none does (no file, or a recycled PID)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if not is_alive(pid) or must_contain not in cmdline(pid):
+        return False
+    stop_process(pid, must_contain=must_contain)
+    return True
+
+
+def wait_ready(
+    pid: int, ready: Callable[[], bool], *, timeout: float, interval: float = 0.1
+) -> Literal["ready", "exited", "timed out"]:
+    """Poll `ready` until it is true, the process `pid` exits, or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if not is_alive(pid):
+            return "exited"
+        if time.monotonic() > deadline:
+            return "timed out"
+        time.sleep(interval)
+    return "ready"
 
 
 def log_tail(path: Path, lines: int = 30) -> str:

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import warnings
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -295,17 +294,15 @@ def start_registry(
     pid = procs.start_process([binary, "serve", str(config)], root / "registry.log")
     (root / PID_FILE).write_text(f"{pid}\n")
     registry = LocalRegistry(f"127.0.0.1:{port}", root, pid, user, password)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while not _answers(registry):
-        if not procs.is_alive(pid):
-            raise LocalRegistryError(f"the registry exited:\n{registry.log_tail()}")
-        if time.monotonic() > deadline:
-            stop_registry(registry)
-            raise LocalRegistryError(
-                f"the registry on {registry.host} did not answer within {READY_TIMEOUT:.0f}s:\n"
-                f"{registry.log_tail()}"
-            )
-        time.sleep(0.1)
+    waited = procs.wait_ready(pid, lambda: _answers(registry), timeout=READY_TIMEOUT)
+    if waited == "exited":
+        raise LocalRegistryError(f"the registry exited:\n{registry.log_tail()}")
+    if waited == "timed out":
+        stop_registry(registry)
+        raise LocalRegistryError(
+            f"the registry on {registry.host} did not answer within {READY_TIMEOUT:.0f}s:\n"
+            f"{registry.log_tail()}"
+        )
     return registry
 
 
@@ -325,15 +322,7 @@ def stop_registry(registry: LocalRegistry) -> None:
 def stop_registry_in(root: Path) -> bool:
     """Stop the registry started under `root` by the PID it recorded; False when none
     runs there (no PID file, or the PID now runs something else)."""
-    try:
-        pid = int((root / PID_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return False
-    config = str(root / CONFIG_FILE)
-    if not procs.is_alive(pid) or config not in procs.cmdline(pid):
-        return False
-    procs.stop_process(pid, must_contain=config)
-    return True
+    return procs.stop_recorded(root / PID_FILE, must_contain=str(root / CONFIG_FILE))
 
 
 __all__ = [
