@@ -17,10 +17,11 @@ they are Established and served), creates the controllers' runtime namespace
   Kustomization asks for one).
 
 Only one Flux should run against a cluster (each watches every namespace). The `flux`
-fixture (session-scoped) is the one of the primary `cluster`: tests put their
-GitRepository and Kustomization in their own `namespace` and clone from the `git_http`
-server. The processes are stopped by their PIDs at the end of the session. A fixture plugin
-of tests/conftest.py; tests that use it carry the `flux` marker.
+fixture (session-scoped) is the one of the primary `cluster`, `second_flux` the one of
+`second_cluster`: tests put their GitRepository and Kustomization in their own namespaces
+and clone from the `git_http` server. The processes are stopped by their PIDs at the end
+of the session. A fixture plugin of tests/conftest.py; tests that use it carry the `flux`
+marker.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ __all__ = [
     "flux",
     "flux_binaries",
     "request_reconcile",
+    "second_flux",
     "start_flux",
 ]
 
@@ -277,15 +279,28 @@ def flux_binaries() -> FluxBinaries:
     return build_flux()
 
 
-@pytest.fixture(scope="session")
-def flux(cluster: lc.ClusterState, flux_binaries: FluxBinaries) -> Iterator[FluxControllers]:
-    """Flux against the primary cluster for the test session, stopped by PID at its end."""
-    root = Path(tempfile.mkdtemp(prefix="shiplane-flux-"))
+def _session_flux(state: lc.ClusterState, binaries: FluxBinaries) -> Iterator[FluxControllers]:
+    root = Path(tempfile.mkdtemp(prefix=f"shiplane-flux-{state.name}-"))
     try:
-        controllers = start_flux(cluster, root, flux_binaries)
+        controllers = start_flux(state, root, binaries)
         try:
             yield controllers
         finally:
             controllers.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def flux(cluster: lc.ClusterState, flux_binaries: FluxBinaries) -> Iterator[FluxControllers]:
+    """Flux against the primary cluster for the test session, stopped by PID at its end."""
+    yield from _session_flux(cluster, flux_binaries)
+
+
+@pytest.fixture(scope="session")
+def second_flux(
+    second_cluster: lc.ClusterState, flux_binaries: FluxBinaries
+) -> Iterator[FluxControllers]:
+    """Flux against the second cluster (`second_cluster`), for pipelines whose
+    environments span both; stopped by PID at the end of the session."""
+    yield from _session_flux(second_cluster, flux_binaries)
