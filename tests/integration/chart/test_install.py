@@ -306,10 +306,10 @@ def test_install_upgrade_uninstall_on_postgresql(
     assert config.data is not None and "project: shop2" in config.data["shiplane.yaml"]
 
     # An upgrade with bad values changes nothing.
-    refused = cluster_helm.run(
+    rejected = cluster_helm.run(
         "upgrade", release, str(CHART), *args, "--set", "image.digest=latest"
     )
-    assert refused.returncode != 0 and "at '/image/digest'" in refused.stderr
+    assert rejected.returncode != 0 and "at '/image/digest'" in rejected.stderr
     unchanged = kube.get(Deployment, name, namespace=namespace)
     assert unchanged.metadata is not None and deployment.metadata is not None
     assert unchanged.metadata.generation == (deployment.metadata.generation or 0) + 1
