@@ -91,6 +91,9 @@ spec:
 """.replace("DURATION", "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")
 
 
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
+
+
 def kubectl(
     state: ClusterState, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -148,17 +151,18 @@ def test_rendered_objects_pass_server_side_dry_run(
     sets = rbac_sets(managed_namespaces)
     text = cluster_helm.template(scenario, sets, namespace=namespace).ok().stdout
     objects = [d for d in yaml.safe_load_all(text) if d]
+    for obj in objects:  # where `helm install -n NAMESPACE` puts them
+        if obj["kind"] not in CLUSTER_SCOPED:
+            obj["metadata"].setdefault("namespace", namespace)
     done = kubectl(
         cluster,
         "apply",
         "--server-side",
         "--dry-run=server",
         "--field-manager=helm",
-        "-n",
-        namespace,
         "-f",
         "-",
-        stdin=text,
+        stdin=yaml.safe_dump_all(objects),
     )
     assert done.returncode == 0, done.stderr
     accepted = [line for line in done.stdout.splitlines() if "(server dry run)" in line]
