@@ -181,6 +181,11 @@ def test_full_options(helm: Helm, tmp_path: Path) -> None:
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["platform"]}
     # The second cluster's kubeconfig Secret, where shiplane.yaml names it.
     assert mounts["/etc/shiplane/clusters/prod"]["readOnly"] is True
+    volumes = {
+        v["name"]: v for v in one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    }
+    kubeconfig = volumes[mounts["/etc/shiplane/clusters/prod"]["name"]]["secret"]
+    assert kubeconfig == {"secretName": "shiplane-cluster-prod", "defaultMode": 0o440}
     assert project.clusters["prod"].kubeconfig == "/etc/shiplane/clusters/prod/kubeconfig"
     # RBAC: a Role and RoleBinding in each managed namespace, nothing cluster-wide.
     roles = {r["metadata"]["namespace"]: r for r in by_kind(objects, "Role")}

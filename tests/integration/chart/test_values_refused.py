@@ -49,9 +49,9 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("rbac scope", {"rbac": {"scope": "everything"}}, "at '/rbac/scope'"),
     (
-        "kubeconfig secret without its name",
-        {"clusters": {"kubeconfigSecrets": [{"name": "prod"}]}},
-        "at '/clusters/kubeconfigSecrets/0': missing property 'secretName'",
+        "kubeconfig secret without the cluster's name",
+        {"clusters": {"kubeconfigSecrets": [{"secretName": "shiplane-cluster-prod"}]}},
+        "at '/clusters/kubeconfigSecrets/0': missing property 'name'",
     ),
     (
         "cluster named twice",
