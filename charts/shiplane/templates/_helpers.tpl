@@ -127,8 +127,11 @@ to change. Included by the Deployment, so `helm lint`, `template` and `install` 
 {{- if and (not $git.existingSecret) (or $git.username $git.password) (not (and $git.username $git.password)) }}
 {{- fail "gitops.credentials needs both username and password (a token as the password)" }}
 {{- end }}
-{{- if and (include "shiplane.hasGitCredentials" .) (not .Values.gitops.repo) }}
-{{- fail "gitops.credentials are set but gitops.repo is empty: name the GitOps repository" }}
+{{- if and .Values.gitops.ssh.existingSecret (include "shiplane.hasGitCredentials" .) }}
+{{- fail "give gitops.credentials (HTTPS) or gitops.ssh (SSH), not both" }}
+{{- end }}
+{{- if and (or (include "shiplane.hasGitCredentials" .) .Values.gitops.ssh.existingSecret) (not .Values.gitops.repo) }}
+{{- fail "GitOps credentials are set but gitops.repo is empty: name the GitOps repository" }}
 {{- end }}
 {{- if and .Values.bootstrapToken.value (lt (len .Values.bootstrapToken.value) 24) }}
 {{- fail "bootstrapToken.value must be at least 24 characters (e.g. openssl rand -hex 24)" }}

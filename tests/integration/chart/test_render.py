@@ -107,8 +107,9 @@ def test_postgresql_replicas_from_an_existing_secret(helm: Helm) -> None:
     assert not by_kind(objects, "Secret")  # every Secret is an existing one
     env = env_of(objects)
     assert env["SHIPLANE_DATABASE_URL"] == ("secret", "shiplane-database", "url")
-    assert env["SHIPLANE_GIT_USERNAME"] == ("secret", "shiplane-git", "username")
-    assert env["SHIPLANE_GIT_PASSWORD"] == ("secret", "shiplane-git", "password")
+    assert env["SHIPLANE_GIT_USERNAME"] == ("secret", "shiplane-git", "user")
+    assert env["SHIPLANE_GIT_PASSWORD"] == ("secret", "shiplane-git", "token")
+    assert "GIT_SSH_COMMAND" not in env
     assert env["SHIPLANE_BOOTSTRAP_TOKEN"] == ("secret", "shiplane-bootstrap", "token")
     assert env["SHIPLANE_REPO"] == "https://git.example/shop/gitops.git"
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
@@ -211,8 +212,15 @@ def test_cluster_scope_and_existing_objects(helm: Helm) -> None:
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["config"]["configMap"]["name"] == "shiplane-project"
     env = env_of(objects)
-    assert env["SHIPLANE_GIT_USERNAME"] == ("secret", "shiplane-git", "user")
-    assert env["SHIPLANE_GIT_PASSWORD"] == ("secret", "shiplane-git", "token")
+    # git over ssh: the key and known_hosts from the Secret, the host checked.
+    assert "SHIPLANE_GIT_USERNAME" not in env
+    assert env["GIT_SSH_COMMAND"] == (
+        "ssh -i /etc/shiplane/git-ssh/identity -o IdentitiesOnly=yes "
+        "-o UserKnownHostsFile=/etc/shiplane/git-ssh/known_hosts "
+        "-o StrictHostKeyChecking=yes -o BatchMode=yes"
+    )
+    mounts = {m["mountPath"]: m["name"] for m in container(objects)["volumeMounts"]}
+    assert volumes[mounts["/etc/shiplane/git-ssh"]]["secret"]["secretName"] == "shiplane-git-ssh"
     assert env["SHIPLANE_SSO_CLIENT_SECRET"] == ("secret", "shiplane-sso", "client-secret")
     assert env["SHIPLANE_PUBLIC_URL"] == "https://shiplane.internal.example"
     assert container(objects)["image"] == "registry.example/platform/shiplane:0.1.0-rc.1"

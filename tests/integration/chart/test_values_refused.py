@@ -71,6 +71,22 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
         "gitops.credentials needs both username and password",
     ),
     (
+        "https and ssh credentials at once",
+        {
+            "gitops": {
+                "repo": "ssh://git@g/r.git",
+                "credentials": {"existingSecret": "a"},
+                "ssh": {"existingSecret": "b"},
+            }
+        },
+        "give gitops.credentials (HTTPS) or gitops.ssh (SSH), not both",
+    ),
+    (
+        "credentials without a repository",
+        {"gitops": {"ssh": {"existingSecret": "b"}}},
+        "GitOps credentials are set but gitops.repo is empty",
+    ),
+    (
         "public url with a trailing slash",
         {"publicUrl": "https://shiplane.example/"},
         "at '/publicUrl'",
