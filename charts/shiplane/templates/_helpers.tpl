@@ -148,6 +148,10 @@ to change. Included by the Deployment, so `helm lint`, `template` and `install` 
 {{- if and .Values.rbac.create (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
 {{- fail "rbac.create binds roles to the ServiceAccount: with serviceAccount.create=false, name it in serviceAccount.name" }}
 {{- end }}
+{{- $pdb := .Values.podDisruptionBudget }}
+{{- if and $pdb.enabled (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) (int .Values.replicaCount)) }}
+{{- fail (printf "podDisruptionBudget.minAvailable %d with replicaCount %d would block every node drain: keep it below replicaCount" (int $pdb.minAvailable) (int .Values.replicaCount)) }}
+{{- end }}
 {{- $seen := dict }}
 {{- range .Values.clusters.kubeconfigSecrets }}
 {{- if hasKey $seen .name }}

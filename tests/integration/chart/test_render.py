@@ -37,6 +37,20 @@ def test_every_documented_option_has_an_example() -> None:
         assert f"ci/{scenario}-values.yaml" in install, f"docs/install.md does not show {scenario}"
 
 
+def test_every_value_is_documented() -> None:
+    """Each top-level value of values.yaml, and each of its groups' keys, is named in
+    docs/install.md (as `key`, `group.key`, or a key in an example)."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    install = (REPO_ROOT / "docs" / "install.md").read_text()
+    missing = [key for key in values if f"`{key}" not in install and f"{key}." not in install]
+    for group in ("database", "gitops", "config", "bootstrapToken", "ingress", "rbac"):
+        for key in values[group]:
+            named = (f"{group}.{key}", f"`{key}`", f" {key}:")
+            if not any(form in install for form in named):
+                missing.append(f"{group}.{key}")
+    assert not missing, f"not in docs/install.md: {missing}"
+
+
 def test_app_version_is_shiplanes_version() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
@@ -197,6 +211,12 @@ def test_full_options(helm: Helm, tmp_path: Path) -> None:
     assert subject == {"kind": "ServiceAccount", "name": "r-shiplane", "namespace": "platform"}
     annotations = one(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
     assert {"checksum/config", "checksum/secrets"} <= annotations.keys()
+    budget = one(objects, "PodDisruptionBudget")["spec"]
+    assert budget["minAvailable"] == 1
+    assert (
+        budget["selector"]["matchLabels"]
+        == one(objects, "Deployment")["spec"]["selector"]["matchLabels"]
+    )
 
 
 def test_cluster_scope_and_existing_objects(helm: Helm) -> None:

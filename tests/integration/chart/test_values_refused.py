@@ -87,6 +87,11 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
         "GitOps credentials are set but gitops.repo is empty",
     ),
     (
+        "disruption budget of every replica",
+        {"podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+        "podDisruptionBudget.minAvailable 1 with replicaCount 1 would block every node drain",
+    ),
+    (
         "public url with a trailing slash",
         {"publicUrl": "https://shiplane.example/"},
         "at '/publicUrl'",
