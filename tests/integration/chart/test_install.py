@@ -366,6 +366,11 @@ def test_install_refuses_bad_values_and_creates_nothing(
     )
     assert refused.returncode != 0
     assert "database.type is postgresql but no connection is given" in refused.stderr
+    schema = cluster_helm.run(
+        "install", "bad", str(CHART), "-n", namespace, "--set-json", "image.tag=1.5"
+    )
+    assert schema.returncode != 0
+    assert "at '/image/tag': got number, want string" in schema.stderr
     listed = cluster_helm.run("list", "-n", namespace, "-q").ok()
     assert listed.stdout.strip() == ""
     assert list(kube.list(Deployment, namespace=namespace)) == []
