@@ -7,7 +7,7 @@ One plugin per target in one registry (`TARGETS`), each with its config model fr
 new module here. This package is the way in.
 """
 
-from shiplane.targets import shiplane
+from shiplane.targets import flux, shiplane
 from shiplane.targets.base import (
     ContainsCommit,
     DeployTarget,
@@ -24,6 +24,7 @@ from shiplane.targets.base import (
     TargetUnavailableError,
 )
 from shiplane.targets.registry import TARGETS
+from shiplane.targets.waiting import failure_text, wait_ready
 
 __all__ = [
     "TARGETS",
@@ -40,5 +41,8 @@ __all__ = [
     "TargetResult",
     "TargetStatus",
     "TargetUnavailableError",
+    "failure_text",
+    "flux",
     "shiplane",
+    "wait_ready",
 ]
