@@ -7,7 +7,9 @@ YAMLs or the Gateway API CRDs.
 
 `COMPONENTS` are what local clusters and the renderers run, built by default.
 `OPTIONAL_COMPONENTS` are built only when asked (`shiplane localcluster build --with
-NAME`): Gitea, a forge and OpenID Connect provider the test suite runs on loopback.
+NAME`): Gitea, a forge and OpenID Connect provider the test suite runs on loopback, and
+Flux's source-controller and kustomize-controller (`--with flux` builds both, see
+`OPTIONAL_GROUPS`), which the tests of the `flux` deploy target run as local processes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ GATEWAY_API_VERSION = "v1.6.3"
 # module zip, this pins the exact files taken out of it (update both when bumping).
 GATEWAY_API_STANDARD_SHA256 = "edcf54b76eb41008414395399ee259d312a9bb032eff8a3115a1fc8867e0c637"
 GITEA_VERSION = "v1.27.3"
+# The newest Flux whose go.mod asks for Go 1.26 (v1.10 and later need Go 1.27).
+FLUX_VERSION = "v1.9.6"
 
 GOMODS_DIR = Path(__file__).parent / "gomods"
 
@@ -67,6 +71,11 @@ class Component:
     # module's source, with the module's own go.mod and go.sum. Binary packages are then
     # relative to that source (".").
     source_module: str | None = None
+    # Modules the source module's go.mod replaces with a folder of its own repository
+    # (`replace example.com/m/api => ./api`): (module, folder). A module zip leaves nested
+    # modules out, so the build fetches each at the version the wrapper pins (verified
+    # against its go.sum, like the source module) and puts it at that folder.
+    nested_modules: tuple[tuple[str, str], ...] = ()
     # Folders of the source module copied beside the binaries (e.g. Gitea's templates).
     source_dirs: tuple[str, ...] = ()
     # cgo on: Gitea's SQLite driver is C (needs a C compiler at build time only).
@@ -161,6 +170,22 @@ COMPONENTS: tuple[Component, ...] = (
 
 GITEA_TAGS = ("sqlite", "sqlite_unlock_notify")
 
+
+def _flux_controller(name: str) -> Component:
+    """A Flux controller built as its Dockerfile does (static, no cgo, `main.go`), from
+    its own source: its go.mod replaces its `api` module with `./api` and pins kustomize
+    and go-digest by `replace`. Its CRDs (config/crd/bases) are copied into `crds/`."""
+    module = f"github.com/fluxcd/{name}"
+    return Component(
+        name=f"flux-{name}",
+        version=FLUX_VERSION,
+        binaries=(Binary(name, "."),),
+        source_module=module,
+        nested_modules=((f"{module}/api", "api"),),
+        module_files=(ModuleFiles(module, ("config/crd/bases/*.yaml",), into="crds"),),
+    )
+
+
 OPTIONAL_COMPONENTS: tuple[Component, ...] = (
     Component(
         name="gitea",
@@ -177,7 +202,15 @@ OPTIONAL_COMPONENTS: tuple[Component, ...] = (
         source_dirs=("options", "templates", "public"),
         cgo=True,
     ),
+    _flux_controller("source-controller"),
+    _flux_controller("kustomize-controller"),
 )
+
+
+# `--with NAME` for a NAME that is several components built together.
+OPTIONAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "flux": ("flux-source-controller", "flux-kustomize-controller"),
+}
 
 ALL_COMPONENTS: tuple[Component, ...] = COMPONENTS + OPTIONAL_COMPONENTS
 
@@ -198,3 +231,15 @@ def optional_component(name: str) -> Component:
             return c
     known = ", ".join(c.name for c in OPTIONAL_COMPONENTS)
     raise KeyError(f"{name!r} is not an optional component; optional: {known}")
+
+
+def optional_components(name: str) -> tuple[Component, ...]:
+    """What `--with NAME` builds: the components of a group (`flux`), or the one optional
+    component of that name; KeyError naming what can be asked for otherwise."""
+    if name in OPTIONAL_GROUPS:
+        return tuple(optional_component(member) for member in OPTIONAL_GROUPS[name])
+    try:
+        return (optional_component(name),)
+    except KeyError:
+        known = ", ".join([*OPTIONAL_GROUPS, *(c.name for c in OPTIONAL_COMPONENTS)])
+        raise KeyError(f"{name!r} is not an optional component; optional: {known}") from None

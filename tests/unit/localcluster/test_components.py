@@ -3,6 +3,8 @@ module built from its own source (Gitea) stays pinned by the wrapper's go.sum.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shiplane.localcluster import build
@@ -12,6 +14,7 @@ from shiplane.localcluster.components import (
     Component,
     component,
     optional_component,
+    optional_components,
 )
 
 
@@ -42,7 +45,8 @@ def test_a_source_module_is_pinned_by_its_zip_hash(c: Component) -> None:
     assert pinned.startswith("h1:")
     gosum = (c.gomod_dir / "go.sum").read_text()
     assert f"{c.source_module} {c.version} {pinned}" in gosum
-    assert f"require {c.source_module} {c.version}" in (c.gomod_dir / "go.mod").read_text()
+    required = re.compile(rf"^(require )?\s*{re.escape(c.source_module)} {c.version}$", re.M)
+    assert required.search((c.gomod_dir / "go.mod").read_text())
 
 
 def test_cgo_is_on_only_for_a_component_that_asks() -> None:
@@ -50,3 +54,31 @@ def test_cgo_is_on_only_for_a_component_that_asks() -> None:
     with_cgo = build._go_env(cgo=True)
     assert with_cgo["CGO_ENABLED"] == "1"
     assert with_cgo["GOFLAGS"] == "-mod=readonly" and with_cgo["GOTOOLCHAIN"] == "local"
+
+
+def test_with_flux_builds_both_controllers_at_the_pinned_version() -> None:
+    flux = optional_components("flux")
+    assert [c.name for c in flux] == ["flux-source-controller", "flux-kustomize-controller"]
+    assert {c.version for c in flux} == {"v1.9.6"}
+    assert not {c.name for c in flux} & {c.name for c in COMPONENTS}
+
+
+def test_one_optional_component_is_its_own_group() -> None:
+    assert optional_components("gitea") == (optional_component("gitea"),)
+    with pytest.raises(KeyError, match="optional: flux, gitea"):
+        optional_components("kwok")
+
+
+@pytest.mark.parametrize("c", optional_components("flux"), ids=lambda c: c.name)
+def test_a_flux_controller_builds_from_its_source_with_its_api_module_and_crds(
+    c: Component,
+) -> None:
+    assert c.source_module is not None
+    assert c.source_module.startswith("github.com/fluxcd/")
+    # Its go.mod says `replace <module>/api => ./api`; the zip has no api/ folder.
+    assert c.nested_modules == ((f"{c.source_module}/api", "api"),)
+    assert build._pinned_sum(c, f"{c.source_module}/api").startswith("h1:")
+    assert not c.cgo
+    (crds,) = c.module_files
+    assert crds.module == c.source_module and crds.into == "crds"
+    assert crds.paths == ("config/crd/bases/*.yaml",)
