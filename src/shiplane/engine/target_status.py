@@ -22,7 +22,12 @@ from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.deploy.handoff import target_context
 from shiplane.store import deploys
 from shiplane.store.db import Database
-from shiplane.targets import TARGETS, ContainsCommit, TargetUnavailableError
+from shiplane.targets import (
+    TARGETS,
+    ContainsCommit,
+    TargetStatus,
+    TargetUnavailableError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +65,9 @@ async def refresh(
             log.warning("target.status_failed", environment=environment, app=app, error=str(exc))
             continue
 
-        def write(environment: str = environment, app: str = app) -> None:
+        def write(
+            environment: str = environment, app: str = app, status: TargetStatus = status
+        ) -> None:
             with db.session() as s:
                 guard(s, environment)
                 deploys.update_deployment(
