@@ -132,7 +132,7 @@ class HandOffStep:
                 environment=run.environment,
                 app=app,
                 sync_status=status.sync,
-                sync_detail={"target": run.env.deploy.via, "revision": status.revision},
+                sync_detail=None,  # drifted fields are the agent's to show
                 health=outcome.health,
                 health_reason=outcome.health_reason,
                 **applied,
