@@ -8,8 +8,6 @@ from typing import Any
 
 from lightkube import Client
 
-from tests.support.flux import GitRepository, Kustomization
-
 # Flux never reconciles on its own during a test: only Shiplane's request can explain a
 # new revision being applied.
 INTERVAL = "10m"
@@ -27,6 +25,8 @@ def create_flux_objects(
 ) -> None:
     """A GitRepository `namespace/gitops` of `url` (branch main) and a Kustomization
     `namespace/name` applying `path` of it, waiting for what it applies to be healthy."""
+    from tests.support.flux import GitRepository, Kustomization  # only where Flux runs
+
     kube.create(
         GitRepository(
             metadata={"name": "gitops", "namespace": namespace},

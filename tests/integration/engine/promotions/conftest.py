@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from lightkube import Client
@@ -30,10 +30,12 @@ from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 from tests.integration.targets.conftest import create_flux_objects
 from tests.support.clusters import kube_client, make_namespace
-from tests.support.flux import FluxBinaries, FluxControllers, start_flux
-from tests.support.git_http import GitHttpServer
 from tests.support.gitops_repo import build_repo
 from tests.support.prometheus import PrometheusServer
+
+if TYPE_CHECKING:  # Flux's harness is imported only by the tests that run Flux
+    from tests.support.flux import FluxBinaries, FluxControllers
+    from tests.support.git_http import GitHttpServer
 
 T = TypeVar("T")
 
@@ -165,6 +167,8 @@ class Pipeline:
 @pytest.fixture(scope="session")
 def flux_b(second_cluster: ClusterState, flux_binaries: FluxBinaries) -> Iterator[FluxControllers]:
     """Flux against the second cluster (prod's), stopped by PID at the session's end."""
+    from tests.support.flux import start_flux
+
     root = Path(tempfile.mkdtemp(prefix="shiplane-flux-b-"))
     try:
         controllers = start_flux(second_cluster, root, flux_binaries)
