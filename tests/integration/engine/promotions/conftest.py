@@ -4,8 +4,6 @@ a SQLite store, a real Prometheus scraping an exporter the test controls."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ from tests.support.gitops_repo import build_repo
 from tests.support.prometheus import PrometheusServer
 
 if TYPE_CHECKING:  # Flux's harness is imported only by the tests that run Flux
-    from tests.support.flux import FluxBinaries, FluxControllers
     from tests.support.git_http import GitHttpServer
 
 T = TypeVar("T")
@@ -164,22 +161,6 @@ class Pipeline:
             return list(pstore.list_promotions(s, environment=environment, limit=100).items)
 
 
-@pytest.fixture(scope="session")
-def flux_b(second_cluster: ClusterState, flux_binaries: FluxBinaries) -> Iterator[FluxControllers]:
-    """Flux against the second cluster (prod's), stopped by PID at the session's end."""
-    from tests.support.flux import start_flux
-
-    root = Path(tempfile.mkdtemp(prefix="shiplane-flux-b-"))
-    try:
-        controllers = start_flux(second_cluster, root, flux_binaries)
-        try:
-            yield controllers
-        finally:
-            controllers.stop()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture
 def pipeline(
     request: pytest.FixtureRequest,
@@ -203,7 +184,7 @@ def pipeline(
     )
     if via == "flux":
         request.getfixturevalue("flux")
-        request.getfixturevalue("flux_b")
+        request.getfixturevalue("second_flux")
         git_http: GitHttpServer = request.getfixturevalue("git_http")
         bare, work = build_repo(git_http.root / tmp_path.name, config)
         url = git_http.repo_url(bare)
