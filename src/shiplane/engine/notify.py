@@ -29,6 +29,7 @@ from shiplane import __version__
 from shiplane.config import NotificationChannel, ProjectConfig, SecretNotSetError
 from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.webhook_signature import sign
+from shiplane.engine.forge_duties import FORGE_KIND, perform
 from shiplane.engine.notify_format import (
     EVENT_TYPES,
     NotificationEvent,
@@ -40,6 +41,7 @@ from shiplane.engine.notify_format import (
     webhook_headers,
 )
 from shiplane.engine.project_source import ProjectSource
+from shiplane.forge import ForgeDriver, make_driver
 from shiplane.store import outbox
 from shiplane.store.db import Database
 from shiplane.store.outbox import ClaimedDelivery, DeliveryRecord
@@ -58,6 +60,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 HttpClientFactory = Callable[[], httpx.AsyncClient]
+ForgeFactory = Callable[[ProjectConfig], ForgeDriver]
 _ERROR_BODY_CHARS = 200
 
 
@@ -133,6 +136,11 @@ class _Outcome:
     permanent: bool = False
 
 
+def _project_forge(project: ProjectConfig) -> ForgeDriver:
+    assert project.forge is not None
+    return make_driver(project.forge)
+
+
 def _default_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False, headers={"User-Agent": f"shiplane/{__version__}"}
@@ -173,8 +181,12 @@ class NotificationWorker:
         batch: int = 20,
         poll_interval: float = 5.0,
         rng: random.Random | None = None,
+        forge: ForgeFactory | None = None,
     ) -> None:
         self.db = db
+        # Pull-request mode's duties (channel `@forge`, engine/forge_duties.py) go to the
+        # project's forge through its driver; a test may give another.
+        self._forge = forge or _project_forge
         self.source = ProjectSource.of(project_config)
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or RetryPolicy()
@@ -261,6 +273,8 @@ class NotificationWorker:
 
     def _lease(self) -> timedelta:
         timeouts = [c.timeout for c in self.project.notifications.values()] or [10]
+        if self.project.forge is not None:  # a duty asks the forge, then tells it
+            timeouts.append(2 * self.project.forge.access.timeout)
         return timedelta(seconds=max(timeouts)) + self.policy.lease_margin
 
     def _claim(self) -> list[ClaimedDelivery]:
@@ -270,7 +284,9 @@ class NotificationWorker:
     async def _deliver(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> None:
         channel = self.project.notifications.get(delivery.channel)
         secrets: list[str] = []
-        if channel is None:
+        if delivery.channel_kind == FORGE_KIND:
+            outcome = await self._tell_forge(delivery)
+        elif channel is None:
             outcome = _Outcome(
                 ok=False,
                 error=f"channel {delivery.channel!r} is no longer configured",
@@ -336,6 +352,26 @@ class NotificationWorker:
             error=f"HTTP {response.status_code}" + (f": {snippet}" if snippet else ""),
             retry_after=_retry_after(response),
         )
+
+    async def _tell_forge(self, delivery: ClaimedDelivery) -> _Outcome:
+        """A forge duty: asked first, done when not done yet (forge_duties.perform)."""
+        project = self.project
+        if project.forge is None:
+            return _Outcome(ok=False, error="no forge is configured any more", permanent=True)
+        try:
+            forge = self._forge(project)
+        except Exception as exc:  # an unreadable token: retried, it may be fixed
+            return _Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+        try:
+            done = await perform(forge, delivery.event, delivery.payload)
+        except ValueError as exc:
+            return _Outcome(ok=False, error=str(exc), permanent=True)
+        except Exception as exc:
+            return _Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            await forge.aclose()
+        log.info("forge.duty_done", promotion=delivery.promotion_id, done=done)
+        return _Outcome(ok=True)
 
     def _record(self, delivery: ClaimedDelivery, outcome: _Outcome, secrets: Sequence[str]) -> None:
         now = self.clock.now()
