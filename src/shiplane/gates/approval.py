@@ -245,14 +245,17 @@ def check_approver(
     approvals: Sequence[Approval],
     now: datetime,
     decision: ApprovalDecision = "approve",
+    held: bool = False,
 ) -> ApprovalRefusal | None:
-    """None when `user` may record `decision` on `promotion` now, else the refusal."""
+    """None when `user` may record `decision` on `promotion` now, else the refusal.
+    `held`: a pull-request promotion merged with too few forge reviews, which waits for
+    the missing approvals (gates/forge_reviews.py) while Deploying."""
     if policy is None:
         return ApprovalRefusal(
             "no_approvals_needed",
             f"environment {promotion.environment} needs no approvals",
         )
-    if promotion.state not in DECIDABLE_STATES:
+    if promotion.state not in DECIDABLE_STATES and not held:
         return ApprovalRefusal(
             "not_waiting",
             f"promotion {promotion.id} is {promotion.state.value}; only a pending or "

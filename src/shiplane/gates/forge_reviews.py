@@ -9,6 +9,11 @@ of the release do not count unless `allowRequester` / `allowCreator`. A forge re
 carries no groups: only the named `users` count when some are named; with nobody named,
 whoever the forge lets approve counts (its branch protection decides).
 
+A merge the forge allowed with too few approving reviews is held, not synced; the
+missing approvals can then still come as reviews (where the forge takes reviews of a
+merged pull request: GitHub does, Gitea and Forgejo refuse them) or as Shiplane
+approvals (`shiplane approve`) by eligible people, recorded during the hold.
+
     fromForge: none   reviews are recorded, never required (the default)
                count  `required` approving reviews replace Shiplane's approval gate
                also   Shiplane's approval gate passed before the pull request opened,
@@ -55,10 +60,13 @@ def judge_forge_reviews(
     requester: str,
     creator: str | None,
     reviewers: Sequence[str],
+    held_approvers: Sequence[str] = (),
 ) -> GateResult:
     """Pass when at least `policy.required` eligible people approved pull request
-    `number` on the forge (`reviewers`: whose latest review approves); else wait, saying
-    who is missing and who did not count."""
+    `number` on the forge (`reviewers`: whose latest review approves) or, while a merge
+    with too few is held, in Shiplane (`held_approvers`: approvals recorded during the
+    hold, whose eligibility `check_approver` judged); else wait, saying who is missing
+    and who did not count."""
     counted: list[str] = []
     refused: list[dict[str, str]] = []
     for user in sorted(set(reviewers)):
@@ -67,11 +75,13 @@ def judge_forge_reviews(
             refused.append({"user": user, "why_not": why})
         else:
             counted.append(user)
+    counted += sorted(set(held_approvers) - set(counted))
     inputs = {
         "from_forge": policy.from_forge,
         "pull_request": number,
         "required": policy.required,
         "reviewers": list(reviewers),
+        "held_approvers": list(held_approvers),
         "counted": counted,
         "not_counted": refused,
         "requester": requester,
@@ -92,14 +102,15 @@ def judge_forge_reviews(
     )
     if refused:
         reason += "; not counted: " + "; ".join(r["why_not"] for r in refused)
-    more = f"{missing} more approving review{'s' if missing != 1 else ''}"
+    more = f"{missing} more approval{'s' if missing != 1 else ''}"
     return GateResult(
         GATE,
         Outcome.WAIT,
         reason,
         inputs,
         unblock_hint=(
-            f"{more} of pull request #{number} on the forge from {who} other than "
-            f"{requester}; or abort the promotion (and revert the merge commit)"
+            f"{more} from {who} other than {requester}: an approving review of pull request "
+            f"#{number} on the forge (where it still takes reviews), or `shiplane approve` "
+            "while the merge is held; or abort the promotion (and revert the merge commit)"
         ),
     )

@@ -11,17 +11,21 @@ progressive strategy (a canary takes its steps from the merge commit).
 Holding is the safe answer to a merge the forge allowed with fewer approvals than the
 environment requires: nothing reaches the cluster, the promotion keeps the environment's
 slot (nothing else deploys over it), and people see why on the promotion and on the
-merge commit's pending status. A person either adds the missing review or aborts the
-promotion (and reverts the merge commit, which Shiplane never synced).
+merge commit's pending status. A person adds the missing approval (a review, where the
+forge still takes one on a merged pull request, or `shiplane approve` by an eligible
+person during the hold) or aborts the promotion (and reverts the merge commit, which
+Shiplane never synced).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shiplane.domain.promotion import PromotionEvent, PromotionState, Step
+from shiplane.domain.audit import as_utc
+from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState, Step
 from shiplane.domain.pull_request import PullRequestPhase
 from shiplane.engine.deploy import DeployError
 from shiplane.engine.forge_duties import enqueue_status
@@ -40,7 +44,7 @@ from shiplane.engine.promotions.strategy_start import begin_steps
 from shiplane.engine.promotions.transitions import get, transition
 from shiplane.gates.forge_reviews import forge_approvals_required, judge_forge_reviews
 from shiplane.gates.results import GateResult, Outcome
-from shiplane.store import audit
+from shiplane.store import audit, promotion_controls
 from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
@@ -88,6 +92,8 @@ async def judge_merge(
     async with driver(rt) as forge:
         approved = sorted({r.user for r in await forge.approvals(number)})
     policy = rt.project.require_environment(p.environment).approvals
+    was = pr_state(record)
+    held_since = was.get("held_since")
     verdict: GateResult | None = None
     if policy is not None and forge_approvals_required(policy) and p.kind != "rollback":
         verdict = judge_forge_reviews(
@@ -96,15 +102,16 @@ async def judge_merge(
             requester=p.requested_by,
             creator=release.creator,
             reviewers=approved,
+            held_approvers=await rt.read(lambda s: _approved_since(s, p, held_since)),
         )
     held = verdict is not None and verdict.outcome is not Outcome.PASS
-    was = pr_state(record)
     state = {**was, "merge_commit": commit, "approved_by": approved}
     if verdict is not None:
         state["approval"] = verdict.to_record()
     if held:
         assert verdict is not None
         state["phase"] = PullRequestPhase.HELD.value
+        state.setdefault("held_since", rt.now().isoformat())
         why = f"held, not synced: {verdict.reason}; to go on: {verdict.unblock_hint}"
         first = was.get("phase") != PullRequestPhase.HELD.value
 
@@ -120,7 +127,8 @@ async def judge_merge(
     state["phase"] = PullRequestPhase.MERGED.value
     by = f"; approved on the forge by {', '.join(approved)}" if approved else ""
     why = f"pull request #{number} merged as {commit[:12]}{by}; syncing"
-    counted = list(verdict.inputs.get("counted") or []) if verdict is not None else []
+    # The forge reviewers who counted (Shiplane approvals have their own audit event).
+    counted = [u for u in (verdict.inputs.get("counted") or []) if u in approved] if verdict else []
 
     def write(s: Session) -> PromotionRecord:
         now = rt.now()
@@ -146,6 +154,18 @@ async def judge_merge(
         return saved
 
     return await rt.fenced(fence, write)
+
+
+def _approved_since(s: Session, p: Promotion, since: str | None) -> list[str]:
+    """Who approved promotion `p` in Shiplane during the hold (since `since`)."""
+    if since is None:
+        return []
+    start = datetime.fromisoformat(since)
+    return [
+        a.user
+        for a in promotion_controls.approvals_for(s, p.release_id, p.environment)
+        if a.decision == "approve" and a.promotion_id == p.id and as_utc(a.at) >= start
+    ]
 
 
 async def sync_merged(

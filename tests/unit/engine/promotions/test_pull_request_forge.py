@@ -9,6 +9,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from shiplane.domain.errors import ForbiddenError
 from shiplane.engine.promotions import requests
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.forge import CommitStatus, PullRequestState
@@ -128,6 +131,30 @@ def test_count_reviews_replace_the_gate_and_a_merge_with_too_few_is_held(
     [approval] = events(world, "promotion.approve")
     assert approval.actor == "bob" and approval.details["source"] == "forge"
     assert approval.details["pull_request"] == 1
+
+
+def test_a_held_merge_goes_on_with_a_shiplane_approval_given_during_the_hold(
+    make_world: Callable[..., World],
+) -> None:
+    """Gitea takes no review of a merged pull request: an eligible person's approval in
+    Shiplane during the hold completes the count; the requester's is refused."""
+    world, forge = forge_world(
+        make_world,
+        {"prod": {"gitops": GITOPS, "approvals": {"required": 1, "fromForge": "count"}}},
+    )
+    forge.reviews = {}
+    pid = promote(world)
+    world.reconcile(pid)
+    assert (PromotionData.of(merged(world, forge, pid)).pull_request or {})["phase"] == "held"
+    with pytest.raises(ForbiddenError, match="cannot approve"):
+        world.write(lambda s: requests.approve(world.rt, s, pid, actor=ALICE, decision="approve"))
+    world.write(lambda s: requests.approve(world.rt, s, pid, actor=BOB, decision="approve"))
+    record = world.reconcile(pid)
+    assert record.state == "Succeeded", record.reason
+    pr = PromotionData.of(record).pull_request or {}
+    assert pr["approval"]["inputs"]["counted"] == ["bob"]
+    [approval] = events(world, "promotion.approve")  # bob's own, not a second one
+    assert approval.actor == "bob" and "source" not in approval.details
 
 
 def test_also_needs_shiplane_approval_and_the_forge_reviews(
