@@ -236,8 +236,14 @@ def test_pull_request_promotions_against_gitea(
             r = api.post(f"/api/v1/promotions/{third}/abort", json={"reason": "not today"})
             assert r.status_code == 200, r.text
             assert promotion(api, third)["state"] == "Aborted"
-            assert (
-                as_owner.get(f"/repos/{repo.full_name}/pulls/{number}").json()["state"] == "closed"
+            # Closing it was recorded with the abort; the notification worker does it.
+            wait_for(
+                lambda: (
+                    as_owner.get(f"/repos/{repo.full_name}/pulls/{number}").json()["state"]
+                    == "closed"
+                ),
+                timeout=30,
+                what=f"pull request #{number} closed",
             )
 
             woke = api.get("/api/v1/audit", params={"action": "hook.received", "limit": 50})
