@@ -15,15 +15,19 @@ and done again after it, is done exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shiplane.config.models import ProjectConfig
 from shiplane.engine.faults import fault_point
-from shiplane.forge import CommitState, CommitStatus, ForgeDriver, PullRequestState
+from shiplane.forge import CommitState, CommitStatus, ForgeDriver, PullRequestState, make_driver
 from shiplane.store import outbox
+
+ForgeFactory = Callable[[ProjectConfig], ForgeDriver]
 
 FORGE_CHANNEL = "@forge"
 """The outbox channel of forge duties (no configured channel can be named so: channel
@@ -101,3 +105,38 @@ async def perform(forge: ForgeDriver, event: str, payload: Mapping[str, Any]) ->
         fault_point("forge.duty_done")
         return f"pull request #{number} closed"
     raise ValueError(f"unknown forge duty {event!r}")
+
+
+def project_forge(project: ProjectConfig) -> ForgeDriver:
+    """The driver of the project's forge, its token read now."""
+    assert project.forge is not None
+    return make_driver(project.forge)
+
+
+@dataclass(frozen=True)
+class DutyOutcome:
+    ok: bool
+    text: str
+    """What was done, or why it failed (never the token)."""
+    permanent: bool = False
+    """A failure no retry fixes (no forge any more, a duty this version does not know)."""
+
+
+async def tell_forge(
+    project: ProjectConfig, make: ForgeFactory, event: str, payload: Mapping[str, Any]
+) -> DutyOutcome:
+    """One delivery of a forge duty by the notification worker."""
+    if project.forge is None:
+        return DutyOutcome(False, "no forge is configured any more", permanent=True)
+    try:
+        forge = make(project)
+    except Exception as exc:  # an unreadable token: retried, it may be fixed
+        return DutyOutcome(False, f"{type(exc).__name__}: {exc}")
+    try:
+        return DutyOutcome(True, await perform(forge, event, payload))
+    except ValueError as exc:
+        return DutyOutcome(False, str(exc), permanent=True)
+    except Exception as exc:
+        return DutyOutcome(False, f"{type(exc).__name__}: {exc}")
+    finally:
+        await forge.aclose()

@@ -29,7 +29,7 @@ from shiplane import __version__
 from shiplane.config import NotificationChannel, ProjectConfig, SecretNotSetError
 from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.webhook_signature import sign
-from shiplane.engine.forge_duties import FORGE_KIND, perform
+from shiplane.engine.forge_duties import FORGE_KIND, ForgeFactory, project_forge, tell_forge
 from shiplane.engine.notify_format import (
     EVENT_TYPES,
     NotificationEvent,
@@ -41,7 +41,6 @@ from shiplane.engine.notify_format import (
     webhook_headers,
 )
 from shiplane.engine.project_source import ProjectSource
-from shiplane.forge import ForgeDriver, make_driver
 from shiplane.store import outbox
 from shiplane.store.db import Database
 from shiplane.store.outbox import ClaimedDelivery, DeliveryRecord
@@ -60,7 +59,6 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 HttpClientFactory = Callable[[], httpx.AsyncClient]
-ForgeFactory = Callable[[ProjectConfig], ForgeDriver]
 _ERROR_BODY_CHARS = 200
 
 
@@ -136,11 +134,6 @@ class _Outcome:
     permanent: bool = False
 
 
-def _project_forge(project: ProjectConfig) -> ForgeDriver:
-    assert project.forge is not None
-    return make_driver(project.forge)
-
-
 def _default_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False, headers={"User-Agent": f"shiplane/{__version__}"}
@@ -186,7 +179,7 @@ class NotificationWorker:
         self.db = db
         # Pull-request mode's duties (channel `@forge`, engine/forge_duties.py) go to the
         # project's forge through its driver; a test may give another.
-        self._forge = forge or _project_forge
+        self._forge = forge or project_forge
         self.source = ProjectSource.of(project_config)
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or RetryPolicy()
@@ -354,24 +347,10 @@ class NotificationWorker:
         )
 
     async def _tell_forge(self, delivery: ClaimedDelivery) -> _Outcome:
-        """A forge duty: asked first, done when not done yet (forge_duties.perform)."""
-        project = self.project
-        if project.forge is None:
-            return _Outcome(ok=False, error="no forge is configured any more", permanent=True)
-        try:
-            forge = self._forge(project)
-        except Exception as exc:  # an unreadable token: retried, it may be fixed
-            return _Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
-        try:
-            done = await perform(forge, delivery.event, delivery.payload)
-        except ValueError as exc:
-            return _Outcome(ok=False, error=str(exc), permanent=True)
-        except Exception as exc:
-            return _Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
-        finally:
-            await forge.aclose()
-        log.info("forge.duty_done", promotion=delivery.promotion_id, done=done)
-        return _Outcome(ok=True)
+        done = await tell_forge(self.project, self._forge, delivery.event, delivery.payload)
+        if done.ok:
+            log.info("forge.duty_done", promotion=delivery.promotion_id, done=done.text)
+        return _Outcome(ok=done.ok, error=None if done.ok else done.text, permanent=done.permanent)
 
     def _record(self, delivery: ClaimedDelivery, outcome: _Outcome, secrets: Sequence[str]) -> None:
         now = self.clock.now()

@@ -1,7 +1,9 @@
 """Single sign-on in Chromium against the real Gitea and a real `shiplane serve`: sign
 in through Gitea's own pages (sign-in form, consent), land on the pipeline as that
 person with the role their team maps to, sign out and the session is gone server-side;
-someone in no mapped group sees why and gets no session."""
+someone in no mapped group sees why and gets no session. On a promotion waiting for
+approval in prod, a member of the approvers' team (`release-managers`) approves, and a
+member of the organisation outside that team sees the button disabled and why."""
 
 from __future__ import annotations
 
@@ -32,21 +34,27 @@ class SsoServer:
     server: ServerProcess
     manager: GiteaUser
     outsider: GiteaUser
+    developer: GiteaUser
 
 
 @pytest.fixture(scope="module")
 def sso_server(gitea: GiteaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SsoServer]:
     forge = gitea.api()
-    manager, outsider = forge.create_user(), forge.create_user()
+    manager, outsider, developer = forge.create_user(), forge.create_user(), forge.create_user()
     org = forge.create_org()
     forge.create_team(org, "release-managers", [manager])
+    forge.create_team(org, "developers", [developer])  # in the org, not an approver
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = forge.create_oauth_app(forge.create_user(), [f"{url}/ui/sso/callback"])
     workdir = tmp_path_factory.mktemp("sso-server")
     config = workdir / "shiplane.yaml"
+    # prod needs one approval (the approvers: whoever has the approver role there).
+    project = PROJECT_YAML.replace(
+        "after: [staging]}", "after: [staging], approvals: {required: 1}}"
+    )
     config.write_text(
-        PROJECT_YAML
+        project
         + f"""sso:
   issuer: {gitea.url}
   clientId: {app.client_id}
@@ -64,7 +72,7 @@ def sso_server(gitea: GiteaServer, tmp_path_factory: pytest.TempPathFactory) -> 
             config=config,
             extra_args=["--listen", f"127.0.0.1:{port}"],
         ) as server:
-            yield SsoServer(server, manager, outsider)
+            yield SsoServer(server, manager, outsider, developer)
     finally:
         os.environ.pop(SECRET_ENV, None)
 
@@ -128,3 +136,47 @@ def test_someone_in_no_mapped_group_sees_why_and_gets_no_session(
     sign_in_at_gitea(page, sso_server, sso_server.outsider)
     expect(page.locator(".problem")).to_contain_text("is in none of the groups sso.roles maps")
     assert sessions(sso_server.server) == 0
+
+
+def waiting_promotion(server: ServerProcess) -> str:
+    """A promotion into prod (by the bootstrap admin) waiting, among others, for approval."""
+    with server.admin() as api:
+        artifacts = {
+            "checkout": "registry.example/shop/checkout:1.0.0",
+            "payments": "registry.example/shop/payments:1.0.0",
+        }
+        r = api.post("/api/v1/releases", json={"artifacts": artifacts})
+        assert r.status_code == 201, r.text
+        r = api.post("/api/v1/promotions", json={"release": r.json()["id"], "environment": "prod"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+
+def test_an_approver_team_member_approves_and_another_member_sees_why_not(
+    page: Page, sso_server: SsoServer
+) -> None:
+    server = sso_server.server
+    pid = waiting_promotion(server)
+    # A member of the organisation, not of release-managers: viewer only, told why.
+    sign_in_at_gitea(page, sso_server, sso_server.developer)
+    page.wait_for_url(server.url + "/ui/")
+    expect(page.locator("header")).to_contain_text(f"{sso_server.developer.name} (viewer)")
+    page.goto(f"{server.url}/ui/promotions/{pid}")
+    expect(page.get_by_role("button", name="Approve")).to_be_disabled()
+    why = page.locator("#approve-why")
+    expect(why).to_contain_text("'viewer'")
+    expect(why).to_contain_text("'approver'")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/ui/login")
+    page.context.clear_cookies()  # sign in at Gitea afresh as someone else
+    # A member of release-managers: approver in prod, approves through the page.
+    sign_in_at_gitea(page, sso_server, sso_server.manager)
+    page.wait_for_url(server.url + "/ui/")
+    page.goto(f"{server.url}/ui/promotions/{pid}")
+    expect(page.get_by_role("button", name="Approve")).to_be_enabled()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".notice")).to_have_text("You approved this promotion.")
+    with server.admin() as api:
+        events = api.get("/api/v1/audit", params={"action": "promotion.approve"}).json()
+    [approval] = [e for e in events["items"] if e["subject"] == pid]
+    assert approval["actor"] == sso_server.manager.name  # the person, from Gitea
