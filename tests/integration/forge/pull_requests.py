@@ -22,9 +22,12 @@ TOKEN_ENV = "SHIPLANE_TEST_GITEA_TOKEN"
 CONTEXT = "shiplane/verification"
 
 
-def project(kubeconfig: Path, namespace: str, gitea: str, repo: GiteaRepo, prod: str) -> str:
+def project(
+    kubeconfig: Path, namespace: str, gitea: str, repo: GiteaRepo, prod: str, top: str = ""
+) -> str:
     """A project whose prod (in `namespace`) has the extra settings `prod` (YAML lines
-    of its mapping, e.g. its gitops and approvals) and the forge `repo` on `gitea`."""
+    of its mapping, e.g. its gitops and approvals), the forge `repo` on `gitea`, and
+    the top-level sections `top` (e.g. checks)."""
     extra = textwrap.indent(textwrap.dedent(prod).strip(), " " * 4)
     head = textwrap.dedent(f"""\
         apiVersion: shiplane/v1alpha1
@@ -48,7 +51,7 @@ def project(kubeconfig: Path, namespace: str, gitea: str, repo: GiteaRepo, prod:
             tokenEnv: {TOKEN_ENV}
             timeout: 5s  # a killed worker's claim on a forge duty runs out sooner
         """)
-    return head + extra + "\n" + tail
+    return head + extra + "\n" + tail + textwrap.dedent(top)
 
 
 @dataclass
