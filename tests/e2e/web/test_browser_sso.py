@@ -21,8 +21,10 @@ from tests.e2e.web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.api_project import PROJECT_YAML
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaUser
+from tests.support.gitops_repo import build_repo
 from tests.support.prometheus import free_port
 from tests.support.serverproc import ServerProcess, running_server
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.forge
 
@@ -70,7 +72,15 @@ def sso_server(gitea: GiteaServer, tmp_path_factory: pytest.TempPathFactory) -> 
             workdir,
             f"sqlite:///{workdir / 'shiplane.db'}",
             config=config,
-            extra_args=["--listen", f"127.0.0.1:{port}"],
+            ready=False,  # its cluster is never reachable here: /readyz says so
+            # A GitOps repository, so promotions can be requested (none is deployed:
+            # prod waits for staging and for an approval).
+            extra_args=[
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--repo",
+                str(build_repo(workdir, config.read_text())[0]),
+            ],
         ) as server:
             yield SsoServer(server, manager, outsider, developer)
     finally:
@@ -105,15 +115,28 @@ def sessions(server: ServerProcess) -> int:
         database.close()
 
 
-def sign_in_at_gitea(page: Page, sso: SsoServer, user: GiteaUser) -> None:
+def sign_in_at_gitea(
+    page: Page, sso: SsoServer, user: GiteaUser, *, consent: bool | None = True
+) -> None:
+    """Through Gitea's sign-in form and its consent page (`consent=None`: only if Gitea
+    asks, since it remembers a grant and skips the page for a user who gave it)."""
     page.goto(sso.server.url + "/ui/login")
     page.get_by_role("link", name="Sign in with SSO").click()
     page.locator("input[name=user_name]").fill(user.name)
     page.locator("input[name=password]").fill(user.password)
     page.locator("input[name=password]").press("Enter")
-    consent = page.locator("#authorize-app")
-    consent.wait_for()
-    consent.click()
+    button = page.locator("#authorize-app")
+    if consent is None:  # back at Shiplane, or Gitea's consent page
+        home = sso.server.url + "/ui/"
+        wait_for(
+            lambda: page.url.startswith(home) or button.count() > 0,
+            timeout=15,
+            what="Shiplane or Gitea's consent page",
+        )
+        consent = not page.url.startswith(home)
+    if consent:
+        button.wait_for()
+        button.click()
 
 
 def test_sign_in_through_gitea_lands_as_that_person_and_sign_out_ends_it(
@@ -170,7 +193,7 @@ def test_an_approver_team_member_approves_and_another_member_sees_why_not(
     page.wait_for_url("**/ui/login")
     page.context.clear_cookies()  # sign in at Gitea afresh as someone else
     # A member of release-managers: approver in prod, approves through the page.
-    sign_in_at_gitea(page, sso_server, sso_server.manager)
+    sign_in_at_gitea(page, sso_server, sso_server.manager, consent=None)
     page.wait_for_url(server.url + "/ui/")
     page.goto(f"{server.url}/ui/promotions/{pid}")
     expect(page.get_by_role("button", name="Approve")).to_be_enabled()
