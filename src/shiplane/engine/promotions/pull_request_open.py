@@ -63,7 +63,7 @@ async def push_branch(
         wait=False,
         fence=fence,
         propose=branch_name(p.id),
-        **({"inspect": inspect} if inspect is not None else {}),
+        inspect=inspect,
     )
     return outcome, started
 

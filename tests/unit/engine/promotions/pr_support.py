@@ -88,6 +88,7 @@ class ProposingDeployer(FakeDeployer):
     ) -> DeployOutcome:
         propose = kwargs.pop("propose", None)
         merged = kwargs.pop("merged", None)
+        kwargs.pop("inspect", None)  # no render here: nothing to inspect
         outcome = await super().deploy(release, environment, **kwargs)
         self.calls[-1].update(propose=propose, merged=merged)
         if propose is not None:
