@@ -255,6 +255,13 @@ def check_approver(
             "no_approvals_needed",
             f"environment {promotion.environment} needs no approvals",
         )
+    if shiplane_gate_replaced(policy) and not held and promotion.kind != "rollback":
+        return ApprovalRefusal(
+            "no_approvals_needed",
+            f"approvals into {promotion.environment} come from approving reviews of the "
+            "promotion's pull request on the forge (fromForge: count); a Shiplane approval "
+            "counts only while a merge with too few is held",
+        )
     if promotion.state not in DECIDABLE_STATES and not held:
         return ApprovalRefusal(
             "not_waiting",

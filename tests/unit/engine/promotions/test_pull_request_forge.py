@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
-from shiplane.domain.errors import ForbiddenError
+from shiplane.domain.errors import ConflictError, ForbiddenError
+from shiplane.domain.roles import Role
 from shiplane.engine.promotions import requests
+from shiplane.engine.promotions.inbox import approvals_inbox
 from shiplane.engine.promotions.model import PromotionData
+from shiplane.engine.promotions.permissions import Caller
 from shiplane.forge import CommitStatus, PullRequestState
 from shiplane.store import audit
 from tests.unit.engine.promotions.conftest import ALICE, BOB, World
@@ -145,7 +148,12 @@ def test_a_held_merge_goes_on_with_a_shiplane_approval_given_during_the_hold(
     forge.reviews = {}
     pid = promote(world)
     world.reconcile(pid)
+    with pytest.raises(ConflictError, match="come from approving reviews"):  # not yet
+        world.write(lambda s: requests.approve(world.rt, s, pid, actor=BOB, decision="approve"))
     assert (PromotionData.of(merged(world, forge, pid)).pull_request or {})["phase"] == "held"
+    bob = Caller(BOB, Role.APPROVER)
+    [item] = world.read(lambda s: approvals_inbox(world.rt.project, s, bob, world.clock.now()))
+    assert item.promotion.id == pid and item.missing == 1  # in bob's inbox while held
     with pytest.raises(ForbiddenError, match="cannot approve"):
         world.write(lambda s: requests.approve(world.rt, s, pid, actor=ALICE, decision="approve"))
     world.write(lambda s: requests.approve(world.rt, s, pid, actor=BOB, decision="approve"))
