@@ -290,11 +290,9 @@ def build(output: Path, tag: str, update_lock: bool) -> dict[str, object]:
         install_tools(root)
         add_user(root)
         check_contents(root)
-        unpacked = int(subprocess.run(["du", "-sb", "--exclude=./dev", str(root)],
-                                      capture_output=True, text=True, check=True)
-                       .stdout.split()[0])  # fmt: skip
         layer = work / "layer.tar"
         make_layer(root, layer, epoch)
+        unpacked = layer.stat().st_size  # the uncompressed layer: files and tar headers
         log(f"packing {output}:{tag} with umoci")
         pack(layer, output, tag, epoch)
     entry = manifest_of(output, tag)

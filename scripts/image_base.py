@@ -163,7 +163,7 @@ def make_constant(root: Path) -> None:
     ):  # fmt: skip
         shutil.rmtree(root / rel, ignore_errors=True)
     for rel in ("var/log", "var/cache/debconf", "var/lib/dpkg/updates"):
-        (root / rel).mkdir(mode=0o755, exist_ok=True)
+        (root / rel).mkdir(mode=0o755, parents=True, exist_ok=True)
     for pattern in ("etc/*-", "var/lib/dpkg/*-old", "var/cache/debconf/*-old"):
         for path in root.glob(pattern):
             path.unlink()
