@@ -13,7 +13,8 @@
 4. One layer: a tar sorted by name, owners numeric, every mtime clamped to
    SOURCE_DATE_EPOCH (default: the last commit's time), no atime/ctime; device nodes,
    /proc and /tmp contents left out. umoci adds it to a new OCI image layout with the
-   run-time config (User 10001:10001, ENTRYPOINT shiplane, CMD serve) and fixed dates.
+   run-time config (User 10001:10001, ENTRYPOINT shiplane, CMD serve --listen
+   0.0.0.0:8080) and fixed dates.
 
 Prints the manifest digest and the sizes. Same checkout + same lock + same cached base →
 same digest (docs/image.md says what else it depends on). Runs as root (chroot).
@@ -61,6 +62,9 @@ IMAGE_ENV = (
     "SHIPLANE_HELM=/usr/local/bin/helm",
     "SHIPLANE_KUSTOMIZE=/usr/local/bin/kustomize",
 )
+# `shiplane serve` binds 127.0.0.1 unless told otherwise; in a container it must listen on
+# the pod's address for the Service and the kubelet's probes.
+CMD = ("serve", "--listen", "0.0.0.0:8080")
 # Left out of the layer: the runtime provides them.
 EXCLUDE = ("./dev/*", "./proc/*", "./sys/*", "./tmp/*", "./var/tmp/*", "./run/*")
 
@@ -235,7 +239,8 @@ def pack(layer: Path, output: Path, tag: str, epoch: int) -> None:
           "--history.created_by", "scripts/build_image.py", str(layer))  # fmt: skip
     umoci("config", "--image", image, "--no-history", "--created", created,
           "--architecture", "amd64", "--os", "linux", "--config.user", f"{UID}:{GID}",
-          "--config.entrypoint", "shiplane", "--config.cmd", "serve",
+          "--config.entrypoint", "shiplane",
+          *(a for word in CMD for a in ("--config.cmd", word)),
           "--config.workingdir", HOME, "--config.exposedports", "8080/tcp",
           *(a for e in IMAGE_ENV for a in ("--config.env", e)),
           "--config.label", f"org.opencontainers.image.version={tag}",

@@ -18,9 +18,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.support.oci_registry import OciRegistry
+from tests.support.oci_registry import OciRegistry, free_port
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.image
 
@@ -103,11 +105,14 @@ def image_config(layout: Path) -> dict[str, Any]:
     return read_blob(layout, manifest["config"]["digest"])
 
 
+def image_env(config: dict[str, Any]) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in config["config"]["Env"])
+
+
 def in_image(root: Path, config: dict[str, Any], *args: str) -> str:
     """Run `args` inside the image as its user, with the image's environment."""
-    env = dict(item.split("=", 1) for item in config["config"]["Env"])
-    done = run("chroot", f"--userspec={USERSPEC}", str(root), *args, env=env, cwd=root)
-    return done.stdout
+    chroot = ("chroot", f"--userspec={USERSPEC}", str(root))
+    return run(*chroot, *args, env=image_env(config), cwd=root).stdout
 
 
 def test_build_prints_the_digest_of_the_layout(built: tuple[Path, dict[str, Any]]) -> None:
@@ -124,7 +129,7 @@ def test_config_runs_shiplane_serve_as_non_root(pulled: Path) -> None:
     config = image_config(pulled)["config"]
     assert config["User"] == USERSPEC
     assert config["Entrypoint"] == ["shiplane"]
-    assert config["Cmd"] == ["serve"]
+    assert config["Cmd"] == ["serve", "--listen", "0.0.0.0:8080"]
 
 
 def test_no_compiler_and_no_package_manager(rootfs: Path) -> None:
@@ -150,3 +155,31 @@ def test_shiplane_runs_in_the_image_as_its_user(rootfs: Path, pulled: Path) -> N
     assert out.startswith("ok: ")
     for tool in ("git", "helm", "kustomize", "ssh"):
         assert in_image(rootfs, config, "sh", "-c", f"command -v {tool}").strip()
+
+
+def test_the_server_starts_in_the_image(rootfs: Path, pulled: Path) -> None:
+    """`shiplane serve` as the image's user (on loopback here, not the Cmd's 0.0.0.0)."""
+    config = image_config(pulled)
+    port = free_port()
+    server = subprocess.Popen(
+        ["chroot", f"--userspec={USERSPEC}", str(rootfs), "shiplane", "serve",
+         "--listen", f"127.0.0.1:{port}"],
+        env=image_env(config), cwd=rootfs,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+
+        def healthy() -> bool:
+            assert server.poll() is None, "the server exited"
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(healthy, timeout=60, what="/healthz of the server in the image")
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert server.returncode is not None
+    # Its state went to the user's home, the only place it may write.
+    assert (rootfs / "home/shiplane/.local/share/shiplane").is_dir(), output
