@@ -10,11 +10,11 @@
    built here from the checkout; `pip check` proves the closure.
 3. helm and kustomize from `shiplane localcluster build` (~/.cache/shiplane/bin) in
    /usr/local/bin; the user `shiplane` (uid and gid 10001) with its home.
-4. One layer: a tar sorted by name, owners numeric, every mtime clamped to
-   SOURCE_DATE_EPOCH (default: the last commit's time), no atime/ctime; device nodes,
-   /proc and /tmp contents left out. umoci adds it to a new OCI image layout with the
-   run-time config (User 10001:10001, ENTRYPOINT shiplane, CMD serve --listen
-   0.0.0.0:8080) and fixed dates.
+4. One layer: a tar sorted by name, owners numeric, no atime/ctime; what this build wrote
+   has the mtime SOURCE_DATE_EPOCH (default: the last commit's time), packaged files keep
+   theirs; device nodes, /proc and /tmp contents left out. umoci adds it to a new OCI
+   image layout with the run-time config (User 10001:10001, ENTRYPOINT shiplane, CMD
+   serve --listen 0.0.0.0:8080) and fixed dates.
 
 Prints the manifest digest and the sizes. Same checkout + same lock + same cached base →
 same digest (docs/image.md says what else it depends on). Runs as root (chroot).
@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from image_base import BaseImageError, base_rootfs, run
+from image_base import BaseImageError, base_rootfs, run, settle_mtimes
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -212,11 +212,11 @@ def check_contents(root: Path) -> None:
         raise ImageError(f"the image must not contain {', '.join(forbidden)}")
 
 
-def make_layer(root: Path, layer: Path, epoch: int) -> None:
+def make_layer(root: Path, layer: Path) -> None:
     subprocess.run(
         ["tar", "--create", f"--file={layer}", f"--directory={root}", "--sort=name",
          "--format=posix", "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
-         f"--mtime=@{epoch}", "--clamp-mtime", "--numeric-owner", "--no-xattrs", "--no-acls",
+         "--numeric-owner", "--no-xattrs", "--no-acls",
          "--no-selinux", *(f"--exclude={p}" for p in EXCLUDE), "."],
         check=True,
     )  # fmt: skip
@@ -289,14 +289,16 @@ def build(output: Path, tag: str, update_lock: bool) -> dict[str, object]:
         log("wheels: the run-time part of requirements.lock, and Shiplane's own")
         gather_wheels(wheels, epoch)
         root = work / "rootfs"
+        since = time.time() - 1
         subprocess.run(["cp", "-a", "--reflink=auto", str(base), str(root)], check=True)
         log(f"installing Shiplane into {VENV} (python3 of the image)")
         install_shiplane(root, wheels, epoch)
         install_tools(root)
         add_user(root)
         check_contents(root)
+        settle_mtimes(root, since, epoch)
         layer = work / "layer.tar"
-        make_layer(root, layer, epoch)
+        make_layer(root, layer)
         unpacked = layer.stat().st_size  # the uncompressed layer: files and tar headers
         log(f"packing {output}:{tag} with umoci")
         pack(layer, output, tag, epoch)

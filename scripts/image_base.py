@@ -8,7 +8,8 @@ has moved), so what is in the image is written down and reviewed like requiremen
 Then the package manager goes: apt is purged, dpkg's programs are deleted (its database,
 /var/lib/dpkg/status and the file lists, stays so that scanners can list the packages), and
 everything that differs from one run to the next (logs, caches, dates in /etc/shadow,
-backup files, the host's hostname and resolv.conf) is removed or made constant.
+backup files, the host's hostname and resolv.conf) is removed or made constant, and what
+the build wrote gets the mtime of the newest packaged file.
 
 The result is cached under ~/.cache/shiplane/image/ ($SHIPLANE_HOME/image), keyed by the
 lock and this file's text, so a second build skips the minutes of debootstrap. Runs as
@@ -22,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from shiplane.localcluster.paths import shiplane_home
@@ -193,6 +195,31 @@ def make_constant(root: Path) -> None:
             shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
 
 
+def walk(root: Path) -> list[Path]:
+    """Every path below `root` (not following symbolic links), `root` last."""
+    paths: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        base = Path(dirpath)
+        paths.extend(base / name for name in (*filenames, *dirnames))
+    return [*paths, root]
+
+
+def settle_mtimes(root: Path, since: float, to: int) -> None:
+    """Give every path modified at or after `since` (what this build wrote, as opposed to
+    what dpkg unpacked with the package's own times) the mtime `to`. Clamping alone would
+    make the image depend on whether the build ran before or after `to`; and the packaged
+    files keep their times, so Debian's byte-compiled standard library stays valid."""
+    for path in walk(root):
+        if path.lstat().st_mtime >= since:
+            os.utime(path, (to, to), follow_symlinks=False)
+
+
+def newest_packaged_mtime(root: Path, since: float) -> int:
+    """The newest mtime among the files the build did not write: a date that depends only on
+    the packages installed."""
+    return int(max(m for p in walk(root) if (m := p.lstat().st_mtime) < since))
+
+
 def base_rootfs(lock: Path, update_lock: bool = False) -> Path:
     """The cached base root file system for `lock`, made when missing."""
     cache = cache_dir()
@@ -205,10 +232,12 @@ def base_rootfs(lock: Path, update_lock: bool = False) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     try:
         root = work / "rootfs"
+        since = time.time() - 1
         debootstrap(root)
         lock_text = check_lock(root, lock, update_lock)
         strip_package_manager(root)
         make_constant(root)
+        settle_mtimes(root, since, newest_packaged_mtime(root, since))
         cached = cache / f"base-{base_key(lock_text)}"
         shutil.rmtree(cached, ignore_errors=True)
         (work / ".complete").touch()

@@ -104,3 +104,42 @@ def test_make_constant_removes_what_varies_between_runs(tmp_path: Path) -> None:
     assert list((root / "var/log").iterdir()) == []
     assert [p.name for p in (root / "usr/share/doc/git").iterdir()] == ["copyright"]
     assert list((root / "tmp").iterdir()) == []
+
+
+def test_make_image_asks_only_for_what_the_build_uses() -> None:
+    makefile = (ROOT / "Makefile").read_text().splitlines()
+    image = next(line for line in makefile if line.startswith("image:"))
+    assert "system-deps-image" in image and "system-deps " not in image + " "
+    recipe = makefile[makefile.index(image) + 1]
+    assert recipe.strip() == "$(BIN)/python scripts/build_image.py $(IMAGE_ARGS)"
+    script = (ROOT / "scripts" / "ensure-system-deps.sh").read_text()
+    image_block = script[script.index('if [ "$profile" != demo ]') :].split("fi\n", 1)[0]
+    assert {"need debootstrap", "need umoci", "need skopeo"} <= {
+        " ".join(line.split()[:2]) for line in image_block.splitlines()
+    }
+    test_and_demo = script[script.index('if [ "$profile" != image ]') :].split("fi\n", 1)[0]
+    assert "docker-registry" in test_and_demo and "prometheus" in test_and_demo
+
+
+def test_settle_mtimes_dates_what_the_build_wrote_and_keeps_packaged_times(
+    tmp_path: Path,
+) -> None:
+    import os
+    import time
+
+    packaged, written = tmp_path / "usr/lib/packaged.py", tmp_path / "etc/written"
+    packaged.parent.mkdir(parents=True)
+    written.parent.mkdir()
+    packaged.write_text("x")
+    written.write_text("y")
+    (tmp_path / "etc/link").symlink_to("written")
+    os.utime(packaged, (1_000_000, 1_000_000))
+    since = time.time() - 60
+    assert image_base.newest_packaged_mtime(tmp_path, since) == 1_000_000
+
+    image_base.settle_mtimes(tmp_path, since, 1_234_567)
+
+    assert packaged.stat().st_mtime == 1_000_000
+    assert written.stat().st_mtime == 1_234_567
+    assert (tmp_path / "etc/link").lstat().st_mtime == 1_234_567
+    assert tmp_path.stat().st_mtime == 1_234_567
