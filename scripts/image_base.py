@@ -18,6 +18,7 @@ root (debootstrap, chroot). Used by scripts/build_image.py; docs/image.md.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -221,8 +222,17 @@ def newest_packaged_mtime(root: Path, since: float) -> int:
 
 
 def base_rootfs(lock: Path, update_lock: bool = False) -> Path:
-    """The cached base root file system for `lock`, made when missing."""
+    """The cached base root file system for `lock`, made when missing. One build at a time
+    makes or reads it (a lock file), so parallel builds share one debootstrap and one .deb
+    cache."""
     cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / "base.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        return _base_rootfs(cache, lock, update_lock)
+
+
+def _base_rootfs(cache: Path, lock: Path, update_lock: bool) -> Path:
     lock_text = lock.read_text() if lock.is_file() else ""
     cached = cache / f"base-{base_key(lock_text)}"
     if (cached / ".complete").is_file() and not update_lock:
