@@ -42,6 +42,8 @@ from image_base import BaseImageError, base_rootfs, run, settle_mtimes
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from shiplane.localcluster.build import binary_path
+
 REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "requirements.lock"
 BOOTSTRAP_LOCK = REPO / "requirements-bootstrap.lock"
@@ -173,8 +175,6 @@ def install_shiplane(root: Path, wheels: Path, epoch: int) -> None:
 
 def install_tools(root: Path) -> None:
     """helm and kustomize, as `shiplane localcluster build` made them (static binaries)."""
-    from shiplane.localcluster.build import binary_path
-
     for tool in ("helm", "kustomize"):
         path = binary_path(tool, tool)
         if not path.is_file():
