@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha256sum | cut -c1-16)
 TOOLS_STAMP := $(VENV)/.tools-$(shell sha256sum < requirements-bootstrap.lock | cut -c1-16)
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: test demo assets system-deps system-deps-demo venv tools lock lock-bootstrap lockcheck binaries test-binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
+.PHONY: test demo image assets system-deps system-deps-demo system-deps-image venv tools lock lock-bootstrap lockcheck binaries test-binaries lint typecheck imports pytest clean-venv bench-sync bench-promotion
 
 test: system-deps venv assets lockcheck test-binaries lint typecheck imports pytest
 
@@ -103,6 +103,16 @@ system-deps-demo:
 
 demo: system-deps-demo venv assets binaries
 	$(BIN)/shiplane demo
+
+# The container image, without Docker (docs/image.md): a debootstrap'ed Debian with Shiplane
+# in a venv from the lock, packed by umoci as an OCI image layout in build/image/; prints
+# its digest and size. Runs as root. IMAGE_ARGS=--update-lock accepts new Debian versions
+# into image/packages.lock.
+system-deps-image:
+	@scripts/ensure-system-deps.sh image
+
+image: system-deps-image venv assets binaries
+	$(BIN)/python scripts/build_image.py $(IMAGE_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

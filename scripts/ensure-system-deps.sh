@@ -2,13 +2,14 @@
 # Installs the Debian packages Shiplane needs, when missing: `ensure-system-deps.sh test`
 # (the default) for the build and the whole test suite, `ensure-system-deps.sh demo` for
 # `make demo` only (git, openssl, npm, docker-registry, prometheus...; no PostgreSQL or
-# Chromium: the demo uses neither).
+# Chromium: the demo uses neither), `ensure-system-deps.sh image` for `make image` only
+# (git, npm, python3-venv, debootstrap, umoci, skopeo; docs/image.md).
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 profile="${1:-test}"
 case "$profile" in
-  test|demo) ;;
-  *) echo "usage: $0 [test|demo]" >&2; exit 2 ;;
+  test|demo|image) ;;
+  *) echo "usage: $0 [test|demo|image]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -31,13 +32,23 @@ if [ "$profile" = test ]; then
   need gcc gcc
   need /usr/include/stdio.h libc6-dev
 fi
-# The OCI distribution registry on loopback: CI pushes to it in the demo, and the
-# artifact-source tests run it (shiplane/localcluster/registry.py).
-need /usr/bin/docker-registry docker-registry
-# Prometheus on loopback: the promotion tests' analyses, and the demo's canary analysis
-# (shiplane/cli/demo_prometheus.py).
-need /usr/bin/prometheus prometheus
+if [ "$profile" != image ]; then
+  # The OCI distribution registry on loopback: CI pushes to it in the demo, and the
+  # artifact-source tests (and the image test) run it (shiplane/localcluster/registry.py).
+  need /usr/bin/docker-registry docker-registry
+  # Prometheus on loopback: the promotion tests' analyses, and the demo's canary analysis
+  # (shiplane/cli/demo_prometheus.py).
+  need /usr/bin/prometheus prometheus
+fi
 need python3 python3
+# The container image (`make image`, scripts/build_image.py, docs/image.md) is built
+# without Docker: Debian's debootstrap makes its root file system, umoci packs it as an
+# OCI image layout, and the image test pushes and pulls it with skopeo.
+if [ "$profile" != demo ]; then
+  need debootstrap debootstrap
+  need umoci umoci
+  need skopeo skopeo
+fi
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then
