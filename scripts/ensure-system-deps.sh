@@ -30,6 +30,8 @@ if [ "$profile" = test ]; then
   # libc headers, at build time only.
   need gcc gcc
   need /usr/include/stdio.h libc6-dev
+  # The argocd target's tests: Argo CD's repo server and controller cache in Redis.
+  need /usr/bin/redis-server redis-server
 fi
 # The OCI distribution registry on loopback: CI pushes to it in the demo, and the
 # artifact-source tests run it (shiplane/localcluster/registry.py).

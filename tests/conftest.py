@@ -1,5 +1,6 @@
 """Shared pytest set-up: the fixture plugins of tests/support (real clusters, PostgreSQL,
-Prometheus, an OCI registry, Gitea; the async backend), available to every test directory."""
+Prometheus, an OCI registry, Gitea, Argo CD; the async backend), available to every test
+directory."""
 
 pytest_plugins = [
     "tests.support.anyio_backend",
@@ -10,6 +11,7 @@ pytest_plugins = [
     "tests.support.oci_registry",
     "tests.support.token_registry",
     "tests.support.gitea",
+    "tests.support.argocd",
 ]
 
 

@@ -38,12 +38,14 @@ def build_cmd(
         "--with",
         metavar="COMPONENT",
         help="Also build an optional component: `gitea` (a forge and OpenID Connect "
-        "provider the test suite runs; `make test` asks for it). Repeatable.",
+        "provider the test suite runs) or `argocd` (Argo CD's repo server and application "
+        "controller, for the argocd deploy target's tests); `make test` asks for both. "
+        "Repeatable.",
     ),
 ) -> None:
     """Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm and
-    kustomize (and with `--with gitea`, Gitea), and take the Gateway API CRDs, from Go
-    modules into the binary cache (skips what is cached)."""
+    kustomize (and with `--with gitea`, Gitea; with `--with argocd`, Argo CD), and take the
+    Gateway API CRDs, from Go modules into the binary cache (skips what is cached)."""
     started = time.monotonic()
     try:
         extra = tuple(dict.fromkeys(optional_component(name) for name in with_))

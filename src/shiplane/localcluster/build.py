@@ -154,12 +154,9 @@ def _pinned_sum(c: Component, module: str) -> str:
     raise BuildError(f"{c.gomod_dir}/go.sum has no hash for {module}: the pin is incomplete")
 
 
-def _writable_source(c: Component, wrapper: Path, dest: Path, progress: Progress) -> Path:
-    """Copy the source of `c.source_module`, fetched at the wrapper's pinned version and
-    verified against its go.sum, to `dest` (the module cache is read-only)."""
-    module = c.source_module
-    assert module is not None
-    progress(f"  fetching {module} (verified against {c.gomod_dir.name}/go.sum)")
+def _download_pinned(c: Component, wrapper: Path, module: str) -> Path:
+    """The source folder of `module` in the module cache, fetched at the version the
+    wrapper requires and checked against the wrapper's go.sum."""
     answer = json.loads(_run_go(["mod", "download", "-json", module], wrapper, module))
     if answer.get("Error"):
         raise BuildError(f"fetching {module} failed: {answer['Error']}")
@@ -167,7 +164,23 @@ def _writable_source(c: Component, wrapper: Path, dest: Path, progress: Progress
     # holds whatever GOFLAGS, GONOSUMDB or GOINSECURE the caller's environment sets.
     if answer.get("Sum") != _pinned_sum(c, module):
         raise BuildError(f"{module} {answer.get('Version')} does not match the pinned go.sum")
-    shutil.copytree(answer["Dir"], dest, copy_function=shutil.copyfile)
+    return Path(answer["Dir"])
+
+
+def _writable_source(c: Component, wrapper: Path, dest: Path, progress: Progress) -> Path:
+    """Copy the source of `c.source_module`, fetched at the wrapper's pinned version and
+    verified against its go.sum, to `dest` (the module cache is read-only), with its
+    nested modules (`c.nested_modules`) at the folders its go.mod replaces them with."""
+    module = c.source_module
+    assert module is not None
+    progress(f"  fetching {module} (verified against {c.gomod_dir.name}/go.sum)")
+    shutil.copytree(_download_pinned(c, wrapper, module), dest, copy_function=shutil.copyfile)
+    for nested, folder in c.nested_modules:
+        progress(f"  fetching {nested} into {folder}/ (verified against the same go.sum)")
+        if (dest / folder).exists():
+            raise BuildError(f"{module} already has a folder {folder}/ for {nested}")
+        source = _download_pinned(c, wrapper, nested)
+        shutil.copytree(source, dest / folder, copy_function=shutil.copyfile)
     for folder, _dirs, _files in os.walk(dest):
         # The module cache is read-only, the copy must not be; folders kept beside the
         # binary stay readable by others, like the binary (the tests run Gitea as nobody).
@@ -182,8 +195,9 @@ def _build_component(c: Component, base: Path, progress: Progress) -> None:
         out = Path(tmp) / "out"
         # Copy the wrapper module: the installed package may be read-only.
         shutil.copytree(c.gomod_dir, work)
+        wrapper = work
         if c.source_module:
-            work = _writable_source(c, work, Path(tmp) / "source", progress)
+            work = _writable_source(c, wrapper, Path(tmp) / "source", progress)
         out.mkdir()
         ldflags = " ".join(("-s", "-w", *c.ldflags))
         for i, b in enumerate(c.binaries, start=1):
@@ -197,7 +211,9 @@ def _build_component(c: Component, base: Path, progress: Progress) -> None:
         for folder in c.source_dirs:
             shutil.copytree(work / folder, out / folder)
         for files in c.module_files:
-            _copy_module_files(files, work, out / files.into, progress)
+            # Through the wrapper, which pins every module files are taken from (a source
+            # module's own go.mod cannot download that module: it is the main module).
+            _copy_module_files(files, wrapper, out / files.into, progress)
         stamp = {"component": c.name, "version": c.version, "built_at": time.time()}
         (out / STAMP).write_text(json.dumps(stamp) + "\n")
         final = component_dir(c, base)

@@ -7,7 +7,9 @@ YAMLs or the Gateway API CRDs.
 
 `COMPONENTS` are what local clusters and the renderers run, built by default.
 `OPTIONAL_COMPONENTS` are built only when asked (`shiplane localcluster build --with
-NAME`): Gitea, a forge and OpenID Connect provider the test suite runs on loopback.
+NAME`): Gitea, a forge and OpenID Connect provider the test suite runs on loopback, and
+Argo CD's repo server and application controller (one multi-call binary), which the
+`argocd` deploy target's tests run against a local cluster.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ GATEWAY_API_VERSION = "v1.6.3"
 # module zip, this pins the exact files taken out of it (update both when bumping).
 GATEWAY_API_STANDARD_SHA256 = "edcf54b76eb41008414395399ee259d312a9bb032eff8a3115a1fc8867e0c637"
 GITEA_VERSION = "v1.27.3"
+# v3.5 is the newest Argo CD whose go.mod fits Go 1.26 (v3.6 asks for Go 1.27).
+ARGOCD_VERSION = "v3.5.8"
+# Argo CD's go.mod replaces its gitops-engine with the in-tree `./gitops-engine`, a nested
+# module that Go leaves out of Argo CD's module zip. The Go module proxy serves that module
+# only as a pseudo-version of the release-3.5 line (2026-09-14); the wrapper pins it.
+ARGOCD_GITOPS_ENGINE_VERSION = "v0.0.0-20260914071520-c9c369efcc5b"
 
 GOMODS_DIR = Path(__file__).parent / "gomods"
 
@@ -67,6 +75,11 @@ class Component:
     # module's source, with the module's own go.mod and go.sum. Binary packages are then
     # relative to that source (".").
     source_module: str | None = None
+    # Modules the source module's go.mod replaces with a folder of its own repository
+    # (`replace example.com/m/api => ./api`): (module, folder). A module zip leaves nested
+    # modules out, so the build fetches each at the version the wrapper pins (verified
+    # against its go.sum, like the source module) and puts it at that folder.
+    nested_modules: tuple[tuple[str, str], ...] = ()
     # Folders of the source module copied beside the binaries (e.g. Gitea's templates).
     source_dirs: tuple[str, ...] = ()
     # cgo on: Gitea's SQLite driver is C (needs a C compiler at build time only).
@@ -176,6 +189,25 @@ OPTIONAL_COMPONENTS: tuple[Component, ...] = (
         # Without the `bindata` tag Gitea reads these from [server] STATIC_ROOT_PATH.
         source_dirs=("options", "templates", "public"),
         cgo=True,
+    ),
+    Component(
+        name="argocd",
+        version=ARGOCD_VERSION,
+        # One multi-call binary: it runs the component named by its file name or by
+        # ARGOCD_BINARY_NAME (argocd-repo-server, argocd-application-controller, ...).
+        binaries=(Binary("argocd", "./cmd"),),
+        # What Argo CD's Makefile sets: `argocd version` and the controller's logs report it.
+        ldflags=(
+            f"-X github.com/argoproj/argo-cd/v3/common.version={ARGOCD_VERSION.lstrip('v')}",
+            "-X github.com/argoproj/argo-cd/v3/common.gitTag=" + ARGOCD_VERSION,
+            "-X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean",
+        ),
+        source_module="github.com/argoproj/argo-cd/v3",
+        nested_modules=(("github.com/argoproj/argo-cd/gitops-engine", "gitops-engine"),),
+        # The Application, ApplicationSet and AppProject CRDs the harness applies.
+        module_files=(
+            ModuleFiles("github.com/argoproj/argo-cd/v3", ("manifests/crds/*-crd.yaml",), "crds"),
+        ),
     ),
 )
 
