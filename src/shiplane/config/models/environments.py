@@ -23,6 +23,7 @@ from shiplane.config.models.base import (
     number,
 )
 from shiplane.config.models.strategies import ROLLING, StrategyConfig
+from shiplane.config.models.targets import SHIPLANE_DEPLOY, DeployConfig
 from shiplane.domain.suggest import describe
 
 
@@ -163,6 +164,12 @@ class EnvironmentConfig(ConfigModel):
     gitops: GitopsPolicy = GitopsPolicy()
     """How the pin change reaches git: pushed to the branch (`mode: push`, the default)
     or through a reviewed pull request (`mode: pull-request`, needs `forge`)."""
+    deploy: DeployConfig = Field(
+        default=SHIPLANE_DEPLOY, json_schema_extra={"default": {"via": "shiplane"}}
+    )
+    """Which deploy target brings the pin commit to the cluster: Shiplane's own sync
+    engine (`via: shiplane`, the default), Flux (`via: flux`) or Argo CD (`via: argocd`);
+    see docs/handoff.md."""
     tier: Tier = "development"
     """What the environment is for: `development`, `testing`, `staging` or `production`.
     The project's DORA figures (insights) are those of its `production` environments."""

@@ -1,0 +1,44 @@
+"""Deploy targets: what brings an environment's pin commit to its cluster
+(docs/handoff.md).
+
+One plugin per target in one registry (`TARGETS`), each with its config model from
+`config` as its schema: `shiplane` (Shiplane's own sync engine, the default) and `flux`
+(hand-off to Flux). The engine runs them (engine/deploy/handoff.py); a new target is a
+new module here. This package is the way in.
+"""
+
+from shiplane.targets import shiplane
+from shiplane.targets.base import (
+    ContainsCommit,
+    DeployTarget,
+    Hydration,
+    InventoryEntry,
+    Phase,
+    SyncState,
+    TargetConfigError,
+    TargetContext,
+    TargetObject,
+    TargetObjectMissingError,
+    TargetResult,
+    TargetStatus,
+    TargetUnavailableError,
+)
+from shiplane.targets.registry import TARGETS
+
+__all__ = [
+    "TARGETS",
+    "ContainsCommit",
+    "DeployTarget",
+    "Hydration",
+    "InventoryEntry",
+    "Phase",
+    "SyncState",
+    "TargetConfigError",
+    "TargetContext",
+    "TargetObject",
+    "TargetObjectMissingError",
+    "TargetResult",
+    "TargetStatus",
+    "TargetUnavailableError",
+    "shiplane",
+]
