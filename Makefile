@@ -78,10 +78,11 @@ lockcheck: venv
 binaries: venv
 	$(BIN)/shiplane localcluster build
 
-# The tests also run Gitea (a forge and OpenID Connect provider on loopback), built from
-# its pinned Go module like the cluster binaries; the demo and benchmarks do not need it.
+# The tests also run Gitea (a forge and OpenID Connect provider on loopback) and Flux's
+# source-controller and kustomize-controller (the `flux` deploy target), built from their
+# pinned Go modules like the cluster binaries; the demo and benchmarks do not need them.
 test-binaries: venv
-	$(BIN)/shiplane localcluster build --with gitea
+	$(BIN)/shiplane localcluster build --with gitea --with flux
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from functools import partial
@@ -17,7 +18,10 @@ from shiplane.config import (
     load_project,
     project_json_schema,
 )
+from shiplane.config.problems import ConfigProblem, format_path
+from shiplane.config.yamlnodes import parse_yaml
 from shiplane.localcluster.paths import PORTABLE_HOME, kubeconfig_in
+from shiplane.targets.checking import check_targets, project_clients
 
 
 def validate(
@@ -34,6 +38,20 @@ def validate(
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
+    if any(env.deploy.hands_off for env in config.environments.values()):
+        # Hand-off environments name objects of their cluster's Flux or Argo CD: they
+        # must exist (docs/handoff.md).
+        clients = project_clients(config, target.parent)
+        found = asyncio.run(check_targets(config, clients))
+        if found:
+            doc = parse_yaml(target.read_text())
+            for item in found:
+                pos = doc.position(item.path)
+                located = ConfigProblem(
+                    str(target), pos.line, pos.column, format_path(item.path), item.message
+                )
+                typer.echo(str(located), err=True)
+            raise typer.Exit(1)
     typer.echo(f"ok: {target}: {len(config.apps)} apps, {len(config.environments)} environments")
 
 

@@ -13,7 +13,7 @@ from shiplane.cli.output import OutputFormat, render
 from shiplane.localcluster import addons
 from shiplane.localcluster import cluster as lc
 from shiplane.localcluster.build import BuildError, build_all, component_dir
-from shiplane.localcluster.components import COMPONENTS, component, optional_component
+from shiplane.localcluster.components import COMPONENTS, component, optional_components
 
 localcluster = command_group(
     "localcluster",
@@ -38,17 +38,19 @@ def build_cmd(
         "--with",
         metavar="COMPONENT",
         help="Also build an optional component: `gitea` (a forge and OpenID Connect "
-        "provider the test suite runs) or `argocd` (Argo CD's repo server and application "
-        "controller, for the argocd deploy target's tests); `make test` asks for both. "
-        "Repeatable.",
+        "provider the test suite runs), `flux` (Flux's source-controller and "
+        "kustomize-controller, with their CRDs, for the tests of the `flux` deploy target) "
+        "or `argocd` (Argo CD's repo server and application controller, with its CRDs, for "
+        "the tests of the `argocd` deploy target); `make test` asks for all three. Repeatable.",
     ),
 ) -> None:
     """Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm and
-    kustomize (and with `--with gitea`, Gitea; with `--with argocd`, Argo CD), and take the
-    Gateway API CRDs, from Go modules into the binary cache (skips what is cached)."""
+    kustomize (and with `--with gitea`, Gitea; with `--with flux`, Flux's source-controller
+    and kustomize-controller; with `--with argocd`, Argo CD), and take the Gateway API
+    CRDs, from Go modules into the binary cache (skips what is cached)."""
     started = time.monotonic()
     try:
-        extra = tuple(dict.fromkeys(optional_component(name) for name in with_))
+        extra = tuple(dict.fromkeys(c for name in with_ for c in optional_components(name)))
     except KeyError as exc:
         raise _fail(str(exc.args[0])) from None
     try:

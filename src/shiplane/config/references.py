@@ -99,6 +99,7 @@ class _Checker:
             self.resolve(_list_refs(env, path, "verify"), checks, "check")
             self.strategy(env, path, checks)
             self.pull_request_mode(env, path)
+            self.deploy_target(env, path, apps)
         for name, app in (apps or {}).items():
             self.resolve(_list_refs(app, ("apps", name), "dependsOn"), apps, "app")
             overrides = app.get("strategies") if isinstance(app, dict) else None
@@ -111,6 +112,8 @@ class _Checker:
                 )
                 for env_name, strategy in overrides.items():
                     self.strategy({"strategy": strategy}, (*where,), checks, key=env_name)
+                    env = (environments or {}).get(env_name)
+                    self.handoff_strategy(env, strategy, (*where, env_name))
         for name, receiver in (_section(self.data, "receivers") or {}).items():
             # A receiver's allow-list names sources of the `sources` section.
             refs = _list_refs(receiver, ("receivers", name), "sources")
@@ -131,6 +134,37 @@ class _Checker:
         self.environment_cycles(environments or {})
         self.app_cycles(apps or {})
         return self.problems
+
+    def deploy_target(self, env: Any, path: FieldPath, apps: dict[str, Any] | None) -> None:
+        """A hand-off target (`deploy.via: flux|argocd`) runs only the rolling strategy
+        (the agent applies the whole commit at once), and its `apps` map names apps."""
+        if not isinstance(env, dict):
+            return
+        self.handoff_strategy(env, env.get("strategy"), (*path, "strategy"))
+        deploy = env.get("deploy")
+        via = deploy.get("via") if isinstance(deploy, dict) else None
+        section = deploy.get(via) if isinstance(deploy, dict) and isinstance(via, str) else None
+        owners = section.get("apps") if isinstance(section, dict) else None
+        if isinstance(owners, dict):
+            where: FieldPath = (*path, "deploy", str(via), "apps")
+            self.resolve(iter([((*where, app), app) for app in owners]), apps, "app")
+
+    def handoff_strategy(self, env: Any, strategy: Any, path: FieldPath) -> None:
+        deploy = env.get("deploy") if isinstance(env, dict) else None
+        via = deploy.get("via") if isinstance(deploy, dict) else deploy
+        if not isinstance(via, str) or via == "shiplane" or strategy is None:
+            return
+        kind = strategy if isinstance(strategy, str) else None
+        if isinstance(strategy, dict) and len(strategy) == 1:
+            kind = next(iter(strategy))
+        if kind is not None and kind != "rolling":
+            self.problems.append(
+                ReferenceProblem(
+                    path,
+                    f"strategy {kind!r} cannot run with `deploy.via: {via}`: {via} applies "
+                    "the whole commit at once; use `rolling` (docs/handoff.md)",
+                )
+            )
 
     def pull_request_mode(self, env: Any, path: FieldPath) -> None:
         """`gitops.mode: pull-request` opens pull requests through the project's forge."""

@@ -272,6 +272,23 @@ class GitWorkspace:
             raise GitError(f"{self!r} is not cloned yet; call sync() first")
         return await self._wc.rev_parse("HEAD")
 
+    async def contains(self, commit: str, later: str) -> bool:
+        """Does `later` contain `commit` (the same commit, or a descendant)? A deploy
+        target (Flux, Argo CD) may report a newer commit of the branch than the one a
+        promotion pushed; that one still carries the promotion's pin. A `later` this copy
+        has not fetched yet is fetched once."""
+        if commit == later:
+            return True
+        for attempt in range(2):
+            result = await self._git.run(
+                "merge-base", "--is-ancestor", commit, later, cwd=self.repo_dir, check=False
+            )
+            if result.returncode in (0, 1):
+                return result.returncode == 0
+            if attempt == 0:
+                await self.sync()  # `later` unknown here yet: fetch, then ask again
+        return False
+
     async def remote_head(self) -> str:
         """The remote branch's head as the remote says now (`git ls-remote`: one round
         trip, no objects fetched, the working copy untouched)."""

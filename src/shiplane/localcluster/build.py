@@ -181,11 +181,37 @@ def _writable_source(c: Component, wrapper: Path, dest: Path, progress: Progress
             raise BuildError(f"{module} already has a folder {folder}/ for {nested}")
         source = _download_pinned(c, wrapper, nested)
         shutil.copytree(source, dest / folder, copy_function=shutil.copyfile)
+    _carry_replacements(c, wrapper, dest, progress)
     for folder, _dirs, _files in os.walk(dest):
         # The module cache is read-only, the copy must not be; folders kept beside the
         # binary stay readable by others, like the binary (the tests run Gitea as nobody).
         os.chmod(folder, 0o755)  # noqa: S103
     return dest
+
+
+def _carry_replacements(c: Component, wrapper: Path, source: Path, progress: Progress) -> None:
+    """Apply the wrapper's own `replace` directives to the source module's go.mod, with the
+    wrapper's go.sum lines for each replacement: how a wrapper swaps a dependency version
+    the module proxy does not serve for one it does (the source's go.sum has no line for it,
+    and `-mod=readonly` must not resolve anything new)."""
+    edits = json.loads(_run_go(["mod", "edit", "-json"], wrapper, f"{c.gomod_dir.name}/go.mod"))
+    wrapper_sums = (c.gomod_dir / "go.sum").read_text().splitlines()
+    for replace in edits.get("Replace") or []:
+        old, new = replace["Old"], replace["New"]
+        if not new.get("Version"):
+            raise BuildError(f"{c.gomod_dir}/go.mod replaces {old['Path']} with a folder")
+        target = f"{new['Path']} {new['Version']}"
+        lines = [line for line in wrapper_sums if line.startswith((f"{target} ", f"{target}/"))]
+        if len(lines) != 2:
+            raise BuildError(f"{c.gomod_dir}/go.sum lacks the hashes of {target}")
+        progress(f"  replacing {old['Path']} with {target} (pinned in {c.gomod_dir.name}/)")
+        _run_go(
+            ["mod", "edit", f"-replace={old['Path']}={new['Path']}@{new['Version']}"],
+            source,
+            f"{c.source_module} go.mod",
+        )
+        with open(source / "go.sum", "a") as gosum:
+            gosum.write("".join(f"{line}\n" for line in lines))
 
 
 def _build_component(c: Component, base: Path, progress: Progress) -> None:

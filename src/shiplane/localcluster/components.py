@@ -8,8 +8,10 @@ YAMLs or the Gateway API CRDs.
 `COMPONENTS` are what local clusters and the renderers run, built by default.
 `OPTIONAL_COMPONENTS` are built only when asked (`shiplane localcluster build --with
 NAME`): Gitea, a forge and OpenID Connect provider the test suite runs on loopback, and
-Argo CD's repo server and application controller (one multi-call binary), which the
-`argocd` deploy target's tests run against a local cluster.
+Flux's source-controller and kustomize-controller (`--with flux` builds both, see
+`OPTIONAL_GROUPS`), which the tests of the `flux` deploy target run as local processes,
+and Argo CD's repo server and application controller (one multi-call binary), which
+the tests of the `argocd` deploy target run against a local cluster.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ GATEWAY_API_VERSION = "v1.6.3"
 # module zip, this pins the exact files taken out of it (update both when bumping).
 GATEWAY_API_STANDARD_SHA256 = "edcf54b76eb41008414395399ee259d312a9bb032eff8a3115a1fc8867e0c637"
 GITEA_VERSION = "v1.27.3"
+# The newest Flux whose go.mod asks for Go 1.26 (v1.10 and later need Go 1.27).
+FLUX_VERSION = "v1.9.6"
 # v3.5 is the newest Argo CD whose go.mod fits Go 1.26 (v3.6 asks for Go 1.27).
 ARGOCD_VERSION = "v3.5.8"
 # Argo CD's go.mod replaces its gitops-engine with the in-tree `./gitops-engine`, a nested
-# module that Go leaves out of Argo CD's module zip. The Go module proxy serves that module
-# only as a pseudo-version of the release-3.5 line (2026-09-14); the wrapper pins it.
+# module that Go leaves out of Argo CD's module zip, and requires a pseudo-version the Go
+# module proxy does not serve. The proxy serves it as this pseudo-version of the
+# release-3.5 line (2026-09-14): the wrapper's `replace` pins it, and the build carries
+# that replace into Argo CD's go.mod (build._carry_replacements).
 ARGOCD_GITOPS_ENGINE_VERSION = "v0.0.0-20260914071520-c9c369efcc5b"
 
 GOMODS_DIR = Path(__file__).parent / "gomods"
@@ -174,6 +180,22 @@ COMPONENTS: tuple[Component, ...] = (
 
 GITEA_TAGS = ("sqlite", "sqlite_unlock_notify")
 
+
+def _flux_controller(name: str) -> Component:
+    """A Flux controller built as its Dockerfile does (static, no cgo, `main.go`), from
+    its own source: its go.mod replaces its `api` module with `./api` and pins kustomize
+    and go-digest by `replace`. Its CRDs (config/crd/bases) are copied into `crds/`."""
+    module = f"github.com/fluxcd/{name}"
+    return Component(
+        name=f"flux-{name}",
+        version=FLUX_VERSION,
+        binaries=(Binary(name, "."),),
+        source_module=module,
+        nested_modules=((f"{module}/api", "api"),),
+        module_files=(ModuleFiles(module, ("config/crd/bases/*.yaml",), into="crds"),),
+    )
+
+
 OPTIONAL_COMPONENTS: tuple[Component, ...] = (
     Component(
         name="gitea",
@@ -190,6 +212,8 @@ OPTIONAL_COMPONENTS: tuple[Component, ...] = (
         source_dirs=("options", "templates", "public"),
         cgo=True,
     ),
+    _flux_controller("source-controller"),
+    _flux_controller("kustomize-controller"),
     Component(
         name="argocd",
         version=ARGOCD_VERSION,
@@ -202,14 +226,20 @@ OPTIONAL_COMPONENTS: tuple[Component, ...] = (
             "-X github.com/argoproj/argo-cd/v3/common.gitTag=" + ARGOCD_VERSION,
             "-X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean",
         ),
+        # Its gitops-engine: the wrapper's replace (ARGOCD_GITOPS_ENGINE_VERSION), carried in.
         source_module="github.com/argoproj/argo-cd/v3",
-        nested_modules=(("github.com/argoproj/argo-cd/gitops-engine", "gitops-engine"),),
         # The Application, ApplicationSet and AppProject CRDs the harness applies.
         module_files=(
             ModuleFiles("github.com/argoproj/argo-cd/v3", ("manifests/crds/*-crd.yaml",), "crds"),
         ),
     ),
 )
+
+
+# `--with NAME` for a NAME that is several components built together.
+OPTIONAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "flux": ("flux-source-controller", "flux-kustomize-controller"),
+}
 
 ALL_COMPONENTS: tuple[Component, ...] = COMPONENTS + OPTIONAL_COMPONENTS
 
@@ -230,3 +260,15 @@ def optional_component(name: str) -> Component:
             return c
     known = ", ".join(c.name for c in OPTIONAL_COMPONENTS)
     raise KeyError(f"{name!r} is not an optional component; optional: {known}")
+
+
+def optional_components(name: str) -> tuple[Component, ...]:
+    """What `--with NAME` builds: the components of a group (`flux`), or the one optional
+    component of that name; KeyError naming what can be asked for otherwise."""
+    if name in OPTIONAL_GROUPS:
+        return tuple(optional_component(member) for member in OPTIONAL_GROUPS[name])
+    try:
+        return (optional_component(name),)
+    except KeyError:
+        known = ", ".join([*OPTIONAL_GROUPS, *(c.name for c in OPTIONAL_COMPONENTS)])
+        raise KeyError(f"{name!r} is not an optional component; optional: {known}") from None

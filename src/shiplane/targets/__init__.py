@@ -7,7 +7,7 @@ One plugin per target in one registry (`TARGETS`), each with its config model fr
 (engine/deploy/handoff.py); a new target is a new module here. This package is the way in.
 """
 
-from shiplane.targets import argocd, shiplane
+from shiplane.targets import argocd, flux, shiplane
 from shiplane.targets.base import (
     ContainsCommit,
     DeployTarget,
@@ -24,6 +24,7 @@ from shiplane.targets.base import (
     TargetUnavailableError,
 )
 from shiplane.targets.registry import TARGETS
+from shiplane.targets.waiting import failure_text, wait_ready
 
 __all__ = [
     "TARGETS",
@@ -41,5 +42,8 @@ __all__ = [
     "TargetStatus",
     "TargetUnavailableError",
     "argocd",
+    "failure_text",
+    "flux",
     "shiplane",
+    "wait_ready",
 ]

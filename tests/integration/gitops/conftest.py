@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.gitops.githttp import GitHttpServer
+from tests.support.git_http import GitHttpServer
 from tests.support.wait import wait_for
 
 GIT = "/usr/bin/git"

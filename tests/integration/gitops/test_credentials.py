@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from shiplane.gitops import GitCredentials, GitError, GitWorkspace, pin_path
 from tests.integration.gitops.conftest import HTTP_PASSWORD, HTTP_USER, BareRepoFactory, git
-from tests.integration.gitops.githttp import GitHttpServer
+from tests.support.git_http import GitHttpServer
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ Safe to repeat: a commit carrying the same `Shiplane-Promotion` trailer is found
 of making a second one. The `git` step fetched moments ago, so the commit is made on that
 head without fetching again (a branch that moved meanwhile is found by the push).
 
+For an environment handed off to a GitOps agent (`deploy.via: flux`), the commit also
+carries each app's rendered objects where the agent reads them (handoff.py).
+
 When the commit's tree is the one the render step validated (HEAD plus these pins:
 pushed without a rebase, or the pins were in git already), the next render keeps the
 objects it has; otherwise `run.tree` becomes the committed tree, which it renders.
@@ -11,6 +14,7 @@ objects it has; otherwise `run.tree` becomes the committed tree, which it render
 
 from __future__ import annotations
 
+from shiplane.engine.deploy.handoff import hydrate
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.faults import fault_point
 from shiplane.gitops.errors import GitError
@@ -30,6 +34,8 @@ class CommitStep:
 
     async def run(self, run: DeployRun) -> StepReport:
         changes = {pin_path(run.environment, p.app): dump_pin(p.pin) for p in run.plans if p.pin}
+        if run.env.deploy.hands_off:  # the agent reads rendered objects, not pins
+            changes.update(hydrate(run))
         message = promotion_message(run.apps, self.release.alias, self.release.id, run.environment)
         trailers = promotion_trailers(run.rec.group_id, self.release.id, self.actor)
         fault_point("deploy.before_push")

@@ -34,6 +34,7 @@ from shiplane.engine.deploy.errors import (
 )
 from shiplane.engine.deploy.exclusive import AppExclusion, waiting_note
 from shiplane.engine.deploy.git_sync import GitSyncStep, head_and_tree
+from shiplane.engine.deploy.handoff import HandOffStep
 from shiplane.engine.deploy.health import HealthStep
 from shiplane.engine.deploy.known_applied import KnownApplied
 from shiplane.engine.deploy.outcome import AppOutcome, DeployOutcome
@@ -157,6 +158,9 @@ class Deployer:
         Pull-request mode (engine/promotions/pull_request.py): `propose` pushes the pins
         to that branch instead of committing them (nothing reaches the cluster); once
         the pull request is merged, `merged` (the merge commit) syncs the cluster to it."""
+        project = self.project  # one version for the whole run
+        env = project.environments.get(environment)
+        handoff = env is not None and env.deploy.hands_off
         steps: list[Step]
         if merged is not None:
             steps = [
@@ -164,7 +168,7 @@ class Deployer:
                 MergedStep(self.workspace, merged),
                 RenderStep(),
                 self._dry_run,
-                *self._to_cluster(wait),
+                *self._to_cluster(wait, handoff=handoff),
             ]
         elif propose is not None:
             steps = [
@@ -180,10 +184,13 @@ class Deployer:
                 self._dry_run,
                 *([StrategyCheckStep(inspect)] if inspect is not None else []),
                 CommitStep(self.workspace, release, actor),
-                *([RenderCommitStep(), *self._to_cluster(wait)] if to_cluster else []),
+                *(
+                    [RenderCommitStep(), *self._to_cluster(wait, handoff=handoff)]
+                    if to_cluster
+                    else []
+                ),
             ]
         started = time.monotonic()
-        project = self.project  # one version for the whole run
         try:
             check_environment(project, environment)
             plans = release_plans(project, release, apps)
@@ -288,7 +295,10 @@ class Deployer:
                 run.tree, run.head, run.outcome.git_commit = tree, head, head
                 remove = RemoveStep(removal, self.on_removed)
                 steps: list[Step] = [remove]
-                if plans and not removal.plan.refusal:  # a refusal runs alone: no change
+                if project.environments[environment].deploy.hands_off:
+                    # The agent applies and prunes git's head itself: ask it, and wait.
+                    steps = [self._handoff(wait)] if plans else []
+                elif plans and not removal.plan.refusal:  # a refusal runs alone: no change
                     steps = [RenderStep(), self._dry_run, *self._to_cluster(wait, remove)]
                 outcome = await run_steps(run, steps)
         except DeployError:
@@ -313,13 +323,21 @@ class Deployer:
 
     # --- the sequence ---------------------------------------------------------------------
 
-    def _to_cluster(self, wait: bool, remove: RemoveStep | None = None) -> list[Step]:
+    def _to_cluster(
+        self, wait: bool, remove: RemoveStep | None = None, *, handoff: bool = False
+    ) -> list[Step]:
         """The steps after the last render: apply, prune, the removed apps (a sync of the
-        whole environment), and (with `wait`) health."""
+        whole environment), and (with `wait`) health; for an environment deployed by a
+        GitOps agent (`deploy.via`), the hand-off to it instead."""
+        if handoff:
+            return [self._handoff(wait)]
         steps: list[Step] = [self._apply, self._prune, *([remove] if remove else [])]
         if wait:
             steps.append(HealthStep(self.health_timeout))
         return steps
+
+    def _handoff(self, wait: bool) -> HandOffStep:
+        return HandOffStep(self.clock, self.workspace.contains, wait=wait)
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -1,8 +1,20 @@
-"""A smart-HTTP git server for tests: `git http-backend` as CGI behind HTTP Basic auth.
+"""A smart-HTTP git server for tests: `git http-backend` as CGI, over the bare
+repositories below one folder, with HTTP Basic auth or none.
 
 Bound to 127.0.0.1 on a free port, in a thread of the test process. Every request is
 recorded (method, path, authenticated user, status) so tests can check that a client
 really authenticated, and what it sent.
+
+    server = GitHttpServer(root)                      # anonymous: anyone reads and pushes
+    server = GitHttpServer(root, {"alice": "secret"}) # Basic auth: 401 without it
+    server.start(); server.url("gitops.git")          # http://127.0.0.1:PORT/gitops.git
+    server.repo_url(root / "team" / "gitops.git")     # the same for a bare repo's path
+    server.stop()
+
+The `git_http` fixture (session-scoped) is an anonymous server whose root is a fresh
+temporary folder: put bare repositories there (`tests.support.gitops_repo.build_repo(
+git_http.root / NAME, ...)`), and clients such as Flux's source-controller clone them
+over HTTP from `git_http.repo_url(bare)`.
 """
 
 from __future__ import annotations
@@ -11,10 +23,13 @@ import base64
 import os
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
+
+import pytest
 
 
 @dataclass
@@ -25,10 +40,14 @@ class RequestRecord:
     status: int
 
 
+ANONYMOUS = "anonymous"
+
+
 @dataclass
 class GitHttpServer:
     root: Path
-    users: dict[str, str]
+    # user -> password for HTTP Basic auth; None serves everyone, reads and pushes alike.
+    users: dict[str, str] | None = None
     requests: list[RequestRecord] = field(default_factory=list)
     _httpd: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -40,6 +59,10 @@ class GitHttpServer:
 
     def url(self, repo: str) -> str:
         return f"http://127.0.0.1:{self.port}/{repo}"
+
+    def repo_url(self, bare: Path) -> str:
+        """The URL of a bare repository below `root`."""
+        return self.url(bare.resolve().relative_to(self.root.resolve()).as_posix())
 
     def start(self) -> None:
         server = self
@@ -74,6 +97,9 @@ class _GitHandler(BaseHTTPRequestHandler):
         pass  # requests are recorded in owner.requests instead of printed
 
     def _user(self) -> str | None:
+        users = self.owner.users
+        if users is None:
+            return ANONYMOUS
         header = self.headers.get("Authorization", "")
         if not header.startswith("Basic "):
             return None
@@ -81,7 +107,7 @@ class _GitHandler(BaseHTTPRequestHandler):
             user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except ValueError:
             return None
-        return user if self.owner.users.get(user) == password else None
+        return user if users.get(user) == password else None
 
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -117,7 +143,7 @@ class _GitHandler(BaseHTTPRequestHandler):
             "GIT_CONFIG_GLOBAL": os.devnull,
             "GIT_PROJECT_ROOT": str(self.owner.root),
             "GIT_HTTP_EXPORT_ALL": "1",
-            "REMOTE_USER": user,  # lets http-backend accept pushes
+            "REMOTE_USER": user,  # lets http-backend accept pushes (anonymous ones too)
             "REMOTE_ADDR": self.client_address[0],
             "REQUEST_METHOD": self.command,
             "PATH_INFO": unquote(path),
@@ -146,3 +172,15 @@ class _GitHandler(BaseHTTPRequestHandler):
                 headers.append((key.strip(), value.strip()))
         self.owner.requests.append(RequestRecord(self.command, path, user, status))
         self._reply(status, headers, payload)
+
+
+@pytest.fixture(scope="session")
+def git_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpServer]:
+    """An anonymous smart-HTTP git server on 127.0.0.1 over a fresh folder, for the
+    session; stopped at its end."""
+    server = GitHttpServer(tmp_path_factory.mktemp("git-http"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
