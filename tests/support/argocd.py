@@ -17,7 +17,8 @@ The fixture
   cluster's kubeconfig. The controller runs outside a pod, so there is no in-cluster
   config: it reads Applications through `--kubeconfig` and deploys through that Secret;
 - starts argocd-repo-server (gRPC without TLS on a loopback port; git from PATH, helm and
-  kustomize from the binary cache put first on its PATH) and
+  kustomize from the binary cache and the scripts Argo CD's image has in /usr/local/bin,
+  such as git-verify-wrapper.sh which it runs on every commit, put first on its PATH) and
   argocd-application-controller (`--repo-server-plaintext`), each waited for through its
   /healthz, and stops both and Redis by PID at the end of the session.
 
@@ -247,16 +248,17 @@ def application(
     }
 
 
-def _tool_path() -> str:
-    # The repo server runs `helm` and `kustomize` from PATH (and `git`, from the system).
+def _tool_path(root: Path) -> str:
+    # The repo server runs `helm` and `kustomize` from PATH (and `git`, from the system),
+    # and the scripts Argo CD's image has in /usr/local/bin (root/bin).
     tools = [str(binary_path(t, t).parent) for t in ("helm", "kustomize")]
-    return os.pathsep.join([*tools, os.environ.get("PATH", "/usr/bin:/bin")])
+    return os.pathsep.join([str(root / "bin"), *tools, os.environ.get("PATH", "/usr/bin:/bin")])
 
 
 def _environment(root: Path, component: str) -> dict[str, str]:
     home = root / "home"
     env = {
-        "PATH": _tool_path(),
+        "PATH": _tool_path(root),
         "HOME": str(home),
         "ARGOCD_BINARY_NAME": component,
         # Its scratch space and the sockets it would otherwise put in /tmp, under `root`,
@@ -294,6 +296,10 @@ def start_argocd(root: Path, cached: Path, state: lc.ClusterState) -> ArgoCD:
     (root / "bin").mkdir(parents=True, exist_ok=True)
     binary = root / "bin" / "argocd"
     binary.symlink_to(cached)
+    for script in sorted((cached.parent / "scripts").glob("*.sh")):
+        # Copied as plain files out of the module: executable here, on the repo server's PATH.
+        shutil.copyfile(script, root / "bin" / script.name)
+        (root / "bin" / script.name).chmod(0o755)
     redis = start_redis(root / "redis")
     pids: list[int] = []
     try:

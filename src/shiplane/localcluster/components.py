@@ -228,9 +228,16 @@ OPTIONAL_COMPONENTS: tuple[Component, ...] = (
         ),
         # Its gitops-engine: the wrapper's replace (ARGOCD_GITOPS_ENGINE_VERSION), carried in.
         source_module="github.com/argoproj/argo-cd/v3",
-        # The Application, ApplicationSet and AppProject CRDs the harness applies.
         module_files=(
+            # The Application, ApplicationSet and AppProject CRDs the harness applies.
             ModuleFiles("github.com/argoproj/argo-cd/v3", ("manifests/crds/*-crd.yaml",), "crds"),
+            # What Argo CD's image puts on PATH beside the binary: the repo server runs
+            # git-verify-wrapper.sh on every commit it renders, signed or not.
+            ModuleFiles(
+                "github.com/argoproj/argo-cd/v3",
+                ("hack/git-verify-wrapper.sh", "hack/gpg-wrapper.sh"),
+                "scripts",
+            ),
         ),
     ),
 )

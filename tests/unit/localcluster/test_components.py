@@ -96,7 +96,7 @@ def test_argocd_is_built_only_when_asked_from_its_source_with_its_engine() -> No
     # Its go.mod says `replace .../gitops-engine => ./gitops-engine`, a nested module its
     # zip leaves out: the wrapper's replace by a version stands in (carried in at build).
     assert argocd.nested_modules == ()
-    assert [f.into for f in argocd.module_files] == ["crds"]
+    assert [f.into for f in argocd.module_files] == ["crds", "scripts"]
 
 
 def test_argocd_engine_is_pinned_by_the_wrappers_replace_and_go_sum() -> None:
