@@ -42,10 +42,15 @@ baseline from the same run:
     .venv/bin/python bench/promotion.py --profile    # + cProfile of 20 more promotions
     .venv/bin/python bench/promotion.py --only throughput   # one part (repeatable)
     .venv/bin/python bench/promotion.py --only abort        # the canary's abort latency
+    .venv/bin/python bench/promotion.py --target flux --promotions 50
+                                      # hand-off to Flux beside Shiplane's own sync (issue 17)
 
 Goals (issue 5): promotion overhead p50 <= 300 ms; a 50-app release train <= 3 s.
 Issue 6: throughput figures and ratios against the single SQLite replica (no goal).
 Issue 15: a canary's abort puts all traffic on stable within 1 s p95.
+Issue 17: `--target flux` (bench/promotion_flux.py) runs only the hand-off part: request ->
+Flux reports Ready at the new commit, p50/p95 over --promotions (50), beside
+`deploy.via: shiplane` (request -> healthy) in the same run (no goal: Flux's own latency).
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ import yaml
 
 from harness import Kubectl, Report, git, local_cluster, p50_p95, quantile, say, three_object_app
 from promotion_abort import abort_phase
+from promotion_flux import flux_phase
 
 CLUSTER = "bench-promotion"
 ONE_ENV, TRAIN_ENV = "bench", "train"
@@ -1056,9 +1062,18 @@ def main() -> None:
         help="run only this part (repeatable; default: all)",
     )
     parser.add_argument("--aborts", type=int, default=20, help="abort: aborts per mode (20)")
+    parser.add_argument(
+        "--target",
+        choices=("flux",),
+        default=None,
+        help="only the deploy-target part: promotions via Flux beside via Shiplane (50)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 20 / 10 / 2 rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile 20 more promotions")
     args = parser.parse_args()
+    if args.target == "flux":
+        flux_main(args.promotions or (10 if args.quick else 50))
+        return
     args.promotions = args.promotions or (20 if args.quick else 100)
     args.train = args.train or (10 if args.quick else 50)
     args.rounds = args.rounds or (2 if args.quick else 10)
@@ -1081,6 +1096,18 @@ def main() -> None:
             if "abort" in args.only:
                 (root / "abort").mkdir()
                 asyncio.run(abort_phase(root, state, args.aborts, report))
+    report.print()
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+def flux_main(count: int) -> None:
+    """`--target flux`: its own local cluster, Flux and git server (bench/promotion_flux.py)."""
+    report = Report()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="shiplane-bench-flux-") as tmp:
+        root = Path(tmp)
+        with local_cluster(root / "home", 2, CLUSTER) as state:
+            flux_phase(root, state, count, report)
     report.print()
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 

@@ -92,6 +92,11 @@ EXAMPLES: dict[str, str] = {
     "init": "shiplane init shop",
     "validate": "shiplane validate shop/shiplane.yaml",
     "schema": "shiplane schema > shiplane.schema.json",
+    "import": "shiplane import flux --kubeconfig ~/.kube/config --cluster nonprod",
+    "import flux": (
+        "shiplane import flux --kubeconfig ~/.kube/config --kube-context nonprod "
+        "--cluster nonprod > proposal.yaml"
+    ),
     "localcluster": "shiplane localcluster up dev",
     "localcluster build": "shiplane localcluster build",
     "localcluster up": "shiplane localcluster up dev --nodes 3",

@@ -60,6 +60,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "init": _spec("cmd_config", "init", "Scaffold a GitOps repository."),
     "validate": _spec("cmd_config", "validate", "Check a shiplane.yaml."),
     "schema": _spec("cmd_config", "schema", "Print the JSON Schema of shiplane.yaml."),
+    "import": _spec("cmd_import", "import_app", "Propose shiplane.yaml from Flux or Argo CD."),
     "localcluster": _spec("cmd_localcluster", "localcluster", "Local Kubernetes control planes."),
     "demo": _spec("cmd_demo", "demo", "Run the end-to-end demo on local clusters."),
 }
@@ -76,5 +77,7 @@ GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
     ("Deploying", ("sync", "diff")),
     ("Connecting and administration", ("login", "context", "token", "serve", "completion")),
-    ("Local tools (no server needed)", ("init", "validate", "schema", "localcluster", "demo")),
+    ("Local tools (no server needed)", (
+        "init", "validate", "schema", "import", "localcluster", "demo",
+    )),
 )  # fmt: skip

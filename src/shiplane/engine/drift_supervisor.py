@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 
 from shiplane.config import ProjectConfig
+from shiplane.engine import target_status
 from shiplane.engine.clusters import ClusterHandle, ClusterPool
 from shiplane.engine.deploy import Deployer
 from shiplane.engine.drift import DriftController
@@ -138,6 +139,8 @@ class DriftSupervisor:
 
     async def self_heal(self, environment: str, app: str) -> None:
         env = self.project.environments.get(environment)
+        if env is not None and env.deploy.hands_off:
+            return  # the agent heals (or not) by its own settings
         lease = None if env is None else self._watches.get(env.cluster)
         if lease is None or not self.leases.valid(lease):
             return  # another replica watches this cluster now; it heals
@@ -196,8 +199,22 @@ class DriftSupervisor:
 
     async def _refresh_watch(self, cluster: str) -> None:
         """Register the desired objects of every app deployed on `cluster` whose commit
-        changed since it was registered (deploys by other replicas, or a restart)."""
-        envs = [e for e, c in self.project.environments.items() if c.cluster == cluster]
+        changed since it was registered (deploys by other replicas, or a restart). The
+        environments a GitOps agent deploys (`deploy.via`) are not watched: their status is
+        the agent's (target_status.py)."""
+        mine = {e: c for e, c in self.project.environments.items() if c.cluster == cluster}
+        envs = [e for e, c in mine.items() if not c.deploy.hands_off]
+        handed_off = [e for e, c in mine.items() if c.deploy.hands_off]
+        if handed_off:
+            await target_status.refresh(
+                self.db,
+                self.project,
+                self.clusters.get(cluster),
+                handed_off,
+                clock=self.deployer.clock,
+                contains=self.deployer.workspace.contains,
+                guard=self._check_watching,
+            )
 
         def commits() -> dict[tuple[str, str], str]:
             with self.db.session(readonly=True) as s:

@@ -18,7 +18,9 @@ import yaml
 
 from shiplane.config.models import EnvironmentConfig
 from shiplane.domain.clock import Clock
+from shiplane.engine.deploy.inventory import remember_inventories
 from shiplane.engine.deploy.run import DeployRun, StepReport
+from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
 from shiplane.targets import TARGETS, ContainsCommit, TargetContext, TargetResult, wait_ready
 
@@ -116,13 +118,21 @@ class HandOffStep:
             if status.sync == "Synced"
             else {}
         )
+        if status.sync == "Synced":
+            # What verification's health reads: the objects the agent applied for the
+            # app (those Shiplane rendered; after a sync without a render, the agent's
+            # inventory, which for an environment-wide Kustomization has every app's).
+            refs = [ObjRef.of(o) for o in plan.objects] or [
+                ObjRef(e.api_version, e.kind, e.namespace or "", e.name) for e in status.inventory
+            ]
+            await remember_inventories(run.rec, {app: refs}, run.outcome.git_commit)
         await run.rec.write(
             lambda s: deploys.update_deployment(
                 s,
                 environment=run.environment,
                 app=app,
                 sync_status=status.sync,
-                sync_detail={"target": run.env.deploy.via, "revision": status.revision},
+                sync_detail=None,  # drifted fields are the agent's to show
                 health=outcome.health,
                 health_reason=outcome.health_reason,
                 **applied,

@@ -4,12 +4,14 @@ a SQLite store, a real Prometheus scraping an exporter the test controls."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from lightkube import Client
@@ -26,9 +28,14 @@ from shiplane.store import releases
 from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
+from tests.integration.targets.conftest import create_flux_objects
 from tests.support.clusters import kube_client, make_namespace
 from tests.support.gitops_repo import build_repo
 from tests.support.prometheus import PrometheusServer
+
+if TYPE_CHECKING:  # Flux's harness is imported only by the tests that run Flux
+    from tests.support.flux import FluxBinaries, FluxControllers
+    from tests.support.git_http import GitHttpServer
 
 T = TypeVar("T")
 
@@ -47,7 +54,20 @@ class OffsetClock:
         self.offset = when - datetime.now(UTC)
 
 
-def pipeline_yaml(a: Path, b: Path, ns: dict[str, str], prometheus_url: str) -> str:
+def flux_deploy(namespace: str) -> str:
+    """An environment's `deploy` handing off to the Flux objects of its namespace."""
+    return (
+        f"deploy: {{via: flux, flux: {{gitRepository: {namespace}/gitops, "
+        f"kustomization: {namespace}/shop, timeout: 90s}}}}"
+    )
+
+
+def pipeline_yaml(
+    a: Path, b: Path, ns: dict[str, str], prometheus_url: str, via: str = "shiplane"
+) -> str:
+    # `via: flux`: staging and prod are deployed by Flux (dev by Shiplane itself).
+    stg = flux_deploy(ns["staging"]) if via == "flux" else "deploy: {via: shiplane}"
+    prod = flux_deploy(ns["prod"]) if via == "flux" else "deploy: {via: shiplane}"
     return textwrap.dedent(f"""\
         apiVersion: shiplane/v1alpha1
         project: shop
@@ -63,6 +83,7 @@ def pipeline_yaml(a: Path, b: Path, ns: dict[str, str], prometheus_url: str) -> 
             autoPromote: true
             verify: [error-rate]
             rollback: {{onFailure: auto}}
+            {stg}
           prod:
             cluster: prod
             namespace: {ns["prod"]}
@@ -71,6 +92,7 @@ def pipeline_yaml(a: Path, b: Path, ns: dict[str, str], prometheus_url: str) -> 
             approvals: {{required: 1, groups: [release-managers], expiry: 7d}}
             windows: [business-hours]
             verify: [smoke]
+            {prod}
         apps:
           web:
             images: [registry.example/shop/web]
@@ -142,14 +164,34 @@ class Pipeline:
             return list(pstore.list_promotions(s, environment=environment, limit=100).items)
 
 
+@pytest.fixture(scope="session")
+def flux_b(second_cluster: ClusterState, flux_binaries: FluxBinaries) -> Iterator[FluxControllers]:
+    """Flux against the second cluster (prod's), stopped by PID at the session's end."""
+    from tests.support.flux import start_flux
+
+    root = Path(tempfile.mkdtemp(prefix="shiplane-flux-b-"))
+    try:
+        controllers = start_flux(second_cluster, root, flux_binaries)
+        try:
+            yield controllers
+        finally:
+            controllers.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture
 def pipeline(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     cluster: ClusterState,
     second_cluster: ClusterState,
     kube: Client,
     prometheus: PrometheusServer,
 ) -> Iterator[Pipeline]:
+    """The pipeline; parametrized indirectly with "flux", staging and prod hand off to
+    Flux (one per cluster), which clones the repository from the loopback git server."""
+    via = getattr(request, "param", "shiplane")
     kube_b = kube_client(second_cluster)
     namespaces = {
         "dev": make_namespace(kube, "dev"),
@@ -157,9 +199,18 @@ def pipeline(
         "prod": make_namespace(kube_b, "prod"),
     }
     config = pipeline_yaml(
-        cluster.kubeconfig, second_cluster.kubeconfig, namespaces, prometheus.url
+        cluster.kubeconfig, second_cluster.kubeconfig, namespaces, prometheus.url, via
     )
-    bare, work = build_repo(tmp_path, config)
+    if via == "flux":
+        request.getfixturevalue("flux")
+        request.getfixturevalue("flux_b")
+        git_http: GitHttpServer = request.getfixturevalue("git_http")
+        bare, work = build_repo(git_http.root / tmp_path.name, config)
+        url = git_http.repo_url(bare)
+        create_flux_objects(kube, namespaces["staging"], url, "./rendered/staging")
+        create_flux_objects(kube_b, namespaces["prod"], url, "./rendered/prod")
+    else:
+        bare, work = build_repo(tmp_path, config)
     project = load_project(work / "shiplane.yaml")
     db = Database.from_url(f"sqlite:///{tmp_path / 'shiplane.db'}")
     db.migrate()

@@ -26,7 +26,14 @@ def image(kube, ns: str) -> str:
     return kube.get(Deployment, "web", namespace=ns).spec.template.spec.containers[0].image
 
 
+@pytest.mark.parametrize(
+    "pipeline",
+    ["shiplane", pytest.param("flux", marks=pytest.mark.flux)],
+    indirect=True,
+)
 def test_full_pipeline_with_gates_checks_and_automatic_rollback(pipeline: Pipeline):
+    """With "flux", staging and prod are deployed by Flux: the same gates, checks and
+    automatic rollback (a revert pin commit Flux applies), the same matrix and audit."""
     p = pipeline
     c = p.controller
     exporter = p.prometheus.exporter

@@ -1,0 +1,62 @@
+"""`shiplane import flux`: propose shiplane.yaml's environments and apps from the GitOps
+agent already running in a cluster (printed for review, never applied)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shiplane.kube.connection import connect
+from shiplane.targets import flux_objects
+from shiplane.targets.base import TargetUnavailableError
+from shiplane.targets.flux_import import propose
+
+import_app = typer.Typer(
+    help="Propose shiplane.yaml from an existing Flux or Argo CD (printed, never applied).",
+    no_args_is_help=True,
+)
+
+KubeconfigOption = Annotated[
+    Path,
+    typer.Option("--kubeconfig", metavar="FILE", help="The cluster's kubeconfig file."),
+]
+ContextOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kube-context", metavar="NAME", help="Context in the kubeconfig (default: current)."
+    ),
+]
+ClusterOption = Annotated[
+    str,
+    typer.Option("--cluster", metavar="NAME", help="The cluster's name in the proposal."),
+]
+
+
+@import_app.command("flux")
+def flux(
+    kubeconfig: KubeconfigOption = Path("~/.kube/config"),
+    context: ContextOption = None,
+    cluster: ClusterOption = "default",
+) -> None:
+    """Read the cluster's Flux Kustomizations and GitRepositories; print a proposal."""
+    try:
+        text = asyncio.run(_flux(kubeconfig, context, cluster))
+    except (ValueError, OSError, TargetUnavailableError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(text, nl=False)
+
+
+async def _flux(kubeconfig: Path, context: str | None, cluster: str) -> str:
+    client = connect(kubeconfig, context)
+    try:
+        kustomizations = await flux_objects.list_all(client, flux_objects.KUSTOMIZATION)
+        repositories = await flux_objects.list_all(client, flux_objects.GIT_REPOSITORY)
+    finally:
+        await client.close()
+    return propose(
+        kustomizations, repositories, cluster=cluster, kubeconfig=str(kubeconfig), context=context
+    )

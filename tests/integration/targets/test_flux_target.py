@@ -1,0 +1,222 @@
+"""The `flux` deploy target against Flux's real source-controller and kustomize-controller:
+Shiplane pushes the pin commit (with the rendered objects), asks Flux to reconcile, and
+waits until the Kustomization is Ready at that commit; Flux's failure fails the deploy
+with Flux's own words; `shiplane validate` finds a missing Kustomization; `shiplane
+import flux` proposes environments from the cluster's objects."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from lightkube import Client
+from lightkube.resources.apps_v1 import Deployment
+
+from shiplane.config import ProjectConfig, load_project
+from shiplane.engine.clusters import ClusterPool
+from shiplane.engine.deploy import Deployer, DeployStepError
+from shiplane.gitops.workspace import GitWorkspace
+from shiplane.localcluster.cluster import ClusterState
+from shiplane.store import deploys, releases
+from shiplane.store.db import Database
+from shiplane.store.matrix import get_matrix
+from shiplane.store.records import ReleaseRecord
+from tests.integration.targets.conftest import create_flux_objects
+from tests.support.flux import FluxControllers, Kustomization
+from tests.support.git_http import GitHttpServer
+from tests.support.gitops_repo import build_repo
+
+pytestmark = [pytest.mark.cluster, pytest.mark.flux]
+
+SHIPLANE = str(Path(sys.executable).with_name("shiplane"))
+
+
+def flux_project(kubeconfig: Path, ns: str, kustomization: str = "shop") -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: shiplane/v1alpha1
+        project: shop
+        clusters:
+          local: {{kubeconfig: {kubeconfig}}}
+        environments:
+          staging:
+            cluster: local
+            namespace: {ns}
+            deploy:
+              via: flux
+              flux:
+                gitRepository: {ns}/gitops
+                kustomization: {ns}/{kustomization}
+                timeout: 90s
+        apps:
+          web:
+            images: [registry.example/shop/web]
+            manifests: {{path: apps/web, render: plain}}
+        """)
+
+
+@dataclass
+class FluxEnv:
+    project: ProjectConfig
+    db: Database
+    deployer: Deployer
+    namespace: str
+    kube: Client
+    checkout: Path
+    flux: FluxControllers
+
+    def release(self, web: str) -> ReleaseRecord:
+        with self.db.session() as s:
+            rel, _ = releases.create_release(
+                s, artifacts={"web": f"registry.example/shop/web:{web}"}, alias=None,
+                labels={}, creator="ci",
+            )  # fmt: skip
+        return rel
+
+    def deploy(self, release: ReleaseRecord) -> object:
+        async def go() -> object:
+            try:
+                return await self.deployer.deploy(release, "staging", actor="alice")
+            finally:
+                await self.deployer.clusters.close()
+
+        return asyncio.run(go())
+
+    def image(self) -> str:
+        d = self.kube.get(Deployment, "web", namespace=self.namespace)
+        return d.spec.template.spec.containers[0].image  # type: ignore[union-attr,index]
+
+
+@pytest.fixture
+def flux_env(
+    tmp_path: Path,
+    cluster: ClusterState,
+    kube: Client,
+    namespace: str,
+    flux: FluxControllers,
+    git_http: GitHttpServer,
+) -> Iterator[FluxEnv]:
+    bare, work = build_repo(git_http.root / namespace, flux_project(cluster.kubeconfig, namespace))
+    project = load_project(work / "shiplane.yaml")
+    db = Database.from_url(f"sqlite:///{tmp_path / 'shiplane.db'}")
+    db.migrate()
+    workspace = GitWorkspace(str(bare), tmp_path / "git-cache")
+    deployer = Deployer(db, workspace, project, ClusterPool(project, work), health_timeout=60)
+    yield FluxEnv(project, db, deployer, namespace, kube, work, flux)
+    db.close()
+
+
+def test_a_promotion_via_flux_is_ready_at_its_commit(flux_env: FluxEnv, git_http: GitHttpServer):
+    env = flux_env
+    ns = env.namespace
+    create_flux_objects(env.kube, ns, git_http.repo_url(git_http.root / ns / "gitops.git"),
+                        "./rendered/staging/web")  # fmt: skip
+    outcome = env.deploy(env.release("1.0.0"))
+    assert outcome.ok, outcome.errors  # type: ignore[attr-defined]
+    commit = outcome.git_commit  # type: ignore[attr-defined]
+    kustomization = env.kube.get(Kustomization, "shop", namespace=ns)
+    # Flux applied exactly this commit (it was asked to; its interval is ten minutes).
+    assert kustomization["status"]["lastAppliedRevision"] == f"main@sha1:{commit}"
+    assert env.image() == "registry.example/shop/web:1.0.0"
+    web = outcome.apps["web"]  # type: ignore[attr-defined]
+    assert web.health == "Healthy" and web.objects >= 2  # Flux's inventory
+    with env.db.session() as s:
+        (row,) = get_matrix(s, apps=["web"], environments=["staging"])
+        inventory = deploys.get_inventory(s, "staging", "web") or []
+    assert row.git_commit == commit and row.sync_status == "Synced" and row.health == "Healthy"
+    assert {"kind": "Deployment", "name": "web"}.items() <= next(
+        o for o in inventory if o["kind"] == "Deployment"
+    ).items()
+    # The commit carries the rendered objects Flux applied, beside the pin.
+    shown = subprocess.run(
+        ["git", "show", f"{commit}:rendered/staging/web/manifests.yaml"],
+        cwd=git_http.root / ns / "gitops.git", capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    images = [
+        c["image"]
+        for o in yaml.safe_load_all(shown) if o and o["kind"] == "Deployment"
+        for c in o["spec"]["template"]["spec"]["containers"]
+    ]  # fmt: skip
+    assert images == ["registry.example/shop/web:1.0.0"]
+
+    # A second promotion: Flux moves to the new commit.
+    second = env.deploy(env.release("1.1.0"))
+    assert second.ok and second.git_commit != commit  # type: ignore[attr-defined]
+    assert env.image() == "registry.example/shop/web:1.1.0"
+
+
+def test_a_flux_failure_fails_the_deploy_with_fluxs_message(
+    flux_env: FluxEnv, git_http: GitHttpServer
+):
+    env = flux_env
+    ns = env.namespace
+    # Flux waits for a Deployment that nothing creates, then gives up on the commit.
+    missing = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "absent", "namespace": ns}
+    url = git_http.repo_url(git_http.root / ns / "gitops.git")
+    create_flux_objects(
+        env.kube, ns, url, "./rendered/staging/web", health_checks=[missing], timeout="5s"
+    )
+    with pytest.raises(DeployStepError) as failed:
+        env.deploy(env.release("2.0.0"))
+    message = str(failed.value)
+    assert "Kustomization" in message and f"{ns}/shop" in message
+    assert "HealthCheckFailed" in message
+    assert "absent" in message  # Flux's own message names what it waited for
+    with env.db.session() as s:
+        (row,) = get_matrix(s, apps=["web"], environments=["staging"])
+    assert row.health == "Degraded" and "HealthCheckFailed" in (row.health_reason or "")
+    assert row.release_id is None  # Flux never reported the commit applied
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SHIPLANE, *args], capture_output=True, text=True, timeout=120, cwd=cwd,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
+def test_validate_finds_a_missing_or_misplaced_kustomization(
+    flux_env: FluxEnv, git_http: GitHttpServer
+):
+    env = flux_env
+    ns = env.namespace
+    config = env.checkout / "shiplane.yaml"
+    missing = run_cli("validate", str(config))
+    assert missing.returncode == 1
+    assert f"GitRepository {ns}/gitops does not exist in the cluster of environment 'staging'" in (
+        missing.stderr
+    )
+    assert "shiplane.yaml:11:" in missing.stderr  # located at deploy.flux
+    assert "environments.staging.deploy.flux" in missing.stderr
+    create_flux_objects(env.kube, ns, git_http.repo_url(git_http.root / ns / "gitops.git"),
+                        "./apps/web")  # fmt: skip
+    misplaced = run_cli("validate", str(config))
+    assert misplaced.returncode == 1
+    assert "applies path './apps/web'" in misplaced.stderr
+    assert "./rendered/staging/web" in misplaced.stderr
+
+
+def test_import_flux_proposes_environments_from_the_cluster(
+    cluster: ClusterState, flux_env: FluxEnv, git_http: GitHttpServer
+):
+    env = flux_env
+    ns = env.namespace
+    create_flux_objects(env.kube, ns, git_http.repo_url(git_http.root / ns / "gitops.git"),
+                        "./envs/staging/web", name="web-staging")  # fmt: skip
+    result = run_cli("import", "flux", "--kubeconfig", str(cluster.kubeconfig), "--cluster", "a")
+    assert result.returncode == 0, result.stderr
+    doc = yaml.safe_load(result.stdout)
+    staging = doc["environments"]["staging"]
+    assert staging["deploy"]["flux"]["apps"]["web"] == {"kustomization": f"{ns}/web-staging"}
+    assert staging["deploy"]["flux"]["gitRepository"] == f"{ns}/gitops"
+    assert doc["clusters"]["a"] == {"kubeconfig": str(cluster.kubeconfig)}
+    assert f"GitRepository {ns}/gitops: {git_http.repo_url(git_http.root / ns / 'gitops.git')}" in (
+        result.stdout
+    )
