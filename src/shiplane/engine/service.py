@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from lightkube import AsyncClient
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock, ensure_utc
@@ -40,6 +41,7 @@ from shiplane.store import leases as lease_store
 from shiplane.store import promotion_controls, releases
 from shiplane.store.db import Database
 from shiplane.store.records import ReleaseRecord
+from shiplane.targets.checking import check_targets
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +69,7 @@ class Engine:
         self.db = db
         # The project in force, shared by every part (swapped by the watcher below).
         self.source = project = ProjectSource.of(project)
+        self._target_check: asyncio.Task[None] | None = None
         self.settings = settings
         self.workspace = GitWorkspace(settings.repo_url, settings.cache_dir, branch=settings.branch)
         self.clusters = ClusterPool(project, settings.base_dir)
@@ -175,6 +178,7 @@ class Engine:
         await self.workspace.sync()
         self.leases.on_beat.append(self._on_beat)
         await self.drift.acquire()  # before deploys start, so they register with drift
+        self._check_targets()
         self.promotions.start()
         self.notifier.start()
         self.sources.start()
@@ -186,9 +190,35 @@ class Engine:
         if self.pushes is not None:
             self.pushes.start(await self.workspace.head())
 
+    def _check_targets(self) -> None:
+        """The objects hand-off environments name (`deploy.via: flux`) should exist: said
+        at start, as `shiplane validate` says it (a cluster may be reachable only later,
+        so this warns; a promotion into such an environment fails with the same words)."""
+        project = self.project
+        if not any(env.deploy.hands_off for env in project.environments.values()):
+            return
+
+        async def check() -> None:
+            def clients(name: str) -> AsyncClient:
+                return self.clusters.get(name).client
+
+            try:
+                found = await check_targets(project, clients, close=False)
+            except Exception as exc:  # a check must never stop the server
+                log.warning("engine.target_check_failed", error=str(exc))
+                return
+            for problem in found:
+                where = ".".join(str(p) for p in problem.path)
+                log.warning("engine.target_problem", field=where, problem=problem.message)
+
+        self._target_check = asyncio.create_task(check(), name="deploy target check")
+
     async def stop(self) -> None:
         """Stop working and hand every lease back, so other replicas take over now."""
         self._stopping = True
+        if self._target_check is not None:
+            self._target_check.cancel()
+            await asyncio.gather(self._target_check, return_exceptions=True)
         if self.watcher is not None:
             await self.watcher.stop()
         if self.removals is not None:

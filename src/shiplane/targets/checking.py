@@ -45,8 +45,11 @@ async def _never_contained(commit: str, later: str) -> bool:
     return commit == later
 
 
-async def check_targets(project: ProjectConfig, clients: Connect) -> list[TargetProblem]:
-    """Every problem of every hand-off environment's objects, for every app."""
+async def check_targets(
+    project: ProjectConfig, clients: Connect, *, close: bool = True
+) -> list[TargetProblem]:
+    """Every problem of every hand-off environment's objects, for every app. `close`: the
+    clients are this call's own (False: a pool's, which stay open)."""
     problems: list[TargetProblem] = []
     opened: dict[str, AsyncClient] = {}
     try:
@@ -81,6 +84,6 @@ async def check_targets(project: ProjectConfig, clients: Connect) -> list[Target
                         seen.add(message)
                         problems.append(TargetProblem(path, message))
     finally:
-        for client in opened.values():
+        for client in opened.values() if close else ():
             await client.close()
     return problems

@@ -13,6 +13,7 @@ is only read).
 
 from __future__ import annotations
 
+from shiplane.engine.deploy.handoff import hydrate
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.faults import fault_point
@@ -36,6 +37,8 @@ class ProposeStep:
 
     async def run(self, run: DeployRun) -> StepReport:
         changes = {pin_path(run.environment, p.app): dump_pin(p.pin) for p in run.plans if p.pin}
+        if run.env.deploy.hands_off:  # the agent reads rendered objects, not pins
+            changes.update(hydrate(run))
         message = promotion_message(run.apps, self.release.alias, self.release.id, run.environment)
         trailers = promotion_trailers(run.rec.group_id, self.release.id, self.actor)
         fault_point("deploy.before_push")
