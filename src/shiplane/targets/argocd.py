@@ -69,6 +69,14 @@ def source_problems(
             f"./{rendered.rendered_dir(environment, app)} (or name "
             f"./{rendered.RENDERED_ROOT}/{environment} for every app)"
         ]
+    recurse = (source.get("directory") or {}).get("recurse") is True
+    if path != rendered.rendered_dir(environment, app) and not recurse:
+        # A directory source reads only the files directly in its path; every app's
+        # objects are one folder down.
+        return [
+            f"{obj} applies ./{path} without spec.source.directory.recurse: true, so it "
+            f"never reads ./{rendered.manifests_path(environment, app)}"
+        ]
     return []
 
 

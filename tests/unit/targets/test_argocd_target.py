@@ -44,12 +44,22 @@ def test_the_pin_commit_writes_the_rendered_objects_where_the_application_reads(
     assert where is not None and where.path == "rendered/staging/web/manifests.yaml"
 
 
-@pytest.mark.parametrize(
-    "path", ["rendered/staging/web", "./rendered/staging/web/", "rendered/staging"]
-)
-def test_an_application_of_the_apps_or_the_environments_rendered_directory_fits(path: str) -> None:
+@pytest.mark.parametrize("path", ["rendered/staging/web", "./rendered/staging/web/"])
+def test_an_application_of_the_apps_rendered_directory_fits(path: str) -> None:
     application = {"spec": {"source": {"repoURL": "https://git.example/shop", "path": path}}}
     assert source_problems(application, OWNER, "staging", "web") == []
+
+
+def test_an_application_of_the_environments_directory_must_recurse() -> None:
+    source = {"repoURL": "https://git.example/shop", "path": "./rendered/staging"}
+    (problem,) = source_problems({"spec": {"source": source}}, OWNER, "staging", "web")
+    assert problem == (
+        "Application argocd/shop-staging applies ./rendered/staging without "
+        "spec.source.directory.recurse: true, so it never reads "
+        "./rendered/staging/web/manifests.yaml"
+    )
+    recursing = {**source, "directory": {"recurse": True}}
+    assert source_problems({"spec": {"source": recursing}}, OWNER, "staging", "web") == []
 
 
 def test_an_application_of_another_path_is_named_with_the_path_to_use() -> None:
