@@ -29,6 +29,7 @@ from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 from tests.integration.targets.conftest import create_flux_objects
+from tests.support.argocd import ARGOCD_NAMESPACE, ArgoCD, application, start_argocd
 from tests.support.clusters import kube_client, make_namespace
 from tests.support.gitops_repo import build_repo
 from tests.support.prometheus import PrometheusServer
@@ -62,12 +63,28 @@ def flux_deploy(namespace: str) -> str:
     )
 
 
+def argocd_deploy(namespace: str) -> str:
+    """An environment's `deploy` handing off to the Argo CD Application of its namespace."""
+    return (
+        f"deploy: {{via: argocd, argocd: {{application: {ARGOCD_NAMESPACE}/shop-{namespace}, "
+        "timeout: 90s}}"
+    )
+
+
+def _deploy(via: str, namespace: str) -> str:
+    if via == "flux":
+        return flux_deploy(namespace)
+    if via == "argocd":
+        return argocd_deploy(namespace)
+    return "deploy: {via: shiplane}"
+
+
 def pipeline_yaml(
     a: Path, b: Path, ns: dict[str, str], prometheus_url: str, via: str = "shiplane"
 ) -> str:
-    # `via: flux`: staging and prod are deployed by Flux (dev by Shiplane itself).
-    stg = flux_deploy(ns["staging"]) if via == "flux" else "deploy: {via: shiplane}"
-    prod = flux_deploy(ns["prod"]) if via == "flux" else "deploy: {via: shiplane}"
+    # `via: flux` or `argocd`: staging and prod are deployed by that agent (dev by Shiplane).
+    stg = _deploy(via, ns["staging"])
+    prod = _deploy(via, ns["prod"])
     return textwrap.dedent(f"""\
         apiVersion: shiplane/v1alpha1
         project: shop
@@ -180,6 +197,29 @@ def flux_b(second_cluster: ClusterState, flux_binaries: FluxBinaries) -> Iterato
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def argocd_b(second_cluster: ClusterState, argocd_binary: Path) -> Iterator[ArgoCD]:
+    """Argo CD against the second cluster (prod's), stopped by PID at the session's end."""
+    root = Path(tempfile.mkdtemp(prefix="shiplane-argocd-b-"))
+    try:
+        server = start_argocd(root, argocd_binary, second_cluster)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def create_argocd_application(argocd: ArgoCD, bare: Path, environment: str, namespace: str):
+    """The Application `shop-<namespace>` syncing every app of `environment` (its rendered
+    directory, recursively) into `namespace`; no automated sync: Shiplane asks."""
+    spec = application(f"shop-{namespace}", f"file://{bare}", f"rendered/{environment}",
+                       argocd.destination, namespace)  # fmt: skip
+    spec["spec"]["source"]["directory"] = {"recurse": True}
+    argocd.apply(spec)
+
+
 @pytest.fixture
 def pipeline(
     request: pytest.FixtureRequest,
@@ -190,7 +230,8 @@ def pipeline(
     prometheus: PrometheusServer,
 ) -> Iterator[Pipeline]:
     """The pipeline; parametrized indirectly with "flux", staging and prod hand off to
-    Flux (one per cluster), which clones the repository from the loopback git server."""
+    Flux (one per cluster), which clones the repository from the loopback git server; with
+    "argocd", to Argo CD (one per cluster), which reads it by file:// URL."""
     via = getattr(request, "param", "shiplane")
     kube_b = kube_client(second_cluster)
     namespaces = {
@@ -209,6 +250,12 @@ def pipeline(
         url = git_http.repo_url(bare)
         create_flux_objects(kube, namespaces["staging"], url, "./rendered/staging")
         create_flux_objects(kube_b, namespaces["prod"], url, "./rendered/prod")
+    elif via == "argocd":
+        argocd_a: ArgoCD = request.getfixturevalue("argocd")
+        argocd_b: ArgoCD = request.getfixturevalue("argocd_b")
+        bare, work = build_repo(tmp_path, config)
+        create_argocd_application(argocd_a, bare, "staging", namespaces["staging"])
+        create_argocd_application(argocd_b, bare, "prod", namespaces["prod"])
     else:
         bare, work = build_repo(tmp_path, config)
     project = load_project(work / "shiplane.yaml")
