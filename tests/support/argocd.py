@@ -224,6 +224,12 @@ class ArgoCD:
         kubectl(self.cluster, "patch", "-n", self.namespace, "--type=merge",
                 f"applications.argoproj.io/{name}", "-p", json.dumps(patch))  # fmt: skip
 
+    def delete(self, name: str) -> None:
+        """Delete the Application `name` (not what it deployed: no cascade finalizer), so
+        the controller stops reconciling it once its test is over."""
+        kubectl(self.cluster, "delete", "applications.argoproj.io", name, "-n", self.namespace,
+                "--ignore-not-found", "--wait=false")  # fmt: skip
+
     def stop(self) -> None:
         for pid in (self.controller_pid, self.repo_server_pid):
             procs.stop_process(pid, must_contain=str(self.root), timeout=15.0)

@@ -99,6 +99,15 @@ def test_an_application_syncs_a_commit_then_the_next(
     first = _commit(work, "hello")
     name = f"web-{namespace}"
     argocd.apply(application(name, f"file://{bare}", "apps/web", argocd.destination, namespace))
+    try:
+        _sync_twice(argocd, kube, namespace, work, name, first)
+    finally:
+        argocd.delete(name)
+
+
+def _sync_twice(
+    argocd: ArgoCD, kube: Client, namespace: str, work: Path, name: str, first: str
+) -> None:
     argocd.sync(name, first)
 
     app = _wait_synced(argocd, name, first)

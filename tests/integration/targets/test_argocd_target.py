@@ -113,6 +113,7 @@ def argo_env(
     deployer = Deployer(db, workspace, project, ClusterPool(project, work), health_timeout=60)
     yield ArgoEnv(project, db, deployer, namespace, kube, bare, work, argocd, app_name)
     db.close()
+    argocd.delete(app_name)
 
 
 def test_a_promotion_via_argocd_is_synced_and_healthy_at_its_commit(argo_env: ArgoEnv) -> None:

@@ -211,13 +211,15 @@ def argocd_b(second_cluster: ClusterState, argocd_binary: Path) -> Iterator[Argo
         shutil.rmtree(root, ignore_errors=True)
 
 
-def create_argocd_application(argocd: ArgoCD, bare: Path, environment: str, namespace: str):
+def create_argocd_application(argocd: ArgoCD, bare: Path, environment: str, namespace: str) -> str:
     """The Application `shop-<namespace>` syncing every app of `environment` (its rendered
-    directory, recursively) into `namespace`; no automated sync: Shiplane asks."""
-    spec = application(f"shop-{namespace}", f"file://{bare}", f"rendered/{environment}",
+    directory, recursively) into `namespace`; no automated sync: Shiplane asks. Its name."""
+    name = f"shop-{namespace}"
+    spec = application(name, f"file://{bare}", f"rendered/{environment}",
                        argocd.destination, namespace)  # fmt: skip
     spec["spec"]["source"]["directory"] = {"recurse": True}
     argocd.apply(spec)
+    return name
 
 
 @pytest.fixture
@@ -242,6 +244,7 @@ def pipeline(
     config = pipeline_yaml(
         cluster.kubeconfig, second_cluster.kubeconfig, namespaces, prometheus.url, via
     )
+    applications: list[tuple[ArgoCD, str]] = []  # deleted at the end
     if via == "flux":
         request.getfixturevalue("flux")
         request.getfixturevalue("flux_b")
@@ -251,11 +254,11 @@ def pipeline(
         create_flux_objects(kube, namespaces["staging"], url, "./rendered/staging")
         create_flux_objects(kube_b, namespaces["prod"], url, "./rendered/prod")
     elif via == "argocd":
-        argocd_a: ArgoCD = request.getfixturevalue("argocd")
-        argocd_b: ArgoCD = request.getfixturevalue("argocd_b")
         bare, work = build_repo(tmp_path, config)
-        create_argocd_application(argocd_a, bare, "staging", namespaces["staging"])
-        create_argocd_application(argocd_b, bare, "prod", namespaces["prod"])
+        for fixture, env in (("argocd", "staging"), ("argocd_b", "prod")):
+            argocd: ArgoCD = request.getfixturevalue(fixture)
+            name = create_argocd_application(argocd, bare, env, namespaces[env])
+            applications.append((argocd, name))
     else:
         bare, work = build_repo(tmp_path, config)
     project = load_project(work / "shiplane.yaml")
@@ -274,6 +277,8 @@ def pipeline(
     for ns in ("dev", "staging"):
         kube.delete(Namespace, namespaces[ns])
     kube_b.delete(Namespace, namespaces["prod"])
+    for argocd, name in applications:
+        argocd.delete(name)
 
 
 def saturday_noon() -> datetime:
