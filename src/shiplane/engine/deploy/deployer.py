@@ -161,10 +161,6 @@ class Deployer:
         project = self.project  # one version for the whole run
         env = project.environments.get(environment)
         handoff = env is not None and env.deploy.hands_off
-        # A hand-off environment's deploy always waits for the agent: its report of the
-        # commit applied is what apply is for Shiplane's own sync, and verification (which
-        # runs after a promotion's deploy with wait=False) must see the new objects.
-        wait = wait or handoff
         steps: list[Step]
         if merged is not None:
             steps = [
