@@ -1,9 +1,10 @@
 """A real Argo CD for tests: its repo server and application controller as local processes
 on 127.0.0.1, against the session's local cluster.
 
-`argocd` (session-scoped) runs the Argo CD that `shiplane localcluster build --with argocd`
-builds from its pinned Go module (built here first when it is not cached, as the cluster
-fixtures do). One multi-call binary runs both components (ARGOCD_BINARY_NAME picks one).
+`argocd` (session-scoped; `second_argocd` for the second cluster) runs the Argo CD that
+`shiplane localcluster build --with argocd` builds from its pinned Go module (built here
+first when it is not cached, as the cluster fixtures do). One multi-call binary runs both
+components (ARGOCD_BINARY_NAME picks one).
 The fixture
 
 - starts Debian's redis-server on a loopback port (tests/support/redis_server.py): both
@@ -55,7 +56,14 @@ from shiplane.localcluster.build import binary_path, build_all, component_dir
 from shiplane.localcluster.components import optional_component
 from tests.support.redis_server import RedisServer, start_redis
 
-__all__ = ["ARGOCD_NAMESPACE", "ArgoCD", "argocd", "argocd_binary", "build_argocd"]
+__all__ = [
+    "ARGOCD_NAMESPACE",
+    "ArgoCD",
+    "argocd",
+    "argocd_binary",
+    "build_argocd",
+    "second_argocd",
+]
 
 ARGOCD_NAMESPACE = "argocd"
 CLUSTER_SECRET = "cluster-local"
@@ -354,15 +362,26 @@ def argocd_binary() -> Path:
     return build_argocd()
 
 
-@pytest.fixture(scope="session")
-def argocd(argocd_binary: Path, cluster: lc.ClusterState) -> Iterator[ArgoCD]:
-    """Argo CD on 127.0.0.1 for the primary cluster, stopped by PID at the end."""
-    root = Path(tempfile.mkdtemp(prefix="shiplane-argocd-"))
+def _session_argocd(binary: Path, state: lc.ClusterState) -> Iterator[ArgoCD]:
+    root = Path(tempfile.mkdtemp(prefix=f"shiplane-argocd-{state.name}-"))
     try:
-        server = start_argocd(root, argocd_binary, cluster)
+        server = start_argocd(root, binary, state)
         try:
             yield server
         finally:
             server.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def argocd(argocd_binary: Path, cluster: lc.ClusterState) -> Iterator[ArgoCD]:
+    """Argo CD on 127.0.0.1 for the primary cluster, stopped by PID at the end."""
+    yield from _session_argocd(argocd_binary, cluster)
+
+
+@pytest.fixture(scope="session")
+def second_argocd(argocd_binary: Path, second_cluster: lc.ClusterState) -> Iterator[ArgoCD]:
+    """Argo CD for the second cluster (`second_cluster`), for pipelines whose environments
+    span both; stopped by PID at the end of the session."""
+    yield from _session_argocd(argocd_binary, second_cluster)

@@ -88,7 +88,8 @@ def kustomization_status(
     branch), `attempted_has_commit` the same of status.lastAttemptedRevision.
 
     ready: Ready=True for the latest spec with the commit applied; failed: Ready=False
-    with a reason of its own after attempting the commit; else progressing."""
+    with a reason of its own after attempting the commit (whatever observedGeneration
+    says: Flux advances it only on success); else progressing."""
     status = obj.get("status") or {}
     applied = revision_sha(status.get("lastAppliedRevision"))
     ready = condition(obj, "Ready")
@@ -114,7 +115,9 @@ def kustomization_status(
 
     if state == "True" and current and applied_has_commit and not busy:
         return make("ready", HealthStatus.HEALTHY)
-    if state == "False" and current and attempted_has_commit and reason not in WAITING_REASONS:
+    # No `current` here: Flux moves status.observedGeneration only when a reconcile
+    # succeeds; a failure is known fresh by the revision it attempted.
+    if state == "False" and attempted_has_commit and reason not in WAITING_REASONS:
         health = HealthStatus.DEGRADED
         return make("failed", health)
     if state == "False" and not attempted_has_commit and applied_has_commit:

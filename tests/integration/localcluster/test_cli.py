@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from shiplane.localcluster import procs
-from shiplane.localcluster.components import ALL_COMPONENTS, COMPONENTS, GATEWAY_API_VERSION
+from shiplane.localcluster.components import COMPONENTS, FLUX_VERSION, GATEWAY_API_VERSION
+from tests.support.flux import FluxBinaries
 
 pytestmark = pytest.mark.cluster
 
@@ -136,7 +137,7 @@ def test_build_with_an_unknown_optional_component_fails_before_building(tmp_path
     env = {**os.environ, "SHIPLANE_BIN_DIR": str(tmp_path / "bin")}
     result = run(["localcluster", "build", "--with", "kwok"], env)
     assert result.returncode == 1
-    assert "'kwok' is not an optional component; optional: gitea" in result.stderr
+    assert "'kwok' is not an optional component; optional: flux, gitea" in result.stderr
     assert not (tmp_path / "bin").exists()
 
 
@@ -145,8 +146,24 @@ def test_build_with_gitea_is_a_no_op_once_cached(home_env: dict[str, str], gitea
     result = run(["localcluster", "build", "--with", "gitea"], home_env)
     assert result.returncode == 0, result.stderr
     assert "gitea v1.27.3: cached" in result.stderr
-    assert result.stderr.count(": cached") == len(ALL_COMPONENTS)
+    assert result.stderr.count(": cached") == len(COMPONENTS) + 1
     assert str(gitea_binary.parent) in result.stdout.splitlines()
+
+
+@pytest.mark.flux
+def test_build_with_flux_is_both_controllers_and_a_no_op_once_cached(
+    home_env: dict[str, str], flux_binaries: FluxBinaries
+):
+    result = run(["localcluster", "build", "--with", "flux"], home_env)
+    assert result.returncode == 0, result.stderr
+    for name in ("flux-source-controller", "flux-kustomize-controller"):
+        assert f"{name} {FLUX_VERSION}: cached" in result.stderr
+    assert result.stderr.count(": cached") == len(COMPONENTS) + 2
+    listed = result.stdout.splitlines()
+    assert str(flux_binaries.source_controller.parent) in listed
+    assert str(flux_binaries.kustomize_controller.parent) in listed
+    for crds in flux_binaries.crd_dirs:
+        assert sorted(crds.glob("*.yaml")), f"no CRDs in {crds}"
 
 
 def test_build_without_go_fails_with_a_clear_message(tmp_path: Path):

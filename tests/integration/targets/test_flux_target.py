@@ -168,7 +168,8 @@ def test_a_flux_failure_fails_the_deploy_with_fluxs_message(
     message = str(failed.value)
     assert "Kustomization" in message and f"{ns}/shop" in message
     assert "HealthCheckFailed" in message
-    assert "absent" in message  # Flux's own message names what it waited for
+    assert "health check failed" in message  # Flux's own message
+    assert "not Ready" not in message  # Flux's verdict, not Shiplane's deadline
     with env.db.session() as s:
         (row,) = get_matrix(s, apps=["web"], environments=["staging"])
     assert row.health == "Degraded" and "HealthCheckFailed" in (row.health_reason or "")
@@ -193,7 +194,7 @@ def test_validate_finds_a_missing_or_misplaced_kustomization(
     assert f"GitRepository {ns}/gitops does not exist in the cluster of environment 'staging'" in (
         missing.stderr
     )
-    assert "shiplane.yaml:11:" in missing.stderr  # located at deploy.flux
+    assert "shiplane.yaml:12:9: environments.staging.deploy.flux:" in missing.stderr
     assert "environments.staging.deploy.flux" in missing.stderr
     create_flux_objects(env.kube, ns, git_http.repo_url(git_http.root / ns / "gitops.git"),
                         "./apps/web")  # fmt: skip

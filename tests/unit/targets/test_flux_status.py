@@ -125,6 +125,13 @@ def test_not_ready_after_attempting_the_commit_fails_with_flux_words(reason: str
     assert status.summary == f"Failed ({reason}): {message}"
 
 
+def test_a_failure_is_a_verdict_although_flux_left_observed_generation_behind() -> None:
+    # kustomize-controller sets status.observedGeneration only when a reconcile succeeds.
+    obj = kustomization("False", "HealthCheckFailed", "timeout", attempted=SHA, observed=-1)
+    status = kustomization_status(obj, applied_has_commit=False, attempted_has_commit=True)
+    assert status.phase == "failed"
+
+
 def test_a_failure_of_an_older_commit_is_not_this_commits_verdict() -> None:
     obj = kustomization("False", "BuildFailed", "old", applied="b" * 40, attempted="b" * 40)
     status = kustomization_status(obj, applied_has_commit=False, attempted_has_commit=False)

@@ -330,7 +330,10 @@ class Deployer:
         whole environment), and (with `wait`) health; for an environment deployed by a
         GitOps agent (`deploy.via`), the hand-off to it instead."""
         if handoff:
-            return [self._handoff(wait)]
+            # A deploy always waits for the agent: until it applied the commit, the
+            # cluster runs the old release, and verification would check that one (the
+            # own sync's apply is synchronous likewise; `wait` is its health wait).
+            return [self._handoff(True)]
         steps: list[Step] = [self._apply, self._prune, *([remove] if remove else [])]
         if wait:
             steps.append(HealthStep(self.health_timeout))

@@ -4,8 +4,6 @@ a SQLite store, a real Prometheus scraping an exporter the test controls."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -29,13 +27,12 @@ from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 from tests.integration.targets.conftest import create_flux_objects
-from tests.support.argocd import ARGOCD_NAMESPACE, ArgoCD, application, start_argocd
+from tests.support.argocd import ARGOCD_NAMESPACE, ArgoCD, application
 from tests.support.clusters import kube_client, make_namespace
 from tests.support.gitops_repo import build_repo
 from tests.support.prometheus import PrometheusServer
 
 if TYPE_CHECKING:  # Flux's harness is imported only by the tests that run Flux
-    from tests.support.flux import FluxBinaries, FluxControllers
     from tests.support.git_http import GitHttpServer
 
 T = TypeVar("T")
@@ -181,36 +178,6 @@ class Pipeline:
             return list(pstore.list_promotions(s, environment=environment, limit=100).items)
 
 
-@pytest.fixture(scope="session")
-def flux_b(second_cluster: ClusterState, flux_binaries: FluxBinaries) -> Iterator[FluxControllers]:
-    """Flux against the second cluster (prod's), stopped by PID at the session's end."""
-    from tests.support.flux import start_flux
-
-    root = Path(tempfile.mkdtemp(prefix="shiplane-flux-b-"))
-    try:
-        controllers = start_flux(second_cluster, root, flux_binaries)
-        try:
-            yield controllers
-        finally:
-            controllers.stop()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def argocd_b(second_cluster: ClusterState, argocd_binary: Path) -> Iterator[ArgoCD]:
-    """Argo CD against the second cluster (prod's), stopped by PID at the session's end."""
-    root = Path(tempfile.mkdtemp(prefix="shiplane-argocd-b-"))
-    try:
-        server = start_argocd(root, argocd_binary, second_cluster)
-        try:
-            yield server
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
 def create_argocd_application(argocd: ArgoCD, bare: Path, environment: str, namespace: str) -> str:
     """The Application `shop-<namespace>` syncing every app of `environment` (its rendered
     directory, recursively) into `namespace`; no automated sync: Shiplane asks. Its name."""
@@ -247,7 +214,7 @@ def pipeline(
     applications: list[tuple[ArgoCD, str]] = []  # deleted at the end
     if via == "flux":
         request.getfixturevalue("flux")
-        request.getfixturevalue("flux_b")
+        request.getfixturevalue("second_flux")
         git_http: GitHttpServer = request.getfixturevalue("git_http")
         bare, work = build_repo(git_http.root / tmp_path.name, config)
         url = git_http.repo_url(bare)
@@ -255,7 +222,7 @@ def pipeline(
         create_flux_objects(kube_b, namespaces["prod"], url, "./rendered/prod")
     elif via == "argocd":
         bare, work = build_repo(tmp_path, config)
-        for fixture, env in (("argocd", "staging"), ("argocd_b", "prod")):
+        for fixture, env in (("argocd", "staging"), ("second_argocd", "prod")):
             argocd: ArgoCD = request.getfixturevalue(fixture)
             name = create_argocd_application(argocd, bare, env, namespaces[env])
             applications.append((argocd, name))
