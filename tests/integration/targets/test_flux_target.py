@@ -23,6 +23,7 @@ from lightkube.resources.apps_v1 import Deployment
 from shiplane.config import ProjectConfig, load_project
 from shiplane.engine.clusters import ClusterPool
 from shiplane.engine.deploy import Deployer, DeployStepError
+from shiplane.engine.diffs import AppDiff, Diffs
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.localcluster.cluster import ClusterState
 from shiplane.store import deploys, releases
@@ -89,6 +90,21 @@ class FluxEnv:
 
         return asyncio.run(go())
 
+    def diffs(self, release: ReleaseRecord) -> tuple[AppDiff, str]:
+        """(git's head against live, the release's pins against live as text)."""
+        d = self.deployer
+        diffs = Diffs(self.db, self.project, d.workspace, d.clusters, d)
+
+        async def go() -> tuple[AppDiff, str]:
+            try:
+                head = await diffs.git_vs_live("staging", "web")
+                (ahead,) = await diffs.release_vs_live(release, "staging")
+                return head, ahead.text
+            finally:
+                await d.clusters.close()
+
+        return asyncio.run(go())
+
     def image(self) -> str:
         d = self.kube.get(Deployment, "web", namespace=self.namespace)
         return d.spec.template.spec.containers[0].image  # type: ignore[union-attr,index]
@@ -145,6 +161,14 @@ def test_a_promotion_via_flux_is_ready_at_its_commit(flux_env: FluxEnv, git_http
         for c in o["spec"]["template"]["spec"]["containers"]
     ]  # fmt: skip
     assert images == ["registry.example/shop/web:1.0.0"]
+
+    # `shiplane diff`: the server-side dry-run of the rendered objects against what Flux
+    # applied: nothing for git's head, the new image for the next release's pins.
+    nothing, preview = env.diffs(env.release("1.1.0"))
+    assert not nothing.changed, nothing.text
+    assert "+      - image: registry.example/shop/web:1.1.0" in preview or (
+        "registry.example/shop/web:1.1.0" in preview and "web:1.0.0" in preview
+    ), preview
 
     # A second promotion: Flux moves to the new commit.
     second = env.deploy(env.release("1.1.0"))

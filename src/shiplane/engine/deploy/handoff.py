@@ -20,6 +20,7 @@ from shiplane.config.models import EnvironmentConfig
 from shiplane.domain.clock import Clock
 from shiplane.engine.deploy.inventory import remember_inventories
 from shiplane.engine.deploy.run import DeployRun, StepReport
+from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.kube.refs import ObjRef
 from shiplane.store import deploys
 from shiplane.targets import TARGETS, ContainsCommit, TargetContext, TargetResult, wait_ready
@@ -48,14 +49,18 @@ def target_context(
 
 def hydrate(run: DeployRun) -> dict[str, bytes]:
     """The files the pin commit also writes for a hand-off target: each app's rendered
-    objects (deterministic bytes, so the same objects make no new commit)."""
+    objects with Shiplane's ownership markers (deterministic bytes, so the same objects
+    make no new commit)."""
     target = TARGETS.get(run.env.deploy.via).plugin
     files: dict[str, bytes] = {}
     for plan in run.plans:
         where = target.hydration(run.environment, plan.app)
         if where is None or plan.pin is None:
             continue
-        body = yaml.safe_dump_all(plan.objects, sort_keys=True, default_flow_style=False)
+        # With Shiplane's ownership markers, as its own apply sends them: the objects are
+        # Shiplane's to diff, verify and (after a move back to `via: shiplane`) prune.
+        owned = [mark_owned(clean(o), run.environment, plan.app) for o in plan.objects]
+        body = yaml.safe_dump_all(owned, sort_keys=True, default_flow_style=False)
         files[where.path] = (HEADER + body).encode()
     return files
 
