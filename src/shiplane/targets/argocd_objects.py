@@ -1,5 +1,5 @@
-"""Argo CD's Applications in a cluster: read one, patch one (refresh and sync). Raw REST
-through kube/apply_rest."""
+"""Argo CD's Applications in a cluster: read one, patch one (refresh and sync), list them
+(for `shiplane import argocd`). Raw REST through kube/apply_rest."""
 
 from __future__ import annotations
 
@@ -54,3 +54,14 @@ async def patch(client: AsyncClient, obj: TargetObject, body: Mapping[str, Any])
         raise TargetUnavailableError(
             f"asking {obj} to sync failed: {exc}", retryable=True
         ) from None
+
+
+async def list_all(client: AsyncClient) -> list[Mapping[str, Any]]:
+    """Every Application in every namespace (empty when Argo CD is not installed)."""
+    try:
+        found = await request(client, "GET", path(""))
+    except KubeApiError as exc:
+        if exc.not_found:
+            return []
+        raise TargetUnavailableError(f"listing Applications failed: {exc}") from None
+    return list((found or {}).get("items") or [])

@@ -2,7 +2,8 @@
 (tests/support/argocd.py): Shiplane pushes the pin commit (with the rendered objects),
 asks the Application to refresh and sync that commit, and waits until it is Synced and
 Healthy there; Argo CD's failure fails the deploy with Argo CD's own words; `shiplane
-validate` finds a missing Application or one of another path."""
+validate` finds a missing Application or one of another path; `shiplane import argocd`
+proposes environments from the cluster's Applications."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
@@ -200,3 +202,23 @@ def test_validate_finds_a_missing_or_misplaced_application(argo_env: ArgoEnv) ->
     assert misplaced.returncode == 1
     assert "applies path 'apps/web'" in misplaced.stderr
     assert "./rendered/staging/web" in misplaced.stderr
+
+
+def test_import_argocd_proposes_environments_from_the_clusters_applications(
+    cluster: ClusterState, argo_env: ArgoEnv
+) -> None:
+    env = argo_env
+    env.create_application(path="envs/staging/web")
+    result = run_cli("import", "argocd", "--kubeconfig", str(cluster.kubeconfig), "--cluster", "a")
+    assert result.returncode == 0, result.stderr
+    doc = yaml.safe_load(result.stdout)
+    staging = doc["environments"]["staging"]
+    assert staging["deploy"]["argocd"]["apps"]["web"] == {
+        "application": f"{ARGOCD_NAMESPACE}/{env.app_name}"
+    }
+    assert staging["namespace"] == env.namespace
+    assert doc["clusters"]["a"] == {"kubeconfig": str(cluster.kubeconfig)}
+    assert doc["apps"]["web"]["manifests"] == {"path": "envs/staging/web", "render": "plain"}
+    assert f"# Application {ARGOCD_NAMESPACE}/{env.app_name}: file://{env.bare} main" in (
+        result.stdout
+    )
