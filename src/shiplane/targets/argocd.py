@@ -8,22 +8,28 @@ environment, with `targetRevision` the GitOps branch. After the push the target 
 a refresh and a sync operation at the commit (a refresh only when the Application syncs
 by itself, argocd_status.sync_request), and the engine waits until `status.sync.revision`
 is the commit (or a later one of the branch), sync is Synced and health Healthy. A failed
-sync or a Degraded app fails the promotion with Argo CD's own words: the operation's
-message, the resources it could not apply, their health messages.
+sync fails the promotion with Argo CD's own words (the operation's message, the resources
+it could not apply), a Degraded app with its degraded resources' health messages (the
+Application's, else a live look at its resources: Argo CD 3 keeps them in its tree).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
 
 from shiplane.config.models import ArgoCDTargetConfig, split_object_name
+from shiplane.domain.health import HealthStatus
+from shiplane.kube.health_wait import check_health
 from shiplane.kube.polling import poll
+from shiplane.kube.refs import ObjRef
 from shiplane.targets import argocd_objects, rendered
 from shiplane.targets.argocd_status import (
     application_status,
+    degraded_without_details,
     operation_revision,
     operation_running,
     sync_request,
@@ -145,12 +151,32 @@ class ArgoCDTarget:
             )
         synced = synced_revision(found)
         operated = operation_revision(found)
-        return application_status(
+        look = partial(
+            application_status,
             found,
             synced_has_commit=synced is not None and await ctx.contains(commit, synced),
             operation_has_commit=operated is not None and await ctx.contains(commit, operated),
             owner=obj,
         )
+        status = look()
+        if degraded_without_details(status, found):
+            status = look(live_degraded=await self._live_degraded(ctx, status))
+        return status
+
+    async def _live_degraded(self, ctx: TargetContext, status: TargetStatus) -> list[str]:
+        """The Application's degraded resources, read live with Shiplane's health rules
+        (kstatus/Argo CD's): Argo CD 3 keeps each resource's health message in its
+        resource tree (in its Redis), not in the Application."""
+        refs = [ObjRef(e.api_version, e.kind, e.namespace or "", e.name) for e in status.inventory]
+        try:
+            health = await check_health(ctx.client, refs)
+        except OSError:
+            return []
+        return [
+            f"{item.ref.kind} {item.ref.namespace}/{item.ref.name}: "
+            + ": ".join(p for p in (item.health.reason, item.health.message) if p)
+            for item in health.by_status(HealthStatus.DEGRADED)
+        ]
 
 
 TARGETS.register("argocd", schema=ArgoCDTargetConfig, description="hand-off to Argo CD")(

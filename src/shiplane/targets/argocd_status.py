@@ -10,7 +10,10 @@ An Application says what it compared and what it did in its status:
                            Failed|Error, message, operation: {sync: {revision}},
                            syncResult: {revision, resources: [{kind, name, status, message}]}}
     status.resources       every object of the app: {group, version, kind, namespace, name,
-                           status, health: {status, message}} (the tree's first level)
+                           status, health: {status, message}}; since Argo CD 3.0 `health`
+                           only with the controller's --persist-resource-health
+                           (`status.resourceHealthSource: appTree` says it is in the
+                           resource tree, kept in Argo CD's Redis, instead)
     status.conditions      {type: ComparisonError|InvalidSpecError|SyncError|..., message}
 
 and `operation` (top level) is a sync asked for that the controller has not finished yet
@@ -167,10 +170,13 @@ def application_status(
     synced_has_commit: bool,
     operation_has_commit: bool,
     owner: TargetObject | None = None,
+    live_degraded: Sequence[str] = (),
 ) -> TargetStatus:
     """What an Application says about a commit. `synced_has_commit`: status.sync.revision
     contains the commit (the same commit, or a later one of the branch);
-    `operation_has_commit`: the last operation's revision does.
+    `operation_has_commit`: the last operation's revision does; `live_degraded`: the
+    degraded resources as Shiplane's health rules read them live, for an Application that
+    keeps its resources' health in the resource tree only (`degraded_without_details`).
 
     ready: no sync under way, Synced at the commit, Healthy. failed: the operation for
     the commit ended Failed or Error (its message and the resources it could not apply),
@@ -203,7 +209,7 @@ def application_status(
         if health is HealthStatus.HEALTHY:
             return make("ready", "Healthy", str(state.get("message") or ""))
         if health is HealthStatus.DEGRADED:
-            details = unhealthy_resources(app, HealthStatus.DEGRADED)
+            details = unhealthy_resources(app, HealthStatus.DEGRADED) or list(live_degraded)
             own = str(health_section.get("message") or "")
             return make("failed", "Degraded", _join([own, *details]) or "Degraded")
     said = [f"sync {sync}", f"health {health.value}"]
@@ -213,3 +219,13 @@ def application_status(
         said.append(f"last operation {phase}")
     reason = "Syncing" if running else ("OutOfSync" if not synced_has_commit else health.value)
     return make("progressing", reason, _join([", ".join(said), *conditions]))
+
+
+def degraded_without_details(status: TargetStatus, app: Mapping[str, Any]) -> bool:
+    """A Degraded verdict whose Application names no degraded resource (their health is
+    in the resource tree, not in status.resources): worth a live look for the reason."""
+    return (
+        status.phase == "failed"
+        and status.reason == "Degraded"
+        and not unhealthy_resources(app, HealthStatus.DEGRADED)
+    )

@@ -180,6 +180,27 @@ def test_an_argocd_failure_fails_the_deploy_with_argo_cds_message(argo_env: Argo
     assert row.release_id is None  # Argo CD never reported the commit applied
 
 
+def test_a_degraded_app_fails_the_deploy_with_its_resources_health_message(
+    argo_env: ArgoEnv,
+) -> None:
+    env = argo_env
+    env.create_application()
+    # kwok never makes these pods Ready: the Deployment (progressDeadlineSeconds: 5)
+    # reports ProgressDeadlineExceeded and Argo CD's health check says Degraded.
+    with pytest.raises(DeployStepError) as failed:
+        env.deploy(env.release("3.0.0-crashloop"))
+    message = str(failed.value)
+    assert f"Application {ARGOCD_NAMESPACE}/{env.app_name}: Degraded" in message
+    # Argo CD 3 keeps resources' health messages in its resource tree (Redis), not in the
+    # Application: the degraded Deployment is named from a live look at it.
+    assert f"Deployment {env.namespace}/web: ProgressDeadlineExceeded" in message
+    app = env.argocd.application(env.app_name)
+    assert app["status"]["sync"]["status"] == "Synced"  # applied, then unhealthy
+    with env.db.session() as s:
+        (row,) = get_matrix(s, apps=["web"], environments=["staging"])
+    assert row.health == "Degraded"
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [SHIPLANE, *args], capture_output=True, text=True, timeout=120,

@@ -10,6 +10,7 @@ from shiplane.targets.argocd_status import (
     REFRESH_ANNOTATION,
     application_status,
     auto_syncs,
+    degraded_without_details,
     error_conditions,
     inventory,
     operation_revision,
@@ -187,3 +188,21 @@ def test_an_auto_syncing_app_or_a_running_sync_gets_a_refresh_only() -> None:
     assert "operation" not in sync_request(app(automated={}), NEW)
     assert "operation" not in sync_request(app(phase="Running"), NEW)
     assert inventory({"status": {}}) == ()
+
+
+def test_degraded_without_resource_health_takes_the_live_reading() -> None:
+    # Argo CD 3 without --persist-resource-health: status.resources carry no health.
+    bare = [{"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "shop",
+             "name": "web", "status": "Synced"}]  # fmt: skip
+    obj = app(health="Degraded", resources=bare)
+    status = look(obj)
+    assert (status.phase, status.message) == ("failed", "Degraded")
+    assert degraded_without_details(status, obj)
+    live = ["Deployment shop/web: ProgressDeadlineExceeded: ReplicaSet has timed out"]
+    told = application_status(
+        obj, synced_has_commit=True, operation_has_commit=True, owner=OWNER, live_degraded=live
+    )
+    assert told.message == live[0]
+    # With health in status.resources, the Application's own words are enough.
+    assert not degraded_without_details(look(app(health="Degraded")), app(health="Degraded"))
+    assert not degraded_without_details(look(app()), app())
