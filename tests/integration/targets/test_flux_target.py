@@ -19,6 +19,7 @@ import pytest
 import yaml
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
+from lightkube.types import PatchType
 
 from shiplane.config import ProjectConfig, load_project
 from shiplane.engine.clusters import ClusterPool
@@ -29,7 +30,7 @@ from shiplane.localcluster.cluster import ClusterState
 from shiplane.store import deploys, releases
 from shiplane.store.db import Database
 from shiplane.store.matrix import get_matrix
-from shiplane.store.records import ReleaseRecord
+from shiplane.store.records import MatrixCell, ReleaseRecord
 from tests.integration.targets.conftest import create_flux_objects
 from tests.support.flux import FluxControllers, Kustomization
 from tests.support.git_http import GitHttpServer
@@ -245,3 +246,46 @@ def test_import_flux_proposes_environments_from_the_cluster(
     assert f"GitRepository {ns}/gitops: {git_http.repo_url(git_http.root / ns / 'gitops.git')}" in (
         result.stdout
     )
+
+
+def test_matrix_health_follows_the_kustomization(flux_env: FluxEnv, git_http: GitHttpServer):
+    """The heartbeat's refresh (engine/target_status.py) writes what Flux says, not what
+    Shiplane's own watch would see."""
+    from shiplane.engine import target_status
+    from tests.support.flux import request_reconcile
+    from tests.support.wait import wait_for
+
+    env = flux_env
+    ns = env.namespace
+    create_flux_objects(env.kube, ns, git_http.repo_url(git_http.root / ns / "gitops.git"),
+                        "./rendered/staging/web")  # fmt: skip
+    assert env.deploy(env.release("3.0.0")).ok  # type: ignore[attr-defined]
+    # Flux now waits for a Deployment nothing creates (`wait` would override healthChecks):
+    # its Kustomization turns Ready=False.
+    missing = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "absent", "namespace": ns}
+    spec = {"wait": False, "healthChecks": [missing], "timeout": "5s"}
+    env.kube.patch(Kustomization, "shop", {"spec": spec}, namespace=ns, patch_type=PatchType.MERGE)
+    request_reconcile(env.kube, Kustomization, "shop", ns, "matrix-test")
+
+    def refreshed() -> MatrixCell | None:
+        async def go() -> None:
+            d = env.deployer
+            try:
+                await target_status.refresh(
+                    env.db, env.project, d.clusters.for_environment("staging"), ["staging"],
+                    clock=d.clock, contains=d.workspace.contains, guard=lambda s, e: None,
+                )  # fmt: skip
+            finally:
+                await d.clusters.close()
+
+        asyncio.run(go())
+        with env.db.session() as s:
+            (cell,) = get_matrix(s, apps=["web"], environments=["staging"])
+        if cell.health != "Degraded":
+            status = env.kube.get(Kustomization, "shop", namespace=ns).get("status")
+            raise AssertionError(f"{cell.health} {cell.health_reason}; Flux: {status}")
+        return cell
+
+    cell = wait_for(refreshed, timeout=90, interval=1, what="the matrix says Degraded")
+    assert "HealthCheckFailed" in (cell.health_reason or "")
+    assert cell.release_id is not None  # what Shiplane deployed stays recorded
