@@ -4,6 +4,7 @@ writes the app's objects, and what keeps an Application from applying them."""
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from shiplane.config.models import ArgoCDTargetConfig, FluxTargetConfig
 from shiplane.targets import TARGETS
@@ -75,3 +76,8 @@ def test_a_multi_source_application_is_refused() -> None:
     application = {"spec": {"sources": [{"path": "rendered/staging/web"}, {"chart": "x"}]}}
     (problem,) = source_problems(application, OWNER, "staging", "web")
     assert "has several sources" in problem
+
+
+def test_an_argocd_section_names_at_least_one_application() -> None:
+    with pytest.raises(ValidationError, match="name an `application`"):
+        ArgoCDTargetConfig.model_validate({"timeout": "1m"})
