@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
+from shiplane.cli.groups import command_group
 from shiplane.kube.connection import connect
 from shiplane.targets import argocd_import, argocd_objects, flux_objects
 from shiplane.targets.base import TargetUnavailableError
 from shiplane.targets.flux_import import propose
 
-import_app = typer.Typer(
-    help="Propose shiplane.yaml from an existing Flux or Argo CD (printed, never applied).",
-    no_args_is_help=True,
+import_app = command_group(
+    "import", "Propose shiplane.yaml from an existing Flux or Argo CD (printed, never applied)."
 )
 
 KubeconfigOption = Annotated[

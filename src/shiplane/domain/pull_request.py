@@ -5,7 +5,8 @@ wait for the merge does next. No I/O.
 The wait, as the engine keeps it in `data.pull_request.phase` while Deploying:
 
     (none) --propose + open--> open --merged--> merged --synced--> (Verifying)
-                                 |--closed--> (Aborted: "closed without merge")
+                                 |           '--too few forge approvals--> held
+                                 |--closed--> closed (Aborted: "closed without merge")
                                  |--base moved--> open (the branch made again on it)
                                  '--still open--> open (next look at next_check_at)
 """
@@ -31,6 +32,11 @@ class PullRequestPhase(StrEnum):
     """Opened; waiting for someone to merge it."""
     MERGED = "merged"
     """Merged: the cluster is synced to the merge commit next."""
+    HELD = "held"
+    """Merged with fewer forge approvals than `approvals.fromForge` requires: not synced;
+    the approvals are asked again at every look (docs/forges.md)."""
+    CLOSED = "closed"
+    """Closed on the forge without merge: the promotion was aborted."""
 
 
 class WaitStep(StrEnum):
@@ -54,6 +60,39 @@ def next_wait_step(state: str, *, base_moved: bool) -> WaitStep:
     if state != "open":
         raise ValueError(f"unknown pull request state {state!r}")
     return WaitStep.REBASE if base_moved else WaitStep.WAIT
+
+
+_REPORTED = {
+    "Succeeded": "success",
+    "Failed": "failure",
+    "Aborted": "failure",
+}
+
+
+@dataclass(frozen=True)
+class ForgeDuties:
+    """What the forge must be told when a pull-request promotion enters a state."""
+
+    status: str | None = None
+    """The commit status for the merge commit (success, failure), None: none."""
+    close: int | None = None
+    """The number of the pull request to close (aborted while it was open)."""
+
+
+def duties_after(before: str, state: str, pull_request: Mapping[str, Any] | None) -> ForgeDuties:
+    """The forge duties of a promotion that moved from `before` into `state` (its
+    `data.pull_request`): an outcome is reported on the merge commit when there is one
+    (once: a failed rollback's Failed was reported when the promotion first failed); a
+    promotion aborted while its pull request is open has it closed."""
+    pr = pull_request or {}
+    reported = _REPORTED.get(state) if before != "RollingBack" else None
+    status = reported if reported is not None and pr.get("merge_commit") else None
+    close = (
+        int(pr["number"])
+        if state == "Aborted" and pr.get("phase") == PullRequestPhase.OPEN and pr.get("number")
+        else None
+    )
+    return ForgeDuties(status=status, close=close)
 
 
 @dataclass(frozen=True)

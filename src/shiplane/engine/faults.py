@@ -31,6 +31,8 @@ POINTS = (
     "strategy.during",  # a strategy round recorded (a canary step), steps not finished
     "pull_request.opened",  # pull-request mode: the pull request is open, not recorded
     "pull_request.waiting",  # pull-request mode: looked at the open pull request, waiting
+    "promotion.aborted",  # an abort request recorded (and its forge duties), nothing else done
+    "forge.duty_done",  # a commit status set / pull request closed on the forge, not recorded
     "promotion.verified",  # Succeeded, downstream auto-promotions created
     "rollback.started",  # the failed promotion became RollingBack
     "rollback.after_push",  # the rollback's commit is pushed, not applied

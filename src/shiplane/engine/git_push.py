@@ -12,14 +12,16 @@ Which environments: those under whose `envs/<env>/` the pushed commits added, mo
 or removed a file, as the payload lists them; when the payload does not list them all
 (`paths` None), the diff between the head synced last and the new head. Heads nobody
 announced (Shiplane's own deploy commits, pushes without a webhook) are not synced
-here: they are the polls' and the deploys' business as before.
+here: they are the polls' and the deploys' business as before. Nor is an environment in
+pull-request mode whose promotion waits for its pull request's merge: the merge is that
+promotion's to judge (forge approvals) and to sync (its strategy).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -88,8 +90,13 @@ class GitPushFollower:
         deployer: Deployer,
         source: ProjectSource,
         watcher: GitHeadWatcher,
+        held_by_promotion: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self.workspace = workspace
+        # Pull-request mode: an environment whose promotion waits for (or syncs) its pull
+        # request's merge is that promotion's to sync: syncing the merge here would skip
+        # its approvals and its strategy (engine/pull_request_hooks.py).
+        self.held_by_promotion = held_by_promotion
         self.deployer = deployer
         self.source = source
         self.watcher = watcher
@@ -171,6 +178,9 @@ class GitPushFollower:
         return environments_of([path for _status, path in changes], known)
 
     async def _sync(self, environment: str, head: str, actor: str) -> None:
+        if self.held_by_promotion is not None and await self.held_by_promotion(environment):
+            log.info("push.left_to_promotion", environment=environment, commit=head)
+            return
         try:
             outcome = await self.deployer.sync(environment, actor=actor, wait=False)
         except DeployError as exc:  # refused or failed: recorded as a failed run

@@ -29,6 +29,7 @@ from shiplane import __version__
 from shiplane.config import NotificationChannel, ProjectConfig, SecretNotSetError
 from shiplane.domain.clock import Clock, SystemClock
 from shiplane.domain.webhook_signature import sign
+from shiplane.engine.forge_duties import FORGE_KIND, ForgeFactory, project_forge, tell_forge
 from shiplane.engine.notify_format import (
     EVENT_TYPES,
     NotificationEvent,
@@ -173,8 +174,12 @@ class NotificationWorker:
         batch: int = 20,
         poll_interval: float = 5.0,
         rng: random.Random | None = None,
+        forge: ForgeFactory | None = None,
     ) -> None:
         self.db = db
+        # Pull-request mode's duties (channel `@forge`, engine/forge_duties.py) go to the
+        # project's forge through its driver; a test may give another.
+        self._forge = forge or project_forge
         self.source = ProjectSource.of(project_config)
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or RetryPolicy()
@@ -261,6 +266,8 @@ class NotificationWorker:
 
     def _lease(self) -> timedelta:
         timeouts = [c.timeout for c in self.project.notifications.values()] or [10]
+        if self.project.forge is not None:  # a duty asks the forge, then tells it
+            timeouts.append(2 * self.project.forge.access.timeout)
         return timedelta(seconds=max(timeouts)) + self.policy.lease_margin
 
     def _claim(self) -> list[ClaimedDelivery]:
@@ -270,7 +277,9 @@ class NotificationWorker:
     async def _deliver(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> None:
         channel = self.project.notifications.get(delivery.channel)
         secrets: list[str] = []
-        if channel is None:
+        if delivery.channel_kind == FORGE_KIND:
+            outcome = await self._tell_forge(delivery)
+        elif channel is None:
             outcome = _Outcome(
                 ok=False,
                 error=f"channel {delivery.channel!r} is no longer configured",
@@ -336,6 +345,12 @@ class NotificationWorker:
             error=f"HTTP {response.status_code}" + (f": {snippet}" if snippet else ""),
             retry_after=_retry_after(response),
         )
+
+    async def _tell_forge(self, delivery: ClaimedDelivery) -> _Outcome:
+        done = await tell_forge(self.project, self._forge, delivery.event, delivery.payload)
+        if done.ok:
+            log.info("forge.duty_done", promotion=delivery.promotion_id, done=done.text)
+        return _Outcome(ok=done.ok, error=None if done.ok else done.text, permanent=done.permanent)
 
     def _record(self, delivery: ClaimedDelivery, outcome: _Outcome, secrets: Sequence[str]) -> None:
         now = self.clock.now()

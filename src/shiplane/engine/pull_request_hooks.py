@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
+from shiplane.domain.promotion import PromotionState
+from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.pull_request import waiting_for_merge
 from shiplane.engine.sources.matching import normalise_git_url
 from shiplane.store import promotions as store
@@ -38,6 +40,15 @@ class PullRequestFollower:
         ]
         store.wake_promotions(s, woken)
         return woken
+
+    def holds(self, s: Session, environment: str) -> bool:
+        """Whether a promotion of `environment` in pull-request mode waits for or syncs
+        its merge: a push announcing that merge is left to it (git_push.py)."""
+        return any(
+            r.state == PromotionState.DEPLOYING.value
+            and (PromotionData.of(r).pull_request or {}).get("phase") not in (None, "closed")
+            for r in store.open_promotions(s, environment=environment)
+        )
 
     def woken(self) -> None:
         """After the transaction: the loop looks at due promotions now."""

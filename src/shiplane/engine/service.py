@@ -136,7 +136,13 @@ class Engine:
             self.watcher.on_head_moved.append(self.removals.on_head)
             # A push a forge's webhook announced: its environments are synced at once,
             # after the removals (git_push.py; the webhook wakes the watcher).
-            self.pushes = GitPushFollower(self.workspace, self.deployer, project, self.watcher)
+            self.pushes = GitPushFollower(
+                self.workspace,
+                self.deployer,
+                project,
+                self.watcher,
+                held_by_promotion=self._held_by_pull_request,
+            )
             self.watcher.on_head_moved.append(self.pushes.on_head)
         self._stopping = False
 
@@ -154,6 +160,13 @@ class Engine:
         await self.drift.follow_project(retired)
         await self.promotions.follow_project()
         self.notifier.wake()
+
+    async def _held_by_pull_request(self, environment: str) -> bool:
+        def read() -> bool:
+            with self.db.session(readonly=True) as s:
+                return self.pull_requests.holds(s, environment)
+
+        return await asyncio.to_thread(read)
 
     def _notify(self, s: Any, event: str, record: Any) -> None:
         # In the promotion's own transaction: a notification exists iff the change does.

@@ -23,6 +23,7 @@ from shiplane.config.models import ApprovalPolicy, ProjectConfig
 from shiplane.domain.promotion import Promotion, PromotionState
 from shiplane.domain.promotion_controls import Approval, ApprovalDecision
 from shiplane.gates.context import GateContext, ReleaseInfo
+from shiplane.gates.forge_reviews import shiplane_gate_replaced
 from shiplane.gates.registry import Gate, register
 from shiplane.gates.results import GateResult, Outcome
 
@@ -126,6 +127,16 @@ class ApprovalGate(Gate[ApprovalPolicy]):
     def evaluate(self, ctx: GateContext, config: ApprovalPolicy) -> GateResult:
         now = ctx.now()
         promotion, release = ctx.promotion, ctx.release
+        if shiplane_gate_replaced(config) and promotion.kind != "rollback":
+            # `fromForge: count`: the reviews of the pull request are the approvals; they
+            # are judged when it is merged (gates/forge_reviews.py), never skipped.
+            return GateResult(
+                self.name,
+                Outcome.PASS,
+                f"approvals come from {_plural(config.required, 'approving review')} of the "
+                "pull request on the forge (fromForge: count), checked at its merge",
+                {"from_forge": config.from_forge, "required": config.required},
+            )
         reviews = review_approvals(config, promotion, release, ctx.approvals, now)
         rejections = binding_rejections(config, promotion, ctx.approvals)
         counted = [r for r in reviews if r.counts]
@@ -234,14 +245,24 @@ def check_approver(
     approvals: Sequence[Approval],
     now: datetime,
     decision: ApprovalDecision = "approve",
+    held: bool = False,
 ) -> ApprovalRefusal | None:
-    """None when `user` may record `decision` on `promotion` now, else the refusal."""
+    """None when `user` may record `decision` on `promotion` now, else the refusal.
+    `held`: a pull-request promotion merged with too few forge reviews, which waits for
+    the missing approvals (gates/forge_reviews.py) while Deploying."""
     if policy is None:
         return ApprovalRefusal(
             "no_approvals_needed",
             f"environment {promotion.environment} needs no approvals",
         )
-    if promotion.state not in DECIDABLE_STATES:
+    if shiplane_gate_replaced(policy) and not held and promotion.kind != "rollback":
+        return ApprovalRefusal(
+            "no_approvals_needed",
+            f"approvals into {promotion.environment} come from approving reviews of the "
+            "promotion's pull request on the forge (fromForge: count); a Shiplane approval "
+            "counts only while a merge with too few is held",
+        )
+    if promotion.state not in DECIDABLE_STATES and not held:
         return ApprovalRefusal(
             "not_waiting",
             f"promotion {promotion.id} is {promotion.state.value}; only a pending or "

@@ -139,9 +139,15 @@ STRATEGY_POINTS = {"strategy.during"}
 run beside, so a verified release goes first)."""
 
 
-PULL_REQUEST_POINTS = {"pull_request.opened", "pull_request.waiting"}
-"""Reached only in pull-request mode, which needs a forge: killed there against a real
-Gitea in tests/integration/forge/test_pull_request_mode.py."""
+PULL_REQUEST_POINTS = {
+    "pull_request.opened",
+    "pull_request.waiting",
+    "promotion.aborted",
+    "forge.duty_done",
+}
+"""Reached only in pull-request mode, which needs a forge (or by an abort request): killed
+there against a real Gitea in tests/integration/forge/test_pull_request_mode.py and
+test_forge_duties.py."""
 
 
 @pytest.mark.parametrize("point", [p for p in POINTS if p not in PULL_REQUEST_POINTS])

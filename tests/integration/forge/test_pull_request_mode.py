@@ -210,8 +210,12 @@ def test_pull_request_promotions_against_gitea(
                         return dict(status)
                 return None
 
-            status = wait_for(success, timeout=30, what="the verification status")
-            assert status["status"] == "success"
+            # Posted by the notification worker after the outcome is recorded.
+            wait_for(
+                lambda: (success() or {}).get("status") == "success",
+                timeout=30,
+                what="the success status",
+            )
 
             # 3. A second promotion's pull request is closed without merge: aborted.
             second = promote(api, "2.0.0")
@@ -236,8 +240,14 @@ def test_pull_request_promotions_against_gitea(
             r = api.post(f"/api/v1/promotions/{third}/abort", json={"reason": "not today"})
             assert r.status_code == 200, r.text
             assert promotion(api, third)["state"] == "Aborted"
-            assert (
-                as_owner.get(f"/repos/{repo.full_name}/pulls/{number}").json()["state"] == "closed"
+            # Closing it was recorded with the abort; the notification worker does it.
+            wait_for(
+                lambda: (
+                    as_owner.get(f"/repos/{repo.full_name}/pulls/{number}").json()["state"]
+                    == "closed"
+                ),
+                timeout=30,
+                what=f"pull request #{number} closed",
             )
 
             woke = api.get("/api/v1/audit", params={"action": "hook.received", "limit": 50})

@@ -102,3 +102,42 @@ def test_an_unknown_gitops_mode_is_refused() -> None:
     with pytest.raises(ConfigError) as error:
         load_project_text(text)
     assert "environments.dev.gitops.mode" in error.value.problems[0].field
+
+
+FORGE_SECTION = "forge:\n  gitea: {url: 'http://127.0.0.1:3000', repository: a/b, tokenEnv: T}\n"
+
+
+def prod(spec: str) -> str:
+    return (
+        PROJECT_YAML.replace(
+            "prod: {cluster: local, namespace: prod, after: [staging]}",
+            f"prod: {{cluster: local, namespace: prod, after: [staging], {spec}}}",
+        )
+        + FORGE_SECTION
+    )
+
+
+def test_forge_reviews_and_the_rollback_policy_load() -> None:
+    project = load_project_text(
+        prod(
+            "gitops: {mode: pull-request, rollback: pull-request}, "
+            "approvals: {required: 2, fromForge: count, users: [bob, carol]}"
+        )
+    )
+    env = project.environments["prod"]
+    assert env.approvals is not None and env.approvals.from_forge == "count"
+    assert env.gitops.rollback == "pull-request"
+    assert project.environments["dev"].gitops.rollback == "direct"  # the default
+
+
+def test_forge_reviews_need_pull_request_mode_and_cannot_be_judged_by_group() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_project_text(prod("approvals: {fromForge: also}"))
+    assert "needs gitops.mode: pull-request" in error.value.problems[0].message
+    with pytest.raises(ConfigError) as error:
+        load_project_text(
+            prod("gitops: {mode: pull-request}, approvals: {fromForge: count, groups: [ops]}")
+        )
+    assert "carry no groups" in error.value.problems[0].message
+    with pytest.raises(ConfigError):
+        load_project_text(prod("gitops: {mode: pull-request}, approvals: {fromForge: yes}"))

@@ -6,9 +6,11 @@ import pytest
 
 from shiplane.domain.pull_request import (
     ArtifactChange,
+    ForgeDuties,
     WaitStep,
     branch_name,
     describe_pull_request,
+    duties_after,
     next_wait_step,
 )
 
@@ -100,3 +102,18 @@ def test_the_title_names_apps_release_and_environment() -> None:
         gates=[],
     )
     assert text.title == "Promote web rel-abc to prod"
+
+
+def test_duties_after_a_transition() -> None:
+    merged = {"phase": "merged", "number": 3, "merge_commit": "m" * 40}
+    assert duties_after("Verifying", "Succeeded", merged) == ForgeDuties(status="success")
+    assert duties_after("Verifying", "Failed", merged) == ForgeDuties(status="failure")
+    assert duties_after("Deploying", "Aborted", merged) == ForgeDuties(status="failure")
+    # A failed rollback's Failed was reported when the promotion first failed.
+    assert duties_after("RollingBack", "Failed", merged) == ForgeDuties()
+    assert duties_after("Deploying", "Verifying", merged) == ForgeDuties()
+    waiting = {"phase": "open", "number": 3}
+    assert duties_after("Deploying", "Aborted", waiting) == ForgeDuties(close=3)
+    closed = {"phase": "closed", "number": 3}
+    assert duties_after("Deploying", "Aborted", closed) == ForgeDuties()
+    assert duties_after("Deploying", "Aborted", None) == ForgeDuties()

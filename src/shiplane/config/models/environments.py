@@ -77,9 +77,24 @@ class ApprovalPolicy(ConfigModel):
     """May the creator of the release approve it?"""
     expiry: Duration = Field(default=86400, json_schema_extra={"default": "24h"})
     """How long an approval stays valid."""
+    from_forge: Literal["none", "count", "also"] = "none"
+    """Pull-request mode: whether approving reviews of the promotion's pull request on the
+    forge count (docs/forges.md, "Forge reviews as approvals"). `none` (the default):
+    they are only recorded. `count`: `required` approving reviews by eligible people
+    (the named `users`, or anyone the forge lets review when no users are named; never
+    the requester or the release's creator unless allowed) replace Shiplane's approval
+    gate. `also`: Shiplane's approval gate and the forge's approving reviews are both
+    required. Checked when the pull request is merged: merged with fewer, the promotion
+    is held (not synced) until they are there, or aborted."""
 
     @model_validator(mode="after")
     def _satisfiable(self) -> Self:
+        if self.from_forge != "none" and self.groups and not self.users:
+            raise ValueError(
+                f"fromForge: {self.from_forge} counts reviews on the forge, which carry no "
+                "groups: name the reviewers in 'users', or name nobody and let the forge's "
+                "branch protection say who may approve"
+            )
         if self.users and not self.groups and self.required > len(self.users):
             raise ValueError(
                 f"{self.required} approvals are required but only {len(self.users)} "
@@ -124,6 +139,11 @@ class GitopsPolicy(ConfigModel):
     poll_interval: Duration = Field(default=30, ge=1, le=3600, json_schema_extra={"default": "30s"})
     """Pull-request mode: how often the pull request is looked at while the promotion
     waits for its merge (a forge webhook wakes it sooner)."""
+    rollback: Literal["direct", "pull-request"] = "direct"
+    """Pull-request mode: how rollback promotions reach git. `direct` (the default): the
+    rollback commit is pushed to the branch at once, bypassing review (an emergency path:
+    a failed release must not wait for a reviewer), and the audit says so.
+    `pull-request`: a rollback opens a pull request too and waits for its merge."""
 
 
 Tier = Literal["development", "testing", "staging", "production"]
@@ -173,3 +193,16 @@ class EnvironmentConfig(ConfigModel):
     tier: Tier = "development"
     """What the environment is for: `development`, `testing`, `staging` or `production`.
     The project's DORA figures (insights) are those of its `production` environments."""
+
+    @model_validator(mode="after")
+    def _forge_approvals_need_pull_requests(self) -> Self:
+        if (
+            self.approvals is not None
+            and self.approvals.from_forge != "none"
+            and self.gitops.mode != "pull-request"
+        ):
+            raise ValueError(
+                f"approvals.fromForge: {self.approvals.from_forge} counts reviews of the "
+                "promotion's pull request: it needs gitops.mode: pull-request"
+            )
+        return self

@@ -156,7 +156,8 @@ class Deployer:
         commit) and deploys again once its steps passed (the commit is found again).
 
         Pull-request mode (engine/promotions/pull_request.py): `propose` pushes the pins
-        to that branch instead of committing them (nothing reaches the cluster); once
+        to that branch instead of committing them (nothing reaches the cluster; `inspect`
+        lets a progressive strategy refuse before the push); once
         the pull request is merged, `merged` (the merge commit) syncs the cluster to it."""
         project = self.project  # one version for the whole run
         env = project.environments.get(environment)
@@ -175,6 +176,7 @@ class Deployer:
                 self._git_sync,
                 RenderStep(),
                 self._dry_run,
+                *([StrategyCheckStep(inspect)] if inspect is not None else []),
                 ProposeStep(self.workspace, release, actor, propose),
             ]
         else:

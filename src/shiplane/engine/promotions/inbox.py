@@ -1,9 +1,11 @@
 """The approvals inbox: promotions that wait for approvals the caller may give.
 
 A promotion is in a person's inbox when it is pending or waiting in an environment that
-needs approvals, it does not have enough approvals yet, and the person's approval would
-be accepted now: exactly `action_check(..., "approve", ...)` of permissions.py (role,
-token scope, approver groups and users, separation of duties, one approval per person).
+needs approvals (or, in pull-request mode, held after a merge with too few approving
+reviews: gates/forge_reviews.py), it does not have enough approvals yet, and the
+person's approval would be accepted now: exactly `action_check(..., "approve", ...)` of
+permissions.py (role, token scope, approver groups and users, separation of duties, one
+approval per person).
 Each item says how many approvals are missing and when the approvals given so far
 expire (the environment's `approvals.expiry`): once one expires the count drops again.
 """
@@ -73,9 +75,23 @@ def approvals_inbox(
     for record in store.open_promotions(s):
         env = project.environments.get(record.environment)
         policy = env.approvals if env is not None else None
-        if policy is None or record.state not in _DECIDABLE:
+        held = _held_verdict(record)
+        if policy is None or (record.state not in _DECIDABLE and held is None):
             continue
         if not action_check(project, s, record, "approve", caller, now).allowed:
+            continue
+        if held is not None:  # merged with too few forge reviews (pull_request_merge.py)
+            items.append(
+                InboxItem(
+                    promotion=record,
+                    required=policy.required,
+                    approved_by=tuple(held.get("counted") or ()),
+                    approvers=approvers_text(policy),
+                    expiry=format_duration(policy.expiry),
+                    expires_at=None,
+                    waiting_since=PromotionData.of(record).waiting_since,
+                )
+            )
             continue
         p = record.domain()
         release = release_info(s, p.release_id)
@@ -96,6 +112,15 @@ def approvals_inbox(
             )
         )
     return sorted(items, key=lambda i: (i.waiting_since or i.promotion.created_at, i.promotion.id))
+
+
+def _held_verdict(record: PromotionRecord) -> dict[str, Any] | None:
+    """The forge reviews' verdict (its inputs) of a pull-request promotion held after a
+    merge with too few approving reviews; None when it is not held."""
+    pr = PromotionData.of(record).pull_request or {}
+    if record.state != "Deploying" or pr.get("phase") != "held":
+        return None
+    return dict((pr.get("approval") or {}).get("inputs") or {})
 
 
 __all__ = ["InboxItem", "approvals_inbox"]

@@ -40,6 +40,7 @@ from shiplane.gates.approval import ApprovalRefusal
 from shiplane.gates.checks import base as checks_base
 from shiplane.gates.checks.runner import resolve_inconclusive
 from shiplane.store import deploys, promotion_controls, releases, verifications
+from shiplane.store import promotions as promotions_store
 from shiplane.store.promotions import PromotionRecord
 
 S = PromotionState
@@ -108,6 +109,12 @@ def approval_refusal(
     """`check_approver` with what it needs read from the store. An environment that
     left shiplane.yaml has no approval policy any more (nothing to approve)."""
     env = project.environments.get(p.environment)
+    record = promotions_store.get_promotion(s, p.id)
+    held = (
+        record is not None
+        and record.state == PromotionState.DEPLOYING.value
+        and (PromotionData.of(record).pull_request or {}).get("phase") == "held"
+    )
     return check_approver(
         policy=env.approvals if env is not None else None,
         promotion=p,
@@ -117,6 +124,7 @@ def approval_refusal(
         approvals=promotion_controls.approvals_for(s, p.release_id, p.environment),
         now=now,
         decision=decision,
+        held=held and decision == "approve",
     )
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from shiplane.domain.errors import ConflictError, ForbiddenError
 from shiplane.domain.promotion import PromotionEvent, PromotionState, Step
 from shiplane.domain.promotion_controls import Approval, Hold
-from shiplane.engine.promotions import pull_request, strategy_requests
+from shiplane.engine.faults import fault_point
+from shiplane.engine.promotions import strategy_requests
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.live_health import refresh_health
 from shiplane.engine.promotions.model import Actor, PromotionData
@@ -108,8 +109,9 @@ async def abort_and_reassess(
     # A canary (any strategy's extra objects) goes at once: all traffic on the stable
     # version before the request answers.
     await strategy_requests.abort_after(rt, aborted)
-    # Pull-request mode: the pull request it waited for is closed as well.
-    await pull_request.close_after_abort(rt, aborted)
+    # Pull-request mode: closing the pull request it waited for was queued with the
+    # abort (forge_outcome.py); the notification worker does it.
+    fault_point("promotion.aborted")
     then()
     if before in (S.DEPLOYING.value, S.VERIFYING.value):
         rt.spawn(refresh_health(rt, aborted.domain()), f"health after abort {promotion_id}")

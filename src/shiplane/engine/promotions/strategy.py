@@ -19,11 +19,16 @@ strategies added and leaves the stable objects as they were; the promotion then 
 
 The strategy's configuration is kept as it was at the commit, so a shiplane.yaml change
 in the middle of a canary does not change its steps. Rollback promotions always roll.
+
+Pull-request mode (pull_request_merge.py): the strategy's `start` runs when the pins
+are proposed (a canary that does not fit refuses before a pull request opens); after
+the merge, `begin_steps` starts the steps at the merge commit (`merged: true`), and the
+completion syncs that merge commit instead of committing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +57,11 @@ from shiplane.engine.promotions.strategy_plugins import (
     plugin_of,
     summary_of,
 )
+from shiplane.engine.promotions.strategy_start import (
+    begin_steps,
+    progressive_apps,
+    strategy_inspector,
+)
 from shiplane.engine.promotions.timing import IDLE_RECHECK
 from shiplane.engine.promotions.transitions import get, save, transition
 from shiplane.store import audit, releases
@@ -59,25 +69,12 @@ from shiplane.store import promotions as store
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 from shiplane.strategies import (
-    STRATEGIES,
     StrategyRound,
 )
 
 log = structlog.get_logger(__name__)
 S = PromotionState
 RUNNING_PHASES = ("steps", "complete")
-
-
-def progressive_apps(project: ProjectConfig, p: Promotion) -> dict[str, Any]:
-    """The promotion's apps whose strategy is not `rolling` (none for a rollback)."""
-    if p.kind == "rollback":
-        return {}
-    out: dict[str, Any] = {}
-    for app in p.apps:
-        config = project.strategy_for(p.environment, app)
-        if STRATEGIES.get(config.kind).plugin.progressive:
-            out[app] = config
-    return out
 
 
 def in_progress(record: PromotionRecord) -> bool:
@@ -122,52 +119,14 @@ async def _commit(
     rt: Runtime, record: PromotionRecord, release: ReleaseRecord, fence: Fence | None
 ) -> PromotionRecord:
     p = record.domain()
-    configs = progressive_apps(rt.project, p)
-    started: dict[str, dict[str, Any]] = {}
-
-    def inspect(app: str, objects: Sequence[Mapping[str, Any]]) -> str | None:
-        config = configs.get(app)
-        if config is None:
-            return "rolling"
-        state = STRATEGIES.get(config.kind).plugin.start(config.spec, app, objects)
-        started[app] = {
-            "kind": config.kind,
-            "config": config.spec.model_dump(mode="json", by_alias=True),
-            "state": state,
-        }
-        return str(config.kind)
-
+    inspect, started = strategy_inspector(rt.project, p)
     try:
         outcome = await _deploy(rt, p, release, fence, to_cluster=False, inspect=inspect)
     except DeployError as exc:
         return await deploy_failed(rt, p, exc, fence)
-    commit = outcome.git_commit
-    for entry in started.values():
-        entry["summary"] = plugin_of(entry).summary(config_of(entry), entry["state"])
-
-    def write(s: Session) -> PromotionRecord:
-        current = get(s, p.id)
-        if current.state != S.DEPLOYING.value:
-            return current
-        data = {"phase": "steps", "commit": commit, "apps": started}
-        data["summary"] = summary_of(data)
-        now = rt.now()
-        names = ", ".join(f"{app} {e['kind']}" for app, e in started.items())
-        store.add_step(
-            s,
-            p.id,
-            Step("strategy", now, now, "succeeded", f"committed {str(commit)[:12]}; {names}"),
-        )
-        return save(
-            rt,
-            s,
-            current.domain(),
-            reason=f"committed {str(commit)[:12]}; {data['summary']}",
-            data=PromotionData.of(current).but(strategy=data),
-            next_check_at=now,
-        )
-
-    return await rt.fenced(fence, write)
+    return await rt.fenced(
+        fence, lambda s: begin_steps(rt, s, p.id, str(outcome.git_commit), started)
+    )
 
 
 async def _deploy(
@@ -178,7 +137,20 @@ async def _deploy(
     *,
     to_cluster: bool,
     inspect: Any = None,
+    merged: str | None = None,
 ) -> Any:
+    if merged is not None:  # pull-request mode: sync the merge commit (nothing to commit)
+        return await rt.deployer.deploy(
+            release,
+            p.environment,
+            actor=p.requested_by,
+            apps=list(p.apps),
+            promotion_id=p.id,
+            kind="deploy",
+            wait=False,
+            fence=fence,
+            merged=merged,
+        )
     return await rt.deployer.deploy(
         release,
         p.environment,
@@ -319,8 +291,9 @@ async def _complete(
     data = dict(PromotionData.of(record).strategy or {})
     apps: dict[str, dict[str, Any]] = {a: dict(e) for a, e in data["apps"].items()}
     if not data.get("synced"):
+        merged = str(data["commit"]) if data.get("merged") else None
         try:
-            await _deploy(rt, p, release, fence, to_cluster=True)
+            await _deploy(rt, p, release, fence, to_cluster=True, merged=merged)
         except DeployError as exc:
             removed = await abort_all(rt, p, apps, release)
             return await deploy_failed(rt, p, exc, fence, prefix=f"{removed}; ")

@@ -2,7 +2,8 @@
 
 `transition` moves a promotion by an event of the domain state machine and writes, in
 the caller's transaction, everything that goes with the move: the row (a compare-and-set
-on the state it was read in), a step, the audit event, and the notification. Nothing else
+on the state it was read in), a step, the audit event, the notification, and in
+pull-request mode what the forge must be told (forge_outcome.py). Nothing else
 changes a promotion's state. `save` records a new reason or next-check time without a
 move (a promotion that keeps waiting).
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.domain.errors import NotFoundError
 from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState, Step
+from shiplane.engine.promotions.forge_outcome import record_forge_duties
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.store import audit
@@ -88,6 +90,9 @@ def transition(
     notified = _NOTIFIED.get(moved.state)
     if notified is not None:
         rt.emit(s, notified, record)
+    # Pull-request mode: the outcome on the merge commit, the pull request of an abort
+    # closed; written with the move, done by the notification worker (forge_duties.py).
+    record_forge_duties(rt, s, p.state.value, record)
     if moved.kind == "rollback" and moved.is_finished:
         _wake_the_held(s, moved)
     return record

@@ -14,7 +14,6 @@ from shiplane.domain.errors import InvalidError
 from shiplane.domain.promotion import Promotion, PromotionEvent, PromotionState, Step, StepOutcome
 from shiplane.domain.promotion_health import health_after_round
 from shiplane.engine.leases import Fence
-from shiplane.engine.promotions import pull_request
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.promotions.outcome import fail, succeed
 from shiplane.engine.promotions.runtime import Runtime
@@ -58,9 +57,8 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
         lambda s: record_round(rt, s, p.id, round_, before),
         queues=rt.queues_touched(p.environment),
     )
-    reported = pull_request.status_for(recorded)
-    if reported is not None:  # pull-request mode: the merge commit shows the outcome
-        await pull_request.report(rt, recorded, reported, recorded.reason)
+    # Pull-request mode: the outcome's commit status was queued with the transition
+    # (forge_outcome.py) and is posted by the notification worker.
     return recorded
 
 

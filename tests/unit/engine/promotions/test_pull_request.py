@@ -8,123 +8,32 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from shiplane.config.models import ReceiverConfig
-from shiplane.engine.deploy import DeployOutcome
 from shiplane.engine.hooks import HookIntake
 from shiplane.engine.promotions import requests
-from shiplane.engine.promotions.create import create_promotion
 from shiplane.engine.promotions.model import PromotionData
 from shiplane.engine.pull_request_hooks import PullRequestFollower
 from shiplane.forge import (
-    CommitStatus,
     ForgeAuthError,
     ForgeError,
-    PullRequest,
     PullRequestState,
-    Review,
 )
-from shiplane.gitops.workspace import Proposal
 from shiplane.sources.receivers import DeliveryRefused
-from tests.unit.engine.promotions.conftest import ALICE, FakeDeployer, World
+from tests.unit.engine.promotions.conftest import ALICE, World
+from tests.unit.engine.promotions.pr_support import (
+    FORGE,
+    FakeForge,
+    ProposingDeployer,
+    deliver,
+    later,
+    promote,
+)
+from tests.unit.engine.promotions.pr_support import pr_world as pr_world  # the fixture
 from tests.unit.sources import payloads
-
-FORGE = {"forge": {"gitea": {"url": "http://127.0.0.1:3000", "repository": "o/r", "tokenEnv": "T"}}}
-PR_MODE = {"prod": {"gitops": {"mode": "pull-request", "pollInterval": "10s"}}}
-
-
-@dataclass
-class FakeForge:
-    pulls: dict[int, PullRequest] = field(default_factory=dict)
-    refuse: Exception | None = None
-    opened: list[tuple[str, str, str]] = field(default_factory=list)
-    statuses: list[tuple[str, CommitStatus]] = field(default_factory=list)
-
-    async def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        if self.refuse is not None:
-            raise self.refuse
-        for pr in self.pulls.values():  # open-or-find, as every driver does
-            if pr.head == head and pr.state is PullRequestState.OPEN:
-                return pr
-        self.opened.append((head, title, body))
-        number = len(self.pulls) + 1
-        pr = PullRequest(
-            number, f"http://forge/pulls/{number}", head, base, title, PullRequestState.OPEN
-        )
-        self.pulls[number] = pr
-        return pr
-
-    async def pull_request(self, number: int) -> PullRequest:
-        return self.pulls[number]
-
-    def finish(self, number: int, state: PullRequestState, merge_commit: str | None = None) -> None:
-        pr = self.pulls[number]
-        self.pulls[number] = PullRequest(
-            pr.number, pr.url, pr.head, pr.base, pr.title, state, merge_commit=merge_commit
-        )
-
-    async def close_pull_request(self, number: int) -> PullRequest:
-        self.finish(number, PullRequestState.CLOSED)
-        return self.pulls[number]
-
-    async def approvals(self, number: int) -> list[Review]:
-        return [Review("bob"), Review("carol")] if number == 1 else []
-
-    async def set_status(self, sha: str, status: CommitStatus) -> None:
-        self.statuses.append((sha, status))
-
-    async def aclose(self) -> None:
-        return None
-
-
-@dataclass
-class ProposingDeployer(FakeDeployer):
-    """The fake deployer, also proposing on a branch and syncing a merge commit."""
-
-    head: str = "a" * 40
-
-    async def base_head(self) -> str:
-        return self.head
-
-    async def deploy(  # type: ignore[override]  # pull-request mode's keywords too
-        self, release: Any, environment: str, **kwargs: Any
-    ) -> DeployOutcome:
-        propose = kwargs.pop("propose", None)
-        merged = kwargs.pop("merged", None)
-        outcome = await super().deploy(release, environment, **kwargs)
-        self.calls[-1].update(propose=propose, merged=merged)
-        if propose is not None:
-            sha = f"{len(self.calls):040x}"
-            outcome.proposal = Proposal(propose, sha, self.head, created=True, target="main")
-            outcome.git_commit = sha
-        if merged is not None:
-            outcome.git_commit = merged
-        return outcome
-
-
-@pytest.fixture
-def pr_world(make_world: Callable[..., World]) -> tuple[World, FakeForge]:
-    world = make_world(PR_MODE, **FORGE)
-    world.rt.deployer = world.deployer = ProposingDeployer(world.rt.db)
-    forge = FakeForge()
-    world.rt.forge = lambda project: forge  # type: ignore[assignment,return-value]
-    world.rt.public_url = "https://shiplane.example"
-    return world, forge
-
-
-def promote(world: World) -> str:
-    release = world.release("2.0")
-    record = world.write(lambda s: create_promotion(world.rt, s, release.id, "prod", actor=ALICE))
-    return record.id
-
-
-def later(world: World) -> None:
-    world.clock.advance(timedelta(seconds=11))
 
 
 def test_a_promotion_opens_one_pull_request_and_waits_for_it(
@@ -166,11 +75,14 @@ def test_merged_syncs_the_merge_commit_verifies_and_reports(
     assert pr is not None and pr["approved_by"] == ["bob", "carol"]
     [merged] = [step for step in world.steps(pid) if step.name == "merged"]
     assert "approved on the forge by bob, carol" in merged.detail
-    assert [(sha, s.state) for sha, s in forge.statuses] == [
+    assert forge.posted == []  # queued with the transitions, posted by the worker
+    deliver(world, forge)
+    assert [(sha, s.state) for sha, s in forge.posted] == [
         ("m" * 40, "pending"),
         ("m" * 40, "success"),
     ]
-    assert forge.statuses[-1][1].context == "shiplane/verification"
+    assert forge.posted[-1][1].context == "shiplane/verification"
+    assert deliver(world, forge) == 0  # done: nothing is posted twice
 
 
 def test_failed_verification_reports_failure(pr_world: tuple[World, FakeForge]) -> None:
@@ -182,7 +94,8 @@ def test_failed_verification_reports_failure(pr_world: tuple[World, FakeForge]) 
     later(world)
     record = world.reconcile(pid)
     assert record.state == "Failed"
-    assert forge.statuses[-1][1].state == "failure"
+    deliver(world, forge)
+    assert forge.posted[-1][1].state == "failure"
 
 
 def test_closed_without_merge_aborts(pr_world: tuple[World, FakeForge]) -> None:
@@ -298,7 +211,9 @@ def test_aborting_in_shiplane_closes_the_pull_request(pr_world: tuple[World, Fak
         requests.abort_and_reassess(world.rt, pid, actor=ALICE, reason="wrong release")
     )
     assert aborted.state == "Aborted"
-    assert forge.pulls[1].state is PullRequestState.CLOSED
+    assert forge.pulls[1].state is PullRequestState.OPEN  # queued with the abort
+    deliver(world, forge)
+    assert forge.pulls[1].state is PullRequestState.CLOSED and forge.closed == [1]
 
 
 def test_a_forge_that_refuses_or_fails_keeps_the_promotion_waiting_and_says_why(
