@@ -78,11 +78,12 @@ lockcheck: venv
 binaries: venv
 	$(BIN)/shiplane localcluster build
 
-# The tests also run Gitea (a forge and OpenID Connect provider on loopback) and Flux's
-# source-controller and kustomize-controller (the `flux` deploy target), built from their
-# pinned Go modules like the cluster binaries; the demo and benchmarks do not need them.
+# The tests also run Gitea (a forge and OpenID Connect provider on loopback), Flux's
+# source-controller and kustomize-controller (the `flux` deploy target) and Argo CD's repo
+# server and application controller (the `argocd` deploy target), built from their pinned
+# Go modules like the cluster binaries; the demo and benchmarks do not need them.
 test-binaries: venv
-	$(BIN)/shiplane localcluster build --with gitea --with flux
+	$(BIN)/shiplane localcluster build --with gitea --with flux --with argocd
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts

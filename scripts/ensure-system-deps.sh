@@ -31,6 +31,8 @@ if [ "$profile" = test ]; then
   # libc headers, at build time only.
   need gcc gcc
   need /usr/include/stdio.h libc6-dev
+  # The argocd target's tests: Argo CD's repo server and controller cache in Redis.
+  need /usr/bin/redis-server redis-server
 fi
 if [ "$profile" != image ]; then
   # The OCI distribution registry on loopback: CI pushes to it in the demo, and the

@@ -1,6 +1,6 @@
 """Shared pytest set-up: the fixture plugins of tests/support (real clusters, PostgreSQL,
-Prometheus, an OCI registry, Gitea, a smart-HTTP git server, Flux; the async backend),
-available to every test directory."""
+Prometheus, an OCI registry, Gitea, a smart-HTTP git server, Flux, Argo CD; the async
+backend), available to every test directory."""
 
 pytest_plugins = [
     "tests.support.anyio_backend",
@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.support.gitea",
     "tests.support.git_http",
     "tests.support.flux",
+    "tests.support.argocd",
 ]
 
 

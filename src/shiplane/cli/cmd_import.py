@@ -1,5 +1,5 @@
-"""`shiplane import flux`: propose shiplane.yaml's environments and apps from the GitOps
-agent already running in a cluster (printed for review, never applied)."""
+"""`shiplane import flux|argocd`: propose shiplane.yaml's environments and apps from the
+GitOps agent already running in a cluster (printed for review, never applied)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 
 from shiplane.cli.groups import command_group
 from shiplane.kube.connection import connect
-from shiplane.targets import flux_objects
+from shiplane.targets import argocd_import, argocd_objects, flux_objects
 from shiplane.targets.base import TargetUnavailableError
 from shiplane.targets.flux_import import propose
 
@@ -59,4 +59,30 @@ async def _flux(kubeconfig: Path, context: str | None, cluster: str) -> str:
         await client.close()
     return propose(
         kustomizations, repositories, cluster=cluster, kubeconfig=str(kubeconfig), context=context
+    )
+
+
+@import_app.command("argocd")
+def argocd(
+    kubeconfig: KubeconfigOption = Path("~/.kube/config"),
+    context: ContextOption = None,
+    cluster: ClusterOption = "default",
+) -> None:
+    """Read the cluster's Argo CD Applications; print a proposal."""
+    try:
+        text = asyncio.run(_argocd(kubeconfig, context, cluster))
+    except (ValueError, OSError, TargetUnavailableError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(text, nl=False)
+
+
+async def _argocd(kubeconfig: Path, context: str | None, cluster: str) -> str:
+    client = connect(kubeconfig, context)
+    try:
+        applications = await argocd_objects.list_all(client)
+    finally:
+        await client.close()
+    return argocd_import.propose(
+        applications, cluster=cluster, kubeconfig=str(kubeconfig), context=context
     )

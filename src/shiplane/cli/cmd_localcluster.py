@@ -38,15 +38,16 @@ def build_cmd(
         "--with",
         metavar="COMPONENT",
         help="Also build an optional component: `gitea` (a forge and OpenID Connect "
-        "provider the test suite runs) or `flux` (Flux's source-controller and "
-        "kustomize-controller, with their CRDs, for the tests of the `flux` deploy target); "
-        "`make test` asks for both. Repeatable.",
+        "provider the test suite runs), `flux` (Flux's source-controller and "
+        "kustomize-controller, with their CRDs, for the tests of the `flux` deploy target) "
+        "or `argocd` (Argo CD's repo server and application controller, with its CRDs, for "
+        "the tests of the `argocd` deploy target); `make test` asks for all three. Repeatable.",
     ),
 ) -> None:
     """Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm and
     kustomize (and with `--with gitea`, Gitea; with `--with flux`, Flux's source-controller
-    and kustomize-controller), and take the Gateway API CRDs, from Go modules into the
-    binary cache (skips what is cached)."""
+    and kustomize-controller; with `--with argocd`, Argo CD), and take the Gateway API
+    CRDs, from Go modules into the binary cache (skips what is cached)."""
     started = time.monotonic()
     try:
         extra = tuple(dict.fromkeys(c for name in with_ for c in optional_components(name)))

@@ -97,6 +97,10 @@ EXAMPLES: dict[str, str] = {
         "shiplane import flux --kubeconfig ~/.kube/config --kube-context nonprod "
         "--cluster nonprod > proposal.yaml"
     ),
+    "import argocd": (
+        "shiplane import argocd --kubeconfig ~/.kube/config --kube-context nonprod "
+        "--cluster nonprod > proposal.yaml"
+    ),
     "localcluster": "shiplane localcluster up dev",
     "localcluster build": "shiplane localcluster build",
     "localcluster up": "shiplane localcluster up dev --nodes 3",

@@ -9,7 +9,9 @@ YAMLs or the Gateway API CRDs.
 `OPTIONAL_COMPONENTS` are built only when asked (`shiplane localcluster build --with
 NAME`): Gitea, a forge and OpenID Connect provider the test suite runs on loopback, and
 Flux's source-controller and kustomize-controller (`--with flux` builds both, see
-`OPTIONAL_GROUPS`), which the tests of the `flux` deploy target run as local processes.
+`OPTIONAL_GROUPS`), which the tests of the `flux` deploy target run as local processes,
+and Argo CD's repo server and application controller (one multi-call binary), which
+the tests of the `argocd` deploy target run against a local cluster.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ GATEWAY_API_STANDARD_SHA256 = "edcf54b76eb41008414395399ee259d312a9bb032eff8a311
 GITEA_VERSION = "v1.27.3"
 # The newest Flux whose go.mod asks for Go 1.26 (v1.10 and later need Go 1.27).
 FLUX_VERSION = "v1.9.6"
+# v3.5 is the newest Argo CD whose go.mod fits Go 1.26 (v3.6 asks for Go 1.27).
+ARGOCD_VERSION = "v3.5.8"
+# Argo CD's go.mod replaces its gitops-engine with the in-tree `./gitops-engine`, a nested
+# module that Go leaves out of Argo CD's module zip, and requires a pseudo-version the Go
+# module proxy does not serve. The proxy serves it as this pseudo-version of the
+# release-3.5 line (2026-09-14): the wrapper's `replace` pins it, and the build carries
+# that replace into Argo CD's go.mod (build._carry_replacements).
+ARGOCD_GITOPS_ENGINE_VERSION = "v0.0.0-20260914071520-c9c369efcc5b"
 
 GOMODS_DIR = Path(__file__).parent / "gomods"
 
@@ -204,6 +214,32 @@ OPTIONAL_COMPONENTS: tuple[Component, ...] = (
     ),
     _flux_controller("source-controller"),
     _flux_controller("kustomize-controller"),
+    Component(
+        name="argocd",
+        version=ARGOCD_VERSION,
+        # One multi-call binary: it runs the component named by its file name or by
+        # ARGOCD_BINARY_NAME (argocd-repo-server, argocd-application-controller, ...).
+        binaries=(Binary("argocd", "./cmd"),),
+        # What Argo CD's Makefile sets: `argocd version` and the controller's logs report it.
+        ldflags=(
+            f"-X github.com/argoproj/argo-cd/v3/common.version={ARGOCD_VERSION.lstrip('v')}",
+            "-X github.com/argoproj/argo-cd/v3/common.gitTag=" + ARGOCD_VERSION,
+            "-X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean",
+        ),
+        # Its gitops-engine: the wrapper's replace (ARGOCD_GITOPS_ENGINE_VERSION), carried in.
+        source_module="github.com/argoproj/argo-cd/v3",
+        module_files=(
+            # The Application, ApplicationSet and AppProject CRDs the harness applies.
+            ModuleFiles("github.com/argoproj/argo-cd/v3", ("manifests/crds/*-crd.yaml",), "crds"),
+            # What Argo CD's image puts on PATH beside the binary: the repo server runs
+            # git-verify-wrapper.sh on every commit it renders, signed or not.
+            ModuleFiles(
+                "github.com/argoproj/argo-cd/v3",
+                ("hack/git-verify-wrapper.sh", "hack/gpg-wrapper.sh"),
+                "scripts",
+            ),
+        ),
+    ),
 )
 
 

@@ -2,12 +2,12 @@
 (docs/handoff.md).
 
 One plugin per target in one registry (`TARGETS`), each with its config model from
-`config` as its schema: `shiplane` (Shiplane's own sync engine, the default) and `flux`
-(hand-off to Flux). The engine runs them (engine/deploy/handoff.py); a new target is a
-new module here. This package is the way in.
+`config` as its schema: `shiplane` (Shiplane's own sync engine, the default), `flux`
+(hand-off to Flux) and `argocd` (hand-off to Argo CD). The engine runs them
+(engine/deploy/handoff.py); a new target is a new module here. This package is the way in.
 """
 
-from shiplane.targets import flux, shiplane
+from shiplane.targets import argocd, flux, shiplane
 from shiplane.targets.base import (
     ContainsCommit,
     DeployTarget,
@@ -41,6 +41,7 @@ __all__ = [
     "TargetResult",
     "TargetStatus",
     "TargetUnavailableError",
+    "argocd",
     "failure_text",
     "flux",
     "shiplane",

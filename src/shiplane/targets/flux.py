@@ -24,13 +24,7 @@ from shiplane.targets.base import (
 )
 from shiplane.targets.flux_status import kustomization_status, revision_sha, source_problem
 from shiplane.targets.registry import TARGETS
-
-RENDERED_ROOT = "rendered"
-MANIFESTS_FILE = "manifests.yaml"
-
-
-def rendered_dir(environment: str, app: str) -> str:
-    return f"{RENDERED_ROOT}/{environment}/{app}"
+from shiplane.targets.rendered import MANIFESTS_FILE, RENDERED_ROOT, rendered_dir
 
 
 def _config(config: BaseModel) -> FluxTargetConfig:

@@ -12,15 +12,13 @@ checked by a person (images are left for them to fill in).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-_ENV_DIRS = ("envs", "environments", "clusters")
-_NAME = re.compile(r"[^a-z0-9-]+")
+from shiplane.targets.import_paths import place_path
 
 
 @dataclass(frozen=True)
@@ -31,10 +29,6 @@ class FoundApp:
     kustomization: str
     git_repository: str
     path: str
-
-
-def _name(text: str) -> str:
-    return _NAME.sub("-", text.lower()).strip("-")[:63] or "app"
 
 
 def _ref(obj: Mapping[str, Any]) -> str:
@@ -51,33 +45,19 @@ def place(kustomization: Mapping[str, Any]) -> FoundApp | None:
         return None
     namespace = str(meta.get("namespace", ""))
     git_repository = f"{source.get('namespace') or namespace}/{source.get('name', '')}"
-    path = str(spec.get("path") or "./")
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    environment = None
-    app = None
-    for i, part in enumerate(parts):
-        if part in _ENV_DIRS and i + 1 < len(parts):
-            environment = parts[i + 1]
-            app = parts[i + 2] if i + 2 < len(parts) else None
-            break
-        if part == "overlays" and i + 1 < len(parts):
-            environment = parts[i + 1]
-            app = parts[i - 1] if i > 0 else None
-            break
     target_ns = str(spec.get("targetNamespace") or "")
-    environment = environment or target_ns or namespace
-    name = str(meta.get("name", ""))
-    if app is None:
-        app = parts[-1] if parts and parts[-1] != environment else name
-        for affix in (f"-{environment}", f"{environment}-"):
-            app = app.removesuffix(affix) if affix.startswith("-") else app.removeprefix(affix)
+    where = place_path(
+        str(spec.get("path") or "./"),
+        fallback_environment=target_ns or namespace,
+        name=str(meta.get("name", "")),
+    )
     return FoundApp(
-        environment=_name(environment),
-        app=_name(app),
-        namespace=target_ns or _name(environment),
+        environment=where.environment,
+        app=where.app,
+        namespace=target_ns or where.environment,
         kustomization=_ref(kustomization),
         git_repository=git_repository,
-        path="/".join(parts) or ".",
+        path=where.path,
     )
 
 

@@ -166,6 +166,23 @@ def test_build_with_flux_is_both_controllers_and_a_no_op_once_cached(
         assert sorted(crds.glob("*.yaml")), f"no CRDs in {crds}"
 
 
+@pytest.mark.argocd
+def test_build_with_argocd_is_a_no_op_once_cached(home_env: dict[str, str], argocd_binary: Path):
+    result = run(["localcluster", "build", "--with", "argocd"], home_env)
+    assert result.returncode == 0, result.stderr
+    assert "argocd v3.5.8: cached" in result.stderr
+    assert result.stderr.count(": cached") == len(COMPONENTS) + 1
+    assert str(argocd_binary.parent) in result.stdout.splitlines()
+    crds = sorted(p.name for p in (argocd_binary.parent / "crds").glob("*.yaml"))
+    assert crds == ["application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"]
+    assert (argocd_binary.parent / "scripts" / "git-verify-wrapper.sh").is_file()
+    version = subprocess.run(
+        [str(argocd_binary), "version", "--client", "--short"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert version.stdout.startswith("argocd: v3.5.8"), version.stdout
+
+
 def test_build_without_go_fails_with_a_clear_message(tmp_path: Path):
     env = {
         **os.environ,

@@ -1,5 +1,6 @@
 """The pinned components: what is built by default, what only when asked, and how a
-module built from its own source (Gitea) stays pinned by the wrapper's go.sum."""
+module built from its own source (Gitea, Argo CD and its nested gitops-engine) stays
+pinned by the wrapper's go.sum."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 import pytest
 
-from shiplane.localcluster import build
+from shiplane.localcluster import build, components
 from shiplane.localcluster.components import (
     COMPONENTS,
     OPTIONAL_COMPONENTS,
@@ -82,3 +83,28 @@ def test_a_flux_controller_builds_from_its_source_with_its_api_module_and_crds(
     (crds,) = c.module_files
     assert crds.module == c.source_module and crds.into == "crds"
     assert crds.paths == ("config/crd/bases/*.yaml",)
+
+
+def test_argocd_is_built_only_when_asked_from_its_source_with_its_engine() -> None:
+    argocd = optional_component("argocd")
+    assert "argocd" not in {c.name for c in COMPONENTS}
+    assert argocd.version == components.ARGOCD_VERSION == "v3.5.8"
+    assert argocd.source_module == "github.com/argoproj/argo-cd/v3"
+    # One multi-call binary from ./cmd, static like Argo CD's own release builds.
+    assert [(b.name, b.package) for b in argocd.binaries] == [("argocd", "./cmd")]
+    assert not argocd.cgo
+    # Its go.mod says `replace .../gitops-engine => ./gitops-engine`, a nested module its
+    # zip leaves out: the wrapper's replace by a version stands in (carried in at build).
+    assert argocd.nested_modules == ()
+    assert [f.into for f in argocd.module_files] == ["crds", "scripts"]
+
+
+def test_argocd_engine_is_pinned_by_the_wrappers_replace_and_go_sum() -> None:
+    argocd = optional_component("argocd")
+    engine = "github.com/argoproj/argo-cd/gitops-engine"
+    gomod = (argocd.gomod_dir / "go.mod").read_text()
+    assert f"{engine} => {engine} {components.ARGOCD_GITOPS_ENGINE_VERSION}" in gomod
+    assert build._pinned_sum(argocd, engine).startswith("h1:")
+    gosum = (argocd.gomod_dir / "go.sum").read_text()
+    assert f"{engine} {components.ARGOCD_GITOPS_ENGINE_VERSION} h1:" in gosum
+    assert f"{engine} {components.ARGOCD_GITOPS_ENGINE_VERSION}/go.mod h1:" in gosum

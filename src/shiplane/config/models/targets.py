@@ -116,6 +116,12 @@ class ArgoCDTargetConfig(ConfigModel):
     timeout: Duration = Field(default=300, ge=1, json_schema_extra={"default": "5m"})
     """How long a promotion waits for the Application to be Synced and Healthy."""
 
+    @model_validator(mode="after")
+    def _every_app_owned(self) -> Self:
+        if self.application is None and not self.apps:
+            raise ValueError("name an `application` (or one per app under `apps`)")
+        return self
+
 
 TargetKind = Literal["shiplane", "flux", "argocd"]
 TARGET_KINDS: tuple[TargetKind, ...] = ("shiplane", "flux", "argocd")

@@ -27,6 +27,7 @@ from shiplane.store.db import Database
 from shiplane.store.promotions import PromotionRecord
 from shiplane.store.records import ReleaseRecord
 from tests.integration.targets.conftest import create_flux_objects
+from tests.support.argocd import ARGOCD_NAMESPACE, ArgoCD, application
 from tests.support.clusters import kube_client, make_namespace
 from tests.support.gitops_repo import build_repo
 from tests.support.prometheus import PrometheusServer
@@ -59,12 +60,28 @@ def flux_deploy(namespace: str) -> str:
     )
 
 
+def argocd_deploy(namespace: str) -> str:
+    """An environment's `deploy` handing off to the Argo CD Application of its namespace."""
+    return (
+        f"deploy: {{via: argocd, argocd: {{application: {ARGOCD_NAMESPACE}/shop-{namespace}, "
+        "timeout: 90s}}"
+    )
+
+
+def _deploy(via: str, namespace: str) -> str:
+    if via == "flux":
+        return flux_deploy(namespace)
+    if via == "argocd":
+        return argocd_deploy(namespace)
+    return "deploy: {via: shiplane}"
+
+
 def pipeline_yaml(
     a: Path, b: Path, ns: dict[str, str], prometheus_url: str, via: str = "shiplane"
 ) -> str:
-    # `via: flux`: staging and prod are deployed by Flux (dev by Shiplane itself).
-    stg = flux_deploy(ns["staging"]) if via == "flux" else "deploy: {via: shiplane}"
-    prod = flux_deploy(ns["prod"]) if via == "flux" else "deploy: {via: shiplane}"
+    # `via: flux` or `argocd`: staging and prod are deployed by that agent (dev by Shiplane).
+    stg = _deploy(via, ns["staging"])
+    prod = _deploy(via, ns["prod"])
     return textwrap.dedent(f"""\
         apiVersion: shiplane/v1alpha1
         project: shop
@@ -161,6 +178,17 @@ class Pipeline:
             return list(pstore.list_promotions(s, environment=environment, limit=100).items)
 
 
+def create_argocd_application(argocd: ArgoCD, bare: Path, environment: str, namespace: str) -> str:
+    """The Application `shop-<namespace>` syncing every app of `environment` (its rendered
+    directory, recursively) into `namespace`; no automated sync: Shiplane asks. Its name."""
+    name = f"shop-{namespace}"
+    spec = application(name, f"file://{bare}", f"rendered/{environment}",
+                       argocd.destination, namespace)  # fmt: skip
+    spec["spec"]["source"]["directory"] = {"recurse": True}
+    argocd.apply(spec)
+    return name
+
+
 @pytest.fixture
 def pipeline(
     request: pytest.FixtureRequest,
@@ -171,7 +199,8 @@ def pipeline(
     prometheus: PrometheusServer,
 ) -> Iterator[Pipeline]:
     """The pipeline; parametrized indirectly with "flux", staging and prod hand off to
-    Flux (one per cluster), which clones the repository from the loopback git server."""
+    Flux (one per cluster), which clones the repository from the loopback git server; with
+    "argocd", to Argo CD (one per cluster), which reads it by file:// URL."""
     via = getattr(request, "param", "shiplane")
     kube_b = kube_client(second_cluster)
     namespaces = {
@@ -182,6 +211,7 @@ def pipeline(
     config = pipeline_yaml(
         cluster.kubeconfig, second_cluster.kubeconfig, namespaces, prometheus.url, via
     )
+    applications: list[tuple[ArgoCD, str]] = []  # deleted at the end
     if via == "flux":
         request.getfixturevalue("flux")
         request.getfixturevalue("second_flux")
@@ -190,6 +220,12 @@ def pipeline(
         url = git_http.repo_url(bare)
         create_flux_objects(kube, namespaces["staging"], url, "./rendered/staging")
         create_flux_objects(kube_b, namespaces["prod"], url, "./rendered/prod")
+    elif via == "argocd":
+        bare, work = build_repo(tmp_path, config)
+        for fixture, env in (("argocd", "staging"), ("second_argocd", "prod")):
+            argocd: ArgoCD = request.getfixturevalue(fixture)
+            name = create_argocd_application(argocd, bare, env, namespaces[env])
+            applications.append((argocd, name))
     else:
         bare, work = build_repo(tmp_path, config)
     project = load_project(work / "shiplane.yaml")
@@ -208,6 +244,8 @@ def pipeline(
     for ns in ("dev", "staging"):
         kube.delete(Namespace, namespaces[ns])
     kube_b.delete(Namespace, namespaces["prod"])
+    for argocd, name in applications:
+        argocd.delete(name)
 
 
 def saturday_noon() -> datetime:

@@ -28,12 +28,17 @@ def image(kube, ns: str) -> str:
 
 @pytest.mark.parametrize(
     "pipeline",
-    ["shiplane", pytest.param("flux", marks=pytest.mark.flux)],
+    [
+        "shiplane",
+        pytest.param("flux", marks=pytest.mark.flux),
+        pytest.param("argocd", marks=pytest.mark.argocd),
+    ],
     indirect=True,
 )
 def test_full_pipeline_with_gates_checks_and_automatic_rollback(pipeline: Pipeline):
-    """With "flux", staging and prod are deployed by Flux: the same gates, checks and
-    automatic rollback (a revert pin commit Flux applies), the same matrix and audit."""
+    """With "flux" (or "argocd"), staging and prod are deployed by Flux (Argo CD): the same
+    gates, checks and automatic rollback (a revert pin commit the agent applies), the same
+    matrix and audit."""
     p = pipeline
     c = p.controller
     exporter = p.prometheus.exporter
