@@ -24,6 +24,8 @@ class ClusterHandle:
     client: AsyncClient
     discovery: Discovery
     applier: Applier
+    namespaces: list[str] | None = None
+    """The namespaces the credentials are limited to (`clusters.<name>.namespaces`)."""
 
 
 class ClusterPool:
@@ -67,7 +69,9 @@ class ClusterPool:
         base = self.base_dir if self.source.version.commit is None else self.source.version.base_dir
         client = connect(config.kubeconfig_path(base), config.context, in_cluster=config.in_cluster)
         discovery = Discovery(client)
-        handle = ClusterHandle(name, client, discovery, Applier(client, discovery))
+        handle = ClusterHandle(
+            name, client, discovery, Applier(client, discovery), namespaces=config.namespaces
+        )
         self._handles[name] = handle
         return handle
 

@@ -27,8 +27,8 @@ from shiplane.engine.project_source import ProjectSource
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
 from shiplane.kube.refs import ObjRef
+from shiplane.kube.watch_namespaces import WatchView, watch_cache
 from shiplane.kube.watch_objects import ResourceKind
-from shiplane.kube.watchcache import ClusterWatchCache
 from shiplane.store import deploys
 from shiplane.store.db import Database
 from shiplane.store.leases import LeaseLostError
@@ -63,7 +63,7 @@ class _ClusterDrift:
         self.handle = handle
         self.controller = controller
         self.kinds: dict[tuple[str, str], ResourceKind] = {}
-        self.cache: ClusterWatchCache | None = None
+        self.cache: WatchView | None = None
         self.detector: DriftDetector | None = None
         self.desired: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.lock = asyncio.Lock()
@@ -92,7 +92,7 @@ class _ClusterDrift:
 
     async def _rebuild(self) -> None:
         await self.stop()
-        cache = ClusterWatchCache(self.handle.client, list(self.kinds.values()))
+        cache = watch_cache(self.handle.client, list(self.kinds.values()), self.handle.namespaces)
         detector = DriftDetector(
             cache, on_status=self.controller.on_status, on_drift=self.controller.on_drift
         )
