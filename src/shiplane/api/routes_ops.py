@@ -58,10 +58,10 @@ async def readyz(context: ApiContext = Depends(get_context)) -> ReadyOut:
         problems = await context.engine.cluster_problems()
         if problems:
             _log.warning("readiness check failed", clusters=problems)
-            names = ", ".join(sorted(problems))
-            raise ProblemError(
-                503, f"clusters not reachable: {names}", headers={"Retry-After": "5"}
-            )
+            # Short reasons (no credentials, no addresses beyond what shiplane.yaml names):
+            # "credentials expired at ...", "missing permissions in ns: patch ...".
+            text = "; ".join(f"{name} ({problems[name]})" for name in sorted(problems))
+            raise ProblemError(503, f"clusters not ready: {text}", headers={"Retry-After": "5"})
     return ReadyOut(status="ready", config=ready_config(context))
 
 

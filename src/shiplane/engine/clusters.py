@@ -9,8 +9,9 @@ from lightkube import AsyncClient
 
 from shiplane.config import ProjectConfig
 from shiplane.engine.project_source import ProjectSource
+from shiplane.kube import access
 from shiplane.kube.apply import Applier
-from shiplane.kube.connection import connect
+from shiplane.kube.connection import ConnectionInfo, connect, describe
 from shiplane.kube.discovery import Discovery
 
 
@@ -26,6 +27,20 @@ class ClusterHandle:
     applier: Applier
     namespaces: list[str] | None = None
     """The namespaces the credentials are limited to (`clusters.<name>.namespaces`)."""
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """A configured cluster as people see it: where, with which kind of credentials, and
+    whether Shiplane can use it now (with the reason when not)."""
+
+    name: str
+    server: str | None
+    auth: str | None
+    namespaces: list[str] | None
+    token_expires: str | None
+    reachable: bool
+    reason: str | None
 
 
 class ClusterPool:
@@ -74,6 +89,36 @@ class ClusterPool:
         )
         self._handles[name] = handle
         return handle
+
+    def describe(self, name: str) -> ConnectionInfo:
+        config = self.project.clusters.get(name)
+        if config is None:
+            raise UnknownClusterError(f"cluster {name!r} is not defined in shiplane.yaml")
+        base = self.base_dir if self.source.version.commit is None else self.source.version.base_dir
+        return describe(config.kubeconfig_path(base), config.context, in_cluster=config.in_cluster)
+
+    async def status(self, name: str, timeout: float = 3.0) -> ClusterStatus:  # noqa: ASYNC109
+        """Probe one cluster (kube/access.py); never raises."""
+        config = self.project.clusters.get(name)
+        namespaces = None if config is None else config.namespaces
+        try:
+            info = self.describe(name)
+            handle = self.get(name)
+        except Exception as exc:  # a missing kubeconfig or service account: say which
+            reason = str(exc) or type(exc).__name__
+            return ClusterStatus(name, None, None, namespaces, None, False, reason)
+        found = await access.probe(
+            handle.client, namespaces or (), token_expires=info.token_expires, timeout=timeout
+        )
+        return ClusterStatus(
+            name,
+            info.server,
+            info.auth,
+            namespaces,
+            info.token_expires,
+            found.reachable,
+            found.reason,
+        )
 
     def for_environment(self, environment: str) -> ClusterHandle:
         return self.get(self.project.require_environment(environment).cluster)
