@@ -242,15 +242,6 @@ class Engine:
     ) -> DeployOutcome:
         return await self.deployer.sync(environment, apps, actor=actor, wait=wait)
 
-    async def cluster_problems(self, seconds: float = 3.0) -> dict[str, str]:
-        """Clusters Shiplane cannot use now, with the reason (for /readyz): no answer in
-        time, credentials rejected or expired, permissions lost."""
-        return {
-            c.name: c.reason or "not reachable"
-            for c in await self.cluster_statuses(seconds)
-            if not c.reachable or c.reason
-        }
-
     async def cluster_statuses(
         self, seconds: float = 3.0, *, max_age: float = 0.0
     ) -> list[ClusterStatus]:
