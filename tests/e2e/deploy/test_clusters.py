@@ -303,8 +303,17 @@ def test_cluster_add_promote_through_its_account_then_remove_without_trace(
         finally:
             await client.close()
 
-    gone = asyncio.run(revoked())  # the ServiceAccount's tokens died with it
-    assert not gone.reachable and "credentials rejected (401)" in (gone.reason or "")
+    # The ServiceAccount's tokens die with it (once the API server's informer saw it go).
+    def refused() -> access.Access | None:
+        found = asyncio.run(revoked())
+        return None if found.reachable else found
+
+    gone = wait_for(
+        refused,
+        timeout=60,
+        what="the removed ServiceAccount's token to be refused",
+    )
+    assert "credentials rejected (401)" in (gone.reason or "")
     kube_b.delete(Namespace, existing)
 
 
