@@ -73,37 +73,60 @@ def entry_yaml(name: str, kubeconfig: str, namespaces: list[str]) -> str:
 
 @cluster.command("add")
 def add_cmd(
-    context: str = typer.Argument(..., help="Context of the target cluster in the kubeconfig."),
+    # CTX, not CONTEXT: help texts keep Click's type names (TEXT) out, by substring.
+    context: str = typer.Argument(
+        ..., metavar="CTX", help="Context of the target cluster in the kubeconfig."
+    ),
     name: str | None = typer.Option(None, "--name", help="Name in shiplane.yaml (the context)."),
     namespace: list[str] = typer.Option(
-        ..., "--namespace", "-n", help="A namespace Shiplane may deploy to (repeatable)."
+        ...,
+        "--namespace",
+        "-n",
+        metavar="NS",
+        help="A namespace Shiplane may deploy to (repeatable).",
     ),
     kubeconfig: Path | None = typer.Option(
-        None, "--kubeconfig", help="Admin kubeconfig ($KUBECONFIG, else ~/.kube/config)."
+        None,
+        "--kubeconfig",
+        metavar="FILE",
+        help="Admin kubeconfig ($KUBECONFIG, else ~/.kube/config).",
     ),
     token_duration: str = typer.Option(
-        DEFAULT_TOKEN_DURATION, "--token-duration", help="How long the token is valid."
+        DEFAULT_TOKEN_DURATION,
+        "--token-duration",
+        metavar="DURATION",
+        help="How long the token is valid.",
     ),
     server: str | None = typer.Option(
         None, "--server", help="API server URL Shiplane uses (default: the context's)."
     ),
     system_namespace: str = typer.Option(
-        registration.SYSTEM_NAMESPACE, "--system-namespace", help="Where the ServiceAccount is."
+        registration.SYSTEM_NAMESPACE,
+        "--system-namespace",
+        metavar="NS",
+        help="Where the ServiceAccount is.",
     ),
     secret_namespace: str | None = typer.Option(
         None,
         "--secret-namespace",
+        metavar="NS",
         help="Also store the kubeconfig as Secret shiplane-cluster-NAME in this namespace of "
         "the cluster Shiplane runs in (in-cluster mode).",
     ),
     home_context: str | None = typer.Option(
-        None, "--home-context", help="Context of the cluster Shiplane runs in (for the Secret)."
+        None,
+        "--home-context",
+        metavar="CTX",
+        help="Context of the cluster Shiplane runs in (for the Secret).",
     ),
     home_kubeconfig: Path | None = typer.Option(
-        None, "--home-kubeconfig", help="Kubeconfig of that context (default: --kubeconfig's)."
+        None,
+        "--home-kubeconfig",
+        metavar="FILE",
+        help="Kubeconfig of that context (default: --kubeconfig's).",
     ),
 ) -> None:
-    """Create a ServiceAccount with namespace-scoped permissions in the cluster of CONTEXT,
+    """Create a ServiceAccount with namespace-scoped permissions in the cluster of CTX,
     request a token for it, and print the `clusters:` entry for shiplane.yaml."""
     reg_name = name or context.replace("_", "-").lower()
     try:
@@ -237,10 +260,10 @@ async def _probe_all(found: list[records.Record]) -> list[dict[str, object]]:
 def remove_cmd(
     name: str = typer.Argument(..., help="Name the cluster was registered as."),
     context: str | None = typer.Option(
-        None, "--context", help="Admin context (default: the one `add` used)."
+        None, "--context", metavar="CTX", help="Admin context (default: the one `add` used)."
     ),
     kubeconfig: Path | None = typer.Option(
-        None, "--kubeconfig", help="Admin kubeconfig (default: the one `add` used)."
+        None, "--kubeconfig", metavar="FILE", help="Admin kubeconfig (default: the one `add` used)."
     ),
     delete_namespaces: bool = typer.Option(
         False, "--delete-namespaces", help="Also delete the namespaces `add` created (and apps)."
