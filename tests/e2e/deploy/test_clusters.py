@@ -9,6 +9,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -203,6 +204,19 @@ def _deployment() -> Any:
     return Deployment
 
 
+def _ui_page(server: ServerProcess, path: str) -> str:
+    """A UI page as a person signed in with the admin token sees it."""
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        form = browser.get("/ui/login").text
+        nonce = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert nonce is not None, form
+        data = {"csrf_token": nonce.group(1), "token": server.admin_token, "next": path}
+        browser.post("/ui/login", data=data, follow_redirects=False)
+        answer = browser.get(path)
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+
 def _shiplane(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPLANE_")}
     env.update(SHIPLANE_HOME=str(home), COLUMNS="250")
@@ -263,6 +277,18 @@ def test_cluster_add_promote_through_its_account_then_remove_without_trace(
             assert done["state"] == "Succeeded", done
             deployment = kube_b.get(_deployment(), "web", namespace=ns)
             assert deployment.metadata.labels["app.kubernetes.io/managed-by"] == "shiplane"
+        # Drift works with namespace-scoped credentials (a watch per namespace): an edit
+        # by someone else is seen as drift.
+        kube_b.patch(_deployment(), "web", {"spec": {"replicas": 5}}, namespace=existing,
+                     field_manager="kubectl-edit")  # fmt: skip
+        wait_for(
+            lambda: any(
+                c["environment"] == "dev" and c["sync_status"] == "OutOfSync"
+                for c in as_json(cli(server, "status", "-o", "json"))["cells"]
+            ),
+            timeout=60,
+            what="drift seen through the namespace-scoped watch",
+        )
 
         # A permission lost: the reason shows in /api/v1/clusters, `status` and /readyz.
         kube_b.delete(RoleBinding, f"shiplane-{name}", namespace=fresh)
@@ -278,6 +304,8 @@ def test_cluster_add_promote_through_its_account_then_remove_without_trace(
         assert shown["reachable"] and "patch deployments.apps" in shown["reason"]
         status = cli(server, "status")
         assert f"CLUSTER {name} degraded: missing permissions in {fresh}" in status.stdout
+        page = _ui_page(server, "/ui/environments")
+        assert f'id="cluster-{name}"' in page and f"missing permissions in {fresh}" in page
 
     removed = _shiplane(home, "cluster", "remove", name, "--delete-namespaces")
     assert removed.returncode == 0, removed.stderr + removed.stdout
