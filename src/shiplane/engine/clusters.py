@@ -27,6 +27,21 @@ class ClusterHandle:
     applier: Applier
     namespaces: list[str] | None = None
     """The namespaces the credentials are limited to (`clusters.<name>.namespaces`)."""
+    kubeconfig: Path | None = None
+    stamp: tuple[int, int, int] | None = None
+    """The kubeconfig file as it was when connected (inode, size, mtime)."""
+
+
+def file_stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """A file's identity and version; follows links (a mounted Secret's file is a link
+    into the `..data` directory the kubelet swaps on update). None when absent."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,19 @@ class ClusterPool:
             self._retired.append(self._handles.pop(name))
         return changed
 
+    def renew_credentials(self) -> list[str]:
+        """Retire the handles whose kubeconfig file changed since they connected (renewed
+        credentials: `shiplane cluster add` again, an updated Secret); their names. The
+        next use connects with the new file. A missing file keeps the handle: the change
+        may be half done."""
+        changed = []
+        for name, handle in list(self._handles.items()):
+            now = file_stamp(handle.kubeconfig)
+            if handle.kubeconfig is not None and now is not None and now != handle.stamp:
+                self._retired.append(self._handles.pop(name))
+                changed.append(name)
+        return changed
+
     def get(self, name: str) -> ClusterHandle:
         handle = self._handles.get(name)
         if handle is not None:
@@ -82,10 +110,18 @@ class ClusterPool:
         # A relative kubeconfig resolves beside the shiplane.yaml in force (at start:
         # `base_dir`; a version read from git: that commit's tree).
         base = self.base_dir if self.source.version.commit is None else self.source.version.base_dir
-        client = connect(config.kubeconfig_path(base), config.context, in_cluster=config.in_cluster)
+        path = config.kubeconfig_path(base)
+        stamp = file_stamp(path)
+        client = connect(path, config.context, in_cluster=config.in_cluster)
         discovery = Discovery(client)
         handle = ClusterHandle(
-            name, client, discovery, Applier(client, discovery), namespaces=config.namespaces
+            name,
+            client,
+            discovery,
+            Applier(client, discovery),
+            namespaces=config.namespaces,
+            kubeconfig=path,
+            stamp=stamp,
         )
         self._handles[name] = handle
         return handle

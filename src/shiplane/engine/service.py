@@ -220,6 +220,11 @@ class Engine:
         if self._stopping:
             return
         await asyncio.to_thread(self._interrupt_orphaned_runs)
+        if renewed := self.clusters.renew_credentials():
+            # A kubeconfig file changed (renewed token, updated Secret): connect anew, and
+            # let drift watch through the new connection.
+            log.info("engine.cluster_credentials_changed", clusters=renewed)
+            await self.drift.follow_project(renewed)
         self.drift.claim_in_background()
 
     # --- operations -----------------------------------------------------------------------
