@@ -307,6 +307,19 @@ def test_cluster_add_promote_through_its_account_then_remove_without_trace(
         page = _ui_page(server, "/ui/environments")
         assert f'id="cluster-{name}"' in page and f"missing permissions in {fresh}" in page
 
+    # `add` again renews the token and withdraws the grant of a namespace left out.
+    again = _shiplane(
+        home, "cluster", "add", second_cluster.name, "--name", name, "--namespace", existing,
+        "--kubeconfig", str(second_cluster.kubeconfig),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr + again.stdout
+    assert yaml.safe_load(creds.read_text())["users"][0]["user"]["token"] != user["token"]
+    for resource in (Role, RoleBinding):
+        with pytest.raises(ApiError) as withdrawn:
+            kube_b.get(resource, f"shiplane-{name}", namespace=fresh)
+        assert withdrawn.value.status.code == 404
+        assert kube_b.get(resource, f"shiplane-{name}", namespace=existing)
+
     removed = _shiplane(home, "cluster", "remove", name, "--delete-namespaces")
     assert removed.returncode == 0, removed.stderr + removed.stdout
     assert "nothing of it is left" in removed.stdout
