@@ -138,4 +138,5 @@ __all__ = [
     "ServiceAccountMount",
     "mount",
     "running_in_cluster",
+    "service_account_dir",
 ]

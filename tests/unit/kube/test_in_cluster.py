@@ -110,3 +110,26 @@ def test_a_401_with_an_unchanged_token_is_the_answer(tmp_path: Path) -> None:
     ) as client:
         assert client.get("https://api.test/version").status_code == 401
     assert sent == ["Bearer tok-revoked"]
+
+
+def test_serve_warns_of_in_cluster_clusters_outside_a_pod(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shiplane.api.server import in_cluster_warnings
+    from shiplane.config import load_project_text
+
+    project = load_project_text(
+        "apiVersion: shiplane/v1alpha1\nproject: shop\n"
+        "clusters: {home: {inCluster: true}, other: {kubeconfig: /k}}\n"
+        "environments: {dev: {cluster: home, namespace: shop}}\n"
+        "apps: {web: {images: [r.example/web], manifests: {path: apps/web}}}\n"
+    )
+    monkeypatch.delenv("SHIPLANE_IN_CLUSTER", raising=False)
+    monkeypatch.setenv("SHIPLANE_SERVICEACCOUNT_DIR", str(tmp_path))
+    assert in_cluster_warnings(project) == [
+        f"cluster home is inCluster but no service account token is in {tmp_path} "
+        "(run in a pod, or set SHIPLANE_SERVICEACCOUNT_DIR)"
+    ]
+    _account(tmp_path)
+    assert in_cluster_warnings(project) == []
+    assert in_cluster_warnings(None) == []
