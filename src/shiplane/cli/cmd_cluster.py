@@ -246,7 +246,9 @@ async def _probe_all(found: list[records.Record]) -> list[dict[str, object]]:
             return {**row, "reachable": False, "reason": f"credentials unreadable: {exc}"}
         try:
             checked = await access.probe(
-                client, record.namespaces, token_expires=info.token_expires
+                client,
+                record.namespaces,
+                token_expires=info.token_expires or record.token_expires or None,
             )
         finally:
             await client.close()

@@ -49,6 +49,11 @@ def expired_reason(token_expires: str | None, now: datetime | None = None) -> st
     return None
 
 
+def _also(reason: str, expired: str | None) -> str:
+    """A failure, and that the credentials expired too (it will matter once it answers)."""
+    return f"{reason}; {expired}" if expired else reason
+
+
 async def probe(
     client: AsyncClient,
     namespaces: Sequence[str] = (),
@@ -73,14 +78,17 @@ async def probe(
                 if gaps := missing(rules):
                     lacking[ns] = gaps
     except KubeApiError as err:
+        expired = expired_reason(token_expires, now)
         if err.code == 401:
-            expired = expired_reason(token_expires, now)
             return Access(False, expired or "credentials rejected (401): expired or revoked")
-        return Access(False, f"the API server answered {err}")
+        return Access(False, _also(f"the API server answered {err}", expired))
     except TimeoutError:
-        return Access(False, f"no answer within {timeout:g}s")
+        return Access(
+            False, _also(f"no answer within {timeout:g}s", expired_reason(token_expires, now))
+        )
     except Exception as exc:  # refused, TLS, DNS: the class says enough, details go to logs
-        return Access(False, f"unreachable: {type(exc).__name__}: {exc}"[:200])
+        text = f"unreachable: {type(exc).__name__}: {exc}"[:200]
+        return Access(False, _also(text, expired_reason(token_expires, now)))
     if lacking:
         text = "; ".join(f"in {ns}: {', '.join(gaps)}" for ns, gaps in lacking.items())
         return Access(True, f"missing permissions {text}")

@@ -4,11 +4,13 @@ Shiplane uses, everything labelled so `remove` finds it again."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from shiplane.kube import registration
-from shiplane.kube.access import expired_reason
+from shiplane.kube.access import expired_reason, probe
+from shiplane.kube.connection import connect
 from shiplane.kube.permissions import REQUIRED_VERBS, missing
 
 
@@ -64,3 +66,24 @@ def test_an_expired_token_is_named() -> None:
     )
     assert expired_reason("2031-01-01T00:00:00Z", now) is None
     assert expired_reason(None, now) is None
+
+
+@pytest.mark.anyio
+async def test_a_probe_never_raises_and_names_an_expiry(tmp_path: Path) -> None:
+    config = tmp_path / "gone.kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1', "
+        "insecure-skip-tls-verify: true}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+    client = connect(config)
+    try:
+        found = await probe(client, ["shop"], token_expires="2020-01-01T00:00:00Z", timeout=5)
+    finally:
+        await client.close()
+    assert not found.reachable and not found.ok
+    assert found.reason is not None and found.reason.startswith("unreachable: ConnectError")
+    assert found.reason.endswith("credentials expired at 2020-01-01T00:00:00Z; renew them "
+                                 "(`shiplane cluster add`)")  # fmt: skip
