@@ -24,6 +24,8 @@ from shiplane.domain.health import SyncStatus
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.locks import KeyedLocks
 from shiplane.engine.project_source import ProjectSource
+from shiplane.kube import access
+from shiplane.kube.apply_rest import KubeForbiddenError
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
 from shiplane.kube.refs import ObjRef
@@ -92,6 +94,16 @@ class _ClusterDrift:
 
     async def _rebuild(self) -> None:
         await self.stop()
+        if self.handle.namespaces is None and not await self._watch_allowed():
+            # Refused watches would retry until the start's deadline; say why at once.
+            raise KubeForbiddenError(
+                f"drift cannot watch cluster {self.handle.name}: its credentials may not "
+                "list deployments.apps across all namespaces",
+                None,
+            ).explained(
+                f"credentials limited to some namespaces need `clusters.{self.handle.name}."
+                "namespaces` in shiplane.yaml (docs/clusters.md)"
+            )
         cache = watch_cache(self.handle.client, list(self.kinds.values()), self.handle.namespaces)
         detector = DriftDetector(
             cache, on_status=self.controller.on_status, on_drift=self.controller.on_drift
@@ -105,6 +117,14 @@ class _ClusterDrift:
         for (environment, app), objects in self.desired.items():
             detector.register(environment, app, objects)
         self.cache, self.detector = cache, detector
+
+    async def _watch_allowed(self) -> bool:
+        """Whether the credentials may list across namespaces (cluster-wide watches); a
+        review that fails to answer does not stop the watches from being tried."""
+        try:
+            return await access.allowed(self.handle.client, "list", "apps", "deployments")
+        except Exception:
+            return True
 
     def unregister(self, environment: str, app: str) -> None:
         self.desired.pop((environment, app), None)

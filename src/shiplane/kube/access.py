@@ -21,6 +21,24 @@ from shiplane.kube.apply_rest import KubeApiError, request
 from shiplane.kube.permissions import missing
 
 RULES_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+ACCESS_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+async def allowed(
+    client: AsyncClient, verb: str, group: str, resource: str, namespace: str | None = None
+) -> bool:
+    """Whether the credentials may `verb` `resource` (everywhere when `namespace` is None):
+    one SelfSubjectAccessReview, which every authenticated user may ask."""
+    attributes = {"verb": verb, "group": group, "resource": resource}
+    if namespace is not None:
+        attributes["namespace"] = namespace
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    answer = await request(client, "POST", ACCESS_REVIEW, body=review)
+    return bool(((answer or {}).get("status") or {}).get("allowed"))
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,11 @@ class KubeForbiddenError(KubeApiError, ForbiddenError):
     def __str__(self) -> str:
         return ForbiddenError.__str__(self)
 
+    def explained(self, hint: str) -> KubeForbiddenError:
+        """The same refusal with another hint (what to change in Shiplane's config)."""
+        self.hint = hint
+        return self
+
 
 def forbidden(text: str, *, method: str = "", path: str = "") -> KubeForbiddenError:
     """The permission error of a 403 whose Status message is `text`."""

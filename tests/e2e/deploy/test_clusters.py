@@ -126,8 +126,10 @@ def test_in_cluster_mode_with_a_real_service_account_token(
 ) -> None:
     home_ns = make_namespace(kube, "inc")
     outside = make_namespace(kube, "outside")  # exists, but nothing is granted there
+    wide_ns = make_namespace(kube, "wide")  # granted, but its cluster entry has no namespaces
     kube.create(ServiceAccount(metadata=ObjectMeta(name="shiplane", namespace=home_ns)))
     _grant(kube, home_ns, home_ns, "shiplane")
+    _grant(kube, wide_ns, home_ns, "shiplane")
     account = tmp_path / "serviceaccount"
     account.mkdir()
     config = yaml.safe_load(cluster.kubeconfig.read_text())
@@ -141,8 +143,8 @@ def test_in_cluster_mode_with_a_real_service_account_token(
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(server_url.port))
     bare = _repo(
         tmp_path,
-        {"home": {"inCluster": True, "namespaces": [home_ns]}},
-        {"dev": ("home", home_ns), "outside": ("home", outside)},
+        {"home": {"inCluster": True, "namespaces": [home_ns]}, "wide": {"inCluster": True}},
+        {"dev": ("home", home_ns), "outside": ("home", outside), "wide": ("wide", wide_ns)},
     )
     try:
         with running_server(
@@ -151,10 +153,11 @@ def test_in_cluster_mode_with_a_real_service_account_token(
             extra_args=["--repo", str(bare), "--health-timeout", "60"],
         ) as server:
             matrix = as_json(cli(server, "status", "-o", "json"))
-            assert matrix["environments"] == ["dev", "outside"]
+            assert matrix["environments"] == ["dev", "outside", "wide"]
             listed = server.admin().get("/api/v1/clusters").json()["clusters"]
             assert [(c["name"], c["auth"], c["reachable"], c["reason"]) for c in listed] == [
-                ("home", "serviceaccount", True, None)
+                ("home", "serviceaccount", True, None),
+                ("wide", "serviceaccount", True, None),
             ]
             assert listed[0]["token_expires"]  # a TokenRequest token says when it expires
 
@@ -171,6 +174,11 @@ def test_in_cluster_mode_with_a_real_service_account_token(
             reason = refused["reason"]
             assert f"system:serviceaccount:{home_ns}:shiplane may not get namespaces" in reason
             assert f"in namespace {outside}" in reason and "Role and RoleBinding" in reason
+            # Namespace-scoped credentials without `namespaces`: drift says so at once.
+            unwatched = _promotion(server, "1.0.0", "wide")
+            assert unwatched["state"] == "Failed", unwatched
+            assert "drift cannot watch cluster wide" in unwatched["reason"]
+            assert "clusters.wide.namespaces" in unwatched["reason"]
             assert "Traceback" not in server.logs()
 
             # Rotation: a token that stops working is noticed; the next one is read from
@@ -194,7 +202,7 @@ def test_in_cluster_mode_with_a_real_service_account_token(
             again = _promotion(server, "1.0.1", "dev")
             assert again["state"] == "Succeeded", again
     finally:
-        for ns in (home_ns, outside):
+        for ns in (home_ns, outside, wide_ns):
             kube.delete(Namespace, ns)
 
 
