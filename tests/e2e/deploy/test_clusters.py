@@ -375,3 +375,45 @@ def connect_with_token(state: ClusterState, token: str) -> Any:
         return connect(path)
     finally:
         path.unlink()
+
+
+def test_cluster_add_for_an_in_cluster_shiplane_stores_a_kubeconfig_secret(
+    tmp_path: Path, cluster: ClusterState, kube: Client, second_cluster: ClusterState
+) -> None:
+    """Shiplane runs in the primary cluster (namespace `shiplane_ns`); the second cluster
+    is registered, its kubeconfig stored as a Secret there to be mounted as a file."""
+    from lightkube.resources.core_v1 import Secret
+
+    shiplane_ns = make_namespace(kube, "shiplane")
+    kube_b = kube_client(second_cluster)
+    target = make_namespace(kube_b, "target")
+    name = f"s-{uuid.uuid4().hex[:6]}"
+    home = tmp_path / "home"
+    added = _shiplane(
+        home, "cluster", "add", second_cluster.name, "--name", name, "--namespace", target,
+        "--kubeconfig", str(second_cluster.kubeconfig), "--secret-namespace", shiplane_ns,
+        "--home-kubeconfig", str(cluster.kubeconfig),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr + added.stdout
+    entry = yaml.safe_load(added.stdout.split("add to shiplane.yaml:\n", 1)[1])
+    assert entry["clusters"][name]["kubeconfig"] == f"/etc/shiplane/clusters/{name}/kubeconfig"
+    secret = kube.get(Secret, f"shiplane-cluster-{name}", namespace=shiplane_ns)
+    assert secret.metadata.labels["shiplane.dev/registration"] == name
+    stored = base64.b64decode(secret.data["kubeconfig"]).decode()
+    creds = home / "registered" / name / "kubeconfig"
+    assert stored == creds.read_text()  # the same credentials, mounted as a file in a pod
+
+    removed = _shiplane(home, "cluster", "remove", name)
+    assert removed.returncode == 0, removed.stderr + removed.stdout
+    assert f"deleted Secret {shiplane_ns}/shiplane-cluster-{name}" in removed.stdout
+    for resource, ns, obj in (
+        (Secret, shiplane_ns, f"shiplane-cluster-{name}"),
+        (ServiceAccount, "shiplane-system", f"shiplane-{name}"),
+        (RoleBinding, target, f"shiplane-{name}"),
+    ):
+        client = kube if resource is Secret else kube_b
+        with pytest.raises(ApiError) as gone:
+            client.get(resource, obj, namespace=ns)
+        assert gone.value.status.code == 404
+    kube.delete(Namespace, shiplane_ns)
+    kube_b.delete(Namespace, target)
