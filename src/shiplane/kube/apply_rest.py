@@ -122,8 +122,11 @@ def error_from_response(resp: httpx2.Response, method: str, path: str) -> KubeAp
         for c in details.get("causes") or []
         if isinstance(c, dict)
     ]
-    if int(status.get("code") or resp.status_code) == 403:
-        return forbidden(str(status.get("message", "")), method=method, path=path)
+    text = str(status.get("message", ""))
+    # A 403 is the authorizer's refusal, except for content refused in a namespace being
+    # deleted (admission answers 403 too): that one is no permission error.
+    if int(status.get("code") or resp.status_code) == 403 and "being terminated" not in text:
+        return forbidden(text, method=method, path=path)
     return KubeApiError(
         code=int(status.get("code") or resp.status_code),
         reason=str(status.get("reason", "")),
@@ -167,6 +170,7 @@ def forbidden_of(exc: BaseException) -> KubeForbiddenError | None:
     if isinstance(exc, KubeForbiddenError):
         return exc
     status = getattr(exc, "status", None)
-    if getattr(status, "code", None) != 403:
+    text = str(getattr(status, "message", "") or exc)
+    if getattr(status, "code", None) != 403 or "being terminated" in text:
         return None
-    return forbidden(str(getattr(status, "message", "") or exc))
+    return forbidden(text)

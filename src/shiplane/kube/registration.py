@@ -24,6 +24,7 @@ from lightkube import AsyncClient
 
 from shiplane.kube.apply_rest import APPLY_PATCH, KubeApiError, request
 from shiplane.kube.permissions import REQUIRED_VERBS
+from shiplane.kube.polling import poll
 
 SYSTEM_NAMESPACE = "shiplane-system"
 REGISTRATION_LABEL = "shiplane.dev/registration"
@@ -32,6 +33,7 @@ CREATED_NAMESPACES = "shiplane.dev/created-namespaces"
 GRANTED_NAMESPACES = "shiplane.dev/namespaces"
 CREATED_BY = "shiplane.dev/created-by"
 FIELD_MANAGER = "shiplane-cluster-add"
+TERMINATING_WAIT = 120.0  # seconds `add` waits for a namespace being deleted to be gone
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$")
 
@@ -148,8 +150,22 @@ async def _apply(client: AsyncClient, obj: dict[str, Any]) -> None:
 
 
 async def _ensure_namespace(client: AsyncClient, namespace: str, registration: str) -> bool:
-    """Create `namespace` when missing; whether it was created."""
-    if await _get(client, f"/api/v1/namespaces/{namespace}") is not None:
+    """Create `namespace` when missing (after one being deleted is gone: a `remove` just
+    before); whether it was created."""
+    path = f"/api/v1/namespaces/{namespace}"
+    live = await _get(client, path)
+    if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+
+        async def gone() -> bool | None:
+            return True if await _get(client, path) is None else None
+
+        if await poll(gone, seconds=TERMINATING_WAIT) is None:
+            raise RegistrationError(
+                f"namespace {namespace} is still being deleted after {TERMINATING_WAIT:g}s; "
+                "run `shiplane cluster add` again once it is gone"
+            )
+        live = None
+    if live is not None:
         return False
     body = {
         "apiVersion": "v1",

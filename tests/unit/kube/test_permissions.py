@@ -60,6 +60,14 @@ def test_a_403_answer_is_a_forbidden_error_of_the_one_root() -> None:
     assert "Role and RoleBinding" in text  # the hint travels with the apply problem
     other = error_from_response(httpx2.Response(422, json={**body, "code": 422}), "PATCH", "/")
     assert not isinstance(other, KubeForbiddenError)
+    terminating = {
+        **body,
+        "message": 'serviceaccounts "x" is forbidden: unable to create new content in '
+        "namespace shiplane-system because it is being terminated",
+    }
+    answer = error_from_response(httpx2.Response(403, json=terminating), "POST", "/")
+    assert not isinstance(answer, KubeForbiddenError)  # admission, not RBAC
+    assert answer.code == 403
 
 
 def test_rules_grant_verbs_as_rbac_does() -> None:
