@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from shiplane import __version__
 from shiplane.api import (
     routes_audit,
+    routes_clusters,
     routes_config,
     routes_deploy,
     routes_events,
@@ -108,6 +109,7 @@ def create_app(
         routes_promotions,
         routes_views,
         routes_replicas,
+        routes_clusters,
         routes_sources,
         routes_events,
         routes_hooks,

@@ -16,6 +16,7 @@ from shiplane.api.logging import get_logger
 from shiplane.api.problems import ProblemError, problem_openapi_responses
 from shiplane.api.routes_config import ready_config
 from shiplane.api.schemas import ReadyConfigOut
+from shiplane.engine.clusters import ClusterStatus
 
 router = APIRouter(tags=["operations"])
 _log = get_logger("shiplane.api.ops")
@@ -55,14 +56,26 @@ async def readyz(context: ApiContext = Depends(get_context)) -> ReadyOut:
             503, "the database is not reachable", headers={"Retry-After": "5"}
         ) from exc
     if context.engine is not None:
-        problems = await context.engine.cluster_problems()
-        if problems:
-            _log.warning("readiness check failed", clusters=problems)
-            names = ", ".join(sorted(problems))
-            raise ProblemError(
-                503, f"clusters not reachable: {names}", headers={"Retry-After": "5"}
-            )
+        found = [c for c in await context.engine.cluster_statuses() if not c.reachable or c.reason]
+        if found:
+            _log.warning("readiness check failed", clusters={c.name: c.reason for c in found})
+            raise ProblemError(503, clusters_detail(found), headers={"Retry-After": "5"})
     return ReadyOut(status="ready", config=ready_config(context))
+
+
+def clusters_detail(found: list[ClusterStatus]) -> str:
+    """`clusters not reachable: a (reason); clusters degraded: b (reason)`: short reasons
+    (no credentials; no address beyond what shiplane.yaml names), such as "credentials
+    expired at ..." or "missing permissions in shop: patch deployments.apps"."""
+
+    def listed(items: list[ClusterStatus]) -> str:
+        return "; ".join(f"{c.name} ({c.reason})" if c.reason else c.name for c in items)
+
+    down = sorted((c for c in found if not c.reachable), key=lambda c: c.name)
+    degraded = sorted((c for c in found if c.reachable), key=lambda c: c.name)
+    parts = [f"clusters not reachable: {listed(down)}"] if down else []
+    parts += [f"clusters degraded: {listed(degraded)}"] if degraded else []
+    return "; ".join(parts)
 
 
 @router.get(

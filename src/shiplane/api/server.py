@@ -31,6 +31,7 @@ from shiplane.api.settings import (
     parse_listen,
 )
 from shiplane.api.sso import start_check as sso_start_check
+from shiplane.kube import in_cluster
 from shiplane.store import tokens
 from shiplane.store.db import Database, default_database_url
 
@@ -342,6 +343,8 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     ui_home = getattr(app.state, "ui_home", None)
     if ui_home:
         out.write(f"Shiplane web UI on http://{shown_host}:{bound_port}{ui_home}\n")
+    for line in in_cluster_warnings(project):
+        out.write(f"warning: {line}\n")
     problem = sso_start_check(getattr(project, "sso", None))
     if problem is not None:
         out.write(
@@ -367,3 +370,18 @@ def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
         database.close()
         if sqlite_lock is not None:
             sqlite_lock.close()
+
+
+def in_cluster_warnings(project: object) -> list[str]:
+    """Clusters configured `inCluster: true` on a server that does not run in a pod (no
+    service account token where the kubelet mounts one, `SHIPLANE_IN_CLUSTER` unset): a
+    warning at start, the same reason in /readyz (docs/clusters.md)."""
+    clusters = getattr(project, "clusters", None) or {}
+    wanted = [name for name, c in clusters.items() if c.in_cluster]
+    if not wanted or in_cluster.running_in_cluster():
+        return []
+    return [
+        f"cluster {name} is inCluster but no service account token is in "
+        f"{in_cluster.service_account_dir()} (run in a pod, or set {in_cluster.DIR_ENV})"
+        for name in wanted
+    ]

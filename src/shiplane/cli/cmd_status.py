@@ -70,7 +70,13 @@ def matrix_plain(matrix: dict[str, Any], *, headers: bool = True, wide: bool = F
     rows = [{"app": app} for app in apps]
     table = render_table(rows, columns, headers=headers, wide=wide, width=table_width())
     return "\n".join(
-        [table, *freeze_lines(matrix), *orphan_lines(matrix), *config_lines(matrix, in_force=wide)]
+        [
+            table,
+            *freeze_lines(matrix),
+            *orphan_lines(matrix),
+            *cluster_lines(matrix),
+            *config_lines(matrix, in_force=wide),
+        ]
     )
 
 
@@ -96,6 +102,17 @@ def orphan_lines(matrix: dict[str, Any]) -> list[str]:
     return [
         f"ORPHANED {o['app']} in {o['environment']}: {o['reason']}"
         for o in matrix.get("orphans") or []
+    ]
+
+
+def cluster_lines(matrix: dict[str, Any]) -> list[str]:
+    """One line per cluster Shiplane cannot use now, with the server's reason
+    (`GET /api/v1/clusters`): credentials expired or rejected, permissions lost."""
+    return [
+        f"CLUSTER {c['name']} {'not reachable' if not c['reachable'] else 'degraded'}: "
+        f"{c.get('reason') or 'no answer'}"
+        for c in matrix.get("clusters") or []
+        if not c["reachable"] or c.get("reason")
     ]
 
 
@@ -146,7 +163,15 @@ def matrix_table(matrix: dict[str, Any]) -> Table | str:
 
     held = held_cells(matrix)
     caption = (
-        "\n".join([*freeze_lines(matrix), *orphan_lines(matrix), *config_lines(matrix)]) or None
+        "\n".join(
+            [
+                *freeze_lines(matrix),
+                *orphan_lines(matrix),
+                *cluster_lines(matrix),
+                *config_lines(matrix),
+            ]
+        )
+        or None
     )
     table = Table("APP", *environments, title=f"Project {matrix.get('project')}", caption=caption)
     for app in apps:
@@ -194,7 +219,17 @@ def status(
         return
     with reporting_failures(), open_client() as client:
         matrix = client.get("/matrix")
+        matrix["clusters"] = cluster_problems(client)
     _show(matrix, no_headers, output)
+
+
+def cluster_problems(client: Any) -> list[dict[str, Any]]:
+    """The clusters the server cannot use now; empty from a server without the endpoint."""
+    try:
+        found = client.get("/clusters")
+    except Exception:  # an older server, or a token without the viewer role: no lines
+        return []
+    return [c for c in found.get("clusters") or [] if not c["reachable"] or c.get("reason")]
 
 
 def _show(matrix: dict[str, Any], no_headers: bool, output: OutputFormat) -> None:

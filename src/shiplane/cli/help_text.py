@@ -101,6 +101,10 @@ EXAMPLES: dict[str, str] = {
         "shiplane import argocd --kubeconfig ~/.kube/config --kube-context nonprod "
         "--cluster nonprod > proposal.yaml"
     ),
+    "cluster": "shiplane cluster add prod-admin --name prod --namespace shop",
+    "cluster add": "shiplane cluster add prod-admin --name prod --namespace shop -n shop-canary",
+    "cluster list": "shiplane cluster list -o json",
+    "cluster remove": "shiplane cluster remove prod",
     "localcluster": "shiplane localcluster up dev",
     "localcluster build": "shiplane localcluster build",
     "localcluster up": "shiplane localcluster up dev --nodes 3",

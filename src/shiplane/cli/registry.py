@@ -55,6 +55,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "context": _spec("cmd_context", "context_app", "List and switch named contexts."),
     "token": _spec("cmd_token", "token_app", "Manage API tokens."),
     "serve": _spec("cmd_serve", "serve", "Run the API server and the web UI."),
+    "cluster": _spec("cmd_cluster", "cluster", "Register target clusters (add, list, remove)."),
     "completion": _spec("cmd_completion", "completion", "Print a shell completion script."),
     # Local tools (no server)
     "init": _spec("cmd_config", "init", "Scaffold a GitOps repository."),
@@ -76,7 +77,9 @@ GROUP_HELP: tuple[tuple[str, tuple[str, ...]], ...] = (
         "replicas", "source",
     )),
     ("Deploying", ("sync", "diff")),
-    ("Connecting and administration", ("login", "context", "token", "serve", "completion")),
+    ("Connecting and administration", (
+        "login", "context", "token", "serve", "cluster", "completion",
+    )),
     ("Local tools (no server needed)", (
         "init", "validate", "schema", "import", "localcluster", "demo",
     )),

@@ -24,11 +24,13 @@ from shiplane.domain.health import SyncStatus
 from shiplane.engine.clusters import ClusterHandle
 from shiplane.engine.locks import KeyedLocks
 from shiplane.engine.project_source import ProjectSource
+from shiplane.kube import access
+from shiplane.kube.apply_rest import KubeForbiddenError
 from shiplane.kube.diff import FieldDiff
 from shiplane.kube.drift import AppSync, DriftDetector
 from shiplane.kube.refs import ObjRef
+from shiplane.kube.watch_namespaces import WatchView, watch_cache
 from shiplane.kube.watch_objects import ResourceKind
-from shiplane.kube.watchcache import ClusterWatchCache
 from shiplane.store import deploys
 from shiplane.store.db import Database
 from shiplane.store.leases import LeaseLostError
@@ -63,7 +65,7 @@ class _ClusterDrift:
         self.handle = handle
         self.controller = controller
         self.kinds: dict[tuple[str, str], ResourceKind] = {}
-        self.cache: ClusterWatchCache | None = None
+        self.cache: WatchView | None = None
         self.detector: DriftDetector | None = None
         self.desired: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.lock = asyncio.Lock()
@@ -92,7 +94,17 @@ class _ClusterDrift:
 
     async def _rebuild(self) -> None:
         await self.stop()
-        cache = ClusterWatchCache(self.handle.client, list(self.kinds.values()))
+        if self.handle.namespaces is None and not await self._watch_allowed():
+            # Refused watches would retry until the start's deadline; say why at once.
+            raise KubeForbiddenError(
+                f"drift cannot watch cluster {self.handle.name}: its credentials may not "
+                "list deployments.apps across all namespaces",
+                None,
+            ).explained(
+                f"credentials limited to some namespaces need `clusters.{self.handle.name}."
+                "namespaces` in shiplane.yaml (docs/clusters.md)"
+            )
+        cache = watch_cache(self.handle.client, list(self.kinds.values()), self.handle.namespaces)
         detector = DriftDetector(
             cache, on_status=self.controller.on_status, on_drift=self.controller.on_drift
         )
@@ -105,6 +117,14 @@ class _ClusterDrift:
         for (environment, app), objects in self.desired.items():
             detector.register(environment, app, objects)
         self.cache, self.detector = cache, detector
+
+    async def _watch_allowed(self) -> bool:
+        """Whether the credentials may list across namespaces (cluster-wide watches); a
+        review that fails to answer does not stop the watches from being tried."""
+        try:
+            return await access.allowed(self.handle.client, "list", "apps", "deployments")
+        except Exception:
+            return True
 
     def unregister(self, environment: str, app: str) -> None:
         self.desired.pop((environment, app), None)

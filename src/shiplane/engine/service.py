@@ -10,6 +10,7 @@ deployer <-> drift loop), the promotion controller, the notifier, the artifact s
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from lightkube import AsyncClient
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock, ensure_utc
-from shiplane.engine.clusters import ClusterPool
+from shiplane.engine.clusters import ClusterPool, ClusterStatus
 from shiplane.engine.deploy import Deployer, DeployOutcome
 from shiplane.engine.diffs import Diffs
 from shiplane.engine.drift_supervisor import DriftSupervisor
@@ -36,7 +37,6 @@ from shiplane.engine.promotions import PromotionController
 from shiplane.engine.pull_request_hooks import PullRequestFollower
 from shiplane.engine.sources import SourceService
 from shiplane.gitops.workspace import GitWorkspace
-from shiplane.kube.apply_rest import request
 from shiplane.store import leases as lease_store
 from shiplane.store import promotion_controls, releases
 from shiplane.store.db import Database
@@ -73,6 +73,7 @@ class Engine:
         self.settings = settings
         self.workspace = GitWorkspace(settings.repo_url, settings.cache_dir, branch=settings.branch)
         self.clusters = ClusterPool(project, settings.base_dir)
+        self._cluster_probe: tuple[float, list[ClusterStatus] | None] = (0.0, None)
         # SQLite: one process (serve holds a file lock), so leases never wait on a peer.
         self.leases = LeaseKeeper(
             db,
@@ -262,6 +263,11 @@ class Engine:
         if self._stopping:
             return
         await asyncio.to_thread(self._interrupt_orphaned_runs)
+        if renewed := self.clusters.renew_credentials():
+            # A kubeconfig file changed (renewed token, updated Secret): connect anew, and
+            # let drift watch through the new connection.
+            log.info("engine.cluster_credentials_changed", clusters=renewed)
+            await self.drift.follow_project(renewed)
         self.drift.claim_in_background()
 
     # --- operations -----------------------------------------------------------------------
@@ -284,20 +290,19 @@ class Engine:
     ) -> DeployOutcome:
         return await self.deployer.sync(environment, apps, actor=actor, wait=wait)
 
-    async def cluster_problems(self, seconds: float = 3.0) -> dict[str, str]:
-        """Clusters whose API server does not answer in time, with the reason (for /readyz)."""
-
-        async def probe(name: str) -> tuple[str, str | None]:
-            try:
-                handle = self.clusters.get(name)
-                async with asyncio.timeout(seconds):
-                    await request(handle.client, "GET", "/version")
-            except Exception as exc:  # any failure means not ready; the reason is logged
-                return name, type(exc).__name__
-            return name, None
-
-        results = await asyncio.gather(*(probe(n) for n in self.project.clusters))
-        return {name: why for name, why in results if why is not None}
+    async def cluster_statuses(
+        self, seconds: float = 3.0, *, max_age: float = 0.0
+    ) -> list[ClusterStatus]:
+        """Every configured cluster, probed at once (kube/access.py); with `max_age`, the
+        last probe when it is at most that many seconds old (pages that refresh often)."""
+        taken, last = self._cluster_probe
+        if max_age and last is not None and time.monotonic() - taken <= max_age:
+            return last
+        found = list(
+            await asyncio.gather(*(self.clusters.status(n, seconds) for n in self.project.clusters))
+        )
+        self._cluster_probe = (time.monotonic(), found)
+        return found
 
 
 def utcnow() -> datetime:

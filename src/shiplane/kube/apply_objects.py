@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shiplane.kube.apply_rest import KubeApiError
+from shiplane.kube.apply_rest import KubeApiError, KubeForbiddenError
 from shiplane.kube.ownership import (
     APP_LABEL,
     ENVIRONMENT_LABEL,
@@ -149,7 +149,10 @@ def elide_value(message: str, limit: int = 80) -> str:
 
 
 def describe(err: KubeApiError) -> str:
-    """The API server's rejection, one readable line: per-field causes when it gave them."""
+    """The API server's rejection, one readable line: per-field causes when it gave them;
+    a permission error with how to grant the permission."""
+    if isinstance(err, KubeForbiddenError):
+        return str(err)
     causes = [c for c in err.causes if c.message]
     if not causes:
         return elide_value(err.message)

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from lightkube import AsyncClient
 
+from shiplane.domain.errors import ForbiddenError
+from shiplane.kube.permissions import Denial, parse_denial
+
 if TYPE_CHECKING:  # lightkube's HTTP library; only its types are named here
     import httpx2
 
@@ -64,7 +67,38 @@ class KubeApiError(Exception):
         return self.code == 409
 
 
-def _http(client: AsyncClient) -> httpx2.AsyncClient:
+class KubeForbiddenError(KubeApiError, ForbiddenError):
+    """The cluster's authorizer refused Shiplane's credentials a request (403): a
+    permission error naming the verb, resource and namespace, with how to grant it."""
+
+    def __init__(self, text: str, denial: Denial | None, *, method: str = "", path: str = ""):
+        message = denial.message() if denial else f"permission denied: {text}"
+        ForbiddenError.__init__(
+            self,
+            message,
+            hint=denial.hint() if denial else "check the RBAC of Shiplane's credentials",
+            details=denial.details() if denial else {"message": text},
+        )
+        self.code, self.reason, self.message = 403, "Forbidden", message
+        self.causes: list[Cause] = []
+        self.method, self.path = method, path
+        self.denial = denial
+
+    def __str__(self) -> str:
+        return ForbiddenError.__str__(self)
+
+    def explained(self, hint: str) -> KubeForbiddenError:
+        """The same refusal with another hint (what to change in Shiplane's config)."""
+        self.hint = hint
+        return self
+
+
+def forbidden(text: str, *, method: str = "", path: str = "") -> KubeForbiddenError:
+    """The permission error of a 403 whose Status message is `text`."""
+    return KubeForbiddenError(text, parse_denial(text), method=method, path=path)
+
+
+def http_of(client: AsyncClient) -> httpx2.AsyncClient:
     # lightkube keeps the configured httpx2 client (base URL, TLS, auth) one level down;
     # there is no public raw-request call, so this is the one place that reaches in.
     return client._client._client
@@ -88,6 +122,11 @@ def error_from_response(resp: httpx2.Response, method: str, path: str) -> KubeAp
         for c in details.get("causes") or []
         if isinstance(c, dict)
     ]
+    text = str(status.get("message", ""))
+    # A 403 is the authorizer's refusal, except for content refused in a namespace being
+    # deleted (admission answers 403 too): that one is no permission error.
+    if int(status.get("code") or resp.status_code) == 403 and "being terminated" not in text:
+        return forbidden(text, method=method, path=path)
     return KubeApiError(
         code=int(status.get("code") or resp.status_code),
         reason=str(status.get("reason", "")),
@@ -116,7 +155,7 @@ async def request(
     if body is not None:
         content = json.dumps(body, separators=(",", ":")).encode()
         headers["Content-Type"] = content_type
-    resp = await _http(client).request(
+    resp = await http_of(client).request(
         method, path, params=dict(params or {}), content=content, headers=headers
     )
     if resp.status_code >= 300:
@@ -124,3 +163,14 @@ async def request(
     if not resp.content:
         return None
     return resp.json()
+
+
+def forbidden_of(exc: BaseException) -> KubeForbiddenError | None:
+    """A lightkube ApiError that is a 403, as Shiplane's permission error (typed calls)."""
+    if isinstance(exc, KubeForbiddenError):
+        return exc
+    status = getattr(exc, "status", None)
+    text = str(getattr(status, "message", "") or exc)
+    if getattr(status, "code", None) != 403 or "being terminated" in text:
+        return None
+    return forbidden(text)

@@ -22,7 +22,8 @@ from typing import Any
 from shiplane.domain.health import SyncStatus
 from shiplane.kube.diff import FIELD_MANAGER, FieldDiff, field_diff
 from shiplane.kube.refs import ObjRef
-from shiplane.kube.watchcache import CacheEvent, ClusterWatchCache
+from shiplane.kube.watch_namespaces import WatchView
+from shiplane.kube.watchcache import CacheEvent
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class DriftDetector:
 
     def __init__(
         self,
-        cache: ClusterWatchCache,
+        cache: WatchView,
         *,
         on_drift: DriftCallback | None = None,
         on_status: StatusCallback | None = None,

@@ -17,6 +17,7 @@ from shiplane.api import routes_promotions as api
 from shiplane.api.context import ApiContext, get_context
 from shiplane.api.schemas_promotions import Reason, Rejection
 from shiplane.domain.roles import Role
+from shiplane.engine.clusters import ClusterStatus
 from shiplane.web.auth import UiError, WebUser, require_user, verify_csrf
 from shiplane.web.engine_calls import Refusal, engine_of, form_fields, parse_body, permit, run
 from shiplane.web.environments_view import environment_summaries
@@ -30,6 +31,7 @@ PROJECT_FREEZE_PATH = f"{ENVIRONMENTS_PATH}/-/freeze"  # '*' of the API: the who
 # The roles the API's routes demand (their `require_role` dependencies).
 FREEZE_ROLE = Role.APPROVER
 HOLD_ROLE = Role.PROMOTER
+CLUSTERS_MAX_AGE = 10.0  # seconds a probe of the clusters is shown again
 
 
 def _page(
@@ -41,6 +43,7 @@ def _page(
     errors: dict[str, str] | None = None,
     status: int = 200,
     done: str | None = None,
+    clusters: list[ClusterStatus] | None = None,
 ) -> Response:
     project = context.current_project
     if project is None:
@@ -67,17 +70,27 @@ def _page(
         done=done,
         environments_path=ENVIRONMENTS_PATH,
         project_freeze_path=PROJECT_FREEZE_PATH,
+        clusters=clusters or [],
     )
 
 
 @router.get(ENVIRONMENTS_PATH)
-def environments_page(
+async def environments_page(
     request: Request,
     done: str | None = None,
     user: WebUser = Depends(require_user()),
     context: ApiContext = Depends(get_context),
 ) -> Response:
-    return _page(request, context, user, done=_done(done))
+    # The clusters' state (reachable, or why not: credentials expired, permissions lost),
+    # probed at most every few seconds however often the page refreshes.
+    clusters = (
+        None
+        if context.engine is None
+        else await context.engine.cluster_statuses(max_age=CLUSTERS_MAX_AGE)
+    )
+    return await run_in_threadpool(
+        _page, request, context, user, done=_done(done), clusters=clusters
+    )
 
 
 @router.get(ENVIRONMENTS_PATH + "/{name}")

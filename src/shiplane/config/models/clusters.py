@@ -25,6 +25,10 @@ class ClusterConfig(ConfigModel):
     """Context in the kubeconfig; its current context when omitted."""
     in_cluster: StrictBool = False
     """Use the service account of the pod Shiplane runs in."""
+    namespaces: list[StrictStr] | None = None
+    """The namespaces Shiplane's credentials are limited to (Roles, not ClusterRoles, as
+    `shiplane cluster add` grants): drift watches each of them instead of the whole
+    cluster, and readiness checks the permissions there. Omitted: cluster-wide access."""
 
     @model_validator(mode="after")
     def _one_connection(self) -> Self:
@@ -35,6 +39,8 @@ class ClusterConfig(ConfigModel):
                 "a cluster needs 'kubeconfig' (a path, plus an optional 'context') "
                 "or 'inCluster: true'"
             )
+        if self.namespaces is not None and not self.namespaces:
+            raise ValueError("'namespaces' lists at least one namespace (or is omitted)")
         return self
 
     def kubeconfig_path(self, base_dir: Path) -> Path | None:

@@ -16,6 +16,7 @@ from shiplane.engine.deploy.known_applied import sent_digest
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.deploy.text import problems_text
+from shiplane.kube.apply_rest import forbidden_of
 from shiplane.kube.apply_results import blocking
 from shiplane.kube.ownership import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from shiplane.kube.refs import ObjRef
@@ -67,6 +68,8 @@ class DryRunStep:
         try:
             await handle.client.get(Namespace, namespace)
         except ApiError as exc:
+            if (denied := forbidden_of(exc)) is not None:
+                raise denied from None  # a permission error, not a crash
             if exc.status.code != 404:
                 raise
             meta = ObjectMeta(
@@ -76,6 +79,8 @@ class DryRunStep:
             try:
                 await handle.client.create(Namespace(metadata=meta))
             except ApiError as again:
+                if (denied := forbidden_of(again)) is not None:
+                    raise denied from None
                 if again.status.code != 409:
                     raise
         self._namespaces_seen.setdefault(handle.name, set()).add(namespace)

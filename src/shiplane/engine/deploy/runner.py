@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from shiplane.domain.errors import ForbiddenError
 from shiplane.engine.deploy.errors import DeployError, DeployStepError
 from shiplane.engine.deploy.outcome import DeployOutcome
 from shiplane.engine.deploy.run import DeployRun, Step, StepFailed
@@ -50,6 +51,9 @@ async def run_steps(run: DeployRun, steps: Sequence[Step]) -> DeployOutcome:
         raise await _fail(run, failed.step or name, dict(failed.errors)) from None
     except (DeployError, LeaseLostError):
         raise
+    except ForbiddenError as exc:  # the cluster refused Shiplane's credentials: say which
+        log.warning("deploy.forbidden", group=rec.group_id, step=name, error=str(exc))
+        raise await _fail(run, name, dict.fromkeys(rec.apps, str(exc))) from exc
     except Exception as exc:  # a bug or an outage: record it, never leave "running"
         log.exception("deploy.crashed", group=rec.group_id, kind=rec.kind, step=name)
         raise await _fail(run, "internal", dict.fromkeys(rec.apps, repr(exc))) from exc
