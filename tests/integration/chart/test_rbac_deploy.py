@@ -19,7 +19,6 @@ from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace
 
-from shiplane.config.models.clusters import ClusterConfig
 from shiplane.localcluster.cluster import ClusterState, kubectl_dir
 from tests.integration.chart.chart import CHART, Helm
 from tests.support.clusters import make_namespace
@@ -84,10 +83,6 @@ def environments(kube: Client) -> Iterator[dict[str, str]]:
         kube.delete(Namespace, name)
 
 
-@pytest.mark.skipif(
-    "namespaces" not in ClusterConfig.model_fields,
-    reason="needs clusters.<name>.namespaces (per-namespace drift watches, issue 18 item 3)",
-)
 def test_the_charts_service_account_can_deploy_where_granted_only(
     cluster: ClusterState,
     kube: Client,
