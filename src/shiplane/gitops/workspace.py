@@ -40,7 +40,7 @@ from shiplane.gitops.commits import (
     is_full_sha,
     push_proposal,
 )
-from shiplane.gitops.credentials import GitCredentials, ensure_askpass_script
+from shiplane.gitops.credentials import GitCredentials, askpass_setup, resolve_credentials
 from shiplane.gitops.errors import GitConflictError, GitError
 from shiplane.gitops.gitcmd import GitRunner, base_environment, config_options
 from shiplane.gitops.history import CommitInfo, read_log
@@ -48,7 +48,7 @@ from shiplane.gitops.locking import LockTimeout, file_lock
 from shiplane.gitops.messages import format_commit_message
 from shiplane.gitops.paths import check_repo_path
 from shiplane.gitops.reading import blob_id, changed_files, fetch_commit, remote_branch_head
-from shiplane.gitops.redact import scrub, split_userinfo
+from shiplane.gitops.redact import scrub
 from shiplane.gitops.remotes import cache_key, normalise_remote
 from shiplane.gitops.sync_ahead import SyncAhead
 from shiplane.gitops.trees import TREE_IDLE_SECONDS, TREES_KEPT, TreeCache
@@ -86,11 +86,7 @@ class GitWorkspace:
         tree_idle: float = TREE_IDLE_SECONDS,
         maintain_every: int = MAINTAIN_EVERY,
     ) -> None:
-        clean_url, user, password = split_userinfo(remote_url)
-        if credentials is None and password is not None:
-            credentials = GitCredentials(username=user or "git", password=password)
-        if credentials is None:
-            credentials = GitCredentials.from_env()
+        clean_url, credentials = resolve_credentials(remote_url, credentials)
         if not branch or branch.startswith("-") or any(c in branch for c in " ~^:?*[\\"):
             raise ValueError(f"invalid branch name {branch!r}")
         if max_attempts < 1:
@@ -106,12 +102,7 @@ class GitWorkspace:
         self.lock_timeout = lock_timeout
         self._lock_path = self.root / "lock"
         self._mutex = asyncio.Lock()
-        extra: dict[str, str] = {}
-        secrets: tuple[str, ...] = ()
-        if credentials is not None:
-            script = ensure_askpass_script(self.cache_dir)
-            extra = credentials.askpass_env(script)
-            secrets = (credentials.password,)
+        extra, secrets = askpass_setup(self.cache_dir, credentials)
         self._git = GitRunner(
             binary=git_binary or shutil.which("git") or "/usr/bin/git",
             env=base_environment(extra),
