@@ -1,7 +1,9 @@
-"""Promotions and what people do to them: promote, approve, reject, abort, retry, explain,
-rollback, hold, freeze. The engine writes each change and its audit event in one
-transaction; these routes check roles and scopes. A refused request raises a family of
-`shiplane.domain.errors`, which `api/problems.py` turns into its status once."""
+"""Promotions: promote, list, show, explain; and the controls over an app or environment:
+rollback, hold, freeze. What people do to one promotion (approve, abort, resume, ...)
+is routes_promotion_actions.py, included in this router. The engine writes each change
+and its audit event in one transaction; these routes check roles and scopes. A refused
+request raises a family of `shiplane.domain.errors`, which `api/problems.py` turns into
+its status once."""
 
 from __future__ import annotations
 
@@ -16,53 +18,30 @@ from shiplane.api.engine import require_engine
 from shiplane.api.names import check_names, parse_choice
 from shiplane.api.pagination import PageOut, PageParams, invalid_cursor, page_params
 from shiplane.api.problems import ProblemError, problem_openapi_responses
+from shiplane.api.promotion_refs import get_promotion, promotion_ref
 from shiplane.api.routes_matrix import controls_json
+from shiplane.api.routes_promotion_actions import router as actions_router
 from shiplane.api.schemas_promotions import (
     ActionOut,
-    Decision,
     Explanation,
     PromoteRequest,
     PromotionDetail,
     Reason,
     Rejection,
-    Resolution,
     RollbackRequest,
 )
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.pagination import InvalidCursorError
 from shiplane.domain.promotion import PromotionState
-from shiplane.domain.promotion_ids import is_promotion_id
 from shiplane.domain.roles import Role
 from shiplane.engine.promotions import Actor
 from shiplane.engine.promotions.permissions import ACTION_ROLES, allowed_actions
 from shiplane.engine.service import Engine
 from shiplane.store import promotions as store
-from shiplane.store.id_prefixes import promotion_ids_with_prefix
 from shiplane.store.promotions import PromotionRecord
 
 router = APIRouter(prefix=API_PREFIX, tags=["promotions"])
 _ERRORS = (401, 403, 404, 409, 422)
-
-
-async def promotion_ref(promotion_id: str, context: ApiContext = Depends(get_context)) -> str:
-    """The path's promotion id, or the one promotion whose id starts with it (git-style
-    short ids, as `shiplane` tables show them). Unknown stays as given (-> 404 later)."""
-    if is_promotion_id(promotion_id):
-        return promotion_id  # a whole id: no lookup
-
-    def read() -> list[str]:
-        with context.database.session(readonly=True) as s:
-            return promotion_ids_with_prefix(s, promotion_id)
-
-    matches = await asyncio.to_thread(read)
-    if promotion_id in matches or not matches:
-        return promotion_id
-    if len(matches) == 1:
-        return matches[0]
-    shown = ", ".join(matches[:4]) + (", ..." if len(matches) > 4 else "")
-    raise ProblemError(
-        404, f"promotion id prefix {promotion_id[:40]!r} is ambiguous: {shown}; give more of it"
-    )
 
 
 def _actor(principal: Principal) -> Actor:
@@ -176,137 +155,8 @@ async def explain_promotion(
     engine: Engine = Depends(require_engine),
 ) -> Explanation:
     text = await engine.promotions.explain(promotion_id)
-    record = await asyncio.to_thread(_get, engine, promotion_id)
+    record = await asyncio.to_thread(get_promotion, engine, promotion_id)
     return Explanation(id=promotion_id, state=record.state, text=text)
-
-
-def _get(engine: Engine, promotion_id: str) -> PromotionRecord:
-    with engine.db.session(readonly=True) as s:
-        record = store.get_promotion(s, promotion_id)
-    if record is None:
-        raise ProblemError(404, f"no promotion {promotion_id!r}")
-    return record
-
-
-async def _scoped(
-    engine: Engine, principal: Principal, promotion_id: str, needed: Role | None = None
-) -> PromotionRecord:
-    record = await asyncio.to_thread(_get, engine, promotion_id)
-    principal.require_environments([record.environment], needed)
-    return record
-
-
-@router.post(
-    "/promotions/{promotion_id}/approve",
-    summary="Approve (separation of duties: not the requester or the release's creator)",
-    responses=problem_openapi_responses(*_ERRORS),
-)
-async def approve(
-    promotion_id: str = Depends(promotion_ref),
-    body: Decision | None = None,
-    principal: Principal = Depends(require_role(ACTION_ROLES["approve"])),
-    engine: Engine = Depends(require_engine),
-) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id, ACTION_ROLES["approve"])
-    comment = body.comment if body else ""
-    return await engine.promotions.approve(
-        promotion_id, actor=_actor(principal), decision="approve", comment=comment
-    )
-
-
-@router.post(
-    "/promotions/{promotion_id}/reject",
-    summary="Reject: the promotion ends with the reason",
-    responses=problem_openapi_responses(*_ERRORS),
-)
-async def reject(
-    body: Rejection,
-    promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(ACTION_ROLES["reject"])),
-    engine: Engine = Depends(require_engine),
-) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id, ACTION_ROLES["reject"])
-    return await engine.promotions.approve(
-        promotion_id, actor=_actor(principal), decision="reject", comment=body.reason
-    )
-
-
-@router.post(
-    "/promotions/{promotion_id}/abort",
-    summary="Abort a queued, waiting, deploying or verifying promotion",
-    responses=problem_openapi_responses(*_ERRORS),
-)
-async def abort(
-    promotion_id: str = Depends(promotion_ref),
-    body: Reason | None = None,
-    principal: Principal = Depends(require_role(ACTION_ROLES["abort"])),
-    engine: Engine = Depends(require_engine),
-) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id, ACTION_ROLES["abort"])
-    return await engine.promotions.abort(
-        promotion_id, actor=_actor(principal), reason=body.reason if body else ""
-    )
-
-
-@router.post(
-    "/promotions/{promotion_id}/resume",
-    summary="End the pause a progressive strategy (a canary) waits in",
-    responses=problem_openapi_responses(*_ERRORS),
-)
-async def resume(
-    promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
-    engine: Engine = Depends(require_engine),
-) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id, Role.PROMOTER)
-    return await engine.promotions.resume(promotion_id, actor=_actor(principal))
-
-
-@router.post(
-    "/promotions/{promotion_id}/skip-step",
-    summary="Pass over the step a progressive strategy (a canary) is taking",
-    responses=problem_openapi_responses(*_ERRORS),
-)
-async def skip_step(
-    promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(Role.PROMOTER)),
-    engine: Engine = Depends(require_engine),
-) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id, Role.PROMOTER)
-    return await engine.promotions.skip_step(promotion_id, actor=_actor(principal))
-
-
-@router.post(
-    "/promotions/{promotion_id}/retry",
-    status_code=201,
-    summary="Promote the same release again (a new promotion)",
-    responses=problem_openapi_responses(*_ERRORS),
-)
-async def retry(
-    promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(ACTION_ROLES["retry"])),
-    engine: Engine = Depends(require_engine),
-) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id, ACTION_ROLES["retry"])
-    return await engine.promotions.retry(promotion_id, actor=_actor(principal))
-
-
-@router.post(
-    "/promotions/{promotion_id}/checks/{check}/resolve",
-    summary="Pass or fail an inconclusive verification check",
-    responses=problem_openapi_responses(*_ERRORS),
-)
-async def resolve_check(
-    check: str,
-    body: Resolution,
-    promotion_id: str = Depends(promotion_ref),
-    principal: Principal = Depends(require_role(ACTION_ROLES["resolve"])),
-    engine: Engine = Depends(require_engine),
-) -> PromotionRecord:
-    await _scoped(engine, principal, promotion_id, ACTION_ROLES["resolve"])
-    return await engine.promotions.resolve_check(
-        promotion_id, check, passed=body.passed, actor=_actor(principal), comment=body.comment
-    )
 
 
 @router.post(
@@ -440,3 +290,7 @@ def _check_path(engine: Engine, environment: str, app: str) -> None:
     is asked (a typo is not a permission problem)."""
     engine.project.require_environment(environment)
     engine.project.require_app(app)
+
+
+# After this module's own routes, as they were declared before the actions moved out.
+router.include_router(actions_router)

@@ -14,7 +14,7 @@ from shiplane.api.context import ApiContext, get_context
 from shiplane.api.problems import problem_openapi_responses
 from shiplane.api.settings import API_PREFIX
 from shiplane.domain.roles import Role
-from shiplane.store import leases
+from shiplane.store import leases, promotion_leases
 
 router = APIRouter(prefix=API_PREFIX, tags=["operations"])
 
@@ -44,7 +44,7 @@ async def list_replicas(
 ) -> ReplicasOut:
     def read() -> tuple[list[leases.LeaseInfo], dict[str, int]]:
         with context.database.session(readonly=True) as s:
-            return leases.list_leases(s), leases.promotion_leases_by_owner(s)
+            return leases.list_leases(s), promotion_leases.promotion_leases_by_owner(s)
 
     named, promotions = await asyncio.to_thread(read)
     replicas: dict[str, ReplicaOut] = {}

@@ -40,7 +40,7 @@ from shiplane.kube.apply_objects import clean, mark_owned
 from shiplane.store import deploys
 from shiplane.store import promotions as promotion_store
 from shiplane.store.db import Database
-from shiplane.store.leases import LeaseLostError
+from shiplane.store.lease_fencing import LeaseLostError
 
 log = structlog.get_logger(__name__)
 

@@ -25,8 +25,10 @@ import structlog
 from sqlalchemy.orm import Session
 
 from shiplane.store import leases as store
+from shiplane.store import promotion_leases
 from shiplane.store.db import Database
-from shiplane.store.leases import LeaseLostError, PromotionClaim
+from shiplane.store.lease_fencing import LeaseLostError
+from shiplane.store.promotion_leases import PromotionClaim
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -74,7 +76,7 @@ class _LeaseFence:
     def check(self, s: Session) -> None:
         owner, lease = self.keeper.replica_id, self.lease
         if lease.promotion:
-            store.check_promotion_fence(s, lease.name, owner, lease.epoch)
+            promotion_leases.check_promotion_fence(s, lease.name, owner, lease.epoch)
         else:
             store.check_lease(s, lease.name, owner, lease.epoch)
 
@@ -203,7 +205,9 @@ class LeaseKeeper:
         if lease.lost:
             return
         await self._write(
-            lambda s: store.release_promotion(s, lease.name, self.replica_id, lease.epoch)
+            lambda s: promotion_leases.release_promotion(
+                s, lease.name, self.replica_id, lease.epoch
+            )
         )
 
     # --- named leases ---------------------------------------------------------------------
@@ -282,7 +286,7 @@ class LeaseKeeper:
 
         def renew(s: Session) -> tuple[set[str], set[str], set[str], set[str]]:
             kept_named, lost_named = store.renew(s, self.replica_id, named, self.ttl)
-            kept, lost = store.renew_promotions(s, self.replica_id, promos, self.ttl)
+            kept, lost = promotion_leases.renew_promotions(s, self.replica_id, promos, self.ttl)
             return kept_named, lost_named, kept, lost
 
         kept_named, lost_named, kept_promos, lost_promos = await self._write(renew)

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from shiplane.store import leases as lease_store
+from shiplane.store import promotion_leases
 from shiplane.store.db import Database
 from shiplane.store.models import PromotionRow
 
@@ -127,7 +128,7 @@ class _LeaseCollector(Collector):
             labels=["replica"],
         )
         with self.db.session(readonly=True) as s:
-            by_owner = lease_store.promotion_leases_by_owner(s)
+            by_owner = promotion_leases.promotion_leases_by_owner(s)
             held = lease_store.list_leases(s)
         for owner, count in sorted(by_owner.items()):
             promotions.add_metric([owner], count)

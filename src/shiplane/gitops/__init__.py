@@ -9,6 +9,7 @@ Public API (see docs/gitops.md):
 - errors: `GitError`, `GitConflictError`, `PinError`, `RenderError`
 """
 
+from shiplane.gitops.commits import CommitResult
 from shiplane.gitops.credentials import GitCredentials
 from shiplane.gitops.errors import (
     GitConflictError,
@@ -27,7 +28,7 @@ from shiplane.gitops.pins import (
     promotion_trailers,
 )
 from shiplane.gitops.renderers import RENDERERS, register_renderer, render_app
-from shiplane.gitops.workspace import CommitResult, GitWorkspace
+from shiplane.gitops.workspace import GitWorkspace
 
 __all__ = [
     "RENDERERS",

@@ -18,6 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from shiplane.gitops.errors import GitError
 from shiplane.gitops.gitcmd import GitRunner
 from shiplane.gitops.trees import TreeCache
 
@@ -53,3 +54,33 @@ async def compose(
         await git.run("read-tree", f"--prefix={path}/", directory, cwd=repo_dir, extra_env=env)
         written = await git.run("write-tree", cwd=repo_dir, extra_env=env)
     return await trees.read(written.stdout_text().strip())
+
+
+async def with_directory(
+    git: GitRunner, repo_dir: Path, trees: TreeCache, tree: Path, path: str, commit: str
+) -> Path:
+    """The export `tree` with directory `path` as it is at `commit` (a commit here):
+    `tree` itself when the directory is the same there, else the composite (cached)."""
+    directory = await subtree(git, repo_dir, commit, path)
+    if directory is None:
+        raise GitError(f"{path} is not a directory at commit {commit[:12]}")
+    if directory == await subtree(git, repo_dir, tree.name, path):
+        return tree  # the same files: no other tree to make
+    return await compose(git, repo_dir, trees, tree.name, path, directory)
+
+
+class ComposedTrees:
+    """(tree, path, commit) -> the tree `with_directory` made, so a known one needs no
+    git (drift re-renders every heartbeat). Content-addressed, so never stale; bounded."""
+
+    def __init__(self, kept: int = 1024) -> None:
+        self._made: dict[tuple[str, str, str], str] = {}
+        self._kept = kept
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        return self._made.get(key)
+
+    def remember(self, key: tuple[str, str, str], tree: str) -> None:
+        if len(self._made) > self._kept:
+            self._made.clear()
+        self._made[key] = tree

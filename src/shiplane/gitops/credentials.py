@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shiplane.gitops.redact import split_userinfo
+
 ENV_USERNAME = "SHIPLANE_GIT_USERNAME"
 ENV_PASSWORD = "SHIPLANE_GIT_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 
@@ -73,3 +75,26 @@ def ensure_askpass_script(directory: Path) -> Path:
         tmp.chmod(0o700)
         tmp.replace(path)
     return path
+
+
+def resolve_credentials(
+    remote_url: str, given: GitCredentials | None
+) -> tuple[str, GitCredentials | None]:
+    """`remote_url` without its userinfo (git never sees a password in a URL), and the
+    credentials to use: `given`, else the URL's userinfo, else the environment's."""
+    clean_url, user, password = split_userinfo(remote_url)
+    if given is None and password is not None:
+        given = GitCredentials(username=user or "git", password=password)
+    if given is None:
+        given = GitCredentials.from_env()
+    return clean_url, given
+
+
+def askpass_setup(
+    cache_dir: Path, credentials: GitCredentials | None
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """(environment entries, secrets to scrub from output) for git to authenticate."""
+    if credentials is None:
+        return {}, ()
+    script = ensure_askpass_script(cache_dir)
+    return credentials.askpass_env(script), (credentials.password,)

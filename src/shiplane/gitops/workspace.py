@@ -7,12 +7,10 @@ credentials):
     <key>/repo/         the working copy (a normal clone of one branch)
     <key>/trees/<sha>/  exact files of a commit, exported for renderers, reused
 
-Writes are level-triggered and idempotent (DESIGN.md, Principles 2): before committing,
-the remote branch's recent history is searched for a commit carrying the same value of
-the idempotency trailer, so a retried promotion finds its earlier commit instead of
-making a second one. Concurrent writers are handled by fetch, rebase and a bounded number
-of retries with jittered exponential backoff; a rebase conflict aborts and leaves the
-working copy equal to the remote branch.
+Writes (commits.py) are level-triggered and idempotent: a retried promotion finds its
+earlier commit by its idempotency trailer; concurrent writers are handled by fetch,
+rebase and bounded retries; a rebase conflict aborts and leaves the working copy equal
+to the remote branch. Git plumbing is in working_copy.py, syncs ahead in sync_ahead.py.
 
 The hot path (a promotion: sync, export, commit, push) runs few git processes: a working
 copy that already stands at origin/<branch> is not reset (no checkout, reset or clean),
@@ -27,26 +25,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
 from shiplane.gitops import composite
-from shiplane.gitops.credentials import GitCredentials, ensure_askpass_script
+from shiplane.gitops.commits import (
+    CommitResult,
+    Proposal,
+    commit_loop,
+    is_full_sha,
+    push_proposal,
+)
+from shiplane.gitops.credentials import GitCredentials, askpass_setup, resolve_credentials
 from shiplane.gitops.errors import GitConflictError, GitError
 from shiplane.gitops.gitcmd import GitRunner, base_environment, config_options
-from shiplane.gitops.history import CommitInfo, find_by_trailer, read_log
+from shiplane.gitops.history import CommitInfo, read_log
 from shiplane.gitops.locking import LockTimeout, file_lock
 from shiplane.gitops.messages import format_commit_message
 from shiplane.gitops.paths import check_repo_path
-from shiplane.gitops.redact import scrub, split_userinfo
+from shiplane.gitops.reading import blob_id, changed_files, fetch_commit, remote_branch_head
+from shiplane.gitops.redact import scrub
 from shiplane.gitops.remotes import cache_key, normalise_remote
-from shiplane.gitops.staging import write_and_stage
+from shiplane.gitops.sync_ahead import SyncAhead
 from shiplane.gitops.trees import TREE_IDLE_SECONDS, TREES_KEPT, TreeCache
 from shiplane.gitops.working_copy import WorkingCopy
 
@@ -55,50 +59,6 @@ log = structlog.get_logger(__name__)
 _SHA = frozenset("0123456789abcdef")
 MAINTAIN_EVERY = 50
 """Commits between two runs of git's housekeeping (in the background)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommitResult:
-    """Outcome of `commit_and_push`.
-
-    `sha` is the commit that carries the change on the remote branch: the new commit, the
-    earlier commit with the same idempotency trailer, or the unchanged head when the files
-    already had the requested content. `attempts` counts push rounds (1 = no contention).
-    """
-
-    sha: str
-    created: bool
-    attempts: int
-    # The commit the new one was made on, when it was made on the head the working copy
-    # stood at (no rebase); None otherwise or when nothing was created.
-    parent: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    """Outcome of `propose`: branch `branch` holds `sha`, one commit on `base` (the
-    base branch's head it was made on); `created` False when it was there already."""
-
-    branch: str
-    sha: str
-    base: str
-    created: bool
-    target: str
-    """The base branch (the one the cluster follows) the pull request merges into."""
-
-
-_COMPOSITES_KEPT = 1024
-
-
-def _is_full_sha(sha: str) -> bool:
-    return len(sha) == 40 and set(sha.lower()) <= _SHA
-
-
-def _note_ahead_failure(task: asyncio.Task[str]) -> None:
-    # Retrieved here so that asyncio does not warn; the sync that would have used it
-    # fetches again and reports its own failure.
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        log.info("git.sync_ahead_failed", error=str(exc))
 
 
 class GitWorkspace:
@@ -126,11 +86,7 @@ class GitWorkspace:
         tree_idle: float = TREE_IDLE_SECONDS,
         maintain_every: int = MAINTAIN_EVERY,
     ) -> None:
-        clean_url, user, password = split_userinfo(remote_url)
-        if credentials is None and password is not None:
-            credentials = GitCredentials(username=user or "git", password=password)
-        if credentials is None:
-            credentials = GitCredentials.from_env()
+        clean_url, credentials = resolve_credentials(remote_url, credentials)
         if not branch or branch.startswith("-") or any(c in branch for c in " ~^:?*[\\"):
             raise ValueError(f"invalid branch name {branch!r}")
         if max_attempts < 1:
@@ -146,12 +102,7 @@ class GitWorkspace:
         self.lock_timeout = lock_timeout
         self._lock_path = self.root / "lock"
         self._mutex = asyncio.Lock()
-        extra: dict[str, str] = {}
-        secrets: tuple[str, ...] = ()
-        if credentials is not None:
-            script = ensure_askpass_script(self.cache_dir)
-            extra = credentials.askpass_env(script)
-            secrets = (credentials.password,)
+        extra, secrets = askpass_setup(self.cache_dir, credentials)
         self._git = GitRunner(
             binary=git_binary or shutil.which("git") or "/usr/bin/git",
             env=base_environment(extra),
@@ -181,10 +132,8 @@ class GitWorkspace:
             label=scrub(self.remote_url),
         )
         self._commits, self._maintain_every = 0, maintain_every
-        # A sync started ahead of a deploy (`sync_ahead`): when it started, and it.
-        self._ahead: tuple[float, asyncio.Task[str]] | None = None
-        # (tree, path, commit) -> the tree id `tree_with` made (content-addressed: never stale)
-        self._composites: dict[tuple[str, str, str], str] = {}
+        self._ahead = SyncAhead()
+        self._composites = composite.ComposedTrees()
         self.on_head: list[Callable[[str], None]] = []
         """Told the remote head after each sync and push (the config watcher looks then
         instead of waiting for its next poll). Called synchronously: keep it cheap."""
@@ -201,7 +150,7 @@ class GitWorkspace:
         long ago, when nothing was pushed from here since, instead of fetching again:
         the head as the remote had it then (a push to a branch that moved since is
         rejected and rebased as always, so what is committed stays right)."""
-        ahead = self._take_ahead(ahead_within)
+        ahead = self._ahead.take(ahead_within)
         if ahead is not None:
             try:
                 return await asyncio.shield(ahead)
@@ -219,21 +168,7 @@ class GitWorkspace:
         """Start a sync now, for a `sync(ahead_within=...)` expected soon (a deploy that
         follows a request once its queue and gate steps are written): the fetch runs
         beside them. One at a time; returns at once."""
-        if self._ahead is not None and not self._ahead[1].done():
-            return
-        task = asyncio.get_running_loop().create_task(self._sync_now(), name="git sync ahead")
-        task.add_done_callback(_note_ahead_failure)
-        self._ahead = (time.monotonic(), task)
-
-    def _take_ahead(self, within: float) -> asyncio.Task[str] | None:
-        ahead, self._ahead = self._ahead, None
-        if ahead is None or within <= 0:
-            return None
-        started, task = ahead
-        fresh = time.monotonic() - started <= within
-        if not fresh or task.get_loop() is not asyncio.get_running_loop():
-            return None
-        return task
+        self._ahead.start(self._sync_now)
 
     def _tell_head(self, sha: str) -> None:
         for listener in self.on_head:
@@ -245,26 +180,14 @@ class GitWorkspace:
     async def file_id(self, sha: str, path: str) -> str | None:
         """The blob id of `path` in commit `sha` (fetched if not here yet); None when
         the commit has no such file. Equal ids mean equal content, read nothing."""
-        full = await self._resolve_commit(sha)
-        rel = str(check_repo_path(path))
-        result = await self._git.run(
-            "rev-parse", "--verify", "--quiet", f"{full}:{rel}", cwd=self.repo_dir, check=False
-        )
-        found = result.stdout_text().strip()
-        return found if result.returncode == 0 and found else None
+        return await blob_id(self._wc, await self._resolve_commit(sha), path)
 
     async def changes(self, old: str, new: str, *paths: str) -> list[tuple[str, str]]:
         """(status letter, path) of each file under `paths` that differs between commits
         `old` and `new` (both fetched if not here yet): `A`dded, `D`eleted, `M`odified,
         `T`ype changed. One process."""
         first, second = await self._resolve_commit(old), await self._resolve_commit(new)
-        result = await self._git.run(
-            "diff", "--name-status", "--no-renames", "-z", first, second, "--",
-            *(str(check_repo_path(p)) for p in paths),
-            cwd=self.repo_dir,
-        )  # fmt: skip
-        fields = [f for f in result.stdout_text().split("\0") if f]
-        return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+        return await changed_files(self._wc, first, second, paths)
 
     async def head(self) -> str:
         """The working copy's HEAD (equal to origin/<branch> after any public call)."""
@@ -294,17 +217,7 @@ class GitWorkspace:
         trip, no objects fetched, the working copy untouched)."""
         if not self._wc.cloned():
             return await self.sync()
-        ref = f"refs/heads/{self.branch}"
-        result = await self._wc.network("ls-remote", "--", "origin", ref, cwd=self.repo_dir)
-        if not result.ok:
-            raise self._git.error(
-                ("ls-remote",), result, f"reading the head of {self._shown_url} failed"
-            )
-        for line in result.stdout_text().splitlines():
-            sha, _, name = line.partition("\t")
-            if name.strip() == ref and _is_full_sha(sha.strip()):
-                return sha.strip().lower()
-        raise GitError(f"branch {self.branch!r} does not exist on {self._shown_url}")
+        return await remote_branch_head(self._wc)
 
     async def commit_and_push(
         self,
@@ -335,13 +248,21 @@ class GitWorkspace:
             raise ValueError("commit_and_push needs at least one change")
         full_message = format_commit_message(message, trailers)
         key_value = trailers.get(idempotency_trailer)
-        self._ahead = None  # it would not see this push
+        self._ahead.drop()  # it would not see this push
         async with self._locked():
             base = await self._sync_locked() if fetch else await self._stand_at_origin()
             self._wc.writing(True)
             try:
-                result = await self._commit_loop(
-                    paths, full_message, idempotency_trailer, key_value, base, may_exist
+                result = await commit_loop(
+                    self._wc,
+                    paths,
+                    full_message,
+                    idempotency_trailer=idempotency_trailer,
+                    key_value=key_value,
+                    base=base,
+                    may_exist=may_exist,
+                    history_depth=self.history_depth,
+                    max_attempts=self.max_attempts,
                 )
             except GitConflictError:
                 raise  # the working copy was reset already
@@ -375,48 +296,10 @@ class GitWorkspace:
             raise ValueError(f"invalid proposal branch {branch!r}")
         paths = {str(check_repo_path(p)): content for p, content in changes.items()}
         full_message = format_commit_message(message, trailers)
-        self._ahead = None
+        self._ahead.drop()
         async with self._locked():
             base = await self._sync_locked()
-            existing = await self._proposal_head(branch)
-            if existing is not None:
-                ancestor = await self._git.run(
-                    "merge-base", "--is-ancestor", base, existing, cwd=self.repo_dir, check=False
-                )
-                if ancestor.returncode == 0:
-                    return Proposal(branch, existing, base, created=False, target=self.branch)
-            self._wc.writing(True)
-            try:
-                staged = await write_and_stage(self._git, self.repo_dir, paths)
-                if not staged or not await self._wc.commit(full_message, staged.only):
-                    return None
-                sha = await self._wc.rev_parse("HEAD")
-                # Forced: a branch made on an older head is replaced, never merged.
-                result = await self._wc.network(
-                    "push", "--porcelain", "--force", "origin", f"HEAD:refs/heads/{branch}",
-                    cwd=self.repo_dir,
-                )  # fmt: skip
-                if not result.ok:
-                    raise self._git.error(("push",), result, f"pushing {branch} failed")
-            finally:
-                # The working copy goes back to the base branch, whatever happened.
-                await self._wc.reset_to_origin()
-        log.info("git.proposal.pushed", remote=self._shown_url, branch=branch, sha=sha)
-        return Proposal(branch, sha, base, created=True, target=self.branch)
-
-    async def _proposal_head(self, branch: str) -> str | None:
-        """The remote's head of `branch` (fetched), or None when it has no such branch."""
-        local = f"refs/shiplane-proposals/{branch}"
-        fetched = await self._wc.network(
-            "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "origin",
-            f"+refs/heads/{branch}:{local}",
-            cwd=self.repo_dir,
-        )  # fmt: skip
-        if not fetched.ok:
-            return None
-        result = await self._git.run("rev-parse", local, cwd=self.repo_dir, check=False)
-        sha = result.stdout_text().strip()
-        return sha if result.ok and _is_full_sha(sha) else None
+            return await push_proposal(self._wc, branch, base, paths, full_message)
 
     def _maintain_in_background(self) -> None:
         """git's own housekeeping (packing loose objects), which the commands we run do
@@ -436,67 +319,12 @@ class GitWorkspace:
         housekeeping): for tests and tools."""
         await asyncio.wrap_future(self._background.submit(lambda: None))
 
-    async def _commit_loop(
-        self,
-        paths: Mapping[str, bytes | None],
-        full_message: str,
-        idempotency_trailer: str,
-        key_value: str | None,
-        base: str,
-        may_exist: bool,
-    ) -> CommitResult:
-        committed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            if key_value is not None and (may_exist or attempt > 1):
-                existing = await find_by_trailer(
-                    self._git,
-                    self.repo_dir,
-                    self._origin,
-                    idempotency_trailer,
-                    key_value,
-                    self.history_depth,
-                )
-                if existing is not None:
-                    await self._wc.reset_to_origin()
-                    log.info("git.commit.exists", remote=self._shown_url, sha=existing)
-                    return CommitResult(existing, created=False, attempts=attempt)
-            if not committed:
-                staged = await write_and_stage(self._git, self.repo_dir, paths)
-                if not staged or not await self._wc.commit(full_message, staged.only):
-                    head = await self._wc.rev_parse("HEAD")
-                    return CommitResult(head, created=False, attempts=attempt)
-                committed = True
-            else:
-                await self._wc.rebase_onto_origin()
-                head, origin = await self._wc.rev_parse("HEAD", self._origin)
-                if head == origin:
-                    # Our change became empty: someone pushed the same content.
-                    return CommitResult(head, created=False, attempts=attempt)
-            pushed = await self._wc.push()
-            if pushed:
-                sha = await self._wc.rev_parse("HEAD")
-                log.info("git.commit.pushed", remote=self._shown_url, sha=sha, attempts=attempt)
-                parent = base if attempt == 1 else None
-                return CommitResult(sha, created=True, attempts=attempt, parent=parent)
-            if attempt >= self.max_attempts:
-                with contextlib.suppress(GitError):
-                    await self._wc.fetch()  # leave the working copy at the current remote head
-                await self._wc.reset_to_origin()
-                raise GitError(
-                    f"push to {self._shown_url} ({self.branch}) was rejected {attempt} "
-                    "times because others kept pushing; nothing was pushed, retry later"
-                )
-            await asyncio.sleep(self._wc.backoff(attempt))
-            await self._wc.fetch()
-
     async def read_tree(self, sha: str) -> Path:
         """A directory holding exactly the files of commit `sha` (cached, reused).
 
         The directory is shared and must be treated as read-only.
         """
-        if _is_full_sha(sha):
+        if is_full_sha(sha):
             # A full sha names its tree: an export already made needs no git at all, and
             # one of a commit we have needs no resolving first.
             cached = self.trees.cached(sha.lower())
@@ -521,21 +349,15 @@ class GitWorkspace:
         return found if result.ok and found else commit
 
     async def _have_commit(self, commit: str, fetch_from: Sequence[str]) -> str:
-        if not _is_full_sha(commit) and not (len(commit) == 64 and set(commit) <= _SHA):
+        if not is_full_sha(commit) and not (len(commit) == 64 and set(commit) <= _SHA):
             raise ValueError(f"not a full commit sha: {commit!r}")
         if not self._wc.cloned():
             await self.sync()
         if await composite.has_commit(self._git, self.repo_dir, commit):
             return commit
         async with self._locked():
-            for url in ("origin", *fetch_from):
-                # `--`: a configured url can never be read as an option.
-                await self._wc.network(
-                    "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, commit,
-                    cwd=self.repo_dir,
-                )  # fmt: skip
-                if await composite.has_commit(self._git, self.repo_dir, commit):
-                    return commit
+            if await fetch_commit(self._wc, commit, ("origin", *fetch_from)):
+                return commit
         where = ", ".join(scrub(u) for u in (self.remote_url, *fetch_from))
         raise GitError(f"commit {commit} is not in {where}")
 
@@ -550,21 +372,13 @@ class GitWorkspace:
             raise ValueError(f"{tree} is not a tree exported by this workspace")
         key = (tree.name, path, commit.lower())
         made = self._composites.get(key)
-        if made is not None:  # drift re-renders every heartbeat: no git for a known one
+        if made is not None:
             return tree if made == tree.name else await self.trees.read(made)
         commit = await self._have_commit(commit.lower(), fetch_from)
-        directory = await composite.subtree(self._git, self.repo_dir, commit, path)
-        if directory is None:
-            raise GitError(f"{path} is not a directory at commit {commit[:12]}")
-        if directory == await composite.subtree(self._git, self.repo_dir, tree.name, path):
-            self._composites[key] = tree.name
-            return tree  # the same files: no other tree to make
-        found = await composite.compose(
-            self._git, self.repo_dir, self.trees, tree.name, path, directory
+        found = await composite.with_directory(
+            self._git, self.repo_dir, self.trees, tree, path, commit
         )
-        if len(self._composites) > _COMPOSITES_KEPT:
-            self._composites.clear()
-        self._composites[key] = found.name
+        self._composites.remember(key, found.name)
         return found
 
     async def export(self, sha: str, dest: Path) -> None:

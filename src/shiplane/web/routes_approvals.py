@@ -1,6 +1,6 @@
 """The approvals inbox: every promotion waiting for the signed-in user's approval, with
 how many approvals are missing and when those given expire (engine/promotions/inbox.py).
-Approve and reject are the API's own requests (api/routes_promotions.py), each button
+Approve and reject are the API's own requests (api/routes_promotion_actions.py), each button
 disabled with the engine's reason when the user may not take it now."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from shiplane.api import routes_promotions
+from shiplane.api import routes_promotion_actions
 from shiplane.api.context import ApiContext, get_context
+from shiplane.api.promotion_refs import PromotionAction
 from shiplane.api.schemas_promotions import Decision, Rejection
 from shiplane.engine.promotions.inbox import InboxItem, approvals_inbox
 from shiplane.engine.promotions.permissions import ACTION_ROLES, ActionCheck, allowed_actions
@@ -124,19 +125,11 @@ async def _decide(
     if decision not in ("approve", "reject"):
         raise Refusal(404, {"": f"unknown decision {decision!r}: approve or reject"})
     permit(user, ACTION_ROLES["approve" if decision == "approve" else "reject"], [])
-    principal = user.principal
-    engine = engine_of(context)
+    role = ACTION_ROLES["approve" if decision == "approve" else "reject"]
+    call = PromotionAction(promotion_id, user.principal, engine_of(context), role)
     if decision == "approve":
         body = parse_body(Decision, form_fields(form, ("comment",)))
-        await run(
-            lambda: routes_promotions.approve(
-                promotion_id=promotion_id, body=body, principal=principal, engine=engine
-            )
-        )
+        await run(lambda: routes_promotion_actions.approve(body=body, call=call))
     else:
         rejection = parse_body(Rejection, form_fields(form, ("reason",)))
-        await run(
-            lambda: routes_promotions.reject(
-                body=rejection, promotion_id=promotion_id, principal=principal, engine=engine
-            )
-        )
+        await run(lambda: routes_promotion_actions.reject(body=rejection, call=call))

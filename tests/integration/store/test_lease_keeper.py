@@ -13,7 +13,7 @@ from sqlalchemy import update
 from shiplane.engine.leases import LeaseKeeper
 from shiplane.store import leases
 from shiplane.store.db import Database
-from shiplane.store.leases import LeaseLostError
+from shiplane.store.lease_fencing import LeaseLostError
 from shiplane.store.models import LeaseRow
 
 

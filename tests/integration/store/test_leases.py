@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import update
 
 from shiplane.domain.promotion import Promotion
-from shiplane.store import deploys, leases, releases
+from shiplane.store import deploys, leases, promotion_leases, releases
 from shiplane.store import promotions as pstore
 from shiplane.store.db import Database
-from shiplane.store.leases import LeaseLostError
+from shiplane.store.lease_fencing import LeaseLostError
 from shiplane.store.models import LeaseRow, PromotionRow
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -42,9 +42,11 @@ def _promotions(db: Database, count: int) -> list[str]:
     return ids
 
 
-def _claim(db: Database, owner: str, ttl: float = 30, **kw: object) -> list[leases.PromotionClaim]:
+def _claim(
+    db: Database, owner: str, ttl: float = 30, **kw: object
+) -> list[promotion_leases.PromotionClaim]:
     with db.session() as s:
-        return leases.claim_due_promotions(s, owner, due_at=NOW, ttl=ttl, **kw)  # type: ignore[arg-type]
+        return promotion_leases.claim_due_promotions(s, owner, due_at=NOW, ttl=ttl, **kw)  # type: ignore[arg-type]
 
 
 def test_a_claimed_promotion_is_not_claimed_again_until_handed_back(db: Database) -> None:
@@ -56,8 +58,8 @@ def test_a_claimed_promotion_is_not_claimed_again_until_handed_back(db: Database
     assert [c.promotion_id for c in second] == ids[2:]
     assert _claim(db, "c") == []
     with db.session() as s:
-        assert leases.release_promotion(s, ids[0], "a", 1)
-        assert not leases.release_promotion(s, ids[1], "a", 7)  # not that claim: no-op
+        assert promotion_leases.release_promotion(s, ids[0], "a", 1)
+        assert not promotion_leases.release_promotion(s, ids[1], "a", 7)  # not that claim: no-op
     again = _claim(db, "c")
     assert [(c.promotion_id, c.epoch, c.previous_owner) for c in again] == [(ids[0], 2, None)]
 
@@ -80,7 +82,7 @@ def test_an_expired_lease_is_taken_over_and_fences_out_the_old_owner(db: Databas
     (pid,) = _promotions(db, 1)
     (old,) = _claim(db, "a", ttl=1)
     with db.session() as s:
-        leases.check_promotion_fence(s, pid, "a", old.epoch)  # still ours
+        promotion_leases.check_promotion_fence(s, pid, "a", old.epoch)  # still ours
     with db.session() as s:  # let it expire without waiting: move the expiry back
         s.execute(
             update(PromotionRow).values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=5))
@@ -88,11 +90,11 @@ def test_an_expired_lease_is_taken_over_and_fences_out_the_old_owner(db: Databas
     (new,) = _claim(db, "b")
     assert (new.epoch, new.previous_owner) == (old.epoch + 1, "a")
     with pytest.raises(LeaseLostError, match="held by b"), db.session() as s:
-        leases.check_promotion_fence(s, pid, "a", old.epoch)
+        promotion_leases.check_promotion_fence(s, pid, "a", old.epoch)
     with db.session() as s:
-        renewed, lost = leases.renew_promotions(s, "a", {pid: old.epoch}, 30)
+        renewed, lost = promotion_leases.renew_promotions(s, "a", {pid: old.epoch}, 30)
         assert (renewed, lost) == (set(), {pid})
-        renewed, lost = leases.renew_promotions(s, "b", {pid: new.epoch}, 30)
+        renewed, lost = promotion_leases.renew_promotions(s, "b", {pid: new.epoch}, 30)
         assert (renewed, lost) == ({pid}, set())
 
 

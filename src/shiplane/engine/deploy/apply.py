@@ -24,7 +24,7 @@ from shiplane.kube.apply_results import ApplyError, ApplyResult
 from shiplane.kube.refs import ObjRef
 from shiplane.kube.watch_objects import answers_live
 from shiplane.store import deploys
-from shiplane.store.leases import LeaseLostError
+from shiplane.store.lease_fencing import LeaseLostError
 
 
 class ApplyStep:

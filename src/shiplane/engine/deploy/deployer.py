@@ -6,10 +6,11 @@ deploy = git -> render (HEAD + the new pins) -> dry-run -> commit -> render (the
 sync   = render (HEAD) -> dry-run -> apply -> prune [-> remove] -> health
          (`remove`: the apps removed from git, in a sync of the whole environment)
 
-The `Deployer` only plans, takes the apps exclusively and runs the sequence; each step is
-a module of this package working on one `DeployRun`. Every step is recorded as it starts
-and ends (run rows and audit events), and every step is safe to repeat, so a deploy that
-died half-way is resumed by running it again (docs/durability.md).
+The `Deployer` only plans, takes the apps exclusively and runs the sequence (which steps:
+sequence.py); each step is a module of this package working on one `DeployRun`. Every
+step is recorded as it starts and ends (run rows and audit events), and every step is
+safe to repeat, so a deploy that died half-way is resumed by running it again
+(docs/durability.md).
 """
 
 from __future__ import annotations
@@ -24,18 +25,13 @@ import structlog
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock, SystemClock
 from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deploy.apply import ApplyStep
-from shiplane.engine.deploy.commit import CommitStep
 from shiplane.engine.deploy.contents import PinnedContentSource
-from shiplane.engine.deploy.dry_run import DryRunStep
 from shiplane.engine.deploy.errors import (
     DeployError,
     DeployRequestError,
 )
 from shiplane.engine.deploy.exclusive import AppExclusion, waiting_note
-from shiplane.engine.deploy.git_sync import GitSyncStep, head_and_tree
-from shiplane.engine.deploy.handoff import HandOffStep
-from shiplane.engine.deploy.health import HealthStep
+from shiplane.engine.deploy.git_sync import head_and_tree
 from shiplane.engine.deploy.known_applied import KnownApplied
 from shiplane.engine.deploy.outcome import AppOutcome, DeployOutcome
 from shiplane.engine.deploy.plan import (
@@ -44,8 +40,6 @@ from shiplane.engine.deploy.plan import (
     release_plans,
     tree_plans,
 )
-from shiplane.engine.deploy.propose import MergedStep, ProposeStep
-from shiplane.engine.deploy.prune import PruneStep
 from shiplane.engine.deploy.recorder import RunRecorder
 from shiplane.engine.deploy.removal import (
     Removal,
@@ -54,16 +48,16 @@ from shiplane.engine.deploy.removal import (
     find_removal,
     removal_candidates,
 )
-from shiplane.engine.deploy.render import RenderCommitStep, RenderStep, render_plan
+from shiplane.engine.deploy.render import render_plan
 from shiplane.engine.deploy.run import (
     AppliedListener,
     DeployRun,
     LiveObjects,
     Progress,
-    Step,
 )
 from shiplane.engine.deploy.runner import run_steps
-from shiplane.engine.deploy.strategy_check import Inspect, StrategyCheckStep
+from shiplane.engine.deploy.sequence import Sequences
+from shiplane.engine.deploy.strategy_check import Inspect
 from shiplane.engine.leases import Fence, Fences, HeldLease, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.project_source import ProjectSource
@@ -113,12 +107,9 @@ class Deployer:
         self.metrics = metrics
         self.leases = leases
         self._exclusion = AppExclusion(leases)
-        self._git_sync = GitSyncStep(workspace)
         # Pinned charts and config commits, for every render (deploys, syncs, diffs).
         self.contents = PinnedContentSource(workspace, self.source)
-        self._dry_run = DryRunStep()
-        self._apply = ApplyStep()
-        self._prune = PruneStep()
+        self._steps = Sequences(workspace, health_timeout, self.clock)
 
     @property
     def project(self) -> ProjectConfig:
@@ -162,36 +153,16 @@ class Deployer:
         project = self.project  # one version for the whole run
         env = project.environments.get(environment)
         handoff = env is not None and env.deploy.hands_off
-        steps: list[Step]
-        if merged is not None:
-            steps = [
-                self._git_sync,
-                MergedStep(self.workspace, merged),
-                RenderStep(),
-                self._dry_run,
-                *self._to_cluster(wait, handoff=handoff),
-            ]
-        elif propose is not None:
-            steps = [
-                self._git_sync,
-                RenderStep(),
-                self._dry_run,
-                *([StrategyCheckStep(inspect)] if inspect is not None else []),
-                ProposeStep(self.workspace, release, actor, propose),
-            ]
-        else:
-            steps = [
-                self._git_sync,
-                RenderStep(),
-                self._dry_run,
-                *([StrategyCheckStep(inspect)] if inspect is not None else []),
-                CommitStep(self.workspace, release, actor),
-                *(
-                    [RenderCommitStep(), *self._to_cluster(wait, handoff=handoff)]
-                    if to_cluster
-                    else []
-                ),
-            ]
+        steps = self._steps.deploy(
+            release,
+            actor,
+            wait=wait,
+            handoff=handoff,
+            to_cluster=to_cluster,
+            inspect=inspect,
+            propose=propose,
+            merged=merged,
+        )
         started = time.monotonic()
         try:
             check_environment(project, environment)
@@ -295,13 +266,13 @@ class Deployer:
                     progress=progress,
                 )
                 run.tree, run.head, run.outcome.git_commit = tree, head, head
-                remove = RemoveStep(removal, self.on_removed)
-                steps: list[Step] = [remove]
-                if project.environments[environment].deploy.hands_off:
-                    # The agent applies and prunes git's head itself: ask it, and wait.
-                    steps = [self._handoff(wait)] if plans else []
-                elif plans and not removal.plan.refusal:  # a refusal runs alone: no change
-                    steps = [RenderStep(), self._dry_run, *self._to_cluster(wait, remove)]
+                steps = self._steps.sync(
+                    RemoveStep(removal, self.on_removed),
+                    applies=bool(plans),
+                    refused=bool(removal.plan.refusal),
+                    hands_off=project.environments[environment].deploy.hands_off,
+                    wait=wait,
+                )
                 outcome = await run_steps(run, steps)
         except DeployError:
             self._observe("sync", "failed", started)
@@ -322,27 +293,6 @@ class Deployer:
         handle = self.clusters.for_environment(environment)
         env = project.environments[environment]
         return await render_plan(handle, environment, env, plans[0], tree, self.contents)
-
-    # --- the sequence ---------------------------------------------------------------------
-
-    def _to_cluster(
-        self, wait: bool, remove: RemoveStep | None = None, *, handoff: bool = False
-    ) -> list[Step]:
-        """The steps after the last render: apply, prune, the removed apps (a sync of the
-        whole environment), and (with `wait`) health; for an environment deployed by a
-        GitOps agent (`deploy.via`), the hand-off to it instead."""
-        if handoff:
-            # A deploy always waits for the agent: until it applied the commit, the
-            # cluster runs the old release, and verification would check that one (the
-            # own sync's apply is synchronous likewise; `wait` is its health wait).
-            return [self._handoff(True)]
-        steps: list[Step] = [self._apply, self._prune, *([remove] if remove else [])]
-        if wait:
-            steps.append(HealthStep(self.health_timeout))
-        return steps
-
-    def _handoff(self, wait: bool) -> HandOffStep:
-        return HandOffStep(self.clock, self.workspace.contains, wait=wait)
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from shiplane.domain.health import HealthStatus
 
 if TYPE_CHECKING:
-    from shiplane.gitops.workspace import Proposal
+    from shiplane.gitops.commits import Proposal
 
 
 @dataclass

@@ -28,9 +28,9 @@ from shiplane.engine.promotions import deploy, gates, rollback, start, verify
 from shiplane.engine.promotions.runtime import Runtime
 from shiplane.engine.promotions.timing import IDLE_RECHECK, TICK_SECONDS
 from shiplane.engine.promotions.transitions import postpone
-from shiplane.store import leases as lease_store
+from shiplane.store import promotion_leases
 from shiplane.store import promotions as store
-from shiplane.store.leases import LeaseLostError
+from shiplane.store.lease_fencing import LeaseLostError
 from shiplane.store.promotions import PromotionRecord
 
 log = structlog.get_logger(__name__)
@@ -144,7 +144,7 @@ class PromotionLoop:
         busy = set(self._inflight)
         claimed_at = time.monotonic()
         claims = await rt.write(
-            lambda s: lease_store.claim_due_promotions(
+            lambda s: promotion_leases.claim_due_promotions(
                 s,
                 rt.leases.replica_id,
                 due_at=rt.now(),

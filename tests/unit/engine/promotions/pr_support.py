@@ -16,7 +16,7 @@ from shiplane.engine.deploy import DeployOutcome
 from shiplane.engine.notify import NotificationWorker
 from shiplane.engine.promotions.create import create_promotion
 from shiplane.forge import CommitStatus, PullRequest, PullRequestState, Review
-from shiplane.gitops.workspace import Proposal
+from shiplane.gitops.commits import Proposal
 from tests.unit.engine.promotions.conftest import ALICE, FakeDeployer, World
 
 FORGE = {"forge": {"gitea": {"url": "http://127.0.0.1:3000", "repository": "o/r", "tokenEnv": "T"}}}
