@@ -153,17 +153,18 @@ DELIVERY_ROWS = [
 def _ago(hours: int) -> str:
     """A start time `hours` before now. AGE is relative to the wall clock, so fixed
     timestamps made the column's width (and what DETAIL keeps) depend on the hour the test
-    ran; whole hours show as `3h` whatever the seconds."""
+    ran (rows are made at import, so the age also grows during a run); from 8 h to 2 days
+    AGE shows whole hours (`10h`) whatever the minutes."""
     return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 HISTORY_ROWS = [
-    {"started_at": _ago(hours=3), "environment": "prod-eu", "app": "checkout",
+    {"started_at": _ago(hours=10), "environment": "prod-eu", "app": "checkout",
      "kind": "rollback", "status": "interrupted", "release_id": "rel-dff00aa2b5347e420adb",
      "git_commit": "9fceb02d0ae598e95dc970b74767f19372d61af8", "actor": "release-managers",
      "error": None, "steps": [{"name": "health", "outcome": "failed",
                                "detail": "Deployment/checkout: 1 of 3 replicas available"}]},
-    {"started_at": _ago(hours=5), "environment": "staging", "app": "payments",
+    {"started_at": _ago(hours=12), "environment": "staging", "app": "payments",
      "kind": "deploy", "status": "succeeded", "release_id": "rel-afa4444f18532f37ea93",
      "git_commit": "1c002dd4b536e7479fe34593e72e6c6c1819e53b", "actor": "ci", "error": None,
      "steps": []},
