@@ -14,6 +14,9 @@ objects it has; otherwise `run.tree` becomes the committed tree, which it render
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from shiplane.engine.deploy.handoff import hydrate
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
 from shiplane.engine.faults import fault_point
@@ -21,6 +24,36 @@ from shiplane.gitops.errors import GitError
 from shiplane.gitops.pins import dump_pin, pin_path, promotion_message, promotion_trailers
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store.records import ReleaseRecord
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """What a release's commit for an environment holds, wherever it is pushed (the
+    branch itself: `commit`; a branch of its own: `propose`)."""
+
+    files: dict[str, bytes | None]
+    message: str
+    trailers: Mapping[str, str]
+
+
+def pin_change(run: DeployRun, release: ReleaseRecord, actor: str) -> PinChange:
+    """The pins (and, for an environment handed off to an agent, the rendered objects it
+    reads instead), the commit message and trailers; then the checks every push makes
+    first: the fault point, and that this replica still holds its lease (a replica
+    paused past its lease must not push)."""
+    files: dict[str, bytes | None] = {
+        pin_path(run.environment, p.app): dump_pin(p.pin) for p in run.plans if p.pin
+    }
+    if run.env.deploy.hands_off:
+        files.update(hydrate(run))
+    change = PinChange(
+        files,
+        promotion_message(run.apps, release.alias, release.id, run.environment),
+        promotion_trailers(run.rec.group_id, release.id, actor),
+    )
+    fault_point("deploy.before_push")
+    run.rec.assert_held()
+    return change
 
 
 class CommitStep:
@@ -33,18 +66,12 @@ class CommitStep:
         self.actor = actor
 
     async def run(self, run: DeployRun) -> StepReport:
-        changes = {pin_path(run.environment, p.app): dump_pin(p.pin) for p in run.plans if p.pin}
-        if run.env.deploy.hands_off:  # the agent reads rendered objects, not pins
-            changes.update(hydrate(run))
-        message = promotion_message(run.apps, self.release.alias, self.release.id, run.environment)
-        trailers = promotion_trailers(run.rec.group_id, self.release.id, self.actor)
-        fault_point("deploy.before_push")
-        run.rec.assert_held()  # a replica paused past its lease must not push
+        change = pin_change(run, self.release, self.actor)
         try:
             result = await self.workspace.commit_and_push(
-                changes,
-                message=message,
-                trailers=trailers,
+                change.files,
+                message=change.message,
+                trailers=change.trailers,
                 fetch=False,
                 # A group that never ran before pushed nothing: no history lookup.
                 may_exist=run.rec.ran_before is not False,

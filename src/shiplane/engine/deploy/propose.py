@@ -13,12 +13,10 @@ is only read).
 
 from __future__ import annotations
 
-from shiplane.engine.deploy.handoff import hydrate
+from shiplane.engine.deploy.commit import pin_change
 from shiplane.engine.deploy.plan import AppPlan
 from shiplane.engine.deploy.run import DeployRun, StepFailed, StepReport
-from shiplane.engine.faults import fault_point
 from shiplane.gitops.errors import GitError
-from shiplane.gitops.pins import dump_pin, pin_path, promotion_message, promotion_trailers
 from shiplane.gitops.workspace import GitWorkspace
 from shiplane.store.records import ReleaseRecord
 
@@ -36,16 +34,10 @@ class ProposeStep:
         self.branch = branch
 
     async def run(self, run: DeployRun) -> StepReport:
-        changes = {pin_path(run.environment, p.app): dump_pin(p.pin) for p in run.plans if p.pin}
-        if run.env.deploy.hands_off:  # the agent reads rendered objects, not pins
-            changes.update(hydrate(run))
-        message = promotion_message(run.apps, self.release.alias, self.release.id, run.environment)
-        trailers = promotion_trailers(run.rec.group_id, self.release.id, self.actor)
-        fault_point("deploy.before_push")
-        run.rec.assert_held()  # a replica paused past its lease must not push
+        change = pin_change(run, self.release, self.actor)
         try:
             proposal = await self.workspace.propose(
-                self.branch, changes, message=message, trailers=trailers
+                self.branch, change.files, message=change.message, trailers=change.trailers
             )
         except GitError as exc:
             raise StepFailed(dict.fromkeys(run.apps, str(exc))) from None

@@ -40,16 +40,7 @@ async def handle(rt: Runtime, record: PromotionRecord, fence: Fence | None) -> P
     release = await rt.read(lambda s: releases.get_release(s, record.release_id))
     assert release is not None  # releases are never deleted
     try:
-        outcome = await rt.deployer.deploy(
-            release,
-            p.environment,
-            actor=p.requested_by,
-            apps=list(p.apps),
-            promotion_id=p.id,
-            kind="rollback" if p.kind == "rollback" else "deploy",
-            wait=False,
-            fence=fence,
-        )
+        outcome = await rt.deploy_promotion(p, release, fence)
     except DeployError as exc:
         return await deploy_failed(rt, p, exc, fence)
     commit = outcome.git_commit

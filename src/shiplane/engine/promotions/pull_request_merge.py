@@ -182,17 +182,7 @@ async def sync_merged(
             fence, lambda s: begin_steps(rt, s, p.id, commit, started, merged=True)
         )
     try:
-        await rt.deployer.deploy(
-            release,
-            p.environment,
-            actor=p.requested_by,
-            apps=list(p.apps),
-            promotion_id=p.id,
-            kind="rollback" if p.kind == "rollback" else "deploy",
-            wait=False,
-            fence=fence,
-            merged=commit,
-        )
+        await rt.deploy_promotion(p, release, fence, merged=commit)
     except DeployError as exc:
         return await deploy_failed(rt, p, exc, fence)
 

@@ -53,17 +53,8 @@ async def push_branch(
     inspect, started = (
         strategy_inspector(rt.project, p) if progressive_apps(rt.project, p) else (None, {})
     )
-    outcome = await rt.deployer.deploy(
-        release,
-        p.environment,
-        actor=p.requested_by,
-        apps=list(p.apps),
-        promotion_id=p.id,
-        kind="rollback" if p.kind == "rollback" else "deploy",
-        wait=False,
-        fence=fence,
-        propose=branch_name(p.id),
-        inspect=inspect,
+    outcome = await rt.deploy_promotion(
+        p, release, fence, propose=branch_name(p.id), inspect=inspect
     )
     return outcome, started
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from shiplane.config.models import ProjectConfig
 from shiplane.domain.clock import Clock
+from shiplane.domain.promotion import Promotion
 from shiplane.engine.leases import Fence, LeaseKeeper
 from shiplane.engine.metrics import EngineMetrics
 from shiplane.engine.project_source import ProjectSource
@@ -152,6 +153,35 @@ class Runtime:
 
     async def write(self, fn: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(self.db.transact, fn)
+
+    async def deploy_promotion(
+        self,
+        p: Promotion,
+        release: ReleaseRecord,
+        fence: Fence | None,
+        *,
+        to_cluster: bool = True,
+        inspect: Any = None,
+        propose: str | None = None,
+        merged: str | None = None,
+    ) -> DeployedLike:
+        """The deploy every promotion path asks for (pushed, proposed, merged): the
+        promotion's apps with its requester as actor, a rollback kept a rollback, no wait
+        (verification waits), under the promotion's lease."""
+        return await self.deployer.deploy(
+            release,
+            p.environment,
+            actor=p.requested_by,
+            apps=list(p.apps),
+            promotion_id=p.id,
+            kind="rollback" if p.kind == "rollback" else "deploy",
+            wait=False,
+            fence=fence,
+            to_cluster=to_cluster,
+            inspect=inspect,
+            propose=propose,
+            merged=merged,
+        )
 
     async def fenced(
         self, fence: Fence | None, fn: Callable[[Session], T], *, queues: Sequence[str] = ()

@@ -140,29 +140,8 @@ async def _deploy(
     merged: str | None = None,
 ) -> Any:
     if merged is not None:  # pull-request mode: sync the merge commit (nothing to commit)
-        return await rt.deployer.deploy(
-            release,
-            p.environment,
-            actor=p.requested_by,
-            apps=list(p.apps),
-            promotion_id=p.id,
-            kind="deploy",
-            wait=False,
-            fence=fence,
-            merged=merged,
-        )
-    return await rt.deployer.deploy(
-        release,
-        p.environment,
-        actor=p.requested_by,
-        apps=list(p.apps),
-        promotion_id=p.id,
-        kind="deploy",
-        wait=False,
-        fence=fence,
-        to_cluster=to_cluster,
-        inspect=inspect,
-    )
+        return await rt.deploy_promotion(p, release, fence, merged=merged)
+    return await rt.deploy_promotion(p, release, fence, to_cluster=to_cluster, inspect=inspect)
 
 
 # --- steps ------------------------------------------------------------------------------

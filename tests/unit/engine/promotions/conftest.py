@@ -87,6 +87,10 @@ class FakeDeployer:
         kind: Any = "deploy",
         wait: bool = True,
         fence: Fence | None = None,
+        to_cluster: bool = True,
+        inspect: Any = None,
+        propose: str | None = None,
+        merged: str | None = None,
     ) -> DeployOutcome:
         self.calls.append(
             {"release": release.id, "environment": environment, "kind": kind, "apps": apps}
