@@ -4,8 +4,9 @@ GitOps agent already running in a cluster (printed for review, never applied).""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,12 +43,7 @@ def flux(
     cluster: ClusterOption = "default",
 ) -> None:
     """Read the cluster's Flux Kustomizations and GitRepositories; print a proposal."""
-    try:
-        text = asyncio.run(_flux(kubeconfig, context, cluster))
-    except (ValueError, OSError, TargetUnavailableError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(text, nl=False)
+    _print_proposal(_flux(kubeconfig, context, cluster))
 
 
 async def _flux(kubeconfig: Path, context: str | None, cluster: str) -> str:
@@ -69,8 +65,13 @@ def argocd(
     cluster: ClusterOption = "default",
 ) -> None:
     """Read the cluster's Argo CD Applications; print a proposal."""
+    _print_proposal(_argocd(kubeconfig, context, cluster))
+
+
+def _print_proposal(reading: Coroutine[Any, Any, str]) -> None:
+    """Print what `reading` proposes; a cluster that cannot be read is exit code 1."""
     try:
-        text = asyncio.run(_argocd(kubeconfig, context, cluster))
+        text = asyncio.run(reading)
     except (ValueError, OSError, TargetUnavailableError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
