@@ -11,7 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from lightkube import Client
+from lightkube.resources.core_v1 import Namespace
 
+from tests.support.clusters import make_namespace
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaApi
 
@@ -39,6 +42,14 @@ def git(cwd: Path, *args: str, author: str = "Test Person") -> str:
     )
     assert done.returncode == 0, f"git {' '.join(args[:2])} failed:\n{done.stderr}"
     return done.stdout
+
+
+@pytest.fixture
+def namespace(kube: Client) -> Iterator[str]:
+    """The prod namespace of the pull-request mode tests (a test module may override it)."""
+    made = make_namespace(kube, "prod")
+    yield made
+    kube.delete(Namespace, made)
 
 
 @pytest.fixture

@@ -11,14 +11,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from lightkube import Client
-from lightkube.resources.core_v1 import Namespace
 
 from shiplane.localcluster.cluster import ClusterState
 from tests.integration.forge.pull_requests import (
@@ -31,7 +29,6 @@ from tests.integration.forge.pull_requests import (
     statuses,
     waiting_pull,
 )
-from tests.support.clusters import make_namespace
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaApi
 from tests.support.serverproc import running_server
@@ -40,13 +37,6 @@ from tests.support.wait import wait_for
 pytestmark = [pytest.mark.forge, pytest.mark.cluster]
 
 PROD = "gitops: {mode: pull-request, pollInterval: 2s}"
-
-
-@pytest.fixture
-def namespace(kube: Client) -> Iterator[str]:
-    made = make_namespace(kube, "prod")
-    yield made
-    kube.delete(Namespace, made)
 
 
 def forge_deliveries(api: httpx.Client, pid: str) -> list[dict[str, Any]]:

@@ -11,105 +11,39 @@ close are seen through Gitea's signed `pull_request` webhook.
 from __future__ import annotations
 
 import secrets
-import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Namespace
 
 from shiplane.localcluster.cluster import ClusterState
-from tests.integration.forge.conftest import git
-from tests.support.clusters import make_namespace
+from tests.integration.forge.pull_requests import (
+    gitops_repo,
+    merge,
+    project,
+    promote,
+    promotion,
+    pulls,
+    waiting_pull,
+)
 from tests.support.gitea import GiteaServer
-from tests.support.gitea_api import GiteaApi, GiteaRepo, GiteaUser, unique_name
-from tests.support.gitops_repo import PLAIN_APP
+from tests.support.gitea_api import GiteaApi
 from tests.support.serverproc import running_server
 from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.forge, pytest.mark.cluster]
 
-TOKEN_ENV = "SHIPLANE_TEST_GITEA_TOKEN"
 SECRET_ENV = "SHIPLANE_TEST_GITEA_HOOK_SECRET"
 # Far beyond the test's deadlines once a pull request is open: after the restarts only
 # Gitea's pull_request webhook can make the promotion look at it in time.
 POLL = "10m"
-
-
-def project(kubeconfig: Path, namespace: str, gitea: str, repo: GiteaRepo) -> str:
-    return textwrap.dedent(f"""\
-        apiVersion: shiplane/v1alpha1
-        project: shop
-        clusters:
-          local: {{kubeconfig: {kubeconfig}}}
-        environments:
-          prod:
-            cluster: local
-            namespace: {namespace}
-            gitops: {{mode: pull-request, pollInterval: {POLL}}}
-        apps:
-          web:
-            images: [registry.example/shop/web]
-            manifests: {{path: apps/web, render: plain}}
-        forge:
-          gitea: {{url: '{gitea}', repository: {repo.full_name}, tokenEnv: {TOKEN_ENV}}}
-        receivers:
-          gitea: {{type: gitea, secretEnv: {SECRET_ENV}}}
-        """)
-
-
-@pytest.fixture
-def namespace(kube: Client) -> Iterator[str]:
-    made = make_namespace(kube, "prod")
-    yield made
-    kube.delete(Namespace, made)
-
-
-def promotion(api: httpx.Client, pid: str) -> dict[str, Any]:
-    r = api.get(f"/api/v1/promotions/{pid}")
-    assert r.status_code == 200, r.text
-    found: dict[str, Any] = r.json()["promotion"]
-    return found
-
-
-def promote(api: httpx.Client, tag: str) -> str:
-    image = f"registry.example/shop/web:{tag}"
-    r = api.post("/api/v1/releases", json={"artifacts": {"web": image}, "alias": tag})
-    assert r.status_code == 201, r.text
-    r = api.post("/api/v1/promotions", json={"release": r.json()["id"], "environment": "prod"})
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def pulls(gitea: httpx.Client, repo: GiteaRepo, head: str) -> list[dict[str, Any]]:
-    r = gitea.get(f"/repos/{repo.full_name}/pulls", params={"state": "all", "limit": 50})
-    assert r.status_code == 200, r.text
-    return [p for p in r.json() if p["head"]["ref"] == head]
-
-
-def waiting_pull(api: httpx.Client, gitea: httpx.Client, repo: GiteaRepo, pid: str) -> int:
-    """The number of the one pull request the promotion waits for (once it waits)."""
-    wait_for(
-        lambda: (promotion(api, pid)["data"].get("pull_request") or {}).get("phase") == "open",
-        timeout=90,
-        what=f"{pid} waiting for its pull request",
-    )
-    [pr] = pulls(gitea, repo, f"shiplane/{pid}")
-    assert pr["state"] == "open" and pr["base"]["ref"] == "main"
-    return int(pr["number"])
-
-
-def merge(reviewer: httpx.Client, repo: GiteaRepo, number: int) -> None:
-    def merged() -> bool:
-        # Gitea checks mergeability in the background: 405 until it has.
-        r = reviewer.post(f"/repos/{repo.full_name}/pulls/{number}/merge", json={"Do": "merge"})
-        return r.status_code in (200, 204)
-
-    wait_for(merged, timeout=30, what=f"pull request #{number} merged")
+PROD = f"gitops: {{mode: pull-request, pollInterval: {POLL}}}"
+RECEIVERS = f"""\
+    receivers:
+      gitea: {{type: gitea, secretEnv: {SECRET_ENV}}}
+    """
 
 
 def test_pull_request_promotions_against_gitea(
@@ -121,21 +55,19 @@ def test_pull_request_promotions_against_gitea(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    owner = forge.create_user()
-    reviewer: GiteaUser = forge.create_user()
-    repo = forge.create_repo(owner, unique_name("gitops"))
-    forge.add_collaborator(repo, reviewer)
-    token = forge.create_token(owner, ["write:repository"])
-    remote = repo.authenticated_url(owner.name, token)
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "--quiet", remote, str(work))
-    (work / "shiplane.yaml").write_text(project(cluster.kubeconfig, namespace, gitea.url, repo))
-    (work / "apps/web").mkdir(parents=True)
-    (work / "apps/web/app.yaml").write_text(PLAIN_APP)
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", "shop")
-    git(work, "push", "-q", "origin", "main")
-    monkeypatch.setenv(TOKEN_ENV, token)
+    site = gitops_repo(
+        forge,
+        tmp_path,
+        monkeypatch,
+        lambda repo: project(cluster.kubeconfig, namespace, gitea.url, repo, PROD, RECEIVERS),
+    )
+    repo, owner, reviewer, remote, token = (
+        site.repo,
+        site.owner,
+        site.reviewer,
+        site.remote,
+        site.token,
+    )
     secret = secrets.token_urlsafe(24)
     monkeypatch.setenv(SECRET_ENV, secret)
 

@@ -15,7 +15,6 @@ the stable version, step by step, and only then does the merge commit reach it a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ import httpx
 import pytest
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Namespace
 
 from shiplane.localcluster.cluster import ClusterState
 from tests.integration.forge.pull_requests import (
@@ -36,7 +34,6 @@ from tests.integration.forge.pull_requests import (
     statuses,
     waiting_pull,
 )
-from tests.support.clusters import make_namespace
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaApi
 from tests.support.serverproc import running_server
@@ -45,13 +42,6 @@ from tests.support.wait import wait_for
 pytestmark = [pytest.mark.forge, pytest.mark.cluster]
 
 GITOPS = "gitops: {mode: pull-request, pollInterval: 2s}"
-
-
-@pytest.fixture
-def namespace(kube: Client) -> Iterator[str]:
-    made = make_namespace(kube, "prod")
-    yield made
-    kube.delete(Namespace, made)
 
 
 def image(kube: Client, namespace: str, name: str = "web") -> str:

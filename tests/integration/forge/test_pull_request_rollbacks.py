@@ -7,7 +7,6 @@ cluster keeps the failed release until someone merges it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import httpx
 import pytest
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Namespace
 
 from shiplane.localcluster.cluster import ClusterState
 from tests.integration.forge.pull_requests import (
@@ -28,7 +26,6 @@ from tests.integration.forge.pull_requests import (
     statuses,
     waiting_pull,
 )
-from tests.support.clusters import make_namespace
 from tests.support.gitea import GiteaServer
 from tests.support.gitea_api import GiteaApi
 from tests.support.serverproc import running_server
@@ -40,13 +37,6 @@ CHECKS = """\
 checks:
   smoke: {job: {image: "{{image}}", timeout: 60s}}
 """
-
-
-@pytest.fixture
-def namespace(kube: Client) -> Iterator[str]:
-    made = make_namespace(kube, "prod")
-    yield made
-    kube.delete(Namespace, made)
 
 
 def image(kube: Client, namespace: str) -> str:
