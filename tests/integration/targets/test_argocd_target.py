@@ -7,7 +7,6 @@ proposes environments from the cluster's Applications."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -15,23 +14,17 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from lightkube import Client
-from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
-from shiplane.config import ProjectConfig, load_project
-from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deploy import Deployer, DeployStepError
-from shiplane.gitops.workspace import GitWorkspace
+from shiplane.engine.deploy import DeployStepError
 from shiplane.localcluster.cluster import ClusterState
-from shiplane.store import deploys, releases
-from shiplane.store.db import Database
+from shiplane.store import deploys
 from shiplane.store.matrix import get_matrix
-from shiplane.store.records import ReleaseRecord
+from tests.integration.targets.conftest import TargetEnv
 from tests.support.argocd import ARGOCD_NAMESPACE, ArgoCD, application
 from tests.support.gitops_repo import build_repo
 
@@ -63,43 +56,15 @@ def argocd_project(kubeconfig: Path, ns: str, app_name: str) -> str:
 
 
 @dataclass
-class ArgoEnv:
-    project: ProjectConfig
-    db: Database
-    deployer: Deployer
-    namespace: str
-    kube: Client
-    bare: Path
-    checkout: Path
+class ArgoEnv(TargetEnv):
     argocd: ArgoCD
     app_name: str
-
-    def release(self, web: str) -> ReleaseRecord:
-        with self.db.session() as s:
-            rel, _ = releases.create_release(
-                s, artifacts={"web": f"registry.example/shop/web:{web}"}, alias=None,
-                labels={}, creator="ci",
-            )  # fmt: skip
-        return rel
-
-    def deploy(self, release: ReleaseRecord) -> Any:
-        async def go() -> object:
-            try:
-                return await self.deployer.deploy(release, "staging", actor="alice")
-            finally:
-                await self.deployer.clusters.close()
-
-        return asyncio.run(go())
 
     def create_application(self, path: str = "rendered/staging/web", project: str = "default"):
         spec = application(self.app_name, f"file://{self.bare}", path,
                            self.argocd.destination, self.namespace)  # fmt: skip
         spec["spec"]["project"] = project
         self.argocd.apply(spec)
-
-    def image(self) -> str:
-        d = self.kube.get(Deployment, "web", namespace=self.namespace)
-        return d.spec.template.spec.containers[0].image  # type: ignore[union-attr,index]
 
 
 @pytest.fixture
@@ -108,13 +73,10 @@ def argo_env(
 ) -> Iterator[ArgoEnv]:
     app_name = f"web-{namespace}"
     bare, work = build_repo(tmp_path, argocd_project(cluster.kubeconfig, namespace, app_name))
-    project = load_project(work / "shiplane.yaml")
-    db = Database.from_url(f"sqlite:///{tmp_path / 'shiplane.db'}")
-    db.migrate()
-    workspace = GitWorkspace(str(bare), tmp_path / "git-cache")
-    deployer = Deployer(db, workspace, project, ClusterPool(project, work), health_timeout=60)
-    yield ArgoEnv(project, db, deployer, namespace, kube, bare, work, argocd, app_name)
-    db.close()
+    env = ArgoEnv(**TargetEnv.engine(tmp_path, bare, work), namespace=namespace, kube=kube,
+                  bare=bare, checkout=work, argocd=argocd, app_name=app_name)  # fmt: skip
+    yield env
+    env.db.close()
     argocd.delete(app_name)
 
 

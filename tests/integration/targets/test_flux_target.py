@@ -18,20 +18,15 @@ from pathlib import Path
 import pytest
 import yaml
 from lightkube import Client
-from lightkube.resources.apps_v1 import Deployment
 from lightkube.types import PatchType
 
-from shiplane.config import ProjectConfig, load_project
-from shiplane.engine.clusters import ClusterPool
-from shiplane.engine.deploy import Deployer, DeployStepError
+from shiplane.engine.deploy import DeployStepError
 from shiplane.engine.diffs import AppDiff, Diffs
-from shiplane.gitops.workspace import GitWorkspace
 from shiplane.localcluster.cluster import ClusterState
-from shiplane.store import deploys, releases
-from shiplane.store.db import Database
+from shiplane.store import deploys
 from shiplane.store.matrix import get_matrix
 from shiplane.store.records import MatrixCell, ReleaseRecord
-from tests.integration.targets.conftest import create_flux_objects
+from tests.integration.targets.conftest import TargetEnv, create_flux_objects
 from tests.support.flux import FluxControllers, Kustomization
 from tests.support.git_http import GitHttpServer
 from tests.support.gitops_repo import build_repo
@@ -65,31 +60,8 @@ def flux_project(kubeconfig: Path, ns: str, kustomization: str = "shop") -> str:
 
 
 @dataclass
-class FluxEnv:
-    project: ProjectConfig
-    db: Database
-    deployer: Deployer
-    namespace: str
-    kube: Client
-    checkout: Path
+class FluxEnv(TargetEnv):
     flux: FluxControllers
-
-    def release(self, web: str) -> ReleaseRecord:
-        with self.db.session() as s:
-            rel, _ = releases.create_release(
-                s, artifacts={"web": f"registry.example/shop/web:{web}"}, alias=None,
-                labels={}, creator="ci",
-            )  # fmt: skip
-        return rel
-
-    def deploy(self, release: ReleaseRecord) -> object:
-        async def go() -> object:
-            try:
-                return await self.deployer.deploy(release, "staging", actor="alice")
-            finally:
-                await self.deployer.clusters.close()
-
-        return asyncio.run(go())
 
     def diffs(self, release: ReleaseRecord) -> tuple[AppDiff, str]:
         """(git's head against live, the release's pins against live as text)."""
@@ -106,10 +78,6 @@ class FluxEnv:
 
         return asyncio.run(go())
 
-    def image(self) -> str:
-        d = self.kube.get(Deployment, "web", namespace=self.namespace)
-        return d.spec.template.spec.containers[0].image  # type: ignore[union-attr,index]
-
 
 @pytest.fixture
 def flux_env(
@@ -121,13 +89,10 @@ def flux_env(
     git_http: GitHttpServer,
 ) -> Iterator[FluxEnv]:
     bare, work = build_repo(git_http.root / namespace, flux_project(cluster.kubeconfig, namespace))
-    project = load_project(work / "shiplane.yaml")
-    db = Database.from_url(f"sqlite:///{tmp_path / 'shiplane.db'}")
-    db.migrate()
-    workspace = GitWorkspace(str(bare), tmp_path / "git-cache")
-    deployer = Deployer(db, workspace, project, ClusterPool(project, work), health_timeout=60)
-    yield FluxEnv(project, db, deployer, namespace, kube, work, flux)
-    db.close()
+    env = FluxEnv(**TargetEnv.engine(tmp_path, bare, work), namespace=namespace, kube=kube,
+                  bare=bare, checkout=work, flux=flux)  # fmt: skip
+    yield env
+    env.db.close()
 
 
 def test_a_promotion_via_flux_is_ready_at_its_commit(flux_env: FluxEnv, git_http: GitHttpServer):
